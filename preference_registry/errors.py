@@ -1,0 +1,67 @@
+"""Problems found in a registry document, each pinned to a place in the file."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = ["RegistryIssue", "RegistryLoadError", "Severity", "ValueValidationError"]
+
+Severity = Literal["error", "warning"]
+
+
+class RegistryIssue(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One problem in a registry document."""
+
+    path: str
+    """Where in the document, e.g. ``preferences[3].max``; empty for the document as a whole."""
+    message: str
+    """What is wrong, in a sentence."""
+    expected: str | None = None
+    """What the format expects there."""
+    got: str | None = None
+    """What the document has there."""
+    severity: Severity = "error"
+    """``error`` rejects the document; ``warning`` is reported but the document is accepted."""
+    source: str | None = None
+    """File name or origin of the document."""
+
+    def __str__(self) -> str:
+        where = ": ".join(part for part in (self.source, self.path) if part)
+        detail = self.message
+        if self.expected is not None or self.got is not None:
+            detail += f" (expected {self.expected or '?'}, got {self.got or '?'})"
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {prefix}{detail}" if where else f"{prefix}{detail}"
+
+
+class RegistryLoadError(ValueError):
+    """A registry document was rejected; ``issues`` lists every error (and warning) at once."""
+
+    def __init__(self, issues: list[RegistryIssue], source: str | None = None) -> None:
+        self.issues = issues
+        self.source = source
+        errors = [issue for issue in issues if issue.severity == "error"]
+        lines = "\n".join(f"  - {issue}" for issue in errors)
+        super().__init__(f"registry {source or 'document'} has {len(errors)} error(s):\n{lines}")
+
+    @property
+    def errors(self) -> list[RegistryIssue]:
+        return [issue for issue in self.issues if issue.severity == "error"]
+
+
+class ValueValidationError(ValueError):
+    """A value submitted for a preference does not fit its declared type."""
+
+    def __init__(self, key: str, message: str, *, expected: str | None = None, got: str | None = None,
+                 path: str = "value") -> None:
+        self.key = key
+        self.message = message
+        self.expected = expected
+        self.got = got
+        self.path = path
+        detail = message
+        if expected is not None or got is not None:
+            detail += f" (expected {expected or '?'}, got {got or '?'})"
+        super().__init__(f"{key}: {detail}")

@@ -1,0 +1,161 @@
+"""The live registry: atomic snapshot swaps, file watching, and an observable record of rejections."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from .errors import RegistryIssue, RegistryLoadError
+from .loader import Format, detect_format, read_file
+from .snapshot import RegistrySnapshot, load_registry
+
+__all__ = ["RegistryRejection", "RegistryService", "RegistryStatus"]
+
+logger = logging.getLogger("prefkit.registry")
+
+Listener = Callable[[RegistrySnapshot], None]
+
+
+class RegistryRejection(msgspec.Struct, frozen=True, kw_only=True):
+    """A registry document that was refused; the previous snapshot stayed active."""
+
+    at: datetime
+    """When it was refused."""
+    source: str | None
+    """File name or origin of the refused document."""
+    errors: list[RegistryIssue]
+    """Every error found in it."""
+
+
+class RegistryStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """What is live and what was last refused."""
+
+    version: str
+    """Active snapshot's content hash."""
+    activated_at: datetime
+    """When the active snapshot was activated."""
+    source: str | None
+    """Where the active snapshot came from."""
+    preference_count: int
+    """Number of preference types in the active snapshot."""
+    warnings: list[RegistryIssue]
+    """Warnings of the active snapshot."""
+    last_rejection: RegistryRejection | None
+    """The most recent refused document, if any since start."""
+
+
+class RegistryService:
+    """Holds the active :class:`RegistrySnapshot` and replaces it whole.
+
+    Readers take ``service.current`` (one attribute read, atomic under the GIL) and keep using that
+    snapshot for the rest of their request, so they never see a half-updated registry and are never
+    blocked: parsing and validating happen before the swap, outside any lock.
+    """
+
+    def __init__(self, snapshot: RegistrySnapshot, *, path: str | Path | None = None) -> None:
+        self._current = snapshot
+        self._activated_at = datetime.now(UTC)
+        self._path = Path(path) if path is not None else None
+        self._last_rejection: RegistryRejection | None = None
+        self._swap_lock = threading.Lock()
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RegistryService:
+        """Service over a registry file; :class:`RegistryLoadError` when the file is invalid at start."""
+        text, fmt = read_file(path)
+        return cls(load_registry(text, fmt, source=str(path)), path=path)
+
+    @property
+    def current(self) -> RegistrySnapshot:
+        return self._current
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def last_rejection(self) -> RegistryRejection | None:
+        return self._last_rejection
+
+    def status(self) -> RegistryStatus:
+        snapshot = self._current
+        return RegistryStatus(version=snapshot.version, activated_at=self._activated_at, source=snapshot.source,
+                              preference_count=len(snapshot.preferences), warnings=list(snapshot.warnings),
+                              last_rejection=self._last_rejection)
+
+    # -- changing the registry ------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(snapshot)`` after every activation; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def validate(self, text: str, fmt: Format | None = None, source: str | None = None) -> RegistrySnapshot:
+        """A snapshot of ``text`` without activating it; a refusal is recorded and raised."""
+        try:
+            return load_registry(text, fmt or detect_format(source, text), source)
+        except RegistryLoadError as exc:
+            self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=exc.errors)
+            logger.warning("registry rejected, keeping version %s:\n%s", self._current.version, exc)
+            raise
+
+    def activate(self, snapshot: RegistrySnapshot) -> bool:
+        """Make ``snapshot`` the live registry; ``False`` when it is the version already live."""
+        with self._swap_lock:
+            if snapshot.version == self._current.version:
+                return False
+            self._current = snapshot
+            self._activated_at = datetime.now(UTC)
+        logger.info("registry version %s activated (%d types)", snapshot.version, len(snapshot.preferences))
+        for listener in list(self._listeners):
+            try:
+                listener(snapshot)
+            except Exception:  # a broken subscriber must not undo or block the swap for the others
+                logger.exception("registry listener %r failed", listener)
+        return True
+
+    def submit(self, text: str, fmt: Format | None = None, source: str | None = None) -> RegistrySnapshot:
+        """Validate and activate a document; on errors the current snapshot stays and the error is raised."""
+        snapshot = self.validate(text, fmt, source)
+        self.activate(snapshot)
+        return snapshot
+
+    def reload(self) -> RegistrySnapshot | None:
+        """Re-read the watched file; ``None`` when it was rejected or unreadable (the old one stays)."""
+        if self._path is None:
+            return None
+        try:
+            text, fmt = read_file(self._path)
+        except (OSError, UnicodeDecodeError) as exc:
+            issue = RegistryIssue(path="", message=f"cannot read the registry file: {exc}",
+                                  source=str(self._path))
+            self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=str(self._path),
+                                                     errors=[issue])
+            logger.warning("registry file unreadable, keeping version %s: %s", self._current.version, exc)
+            return None
+        try:
+            return self.submit(text, fmt, source=str(self._path))
+        except RegistryLoadError:
+            return None
+
+    async def watch(self, stop: asyncio.Event | None = None) -> None:
+        """Reload whenever the registry file changes, until ``stop`` is set.
+
+        Watches the directory, not the file: editors save by writing a new file and renaming it over the
+        old one, which a watch on the file itself would lose.
+        """
+        if self._path is None:
+            return
+        import watchfiles
+
+        target = self._path.resolve()
+        async for changes in watchfiles.awatch(target.parent, stop_event=stop, debounce=100, step=20,
+                                               recursive=False):
+            if any(Path(changed).resolve() == target for _, changed in changes):
+                await asyncio.to_thread(self.reload)

@@ -1,0 +1,186 @@
+"""An activated registry: immutable, content-hashed, with per-type text hashes and fast lookups."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import msgspec
+
+from .errors import RegistryIssue, RegistryLoadError
+from .i18n import localize, localize_list
+from .loader import Format, decode_document, parse_text
+from .schema import (
+    ConsentType,
+    FilterType,
+    PreferenceType,
+    RegistryDocument,
+    Section,
+    SliderType,
+    default_value,
+)
+from .validate import validate_document
+from .values import validate_value, value_json_schema, value_type
+
+__all__ = ["RegistrySnapshot", "build_snapshot", "load_registry", "text_hash"]
+
+_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def text_hash(pref: PreferenceType) -> str:
+    """Hash of everything the shopper reads about ``pref``, in every locale.
+
+    A wording change of one type changes only that type's hash, so stale consents are detected per type.
+    """
+    texts: dict[str, Any] = {
+        "title": pref.title, "description": pref.description, "data_used": pref.data_used,
+        "benefit": pref.benefit,
+    }
+    if isinstance(pref, ConsentType):
+        texts["mechanism"] = pref.mechanism.value  # "opt-in" vs "opt-out" changes what was agreed to
+    if isinstance(pref, SliderType):
+        texts["stops"] = [(stop.value, stop.label) for stop in pref.stops]
+    if isinstance(pref, FilterType):
+        texts["options"] = [(option.key, option.label) for option in pref.options]
+    return _digest(_encoder.encode(texts))
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySnapshot:
+    """One registry version, as activated. Never mutated: a reload builds a new snapshot."""
+
+    document: RegistryDocument
+    """The decoded, validated document."""
+    version: str
+    """Content hash of the normalized document (same content in TOML or JSON -> same version)."""
+    source_text: str
+    """The document exactly as submitted, kept so any decision's wording can be shown again."""
+    format: Format
+    """``toml``, ``yaml`` or ``json``."""
+    source: str | None
+    """File name or origin."""
+    warnings: tuple[RegistryIssue, ...]
+    """Non-fatal issues (missing translations...)."""
+    text_hashes: Mapping[str, str]
+    """Per preference key, the hash of its shopper-visible text."""
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When this snapshot was built."""
+    _by_key: Mapping[str, PreferenceType] = field(default_factory=dict, repr=False)
+    _ordered: tuple[PreferenceType, ...] = field(default=(), repr=False)
+
+    # -- lookups --------------------------------------------------------------------------------
+    @property
+    def shop(self):  # noqa: ANN201 - ShopSettings; kept short for templates
+        return self.document.shop
+
+    @property
+    def default_locale(self) -> str:
+        return self.document.shop.default_locale
+
+    @property
+    def locales(self) -> list[str]:
+        return list(self.document.shop.locales)
+
+    @property
+    def preferences(self) -> tuple[PreferenceType, ...]:
+        """Preference types in display order: by section order, then ``order``, then file order."""
+        return self._ordered
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    def get(self, key: str) -> PreferenceType | None:
+        return self._by_key.get(key)
+
+    def consents(self) -> list[ConsentType]:
+        return [pref for pref in self._ordered if isinstance(pref, ConsentType)]
+
+    def sections(self) -> Iterator[tuple[Section | None, list[PreferenceType]]]:
+        """``(section, types)`` in display order; types in undeclared or no section come last, by key."""
+        declared = {section.key: section for section in self.document.sections}
+        groups: dict[str | None, list[PreferenceType]] = {}
+        for pref in self._ordered:
+            groups.setdefault(pref.section, []).append(pref)
+        for key, prefs in groups.items():
+            yield declared.get(key) if key else None, prefs
+
+    def section_key_of(self, pref: PreferenceType) -> str | None:
+        return pref.section
+
+    # -- values ---------------------------------------------------------------------------------
+    def default_value(self, key: str) -> Any:
+        return default_value(self._by_key[key])
+
+    def validate_value(self, key: str, raw: Any) -> Any:
+        return validate_value(self._by_key[key], raw)
+
+    def value_type(self, key: str) -> Any:
+        return value_type(self._by_key[key])
+
+    def value_schema(self, key: str) -> dict[str, Any]:
+        return value_json_schema(self._by_key[key])
+
+    # -- text -----------------------------------------------------------------------------------
+    def text(self, value: Any, locale: str) -> str | None:
+        return localize(value, locale, self.default_locale)
+
+    def text_list(self, value: Any, locale: str) -> list[str]:
+        return localize_list(value, locale, self.default_locale)
+
+    def text_hash(self, key: str) -> str:
+        return self.text_hashes[key]
+
+
+def _display_order(doc: RegistryDocument) -> tuple[PreferenceType, ...]:
+    section_rank = {s.key: (s.order, i) for i, s in enumerate(doc.sections)}
+    first_seen: dict[str | None, int] = {}
+    for index, pref in enumerate(doc.preferences):
+        first_seen.setdefault(pref.section, index)
+
+    def rank(item: tuple[int, PreferenceType]) -> tuple[Any, ...]:
+        index, pref = item
+        if pref.section is None:
+            group: tuple[int, ...] = (2, 0, 0)  # no section: after every section
+        elif pref.section in section_rank:
+            group = (0, *section_rank[pref.section])
+        else:
+            group = (1, first_seen[pref.section], 0)  # undeclared: after declared ones, by first use
+        return (*group, pref.order, index)
+
+    return tuple(pref for _, pref in sorted(enumerate(doc.preferences), key=rank))
+
+
+def build_snapshot(doc: RegistryDocument, *, source_text: str, fmt: Format, source: str | None,
+                   warnings: list[RegistryIssue]) -> RegistrySnapshot:
+    """A snapshot of an already validated document."""
+    return RegistrySnapshot(
+        document=doc,
+        version=_digest(_encoder.encode(doc)),
+        source_text=source_text,
+        format=fmt,
+        source=source,
+        warnings=tuple(warnings),
+        text_hashes=MappingProxyType({pref.key: text_hash(pref) for pref in doc.preferences}),
+        _by_key=MappingProxyType({pref.key: pref for pref in doc.preferences}),
+        _ordered=_display_order(doc),
+    )
+
+
+def load_registry(text: str, fmt: Format, source: str | None = None) -> RegistrySnapshot:
+    """Parse, decode and validate a registry document; :class:`RegistryLoadError` lists every error."""
+    raw = parse_text(text, fmt, source)
+    doc, issues, pref_indices, section_indices = decode_document(raw, source)
+    if doc is not None:
+        issues += validate_document(doc, source=source, preference_indices=pref_indices,
+                                    section_indices=section_indices)
+    if doc is None or any(issue.severity == "error" for issue in issues):
+        raise RegistryLoadError(issues, source)
+    return build_snapshot(doc, source_text=text, fmt=fmt, source=source, warnings=issues)
