@@ -260,7 +260,9 @@ class FilterType(_PreferenceBase, tag="filter", kw_only=True):
     """The choices, in display order."""
     multiple: bool = False
     """Checkbox group (any number) when true; radio group (one or none) when false."""
-    default: list[Key] | Key | None = None
+    # `str`, not `Key`, for the single choice: msgspec 0.22 crashes converting a union of `list[Key] | Key`
+    # (the validator checks the key against the declared options anyway).
+    default: list[Key] | str | None = None
     """Initial selection: a list for ``multiple``, one option key or nothing otherwise. Never pre-selects
     anything unless declared."""
     applies_to: AppliesTo | None = None

@@ -79,11 +79,14 @@ def _slider(pref: SliderType, raw: Any) -> int | float:
     if not pref.min <= raw <= pref.max:
         raise ValueValidationError(pref.key, "value out of range", expected=f"{pref.min}..{pref.max}",
                                    got=_got(raw))
-    if not is_on_step(raw, pref.min, pref.step):
+    # Integer sliders take only exact integers (1.0 is 1; 1e-154 is not 0): no silent rounding of a choice.
+    on_grid = (float(raw).is_integer() and (int(raw) - pref.min) % pref.step == 0) if pref.is_integral \
+        else is_on_step(raw, pref.min, pref.step)
+    if not on_grid:
         raise ValueValidationError(pref.key, "value is not on a step of the slider",
                                    expected=f"{pref.min} + n * {pref.step}", got=_got(raw))
     if pref.is_integral:
-        return int(round(raw))
+        return int(raw)
     return float(raw)
 
 
