@@ -1,0 +1,112 @@
+"""The BFF's tables (SQLModel). Alembic migrations in ``bff/migrations`` create exactly these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = ["ConsentEvent", "PreferenceState", "RegistryVersionRow", "SubjectLink", "metadata"]
+
+# Naming convention: Alembic batch mode on SQLite and PostgreSQL agree on constraint names.
+metadata = SQLModel.metadata
+metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_UTC = sa.DateTime(timezone=True)
+
+
+class PreferenceState(SQLModel, table=True):
+    """The current explicit choice of one subject for one key (absent row: the default applies)."""
+
+    __tablename__ = "preference_state"
+
+    subject: str = Field(primary_key=True, max_length=200)
+    """Subject id (``anon:...`` or ``cust:...``)."""
+    key: str = Field(primary_key=True, max_length=64)
+    """Preference key."""
+    value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=True))
+    """The chosen value, JSON."""
+    decided_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
+    """When it was chosen (UTC)."""
+    text_hash: str = Field(max_length=64)
+    """Hash of the wording shown when choosing."""
+    registry_version: str = Field(max_length=64)
+    """Registry version in force when choosing."""
+    made_under_gpc: bool = False
+    """Chosen while the browser sent ``Sec-GPC: 1``."""
+    expiry_logged: bool = False
+    """The ``expiry`` ledger event for this decision was written (it is written once)."""
+    gpc_logged: bool = False
+    """The ``gpc`` ledger event (GPC overriding this grant) was written (it is written once)."""
+
+
+class ConsentEvent(SQLModel, table=True):
+    """One entry of the append-only ledger; per subject a hash chain (``seq`` 1, 2, 3...)."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (sa.UniqueConstraint("subject", "seq", name="uq_consent_event_subject_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    """Global insertion order."""
+    subject: str = Field(max_length=200)
+    """Subject id (the ``(subject, seq)`` unique index serves per-subject reads)."""
+    seq: int
+    """Position in the subject's chain, from 1; unique per subject, so a forked chain cannot be stored."""
+    key: str = Field(max_length=64)
+    """Preference key."""
+    old_value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=True))
+    """Effective value before."""
+    new_value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=True))
+    """Effective value after."""
+    method: str = Field(max_length=32)
+    """``ui``, ``api``, ``accept_all``, ``reject_all``, ``gpc``, ``expiry``, ``merge``, ``withdraw``..."""
+    registry_version: str = Field(max_length=64)
+    """Registry version in force."""
+    text_hash: str = Field(max_length=64)
+    """Hash of the wording the shopper saw."""
+    made_under_gpc: bool = False
+    """The request carried ``Sec-GPC: 1``."""
+    created_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
+    """When it was recorded (UTC, microseconds)."""
+    prev_hash: str = Field(max_length=64)
+    """``hash`` of the subject's previous event (64 zeros for the first)."""
+    hash: str = Field(max_length=64)
+    """SHA-256 over ``prev_hash`` and the canonical encoding of this event."""
+
+
+class RegistryVersionRow(SQLModel, table=True):
+    """Every registry ever activated, so any decision's wording can be shown again."""
+
+    __tablename__ = "registry_version"
+
+    version: str = Field(primary_key=True, max_length=64)
+    """Content hash (``RegistrySnapshot.version``)."""
+    source_text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    """The document as submitted."""
+    format: str = Field(max_length=8)
+    """``toml``, ``yaml`` or ``json``."""
+    source: str | None = Field(default=None, max_length=500)
+    """File name or origin."""
+    activated_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
+    """Last activation time."""
+
+
+class SubjectLink(SQLModel, table=True):
+    """An anonymous subject merged into a customer subject (merged once, on first sight)."""
+
+    __tablename__ = "subject_link"
+
+    anonymous_subject: str = Field(primary_key=True, max_length=200)
+    """The anonymous subject id."""
+    customer_subject: str = Field(max_length=200, index=True)
+    """The customer subject it was merged into."""
+    linked_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
+    """When."""
