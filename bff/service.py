@@ -1,0 +1,520 @@
+"""The preference service: the one place where choices are read, validated, stored and recorded.
+
+Both the HTTP API and the components' store (``bff/widgets.py``) go through :class:`PreferenceService`,
+so a choice made in a widget and one made through the API are validated, stored and written to the
+ledger identically. Database work runs in worker threads (sync SQLAlchemy), never on the event loop.
+
+Ledger policy (what gets an event):
+
+* ``set_values``: one event per key whose stored decision actually changes — a new value, a first
+  explicit decision (even when equal to the default: an explicit "no" is proof worth keeping), a
+  re-confirmation under changed wording, or a decision replacing an expired one or made under GPC.
+  Re-submitting the identical decision writes nothing.
+* ``accept_all`` / ``reject_all``: one event per *switchable* consent, even when its value does not
+  change — the click on "accept all" / "reject all" is itself the decision being proven, and both buttons
+  leave equally complete records (reject is never treated as less than accept).
+* ``reset``: for a consent, a withdrawal — stored as an explicit ``false`` (for an ``opt_out`` consent
+  "back to default" would silently re-grant it, which a withdrawal must never do); for sliders and
+  filters the stored decision is removed and the default applies again. One event when something changed.
+* ``expiry`` and ``gpc`` events are written once per decision, the first time the service sees that an
+  expired consent fell back to its default, or that a GPC signal overrides a stored grant.
+* ``merge``: one event on the customer's chain per key taken over from the anonymous subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from preference_registry import (
+    ConsentType,
+    RegistryService,
+    RegistrySnapshot,
+    ValueValidationError,
+    load_registry,
+)
+
+from .effective import EffectiveValue, StoredDecision, resolve_effective
+from .profile import Profile, build_profile
+from .storage import Database, EventDraft, append_events, verify_chain
+from .storage.ledger import BrokenLink
+from .storage.models import ConsentEvent, PreferenceState, RegistryVersionRow, SubjectLink
+
+__all__ = [
+    "ChangeListener",
+    "HistoryEntry",
+    "PreferenceService",
+    "PreferenceValidationError",
+    "UnknownPreferenceError",
+    "ValueProblem",
+]
+
+logger = logging.getLogger("prefkit.service")
+
+_state = PreferenceState.__table__  # type: ignore[attr-defined]
+_events = ConsentEvent.__table__  # type: ignore[attr-defined]
+_versions = RegistryVersionRow.__table__  # type: ignore[attr-defined]
+_links = SubjectLink.__table__  # type: ignore[attr-defined]
+
+ChangeListener = Callable[[frozenset[str]], "None | Awaitable[None]"]
+"""Called after a commit with the keys that changed for the subject (may be a coroutine function)."""
+
+
+class ValueProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """One reason a submitted change was refused."""
+
+    key: str
+    """Preference key the problem is about."""
+    path: str
+    """Where inside the submitted value: ``value``, ``value[2]``, or ``key`` for an unknown key."""
+    message: str
+    """What is wrong."""
+    expected: str | None = None
+    """What would have been accepted."""
+    got: str | None = None
+    """What was submitted."""
+
+
+class PreferenceValidationError(ValueError):
+    """Submitted changes were refused as a whole; ``problems`` lists every problem, nothing was stored."""
+
+    def __init__(self, problems: list[ValueProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.key}: {p.message}" for p in problems))
+
+
+class UnknownPreferenceError(KeyError):
+    """The key is not in the active registry."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        return f"no preference type {self.key!r} in the active registry"
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One ledger event of a subject, with the wording the shopper saw."""
+
+    id: int
+    """Ledger row id."""
+    seq: int
+    """Position in the subject's chain (1 = first)."""
+    key: str
+    """Preference key."""
+    old_value: Any
+    """Value before."""
+    new_value: Any
+    """Value after."""
+    method: str
+    """How it happened: ``ui``, ``api``, ``accept_all``, ``reject_all``, ``gpc``, ``expiry``, ``merge``..."""
+    created_at: datetime
+    """When (UTC)."""
+    registry_version: str
+    """Registry version in force."""
+    text_hash: str
+    """Hash of the wording shown."""
+    made_under_gpc: bool
+    """The browser sent a GPC signal."""
+    title: str | None
+    """The preference's title as worded in that registry version, in the requested locale."""
+    description: str | None
+    """Its description, likewise."""
+    hash: str
+    """This event's chain hash."""
+
+
+class _Row(msgspec.Struct, kw_only=True):
+    """A ``preference_state`` row in memory."""
+
+    value: Any
+    decided_at: datetime
+    text_hash: str
+    registry_version: str
+    made_under_gpc: bool = False
+    expiry_logged: bool = False
+    gpc_logged: bool = False
+
+    def decision(self) -> StoredDecision:
+        return StoredDecision(value=self.value, decided_at=self.decided_at, text_hash=self.text_hash,
+                              registry_version=self.registry_version, made_under_gpc=self.made_under_gpc)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
+    result = connection.execute(
+        sa.select(_state.c.key, _state.c.value, _state.c.decided_at, _state.c.text_hash, _state.c.registry_version,
+                  _state.c.made_under_gpc, _state.c.expiry_logged, _state.c.gpc_logged)
+        .where(_state.c.subject == subject))
+    return {row.key: _Row(value=row.value, decided_at=_utc(row.decided_at), text_hash=row.text_hash,
+                          registry_version=row.registry_version, made_under_gpc=bool(row.made_under_gpc),
+                          expiry_logged=bool(row.expiry_logged), gpc_logged=bool(row.gpc_logged))
+            for row in result}
+
+
+def _save_row(connection: Connection, subject: str, key: str, row: _Row, *, exists: bool) -> None:
+    fields = msgspec.structs.asdict(row)
+    if exists:
+        connection.execute(sa.update(_state).where(_state.c.subject == subject, _state.c.key == key).values(**fields))
+    else:
+        connection.execute(sa.insert(_state).values(subject=subject, key=key, **fields))
+
+
+def _delete_row(connection: Connection, subject: str, key: str) -> None:
+    connection.execute(sa.delete(_state).where(_state.c.subject == subject, _state.c.key == key))
+
+
+def _decisions(rows: Mapping[str, _Row]) -> dict[str, StoredDecision]:
+    return {key: row.decision() for key, row in rows.items()}
+
+
+@lru_cache(maxsize=32)
+def _parse_version(source_text: str, fmt: str) -> RegistrySnapshot | None:
+    try:
+        return load_registry(source_text, fmt)  # type: ignore[arg-type]
+    except ValueError:  # an old version that today's loader refuses: show the event without its wording
+        return None
+
+
+class PreferenceService:
+    """Reads and changes subjects' preferences against the live registry. All I/O methods are async."""
+
+    def __init__(self, registry: RegistryService, database: Database, *,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.registry = registry
+        """The live registry; every call works on the snapshot current when it starts."""
+        self.database = database
+        """Where state and ledger live."""
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        """Current time (UTC); tests replace it to move time forward instead of sleeping."""
+        self._listeners: dict[str, list[ChangeListener]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- reading --------------------------------------------------------------------------------
+    async def effective(self, subject: str, *, gpc: bool = False) -> dict[str, EffectiveValue]:
+        """Every preference of ``subject`` as in effect now, in display order.
+
+        The first time an expired consent or a GPC override of a stored grant is seen, it is recorded in
+        the ledger (once per decision)."""
+        snapshot = self.registry.current
+        now = self.clock()
+        rows = await anyio.to_thread.run_sync(self._read_rows, subject)
+        effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+        if self._unlogged_overrides(effective, rows):
+            await anyio.to_thread.run_sync(self._log_overrides, subject, snapshot, gpc, now)
+        return effective
+
+    async def get(self, subject: str, key: str, *, gpc: bool = False) -> EffectiveValue:
+        """One preference; :class:`UnknownPreferenceError` for a key not in the registry."""
+        if key not in self.registry.current:
+            raise UnknownPreferenceError(key)
+        effective = await self.effective(subject, gpc=gpc)
+        if key not in effective:  # the registry changed between the check and the read
+            raise UnknownPreferenceError(key)
+        return effective[key]
+
+    async def profile(self, subject: str, *, gpc: bool = False) -> Profile:
+        """What downstream systems may use for ``subject``."""
+        snapshot = self.registry.current
+        effective = await self.effective(subject, gpc=gpc)
+        return build_profile(snapshot, effective, subject)
+
+    async def history(self, subject: str, *, locale: str | None = None) -> list[HistoryEntry]:
+        """``subject``'s ledger, newest first, each event with the wording of the registry version it was
+        made under (``locale``, falling back to that version's default locale)."""
+        return await anyio.to_thread.run_sync(self._history, subject, locale)
+
+    async def verify(self, subject: str) -> BrokenLink | None:
+        """The first broken link of ``subject``'s ledger chain, or ``None`` when it verifies."""
+        def work() -> BrokenLink | None:
+            with self.database.read() as connection:
+                return verify_chain(connection, subject)
+        return await anyio.to_thread.run_sync(work)
+
+    # -- changing -------------------------------------------------------------------------------
+    async def set_values(self, subject: str, changes: Mapping[str, Any], *, method: str,
+                         gpc: bool = False) -> dict[str, EffectiveValue]:
+        """Validate every change, then store them and their ledger events in one transaction.
+
+        Raises :class:`PreferenceValidationError` listing every problem (nothing is stored then). Keys
+        not in ``changes`` never change. Returns the effective values afterwards."""
+        snapshot = self.registry.current
+        values = self.validate(snapshot, changes)
+        effective, changed = await anyio.to_thread.run_sync(self._write_values, subject, snapshot, values, method,
+                                                            gpc)
+        self._notify(subject, changed)
+        return effective
+
+    async def reset(self, subject: str, key: str, *, method: str, gpc: bool = False) -> dict[str, EffectiveValue]:
+        """Back to the default; for a consent this is a withdrawal (stored as an explicit ``false``)."""
+        snapshot = self.registry.current
+        pref = snapshot.get(key)
+        if pref is None:
+            raise UnknownPreferenceError(key)
+        if isinstance(pref, ConsentType):
+            return await self.set_values(subject, {key: False}, method=method, gpc=gpc)
+        effective, changed = await anyio.to_thread.run_sync(self._write_reset, subject, snapshot, key, method, gpc)
+        self._notify(subject, changed)
+        return effective
+
+    async def accept_all(self, subject: str, *, gpc: bool = False) -> dict[str, EffectiveValue]:
+        """Grant every switchable consent (one ``accept_all`` event per consent)."""
+        return await self._all_consents(subject, True, "accept_all", gpc)
+
+    async def reject_all(self, subject: str, *, gpc: bool = False) -> dict[str, EffectiveValue]:
+        """Refuse every switchable consent (one ``reject_all`` event per consent, changed or not)."""
+        return await self._all_consents(subject, False, "reject_all", gpc)
+
+    async def merge(self, anonymous_subject: str, customer_subject: str) -> list[str]:
+        """Take an anonymous subject's choices over into a customer subject, once per anonymous subject.
+
+        A key the customer never decided takes the anonymous decision; when both decided, the more
+        recent decision wins. Returns the customer's keys that changed (each has a ``merge`` event)."""
+        if anonymous_subject == customer_subject:
+            return []
+        snapshot = self.registry.current
+        changed = await anyio.to_thread.run_sync(self._write_merge, anonymous_subject, customer_subject, snapshot)
+        self._notify(customer_subject, changed)
+        return sorted(changed)
+
+    def validate(self, snapshot: RegistrySnapshot, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``changes`` with every value normalized, or :class:`PreferenceValidationError` with all problems."""
+        problems: list[ValueProblem] = []
+        values: dict[str, Any] = {}
+        for key, raw in changes.items():
+            if key not in snapshot:
+                known = ", ".join(pref.key for pref in snapshot.preferences)
+                problems.append(ValueProblem(key=key, path="key", message=f"unknown preference key {key!r}",
+                                             expected=f"one of: {known}", got=key))
+                continue
+            try:
+                values[key] = snapshot.validate_value(key, raw)
+            except ValueValidationError as exc:
+                problems.append(ValueProblem(key=key, path=exc.path, message=exc.message, expected=exc.expected,
+                                             got=exc.got))
+        if problems:
+            raise PreferenceValidationError(problems)
+        return values
+
+    # -- live updates ---------------------------------------------------------------------------
+    def subscribe(self, subject: str, callback: ChangeListener) -> Callable[[], None]:
+        """Call ``callback(changed_keys)`` after every committed change of ``subject`` in this process;
+        returns the unsubscribe function. Async callbacks are scheduled as tasks."""
+        self._listeners.setdefault(subject, []).append(callback)
+
+        def unsubscribe() -> None:
+            listeners = self._listeners.get(subject, [])
+            if callback in listeners:
+                listeners.remove(callback)
+            if not listeners:
+                self._listeners.pop(subject, None)
+
+        return unsubscribe
+
+    def _notify(self, subject: str, changed: Iterable[str]) -> None:
+        keys = frozenset(changed)
+        if not keys:
+            return
+        for callback in list(self._listeners.get(subject, ())):
+            try:
+                result = callback(keys)
+                if inspect.isawaitable(result):
+                    task = asyncio.ensure_future(result)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            except Exception:  # one broken widget must not break the change for the others
+                logger.exception("change listener %r failed", callback)
+
+    # -- registry versions ----------------------------------------------------------------------
+    def record_registry_version(self, snapshot: RegistrySnapshot) -> None:
+        """Store ``snapshot`` in ``registry_version`` (sync; call from a worker thread or at start)."""
+        now = datetime.now(UTC)
+        try:
+            with self.database.write() as connection:
+                exists = connection.execute(sa.select(_versions.c.version)
+                                            .where(_versions.c.version == snapshot.version)).first()
+                if exists:
+                    connection.execute(sa.update(_versions).where(_versions.c.version == snapshot.version)
+                                       .values(activated_at=now))
+                else:
+                    connection.execute(sa.insert(_versions).values(
+                        version=snapshot.version, source_text=snapshot.source_text, format=snapshot.format,
+                        source=(snapshot.source or "")[:500] or None, activated_at=now))
+        except sa.exc.IntegrityError:  # another process stored the same version at the same moment
+            pass
+
+    def registry_versions(self) -> list[dict[str, Any]]:
+        """Stored registry versions, most recently activated first (sync)."""
+        with self.database.read() as connection:
+            result = connection.execute(sa.select(_versions.c.version, _versions.c.format, _versions.c.source,
+                                                  _versions.c.activated_at)
+                                        .order_by(_versions.c.activated_at.desc()))
+            return [{"version": r.version, "format": r.format, "source": r.source,
+                     "activated_at": _utc(r.activated_at)} for r in result]
+
+    # -- worker-thread parts --------------------------------------------------------------------
+    def _read_rows(self, subject: str) -> dict[str, _Row]:
+        with self.database.read() as connection:
+            return _load_rows(connection, subject)
+
+    @staticmethod
+    def _unlogged_overrides(effective: Mapping[str, EffectiveValue], rows: Mapping[str, _Row]) -> bool:
+        for key, current in effective.items():
+            row = rows.get(key)
+            if row is None:
+                continue
+            if current.source == "expired" and not row.expiry_logged:
+                return True
+            if current.source == "gpc" and row.value is True and not row.gpc_logged:
+                return True
+        return False
+
+    def _log_overrides(self, subject: str, snapshot: RegistrySnapshot, gpc: bool, now: datetime) -> None:
+        with self.database.write([subject]) as connection:
+            rows = _load_rows(connection, subject)  # again, under the lock: another request may have logged it
+            effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+            drafts: list[EventDraft] = []
+            for key, current in effective.items():
+                row = rows.get(key)
+                if row is None:
+                    continue
+                if current.source == "expired" and not row.expiry_logged:
+                    row.expiry_logged = True
+                    method = "expiry"
+                elif current.source == "gpc" and row.value is True and not row.gpc_logged:
+                    row.gpc_logged = True
+                    method = "gpc"
+                else:
+                    continue
+                drafts.append(EventDraft(key=key, old_value=row.value, new_value=current.value, method=method,
+                                         registry_version=snapshot.version, text_hash=snapshot.text_hash(key),
+                                         made_under_gpc=gpc))
+                _save_row(connection, subject, key, row, exists=True)
+            append_events(connection, subject, drafts, now)
+
+    def _write_values(self, subject: str, snapshot: RegistrySnapshot, values: Mapping[str, Any], method: str,
+                      gpc: bool, *, always_record: bool = False) -> tuple[dict[str, EffectiveValue], set[str]]:
+        now = self.clock()
+        with self.database.write([subject]) as connection:
+            rows = _load_rows(connection, subject)
+            before = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+            drafts: list[EventDraft] = []
+            changed: set[str] = set()
+            for key, value in values.items():
+                row = rows.get(key)
+                current = before[key]
+                text_hash = snapshot.text_hash(key)
+                pref = snapshot.get(key)
+                gpc_relevant = isinstance(pref, ConsentType) and pref.gpc
+                decision_changes = (
+                    row is None or row.value != value or row.text_hash != text_hash
+                    or current.source in ("expired", "gpc")
+                    or (gpc_relevant and gpc and not row.made_under_gpc))
+                if not (decision_changes or always_record):
+                    continue
+                new_row = _Row(value=value, decided_at=now, text_hash=text_hash, registry_version=snapshot.version,
+                               made_under_gpc=gpc)
+                _save_row(connection, subject, key, new_row, exists=row is not None)
+                rows[key] = new_row
+                drafts.append(EventDraft(key=key, old_value=current.value, new_value=value, method=method,
+                                         registry_version=snapshot.version, text_hash=text_hash,
+                                         made_under_gpc=gpc))
+                if current.value != value or current.source != "explicit" or decision_changes:
+                    changed.add(key)
+            append_events(connection, subject, drafts, now)
+        return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+
+    def _write_reset(self, subject: str, snapshot: RegistrySnapshot, key: str, method: str,
+                     gpc: bool) -> tuple[dict[str, EffectiveValue], set[str]]:
+        now = self.clock()
+        with self.database.write([subject]) as connection:
+            rows = _load_rows(connection, subject)
+            changed: set[str] = set()
+            if key in rows:
+                before = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+                _delete_row(connection, subject, key)
+                del rows[key]
+                append_events(connection, subject, [EventDraft(
+                    key=key, old_value=before[key].value, new_value=snapshot.default_value(key), method=method,
+                    registry_version=snapshot.version, text_hash=snapshot.text_hash(key), made_under_gpc=gpc)], now)
+                changed.add(key)
+        return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+
+    async def _all_consents(self, subject: str, grant: bool, method: str, gpc: bool) -> dict[str, EffectiveValue]:
+        snapshot = self.registry.current
+        values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
+        effective, changed = await anyio.to_thread.run_sync(
+            lambda: self._write_values(subject, snapshot, values, method, gpc, always_record=True))
+        self._notify(subject, changed)
+        return effective
+
+    def _write_merge(self, anonymous: str, customer: str, snapshot: RegistrySnapshot) -> set[str]:
+        now = self.clock()
+        changed: set[str] = set()
+        with self.database.write([anonymous, customer]) as connection:
+            if connection.execute(sa.select(_links.c.customer_subject)
+                                  .where(_links.c.anonymous_subject == anonymous)).first():
+                return changed
+            source_rows = _load_rows(connection, anonymous)
+            target_rows = _load_rows(connection, customer)
+            before = resolve_effective(snapshot, _decisions(target_rows), gpc=False, now=now)
+            drafts: list[EventDraft] = []
+            for key, row in sorted(source_rows.items()):
+                existing = target_rows.get(key)
+                if existing is not None and existing.decided_at >= row.decided_at:
+                    continue  # the customer's own decision is more recent: it stands
+                taken = _Row(value=row.value, decided_at=row.decided_at, text_hash=row.text_hash,
+                             registry_version=row.registry_version, made_under_gpc=row.made_under_gpc)
+                _save_row(connection, customer, key, taken, exists=existing is not None)
+                old_value = before[key].value if key in before else (existing.value if existing else None)
+                drafts.append(EventDraft(key=key, old_value=old_value, new_value=row.value, method="merge",
+                                         registry_version=row.registry_version, text_hash=row.text_hash,
+                                         made_under_gpc=row.made_under_gpc))
+                changed.add(key)
+            append_events(connection, customer, drafts, now)
+            connection.execute(sa.insert(_links).values(anonymous_subject=anonymous, customer_subject=customer,
+                                                        linked_at=now))
+        return changed
+
+    def _history(self, subject: str, locale: str | None) -> list[HistoryEntry]:
+        with self.database.read() as connection:
+            events = connection.execute(sa.select(_events).where(_events.c.subject == subject)
+                                        .order_by(_events.c.seq.desc())).all()
+            versions = {row.registry_version for row in events}
+            sources = {
+                row.version: (row.source_text, row.format)
+                for row in connection.execute(sa.select(_versions.c.version, _versions.c.source_text,
+                                                        _versions.c.format)
+                                              .where(_versions.c.version.in_(versions)))
+            } if versions else {}
+        current = self.registry.current
+        entries = []
+        for row in events:
+            snapshot = current if row.registry_version == current.version else (
+                _parse_version(*sources[row.registry_version]) if row.registry_version in sources else None)
+            pref = snapshot.get(row.key) if snapshot else None
+            title = description = None
+            if snapshot is not None and pref is not None:
+                shown_locale = locale if locale in snapshot.locales else snapshot.default_locale
+                title = snapshot.text(pref.title, shown_locale)
+                description = snapshot.text(pref.description, shown_locale)
+            entries.append(HistoryEntry(
+                id=row.id, seq=row.seq, key=row.key, old_value=row.old_value, new_value=row.new_value,
+                method=row.method, created_at=_utc(row.created_at), registry_version=row.registry_version,
+                text_hash=row.text_hash, made_under_gpc=bool(row.made_under_gpc), title=title,
+                description=description, hash=row.hash))
+        return entries
