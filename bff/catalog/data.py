@@ -1,0 +1,270 @@
+"""The demo catalog: product model, a deterministic generator, and the searchable :class:`Catalog`.
+
+The sample catalog is generated from a fixed seed rather than shipped as a data file, so the 240 demo
+products, the 10,000-product benchmark catalog and any test catalog all come from one generator and are
+identical on every machine. A shop plugs in its own products with :func:`load_catalog` (a JSON list of
+:class:`Product`) or by building a :class:`Catalog` from its own items.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from .explain import AttributeWords
+from .ranking import RankingIndex
+
+__all__ = [
+    "ATTRIBUTE_WORDS",
+    "CATEGORIES",
+    "Catalog",
+    "Category",
+    "Product",
+    "SAMPLE_SEED",
+    "SAMPLE_SIZE",
+    "fold_text",
+    "generate_products",
+    "load_catalog",
+    "sample_catalog",
+]
+
+Category = Literal["shoes", "bags", "clothing", "accessories", "home"]
+CATEGORIES: tuple[str, ...] = ("shoes", "bags", "clothing", "accessories", "home")
+"""Category keys, matching the options of the demo registry's ``categories`` filter."""
+
+SAMPLE_SEED = 20240517
+"""Seed of the bundled sample catalog."""
+SAMPLE_SIZE = 240
+"""Number of products in the bundled sample catalog."""
+
+
+class Product(msgspec.Struct, frozen=True, kw_only=True):
+    """A catalog product with the attributes the demo registry's filters and sliders act on."""
+
+    id: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+    """Stable product id, used in URLs."""
+    name: dict[str, str]
+    """Product name per locale (``pl``, ``en``)."""
+    category: Category
+    """``shoes``, ``bags``, ``clothing``, ``accessories`` or ``home``."""
+    brand: str
+    """Brand name."""
+    brand_size: Literal["small", "large"]
+    """Whether the brand is a small independent maker or a large chain."""
+    eco_certified: bool
+    """Holds an eco certificate."""
+    eco_score: Annotated[int, Meta(ge=0, le=100)]
+    """Sustainability score, 0 (worst) to 100 (best)."""
+    price: Annotated[float, Meta(gt=0)]
+    """Price in ``currency``."""
+    currency: str = "PLN"
+    """ISO 4217 currency code."""
+    rating: Annotated[float, Meta(ge=0, le=5)]
+    """Average shopper rating, 0 to 5."""
+    popularity: Annotated[int, Meta(ge=0)]
+    """Orders in the last 90 days: the neutral order."""
+    material: dict[str, str] = msgspec.field(default_factory=dict)
+    """Main material per locale, for the product page."""
+
+    def display_name(self, locale: str) -> str:
+        return self.name.get(locale) or self.name.get("en") or next(iter(self.name.values()), self.id)
+
+
+ATTRIBUTE_WORDS: dict[str, AttributeWords] = {
+    "price": AttributeWords(lower={"en": "lower price", "pl": "niższa cena"},
+                            higher={"en": "higher price", "pl": "wyższa cena"},
+                            name={"en": "price", "pl": "cena"}),
+    "eco_score": AttributeWords(lower={"en": "less sustainable", "pl": "mniej ekologiczny"},
+                                higher={"en": "more sustainable", "pl": "bardziej ekologiczny"},
+                                name={"en": "eco score", "pl": "ocena ekologiczna"}),
+    "rating": AttributeWords(lower={"en": "lower rating", "pl": "niższa ocena klientów"},
+                             higher={"en": "better rated", "pl": "lepiej oceniany"},
+                             name={"en": "rating", "pl": "ocena klientów"}),
+    "popularity": AttributeWords(lower={"en": "less popular", "pl": "mniej popularny"},
+                                 higher={"en": "more popular", "pl": "bardziej popularny"},
+                                 name={"en": "popularity", "pl": "popularność"}),
+}
+"""How the catalog's numeric attributes read in reasons ("Ranked higher: lower price")."""
+
+
+# --- generator -----------------------------------------------------------------------------------------
+
+# Polish adjectives agree with the noun's gender: stem + y (masculine) / a (feminine) / e (neuter, and
+# the non-personal plural every plural noun here takes).
+_ENDINGS = {"m": "y", "f": "a", "n": "e", "pl": "e"}
+
+_MATERIALS: dict[str, tuple[str, str]] = {  # key -> (Polish adjective stem, English)
+    "leather": ("skórzan", "leather"), "linen": ("lnian", "linen"), "cotton": ("bawełnian", "cotton"),
+    "wool": ("wełnian", "wool"), "hemp": ("konopn", "hemp"), "cork": ("korkow", "cork"),
+    "ceramic": ("ceramiczn", "ceramic"), "bamboo": ("bambusow", "bamboo"),
+    "recycled": ("", "recycled"),
+}
+_MATERIAL_NOUNS = {  # for the product page: "Materiał: len"
+    "leather": ("skóra", "leather"), "linen": ("len", "linen"), "cotton": ("bawełna", "cotton"),
+    "wool": ("wełna", "wool"), "hemp": ("konopie", "hemp"), "cork": ("korek", "cork"),
+    "ceramic": ("ceramika", "ceramic"), "bamboo": ("bambus", "bamboo"),
+    "recycled": ("materiał z recyklingu", "recycled material"),
+}
+_COLOURS: tuple[tuple[str, str], ...] = (
+    ("czarn", "black"), ("biał", "white"), ("zielon", "green"), ("granatow", "navy"), ("beżow", "beige"),
+    ("szar", "grey"), ("musztardow", "mustard"), ("bordow", "burgundy"),
+)
+# (Polish noun, gender, English noun, materials, price range in PLN)
+_NOUNS: dict[str, tuple[tuple[str, str, str, tuple[str, ...], tuple[int, int]], ...]] = {
+    "shoes": (
+        ("Trampki", "pl", "sneakers", ("cotton", "hemp", "recycled"), (119, 399)),
+        ("Sandały", "pl", "sandals", ("leather", "cork"), (99, 349)),
+        ("Mokasyny", "pl", "loafers", ("leather",), (229, 699)),
+        ("Botki", "pl", "ankle boots", ("leather", "recycled"), (259, 799)),
+        ("Kapcie", "pl", "slippers", ("wool", "cotton"), (59, 189)),
+    ),
+    "bags": (
+        ("Torba", "f", "tote bag", ("linen", "cotton", "hemp", "leather"), (59, 449)),
+        ("Plecak", "m", "backpack", ("recycled", "leather", "cotton"), (149, 599)),
+        ("Nerka", "f", "belt bag", ("leather", "recycled"), (79, 259)),
+        ("Torebka", "f", "handbag", ("leather", "cork"), (179, 899)),
+    ),
+    "clothing": (
+        ("Koszula", "f", "shirt", ("linen", "cotton"), (99, 349)),
+        ("Sweter", "m", "sweater", ("wool", "cotton"), (149, 499)),
+        ("Sukienka", "f", "dress", ("linen", "cotton"), (139, 459)),
+        ("Kurtka", "f", "jacket", ("recycled", "wool", "leather"), (249, 999)),
+        ("Spodnie", "pl", "trousers", ("linen", "cotton", "hemp"), (119, 379)),
+        ("T-shirt", "m", "T-shirt", ("cotton", "hemp", "bamboo"), (39, 149)),
+    ),
+    "accessories": (
+        ("Czapka", "f", "beanie", ("wool", "cotton"), (39, 149)),
+        ("Szalik", "m", "scarf", ("wool", "linen"), (49, 229)),
+        ("Pasek", "m", "belt", ("leather", "cork"), (59, 249)),
+        ("Portfel", "m", "wallet", ("leather", "cork", "recycled"), (69, 329)),
+        ("Rękawiczki", "pl", "gloves", ("wool", "leather"), (49, 259)),
+    ),
+    "home": (
+        ("Koc", "m", "blanket", ("wool", "cotton"), (129, 599)),
+        ("Poduszka", "f", "cushion", ("linen", "cotton"), (49, 199)),
+        ("Kubek", "m", "mug", ("ceramic", "bamboo"), (29, 99)),
+        ("Ręcznik", "m", "towel", ("cotton", "bamboo", "linen"), (39, 169)),
+        ("Obrus", "m", "tablecloth", ("linen", "cotton"), (79, 289)),
+    ),
+}
+_SMALL_BRANDS = ("Leśna Pracownia", "Szewc z Kazimierza", "Len i Glina", "Mała Szwalnia", "Pracownia Koral",
+                 "Wełniak", "Konopna Chata", "Dobre Rzeczy")
+_LARGE_BRANDS = ("UrbanMax", "Nordline", "MegaStyle", "Primo Retail", "GlobalWear")
+_ECO_MATERIALS = frozenset({"linen", "hemp", "cork", "bamboo", "recycled", "wool"})
+
+
+def generate_products(count: int, *, seed: int = SAMPLE_SEED) -> list[Product]:
+    """``count`` realistic products, identical for the same ``(count, seed)`` on every machine.
+
+    Product ``i`` depends only on ``seed`` and ``i``, so the first 240 of a 10,000-product catalog are the
+    sample catalog itself.
+    """
+    return [_product(index, random.Random(f"{seed}:{index}")) for index in range(count)]
+
+
+def _product(index: int, rng: random.Random) -> Product:
+    category = CATEGORIES[index % len(CATEGORIES)] if index < len(CATEGORIES) else rng.choice(CATEGORIES)
+    noun_pl, gender, noun_en, materials, (low, high) = rng.choice(_NOUNS[category])
+    material = rng.choice(materials)
+    colour_pl, colour_en = rng.choice(_COLOURS)
+    small = rng.random() < 0.45
+    brand = rng.choice(_SMALL_BRANDS if small else _LARGE_BRANDS)
+    eco_material = material in _ECO_MATERIALS
+    eco_certified = rng.random() < (0.7 if eco_material and small else 0.45 if eco_material else 0.12)
+    eco_score = round(rng.uniform(62, 98) if eco_certified else rng.uniform(8, 72) + (10 if eco_material else 0))
+    price = round(rng.uniform(low, high) * (1.15 if small else 1.0)) - 0.01
+    # Ratings cluster at 3.5-5 like real shops; popularity is skewed: a few bestsellers, a long tail.
+    rating = round(min(5.0, max(1.0, rng.gauss(4.2, 0.45))), 1)
+    popularity = int(20 + 4980 * rng.random() ** 2.2) * (2 if not small else 1)
+    ending = _ENDINGS[gender]
+    material_pl, material_en = _MATERIALS[material]
+    if material == "recycled":  # no good adjective: "Plecak czarny z recyklingu"
+        name_pl = f"{noun_pl} {colour_pl}{ending} z recyklingu"
+    else:
+        name_pl = f"{noun_pl} {material_pl}{ending} {colour_pl}{ending}"
+    name_en = f"{colour_en.capitalize()} {material_en} {noun_en}"
+    noun_pl_material, noun_en_material = _MATERIAL_NOUNS[material]
+    return Product(
+        id=f"p{index + 1:06d}", name={"pl": name_pl, "en": name_en}, category=category, brand=brand,
+        brand_size="small" if small else "large", eco_certified=eco_certified,
+        eco_score=int(min(100, eco_score)), price=price, rating=rating, popularity=popularity,
+        material={"pl": noun_pl_material, "en": noun_en_material},
+    )
+
+
+# --- the searchable catalog --------------------------------------------------------------------------
+
+
+_FOLD_EXTRA = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "ß": "ss"})
+
+
+def fold_text(text: str) -> str:
+    """Lowercase without diacritics, so "skorzana" finds "Skórzana" and "lniany" finds "LNIANY"."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA).casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Catalog:
+    """Products prepared for querying: by id, by category, by text, and ranked (see :class:`RankingIndex`)."""
+
+    index: RankingIndex[Product]
+    """The products in neutral order, with ranking columns."""
+    by_id: dict[str, Product]
+    """Product by id."""
+    categories: tuple[str, ...]
+    """Categories present, in first-seen neutral order."""
+    _search_text: tuple[str, ...]
+    """Per index position, the folded names (all locales), brand and material."""
+
+    @classmethod
+    def from_products(cls, products: Iterable[Product]) -> Catalog:
+        items = list(products)
+        ids = [p.id for p in items]
+        if len(set(ids)) != len(ids):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"duplicate product ids: {duplicates[:5]}")
+        index = RankingIndex(items)
+        search = tuple(fold_text(" ".join([*p.name.values(), p.brand, *p.material.values()])) for p in index.items)
+        categories = tuple(dict.fromkeys(p.category for p in index.items))
+        return cls(index=index, by_id={p.id: p for p in items}, categories=categories, _search_text=search)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def select(self, *, query: str | None = None, category: str | None = None) -> list[int] | None:
+        """Index positions matching a text query (every word must occur) and a category, in neutral order.
+
+        ``None`` means "everything" (no narrowing asked), which spares building a full position list.
+        """
+        words = fold_text(query).split() if query else []
+        if not words and category is None:
+            return None
+        positions: Sequence[int] = range(len(self.index))
+        if category is not None:
+            column = self.index.column("category")
+            positions = [i for i in positions if column[i] == category]
+        if words:
+            text = self._search_text
+            positions = [i for i in positions if all(word in text[i] for word in words)]
+        return list(positions)
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """A catalog from a JSON file holding a list of :class:`Product` objects (validated)."""
+    data = Path(path).read_bytes()
+    return Catalog.from_products(msgspec.json.decode(data, type=list[Product]))
+
+
+@cache
+def sample_catalog() -> Catalog:
+    """The bundled demo catalog (:data:`SAMPLE_SIZE` products from :data:`SAMPLE_SEED`), built once."""
+    return Catalog.from_products(generate_products(SAMPLE_SIZE))

@@ -1,0 +1,223 @@
+"""Ranking reasons and the profile in words, in Polish and English, with the registry's own labels.
+
+:mod:`bff.catalog.ranking` produces structured reasons that carry keys only; this module turns them into
+the sentences a shopper reads ("Shown because you chose “Eco products only”"). Merchant wording (titles,
+option labels, slider stop labels) always comes from the registry snapshot, and catalog attribute wording
+("lower price") from the catalog's :class:`AttributeWords`. Texts are plain strings: templates and
+components escape them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from bff.profile import Profile
+from preference_registry import FilterType, RegistrySnapshot, SliderType
+
+from .ranking import Reason
+
+__all__ = [
+    "MESSAGES",
+    "AttributeWords",
+    "FilterSummary",
+    "OptionSummary",
+    "ProfileSummary",
+    "ReasonTexts",
+    "SliderSummary",
+]
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "filter.include": "Shown because you chose {options}",
+        "filter.prefer": "Ranked higher: matches your choice {options} ({title})",
+        "criterion.better": "Ranked higher: {quality} (your setting {title})",
+        "criterion.worse": "Ranked lower: {quality} (your setting {title})",
+        "order.popular": "Popular with other shoppers",
+        "order.default": "Placed mainly by popularity: no strong match with your choices",
+        "order.neutral": "Neutral order: most popular first, not personalized",
+        "summary.personalized": "Ordered by your choices",
+        "summary.neutral": "Neutral order (most popular first): personalization is off or not allowed",
+        "quality.lower": "lower {attribute}",
+        "quality.higher": "higher {attribute}",
+        "quote": "“{text}”",
+        "and": " and ",
+    },
+    "pl": {
+        "filter.include": "Pokazujemy, bo wybrano {options}",
+        "filter.prefer": "Wyżej na liście: pasuje do Twojego wyboru {options} ({title})",
+        "criterion.better": "Wyżej na liście: {quality} (Twoje ustawienie {title})",
+        "criterion.worse": "Niżej na liście: {quality} (Twoje ustawienie {title})",
+        "order.popular": "Często wybierany przez klientów",
+        "order.default": "Miejsce głównie według popularności: brak wyraźnego dopasowania do Twoich wyborów",
+        "order.neutral": "Kolejność neutralna: najpierw najpopularniejsze, bez personalizacji",
+        "summary.personalized": "Kolejność według Twoich wyborów",
+        "summary.neutral": "Kolejność neutralna (najpierw najpopularniejsze): personalizacja wyłączona lub bez zgody",
+        "quality.lower": "niższa wartość: {attribute}",
+        "quality.higher": "wyższa wartość: {attribute}",
+        "quote": "„{text}”",
+        "and": " i ",
+    },
+}
+"""Sentence templates per locale; a locale without its own falls back to English."""
+
+_FALLBACK_LOCALE = "en"
+
+
+class AttributeWords(msgspec.Struct, frozen=True, kw_only=True):
+    """How a catalog attribute's ends read in each locale, e.g. ``price``: "lower price" / "higher price"."""
+
+    lower: dict[str, str]
+    """Phrase for a low value, per locale ("lower price", "niższa cena")."""
+    higher: dict[str, str]
+    """Phrase for a high value, per locale ("higher price", "wyższa cena")."""
+    name: dict[str, str] = msgspec.field(default_factory=dict)
+    """The attribute's name per locale, used when a phrase is missing."""
+
+
+class OptionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A selected filter option."""
+
+    key: str
+    """Option key."""
+    label: str
+    """Its label in the requested locale."""
+
+
+class FilterSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A filter the ranking applied."""
+
+    key: str
+    """Preference key."""
+    title: str
+    """Its title in the requested locale."""
+    rule: str
+    """``include``, ``exclude`` or ``prefer``."""
+    applied: bool
+    """False for a ``prefer`` filter while the order is neutral (it then changes nothing)."""
+    options: list[OptionSummary]
+    """The selected options."""
+
+
+class SliderSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A slider the ranking read."""
+
+    key: str
+    """Preference key."""
+    title: str
+    """Its title in the requested locale."""
+    rule: str | None
+    """``personalization``, ``balance``, ``weight`` or ``None``."""
+    value: float
+    """Chosen value."""
+    label: str | None
+    """The value's stop label, if it sits on a labelled stop."""
+    applied: bool
+    """False while the order is neutral."""
+
+
+class ProfileSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """What the ranking used, in the shopper's words."""
+
+    personalized: bool
+    """Whether personal signals shaped the order."""
+    notice: str
+    """One sentence saying so."""
+    registry_version: str
+    """Registry version the profile was built with."""
+    filters: list[FilterSummary]
+    """Filters in effect."""
+    sliders: list[SliderSummary]
+    """Sliders in effect."""
+
+
+class ReasonTexts:
+    """Renders :class:`Reason` values and profile summaries; cheap to build per request."""
+
+    def __init__(self, snapshot: RegistrySnapshot | None = None,
+                 attributes: Mapping[str, AttributeWords] | None = None) -> None:
+        self.snapshot = snapshot
+        self.attributes = attributes or {}
+
+    # -- lookups --------------------------------------------------------------------------------------
+    def message(self, code: str, locale: str) -> str:
+        return MESSAGES.get(locale, MESSAGES[_FALLBACK_LOCALE]).get(code) or MESSAGES[_FALLBACK_LOCALE][code]
+
+    def _text(self, value: Any, locale: str) -> str | None:
+        if self.snapshot is None:
+            return None
+        return self.snapshot.text(value, locale)
+
+    def title(self, key: str | None, locale: str) -> str:
+        pref = self.snapshot.get(key) if self.snapshot is not None and key else None
+        return (self._text(pref.title, locale) if pref is not None else None) or (key or "")
+
+    def option_label(self, key: str | None, option: str, locale: str) -> str:
+        pref = self.snapshot.get(key) if self.snapshot is not None and key else None
+        if isinstance(pref, FilterType):
+            for candidate in pref.options:
+                if candidate.key == option:
+                    return self._text(candidate.label, locale) or option
+        return option
+
+    def stop_label(self, key: str, value: float, locale: str) -> str | None:
+        pref = self.snapshot.get(key) if self.snapshot is not None else None
+        if isinstance(pref, SliderType):
+            stop = pref.stop_for(value)
+            if stop is not None:
+                return self._text(stop.label, locale)
+        return None
+
+    def quality(self, attribute: str, end: str, locale: str) -> str:
+        """"lower price" / "wyższa ocena ekologiczna": the phrase for one end of an attribute."""
+        words = self.attributes.get(attribute)
+        if words is not None:
+            phrases = words.lower if end == "lower" else words.higher
+            phrase = phrases.get(locale) or phrases.get(_FALLBACK_LOCALE)
+            if phrase:
+                return phrase
+        name = (words.name.get(locale) if words is not None else None) or attribute
+        return self.message(f"quality.{end}", locale).format(attribute=name)
+
+    def quote(self, text: str, locale: str) -> str:
+        return self.message("quote", locale).format(text=text)
+
+    # -- rendering ------------------------------------------------------------------------------------
+    def render(self, reason: Reason, locale: str) -> str:
+        """One reason as a sentence in ``locale``."""
+        template = self.message(reason.code, locale)
+        params = reason.params
+        fields: dict[str, str] = {"title": self.quote(self.title(reason.preference, locale), locale)}
+        if "options" in params:
+            labels = [self.quote(self.option_label(reason.preference, option, locale), locale)
+                      for option in params["options"]]
+            fields["options"] = self.message("and", locale).join(labels) or fields["title"]
+        if reason.code.startswith("criterion."):
+            better = reason.code == "criterion.better"
+            prefer_lower = params.get("prefer") == "lower"
+            # A "better" item sits at the preferred end; a "worse" one at the other end.
+            end = "lower" if better == prefer_lower else "higher"
+            fields["quality"] = self.quality(str(params.get("attribute")), end, locale)
+        return template.format(**fields)
+
+    def summarize(self, profile: Profile, locale: str, *, personalized: bool | None = None) -> ProfileSummary:
+        """The profile as the ranking used it; ``personalized`` is the ranking's own verdict if known."""
+        in_use = profile.personalized if personalized is None else personalized
+        filters = [
+            FilterSummary(key=flt.key, title=self.title(flt.key, locale), rule=flt.rule,
+                          applied=flt.rule != "prefer" or in_use,
+                          options=[OptionSummary(key=option, label=self.option_label(flt.key, option, locale))
+                                   for option in flt.options])
+            for flt in profile.filters
+        ]
+        sliders = [
+            SliderSummary(key=slider.key, title=self.title(slider.key, locale), rule=slider.rule,
+                          value=slider.value, label=self.stop_label(slider.key, slider.value, locale),
+                          applied=in_use)
+            for slider in profile.sliders
+        ]
+        notice = self.message("summary.personalized" if in_use else "summary.neutral", locale)
+        return ProfileSummary(personalized=in_use, notice=notice, registry_version=profile.registry_version,
+                              filters=filters, sliders=sliders)

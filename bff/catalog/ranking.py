@@ -1,0 +1,447 @@
+"""Ranking products by the shopper's own choices: a small, pure, replaceable function.
+
+The contract (what a shop's own search or recommendation engine must honour to replace this module)
+-------------------------------------------------------------------------------------------------
+Input is a catalog item and a :class:`bff.profile.Profile`; output is a :class:`Decision`
+``(kept, score, reasons)``. Nothing else about the shopper may be used: the profile already leaves out
+everything the shopper did not allow (a preference whose required consent is missing is simply absent).
+
+* Every rule is read from the registry declarations the profile carries (``FilterProfile.attribute``,
+  ``.rule``, ``.weight``; ``SliderProfile.rule``, ``.low``, ``.high``); no preference key is hard-coded.
+* Filters. ``include``: keep only items whose attribute value is one of the selected values (several include
+  filters must all hold; within one filter any selected value matches). ``exclude``: hide items whose value is
+  selected. ``prefer``: nothing hidden; a matching item gains ``weight`` (from the registry).
+* Sliders. ``balance``: at position ``t`` (0..1) the ``low`` criterion counts ``1 - t`` and the ``high`` one
+  ``t``. ``weight``: the ``high`` criterion counts ``t``. ``personalization``: multiplies every personal signal
+  by its position (0 means neutral order; several such sliders multiply).
+* Numeric criteria are min-max normalized over the candidate set (the items left after search, category
+  and hard filters), so ``1.0`` is the best candidate and ``0.0`` the worst whatever the unit; a missing or
+  non-numeric value counts as worst. Without spread every candidate gets ``0.5``.
+* ``score = NEUTRAL_WEIGHT * popularity + intensity * sum(weight * signal)`` where popularity is the
+  normalized neutral attribute (``popularity`` by default). Ties keep the neutral order: popularity
+  descending, then catalog order. Equal input gives equal output (stable, deterministic).
+* Neutral fallback. When ``profile.personalized`` is false (recommendations consent withdrawn, personalization
+  level off), the order is the neutral popularity order, never a personalized one; ``prefer`` filters and
+  sliders are ignored. Hard filters (``include``/``exclude``) in effect *still narrow the list*: a filter is an
+  explicit instruction the shopper gave ("only eco products"), not an inference about them, and the profile
+  contains a filter only when its own requirements are met — a filter that needs the recommendations consent
+  is already absent from the profile when that consent is missing.
+* Reasons are structured (:class:`Reason`: ``code``, ``effect``, ``preference``, ``params``) and carry keys
+  only; :mod:`bff.catalog.explain` renders them in the shopper's language with the registry's own titles and
+  option labels. Codes: ``filter.include``, ``filter.prefer``, ``criterion.better``, ``criterion.worse``,
+  ``order.popular``, ``order.default``, ``order.neutral``.
+
+Performance: :class:`RankingIndex` keeps the catalog in neutral order with per-attribute columns built once
+per catalog, so a query is a few list comprehensions over columns plus one C-level sort; reasons are worked
+out only for the page actually returned.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from threading import Lock
+from typing import Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from bff.profile import Profile
+
+__all__ = [
+    "NEUTRAL_WEIGHT",
+    "Decision",
+    "Effect",
+    "RankedItem",
+    "RankedPage",
+    "RankingIndex",
+    "Reason",
+    "Scales",
+    "candidate_scales",
+    "rank",
+    "rank_catalog",
+    "rank_page",
+]
+
+Item = TypeVar("Item")
+Effect = Literal["shown", "higher", "lower", "neutral"]
+Scales = Mapping[str, tuple[float, float]]
+"""Per attribute, the ``(min, max)`` of the candidate set, used to normalize one item like the whole set."""
+
+NEUTRAL_WEIGHT = 0.25
+"""Weight of popularity next to personal signals (each at most 1.0 times its registry weight)."""
+POPULAR_THRESHOLD = 0.8
+"""Normalized popularity from which a personalized item is explained as popular."""
+BETTER_THRESHOLD = 0.65
+"""Normalized criterion score from which an item is "better" on it (``1 - this``: "worse")."""
+NOTICEABLE_WEIGHT = 0.15
+"""Effective weight (intensity x slider share) from which a criterion is worth explaining."""
+
+
+class Reason(msgspec.Struct, frozen=True, kw_only=True):
+    """One structured reason why an item is shown, or shown where it is."""
+
+    code: str
+    """What happened: ``filter.include``, ``filter.prefer``, ``criterion.better``, ``criterion.worse``,
+    ``order.popular``, ``order.default`` or ``order.neutral``."""
+    effect: Effect
+    """``shown`` (passed a filter), ``higher``/``lower`` (moved by a signal) or ``neutral``."""
+    preference: str | None = None
+    """Registry key of the preference behind it, if any."""
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Details for the text: ``options`` (selected option keys), ``attribute``, ``prefer``, ``value``..."""
+
+
+class Decision(msgspec.Struct, frozen=True, kw_only=True):
+    """What the ranking decided for one item."""
+
+    kept: bool
+    """Whether the item is shown at all."""
+    score: float
+    """Higher ranks first (0.0 for items not kept)."""
+    reasons: list[Reason]
+    """Why it is shown where it is (empty for items not kept)."""
+
+
+class RankedItem(msgspec.Struct, Generic[Item], frozen=True, kw_only=True):
+    """An item in its place in the ranked list."""
+
+    item: Item
+    """The catalog item."""
+    position: int
+    """1-based position in the whole ranked list (not just the page)."""
+    score: float
+    """Ranking score."""
+    reasons: list[Reason]
+    """Structured reasons."""
+    explanation: list[str]
+    """``reasons`` rendered in the requested locale, same order."""
+
+
+class RankedPage(msgspec.Struct, Generic[Item], frozen=True, kw_only=True):
+    """One page of a ranked result."""
+
+    total: int
+    """Number of items kept (all pages)."""
+    personalized: bool
+    """Whether personal signals shaped the order (false: neutral popularity order)."""
+    items: list[RankedItem[Item]]
+    """The page, in rank order."""
+
+
+# --- the compiled profile ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _HardFilter:
+    key: str
+    attribute: str
+    exclude: bool
+    values: frozenset[Any]
+    choices: tuple[tuple[str, Any], ...]
+    """Selected ``(option key, match value)`` pairs, to name the option an item matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    """A personal ranking signal: a ``prefer`` filter (``values`` set) or a slider criterion."""
+
+    key: str
+    attribute: str
+    weight: float
+    """Registry weight x slider share x personalization intensity."""
+    values: frozenset[Any] | None = None
+    choices: tuple[tuple[str, Any], ...] = ()
+    prefer: Literal["lower", "higher"] = "higher"
+    slider_value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    personalized: bool
+    hard: tuple[_HardFilter, ...]
+    signals: tuple[_Signal, ...]
+
+
+def _compile(profile: Profile) -> _Plan:
+    """Everything the profile asks for, as flat rules (done once per query, not per item)."""
+    hard: list[_HardFilter] = []
+    boosts: list[tuple[Any, ...]] = []
+    for flt in profile.filters:
+        if flt.attribute is None:
+            continue  # declared without applies_to: stored and exposed, but nothing to do in the catalog
+        if flt.rule in ("include", "exclude"):
+            hard.append(_HardFilter(key=flt.key, attribute=flt.attribute, exclude=flt.rule == "exclude",
+                                    values=frozenset(flt.values), choices=tuple(zip(flt.options, flt.values))))
+        elif flt.rule == "prefer":
+            boosts.append((flt, flt.weight))
+    intensity = 1.0
+    for slider in profile.sliders:
+        if slider.rule == "personalization":
+            intensity *= min(1.0, max(0.0, slider.normalized))
+    if not profile.personalized or intensity <= 0.0:
+        return _Plan(personalized=False, hard=tuple(hard), signals=())
+    signals: list[_Signal] = []
+    for flt, weight in boosts:
+        signals.append(_Signal(key=flt.key, attribute=flt.attribute, weight=weight * intensity,
+                               values=frozenset(flt.values), choices=tuple(zip(flt.options, flt.values))))
+    for slider in profile.sliders:
+        position = min(1.0, max(0.0, slider.normalized))
+        shares: list[tuple[Any, float]] = []
+        if slider.rule == "balance":
+            shares = [(slider.low, 1.0 - position), (slider.high, position)]
+        elif slider.rule == "weight":
+            shares = [(slider.high, position)]
+        for criterion, share in shares:
+            if criterion is not None and share > 0.0:
+                signals.append(_Signal(key=slider.key, attribute=criterion.attribute, weight=share * intensity,
+                                       prefer=criterion.prefer, slider_value=slider.value))
+    return _Plan(personalized=True, hard=tuple(hard), signals=tuple(signals))
+
+
+# --- the catalog index -------------------------------------------------------------------------------
+
+
+def _getter(items: Sequence[Any]) -> Callable[[Any, str], Any]:
+    if items and isinstance(items[0], Mapping):
+        return lambda item, name: item.get(name)
+    return lambda item, name: getattr(item, name, None)
+
+
+class RankingIndex(Generic[Item]):
+    """A catalog prepared for ranking: items in neutral order, attribute columns built on first use.
+
+    Build it once per catalog (it is immutable and safe to share between requests). Items are anything with
+    their attributes as Python attributes (Structs, dataclasses) or mapping keys.
+    """
+
+    __slots__ = ("items", "neutral_attribute", "_columns", "_get", "_lock")
+
+    def __init__(self, items: Sequence[Item], *, neutral_attribute: str = "popularity") -> None:
+        get = _getter(items)
+        popularity = [_number(get(item, neutral_attribute)) for item in items]
+        # Stable sort: equal popularity keeps catalog order, the documented tie-break.
+        order = sorted(range(len(items)), key=lambda i: -(popularity[i] if popularity[i] is not None else
+                                                            float("-inf")))
+        self.items: tuple[Item, ...] = tuple(items[i] for i in order)
+        """Items in neutral order (popularity descending, then catalog order)."""
+        self.neutral_attribute = neutral_attribute
+        self._get = get
+        self._columns: dict[str, list[Any]] = {}
+        self._lock = Lock()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def column(self, attribute: str) -> list[Any]:
+        """Every item's value of ``attribute`` (``None`` where missing), in index order. Cached."""
+        column = self._columns.get(attribute)
+        if column is None:
+            with self._lock:
+                column = self._columns.get(attribute)
+                if column is None:
+                    column = [self._get(item, attribute) for item in self.items]
+                    self._columns[attribute] = column
+        return column
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and value == value:  # excludes NaN; bool counts as 0/1
+        return float(value)
+    return None
+
+
+def _bounds(values: list[Any]) -> tuple[float, float] | None:
+    try:
+        return float(min(values)), float(max(values))
+    except (TypeError, ValueError):  # None or text in the column: fall back to the numeric values only
+        numbers = [n for n in map(_number, values) if n is not None]
+        return (min(numbers), max(numbers)) if numbers else None
+
+
+def _normalized(values: list[Any], prefer: str, bounds: tuple[float, float] | None) -> list[float]:
+    """Min-max scores in 0..1, 1.0 being best for ``prefer``; missing values score 0.0."""
+    if bounds is None:
+        return [0.0] * len(values)
+    low, high = bounds
+    span = high - low
+    if span <= 0:
+        return [0.5 if _number(v) is not None else 0.0 for v in values]
+    scale = 1.0 / span
+    try:
+        if prefer == "lower":
+            return [min(1.0, max(0.0, (high - v) * scale)) for v in values]
+        return [min(1.0, max(0.0, (v - low) * scale)) for v in values]
+    except TypeError:
+        numbers = [_number(v) for v in values]
+        if prefer == "lower":
+            return [0.0 if n is None else min(1.0, max(0.0, (high - n) * scale)) for n in numbers]
+        return [0.0 if n is None else min(1.0, max(0.0, (n - low) * scale)) for n in numbers]
+
+
+# --- evaluation (shared by the single-item and the whole-catalog paths) ------------------------------
+
+
+@dataclass(slots=True)
+class _Evaluation:
+    positions: list[int]
+    """Index positions of the kept items, in neutral order."""
+    scores: list[float]
+    popularity: list[float]
+    features: list[list[float]]
+    """Per signal, each kept item's 0..1 feature (match or normalized criterion)."""
+
+
+def _filter(plan: _Plan, index: RankingIndex[Any], positions: list[int]) -> list[int]:
+    for rule in plan.hard:
+        column, values = index.column(rule.attribute), rule.values
+        if rule.exclude:
+            positions = [i for i in positions if column[i] not in values]
+        else:
+            positions = [i for i in positions if column[i] in values]
+    return positions
+
+
+def _candidate_bounds(plan: _Plan, index: RankingIndex[Any], positions: list[int]) -> dict[str, Any]:
+    attributes = {index.neutral_attribute} | {s.attribute for s in plan.signals if s.values is None}
+    return {name: _bounds([index.column(name)[i] for i in positions]) for name in attributes}
+
+
+def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int],
+              bounds: Mapping[str, Any] | None = None) -> _Evaluation:
+    """Scores of the kept items among ``positions``; ``bounds`` overrides the candidate set's min/max."""
+    positions = _filter(plan, index, positions)
+    if bounds is None:
+        bounds = _candidate_bounds(plan, index, positions)
+    neutral = index.neutral_attribute
+    popularity = _normalized([index.column(neutral)[i] for i in positions], "higher", bounds.get(neutral))
+    scores = [NEUTRAL_WEIGHT * p for p in popularity]
+    features: list[list[float]] = []
+    for signal in plan.signals:
+        column = index.column(signal.attribute)
+        if signal.values is not None:
+            values = signal.values
+            feature = [1.0 if column[i] in values else 0.0 for i in positions]
+        else:
+            feature = _normalized([column[i] for i in positions], signal.prefer, bounds.get(signal.attribute))
+        weight = signal.weight
+        scores = list(map(operator.add, scores, [weight * f for f in feature]))
+        features.append(feature)
+    return _Evaluation(positions=positions, scores=scores, popularity=popularity, features=features)
+
+
+def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
+    return [option for option, match in choices if value == match]
+
+
+def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row: int) -> list[Reason]:
+    """Why the ``row``-th kept item is shown where it is, strongest effects first."""
+    position = evaluation.positions[row]
+    reasons = [Reason(code="filter.include", effect="shown", preference=rule.key,
+                      params={"options": _matched(rule.choices, index.column(rule.attribute)[position])})
+               for rule in plan.hard if not rule.exclude]
+    if not plan.personalized:
+        reasons.append(Reason(code="order.neutral", effect="neutral"))
+        return reasons
+    moved: list[tuple[float, Reason]] = []
+    for signal, feature in zip(plan.signals, evaluation.features):
+        value = feature[row]
+        if signal.values is not None:
+            if value > 0:
+                matched = _matched(signal.choices, index.column(signal.attribute)[position])
+                moved.append((signal.weight, Reason(code="filter.prefer", effect="higher", preference=signal.key,
+                                                    params={"options": matched})))
+            continue
+        if signal.weight < NOTICEABLE_WEIGHT:
+            continue
+        params = {"attribute": signal.attribute, "prefer": signal.prefer, "value": signal.slider_value}
+        if value >= BETTER_THRESHOLD:
+            moved.append((signal.weight * value,
+                          Reason(code="criterion.better", effect="higher", preference=signal.key, params=params)))
+        elif value <= 1.0 - BETTER_THRESHOLD:
+            moved.append((signal.weight * (1.0 - value),
+                          Reason(code="criterion.worse", effect="lower", preference=signal.key, params=params)))
+    moved.sort(key=lambda pair: -pair[0])  # stable: equal strength keeps declaration order
+    reasons.extend(reason for _, reason in moved)
+    if evaluation.popularity[row] >= POPULAR_THRESHOLD:
+        reasons.append(Reason(code="order.popular", effect="higher"))
+    if not moved:
+        reasons.append(Reason(code="order.default", effect="neutral"))
+    return reasons
+
+
+# --- public API --------------------------------------------------------------------------------------
+
+
+def candidate_scales(items: Sequence[Any] | RankingIndex[Any], profile: Profile) -> dict[str, tuple[float, float]]:
+    """``(min, max)`` per attribute the profile ranks by, over the items its hard filters keep.
+
+    Pass it to :func:`rank` to score one item exactly as :func:`rank_catalog` scores it among ``items``.
+    """
+    index = items if isinstance(items, RankingIndex) else RankingIndex(items)
+    plan = _compile(profile)
+    positions = _filter(plan, index, list(range(len(index))))
+    return {name: bounds for name, bounds in _candidate_bounds(plan, index, positions).items()
+            if bounds is not None}
+
+
+def rank(item: Any, profile: Profile, *, scales: Scales | None = None,
+         neutral_attribute: str = "popularity") -> Decision:
+    """Decide about one item: is it shown, with which score, and why.
+
+    ``scales`` are the candidate set's ``(min, max)`` per attribute (:func:`candidate_scales`); without them
+    the item is compared with itself only, so every numeric criterion scores the neutral 0.5.
+    """
+    index = RankingIndex([item], neutral_attribute=neutral_attribute)
+    plan = _compile(profile)
+    bounds = None
+    if scales is not None:
+        wanted = {neutral_attribute} | {s.attribute for s in plan.signals if s.values is None}
+        bounds = {name: scales.get(name) for name in wanted}
+    evaluation = _evaluate(plan, index, [0], bounds)
+    if not evaluation.positions:
+        return Decision(kept=False, score=0.0, reasons=[])
+    return Decision(kept=True, score=evaluation.scores[0], reasons=_reasons(plan, index, evaluation, 0))
+
+
+ReasonRenderer = Callable[[Reason, str], str]
+
+
+def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, locale: str,
+              render: ReasonRenderer | None = None, positions: Sequence[int] | None = None,
+              offset: int = 0, limit: int | None = None) -> RankedPage[Item]:
+    """Rank ``items`` for ``profile`` and return the slice ``[offset, offset + limit)``, explained.
+
+    ``positions`` (ascending indexes into ``index.items``) restricts the candidate set, e.g. to the results of
+    a text search; normalization then runs over those candidates only. ``render(reason, locale)`` turns reasons
+    into text (default: :func:`bff.catalog.explain.render_reason` without registry labels).
+    """
+    index = items if isinstance(items, RankingIndex) else RankingIndex(items)
+    if render is None:
+        from .explain import ReasonTexts  # local: explain imports this module
+
+        render = ReasonTexts().render
+    plan = _compile(profile)
+    candidates = list(range(len(index))) if positions is None else list(positions)
+    evaluation = _evaluate(plan, index, candidates)
+    scores = evaluation.scores
+    if plan.personalized:
+        # reverse=True keeps the sort stable, so ties keep the neutral order the index is in.
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    else:
+        order = range(len(scores))  # the index is already in neutral order
+    end = len(order) if limit is None else offset + limit
+    page: list[RankedItem[Item]] = []
+    for place in range(max(0, offset), min(end, len(order))):
+        row = order[place]
+        reasons = _reasons(plan, index, evaluation, row)
+        page.append(RankedItem(item=index.items[evaluation.positions[row]], position=place + 1,
+                               score=scores[row], reasons=reasons,
+                               explanation=[render(reason, locale) for reason in reasons]))
+    return RankedPage(total=len(order), personalized=plan.personalized, items=page)
+
+
+def rank_catalog(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, locale: str,
+                 render: ReasonRenderer | None = None) -> list[RankedItem[Item]]:
+    """Every kept item of ``items``, best first, each with its reasons rendered in ``locale``."""
+    return rank_page(items, profile, locale=locale, render=render).items
