@@ -1,0 +1,49 @@
+"""Per-request access to the app's prefkit objects and the caller's identity."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Request
+
+from ..identity import Identity, ResolvedIdentity, identity_from_connection
+from ..service import PreferenceService
+from ..settings import Settings
+from .problems import ProblemError
+
+__all__ = ["gpc_of", "identity_helper_of", "identity_of", "keys_match", "service_of", "settings_of", "writer_identity"]
+
+
+def service_of(request: Request[Any, Any, Any]) -> PreferenceService:
+    return request.app.state.prefkit
+
+
+def settings_of(request: Request[Any, Any, Any]) -> Settings:
+    return request.app.state.prefkit_settings
+
+
+def identity_helper_of(request: Request[Any, Any, Any]) -> Identity:
+    return request.app.state.prefkit_identity
+
+
+def gpc_of(request: Request[Any, Any, Any]) -> bool:
+    """``Sec-GPC: 1`` (the only value the GPC specification defines)."""
+    return request.headers.get("sec-gpc", "").strip() == "1"
+
+
+def identity_of(request: Request[Any, Any, Any]) -> ResolvedIdentity:
+    """The caller's identity; 401 when a bearer token was presented but refused."""
+    identity = identity_from_connection(request)
+    if identity.token_error:
+        raise ProblemError(401, "invalid-token", f"customer token refused: {identity.token_error}",
+                           title="Invalid customer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return identity
+
+
+writer_identity = identity_of
+
+
+def keys_match(presented: str | None, expected: str) -> bool:
+    """Constant-time comparison; an unset expected key never matches."""
+    return bool(expected) and presented is not None and hmac.compare_digest(presented.encode(), expected.encode())

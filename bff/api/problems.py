@@ -1,0 +1,158 @@
+"""RFC 9457 problem details: every error the BFF returns is ``application/problem+json``.
+
+A problem has ``type`` (a ``urn:prefkit:problem:<slug>`` URI), ``title``, ``status``, ``detail``,
+``instance`` (the request path) and, for validation problems, ``errors``: one entry per problem with
+``path`` (where in the request), ``message``, ``expected`` and ``got``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from preference_registry import RegistryLoadError
+
+from ..service import PreferenceValidationError, UnknownPreferenceError
+
+__all__ = ["PROBLEM_MEDIA_TYPE", "FieldError", "Problem", "ProblemError", "exception_handlers", "problem_response"]
+
+logger = logging.getLogger("prefkit.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 413: "Request body too large",
+           415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
+           500: "Internal server error", 503: "Service unavailable"}
+
+
+class FieldError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One validation problem."""
+
+    path: str
+    """Where in the request: ``value``, ``value[1]``, ``eco_only``, ``preferences[2].max``, ``body``..."""
+    message: str
+    """What is wrong."""
+    expected: str | None = None
+    """What would be accepted."""
+    got: str | None = None
+    """What was sent."""
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem details object."""
+
+    type: str
+    """URI identifying the problem type (``urn:prefkit:problem:...``)."""
+    title: str
+    """Short, human-readable summary of the problem type."""
+    status: int
+    """HTTP status code."""
+    detail: str | None = None
+    """Explanation specific to this occurrence."""
+    instance: str | None = None
+    """The request path."""
+    errors: list[FieldError] | None = None
+    """Every validation problem, when there are any."""
+
+
+class ProblemError(HTTPException):
+    """Raise to answer with a specific problem type."""
+
+    def __init__(self, status_code: int, slug: str, detail: str, *, title: str | None = None,
+                 errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail=detail, status_code=status_code, headers=headers)
+        self.slug = slug
+        self.title = title
+        self.errors = errors
+
+
+def problem_response(request: Request[Any, Any, Any] | None, status: int, slug: str, detail: str | None, *,
+                     title: str | None = None, errors: list[FieldError] | None = None,
+                     headers: dict[str, str] | None = None) -> Response[bytes]:
+    problem = Problem(type=f"urn:prefkit:problem:{slug}", title=title or _TITLES.get(status, "Error"),
+                      status=status, detail=detail, instance=request.url.path if request is not None else None,
+                      errors=errors)
+    return Response(msgspec.json.encode(problem), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                    headers=headers)
+
+
+def _slug_for(status: int) -> str:
+    return {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+            405: "method-not-allowed", 413: "body-too-large", 415: "unsupported-media-type",
+            429: "rate-limited", 503: "unavailable"}.get(status, "http-error")
+
+
+def _litestar_validation_errors(extra: Any) -> list[FieldError]:
+    errors = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            path = item.get("key") or item.get("source") or "body"
+            errors.append(FieldError(path=str(path), message=str(item.get("message", "invalid"))))
+    return errors
+
+
+def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    headers = dict(exc.headers or {})
+    if isinstance(exc, ProblemError):
+        return problem_response(request, exc.status_code, exc.slug, exc.detail, title=exc.title, errors=exc.errors,
+                                headers=headers)
+    if isinstance(exc, ValidationException):
+        errors = _litestar_validation_errors(exc.extra) or [FieldError(path="body", message=exc.detail)]
+        detail = exc.detail
+        if "JSON is malformed" in detail or "decode" in detail.lower():
+            detail = f"the request body is not valid JSON: {detail}"
+        return problem_response(request, 400, "invalid-request", detail, errors=errors, headers=headers)
+    status = exc.status_code
+    errors = [FieldError(path="body", message=exc.detail)] if status == 400 else None
+    return problem_response(request, status, _slug_for(status), exc.detail, errors=errors, headers=headers)
+
+
+def _on_preference_validation(request: Request[Any, Any, Any], exc: PreferenceValidationError) -> Response[bytes]:
+    prefix = request.scope.get("state", {}).get("prefkit_error_path")
+    errors = []
+    for problem in exc.problems:
+        if problem.path == "key":
+            path = problem.key
+        elif prefix == "value":  # PUT {"value": ...}: the path is inside the body's "value"
+            path = problem.path
+        else:  # PATCH {"key": value}: "value[2]" of key k is "k[2]"
+            path = problem.key + problem.path[len("value"):]
+        errors.append(FieldError(path=path, message=problem.message, expected=problem.expected, got=problem.got))
+    unknown = [p.key for p in exc.problems if p.path == "key"]
+    detail = (f"{len(errors)} problem(s) with the submitted values; nothing was changed"
+              + (f" (unknown key(s): {', '.join(unknown)})" if unknown else ""))
+    return problem_response(request, 422, "validation", detail, title="Invalid preference value", errors=errors)
+
+
+def _on_unknown_preference(request: Request[Any, Any, Any], exc: UnknownPreferenceError) -> Response[bytes]:
+    return problem_response(request, 404, "unknown-preference", str(exc), title="Unknown preference")
+
+
+def _on_registry_error(request: Request[Any, Any, Any], exc: RegistryLoadError) -> Response[bytes]:
+    errors = [FieldError(path=issue.path, message=issue.message, expected=issue.expected, got=issue.got)
+              for issue in exc.errors]
+    return problem_response(request, 422, "invalid-registry",
+                            f"the registry document has {len(errors)} error(s); the active registry is unchanged",
+                            title="Invalid registry document", errors=errors)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal",
+                            "an unexpected error occurred; it has been logged")
+
+
+exception_handlers: dict[Any, Any] = {
+    HTTPException: _on_http_exception,
+    PreferenceValidationError: _on_preference_validation,
+    UnknownPreferenceError: _on_unknown_preference,
+    RegistryLoadError: _on_registry_error,
+    Exception: _on_unexpected,
+}
+"""Pass to ``Litestar(exception_handlers=...)``."""

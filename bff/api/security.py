@@ -1,0 +1,132 @@
+"""Browser-facing protections: CSRF (Origin) check, security headers, write rate limit.
+
+**CSRF.** A state-changing request (POST/PUT/PATCH/DELETE) authenticated by the subject cookie is
+accepted only when
+
+* its ``Origin`` header is the BFF's own origin or one of ``PREFKIT_ALLOWED_ORIGINS``, or
+* it has no ``Origin`` and no ``Sec-Fetch-Site: cross-site``/``same-site``, and it carries the header
+  ``X-Prefkit-CSRF`` (any non-empty value). HTML forms cannot set custom headers and cross-origin
+  ``fetch`` needs a CORS preflight for it, which the allowlist refuses.
+
+Browsers send ``Origin`` on every non-GET request, so the frontend needs nothing special; non-browser
+clients add ``X-Prefkit-CSRF: 1``. Requests authenticated by ``Authorization: Bearer``, ``X-API-Key`` or
+``X-Admin-Key`` are exempt (those credentials are never attached by a browser on its own), and so are the
+ReactPy component websockets (they check the handshake's Origin themselves).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from .problems import PROBLEM_MEDIA_TYPE, Problem
+
+__all__ = ["CSRF_HEADER", "CsrfMiddleware", "SecurityHeadersMiddleware", "is_write", "origin_of"]
+
+CSRF_HEADER = "x-prefkit-csrf"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_EXEMPT_HEADERS = (b"x-api-key", b"x-admin-key")
+
+
+def is_write(method: str) -> bool:
+    return method.upper() in _WRITE_METHODS
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of ``url`` (lower-case), ``None`` for anything else (``null`` included)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+async def _refuse(scope: dict[str, Any], send: Any, detail: str) -> None:
+    body = msgspec.json.encode(Problem(type="urn:prefkit:problem:csrf", title="Cross-site request refused",
+                                       status=403, detail=detail, instance=scope.get("path")))
+    await send({"type": "http.response.start", "status": 403,
+                "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class CsrfMiddleware:
+    """Refuses cookie-authenticated cross-site writes (see module doc)."""
+
+    def __init__(self, app: Any, allowed_origins: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed = frozenset(filter(None, (origin_of(o) for o in allowed_origins)))
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {name.lower(): value for name, value in scope.get("headers", ())}
+        authorization = headers.get(b"authorization", b"")
+        if authorization[:7].lower() == b"bearer " or any(name in headers for name in _EXEMPT_HEADERS):
+            await self.app(scope, receive, send)
+            return
+        problem = self.check(scope, headers)
+        if problem:
+            await _refuse(scope, send, problem)
+            return
+        await self.app(scope, receive, send)
+
+    def check(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str | None:
+        """Why the request must be refused, or ``None``."""
+        origin_header = headers.get(b"origin")
+        if origin_header is not None:
+            origin = origin_of(origin_header.decode("latin-1"))
+            host = headers.get(b"host", b"").decode("latin-1")
+            own = origin_of(f"{scope.get('scheme', 'http')}://{host}") if host else None
+            # Behind a TLS-terminating proxy the scheme seen here may be http: compare host[:port] then.
+            same = origin is not None and (origin == own or (own is not None and origin.split("://", 1)[1]
+                                                                   == own.split("://", 1)[1]))
+            if same or origin in self.allowed:
+                return None
+            return (f"origin {origin_header.decode('latin-1')!r} may not change preferences here "
+                    "(not this site and not in PREFKIT_ALLOWED_ORIGINS)")
+        fetch_site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+        if fetch_site in ("cross-site", "same-site"):
+            return f"cross-site request without an Origin header (Sec-Fetch-Site: {fetch_site})"
+        if not headers.get(CSRF_HEADER.encode()):
+            return ("a state-changing request authenticated by cookie needs an Origin header (browsers send it) "
+                    f"or the header X-Prefkit-CSRF: 1")
+        return None
+
+
+class SecurityHeadersMiddleware:
+    """Adds ``X-Content-Type-Options``, ``Referrer-Policy`` and a CSP whose ``frame-ancestors`` is this site
+    plus the allowlist (so the preference center can be embedded only by the shop's own pages). API
+    responses (``/api/``) get a locked-down ``default-src 'none'`` policy on top."""
+
+    def __init__(self, app: Any, allowed_origins: tuple[str, ...] = ()) -> None:
+        self.app = app
+        ancestors = " ".join(["'self'", *sorted(filter(None, (origin_of(o) for o in allowed_origins)))])
+        self.page_csp = f"frame-ancestors {ancestors}; object-src 'none'; base-uri 'self'".encode()
+        self.api_csp = f"default-src 'none'; frame-ancestors {ancestors}".encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = self.api_csp if scope.get("path", "").startswith("/api/") else self.page_csp
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(b"x-content-type-options", b"nosniff"),
+                         (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                         (b"content-security-policy", csp)]
+                message = {**message, "headers": [*message.get("headers", []),
+                                                   *(h for h in extra if h[0] not in present)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
