@@ -38,6 +38,7 @@ out only for the page actually returned.
 
 from __future__ import annotations
 
+import heapq
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -251,32 +252,39 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _bounds(values: list[Any]) -> tuple[float, float] | None:
+def _bounds(values: Sequence[Any]) -> tuple[float, float] | None:
     try:
         return float(min(values)), float(max(values))
-    except (TypeError, ValueError):  # None or text in the column: fall back to the numeric values only
+    except (TypeError, ValueError):  # None or text in the column (or no values): numeric values only
         numbers = [n for n in map(_number, values) if n is not None]
         return (min(numbers), max(numbers)) if numbers else None
 
 
-def _normalized(values: list[Any], prefer: str, bounds: tuple[float, float] | None) -> list[float]:
-    """Min-max scores in 0..1, 1.0 being best for ``prefer``; missing values score 0.0."""
+def _weighted(values: Sequence[Any], prefer: str, bounds: tuple[float, float] | None, weight: float,
+              clamp: bool) -> list[float]:
+    """``weight`` x the min-max score in 0..1 (1.0 best for ``prefer``); missing values score 0.0.
+
+    One fused comprehension per signal (``a * v - b``): this is the hot loop of a catalog query.
+    ``clamp`` is needed only when ``bounds`` come from elsewhere (:func:`rank` with given scales).
+    """
     if bounds is None:
         return [0.0] * len(values)
     low, high = bounds
     span = high - low
     if span <= 0:
-        return [0.5 if _number(v) is not None else 0.0 for v in values]
-    scale = 1.0 / span
+        return [0.5 * weight if _number(v) is not None else 0.0 for v in values]
+    slope = weight / span
+    if prefer == "lower":
+        slope, offset = -slope, -high * weight / span  # weight * (high - v) / span
+    else:
+        offset = low * weight / span                   # weight * (v - low) / span
     try:
-        if prefer == "lower":
-            return [min(1.0, max(0.0, (high - v) * scale)) for v in values]
-        return [min(1.0, max(0.0, (v - low) * scale)) for v in values]
+        scored = [slope * v - offset for v in values]
     except TypeError:
-        numbers = [_number(v) for v in values]
-        if prefer == "lower":
-            return [0.0 if n is None else min(1.0, max(0.0, (high - n) * scale)) for n in numbers]
-        return [0.0 if n is None else min(1.0, max(0.0, (n - low) * scale)) for n in numbers]
+        scored = [0.0 if n is None else slope * n - offset for n in map(_number, values)]
+    if clamp:
+        scored = [min(weight, max(0.0, x)) for x in scored]
+    return scored
 
 
 # --- evaluation (shared by the single-item and the whole-catalog paths) ------------------------------
@@ -284,50 +292,70 @@ def _normalized(values: list[Any], prefer: str, bounds: tuple[float, float] | No
 
 @dataclass(slots=True)
 class _Evaluation:
-    positions: list[int]
-    """Index positions of the kept items, in neutral order."""
+    positions: list[int] | None
+    """Index positions of the kept items in neutral order; ``None``: every item of the index."""
     scores: list[float]
     popularity: list[float]
-    features: list[list[float]]
-    """Per signal, each kept item's 0..1 feature (match or normalized criterion)."""
+    """``NEUTRAL_WEIGHT`` x normalized popularity, per kept item."""
+    contributions: list[list[float]]
+    """Per signal, each kept item's weighted contribution to its score."""
+
+    def position(self, row: int) -> int:
+        return row if self.positions is None else self.positions[row]
 
 
-def _filter(plan: _Plan, index: RankingIndex[Any], positions: list[int]) -> list[int]:
+def _filter(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None) -> list[int] | None:
     for rule in plan.hard:
         column, values = index.column(rule.attribute), rule.values
+        candidates = range(len(index)) if positions is None else positions
         if rule.exclude:
-            positions = [i for i in positions if column[i] not in values]
+            positions = [i for i in candidates if column[i] not in values]
         else:
-            positions = [i for i in positions if column[i] in values]
+            positions = [i for i in candidates if column[i] in values]
     return positions
 
 
-def _candidate_bounds(plan: _Plan, index: RankingIndex[Any], positions: list[int]) -> dict[str, Any]:
+def _gather(index: RankingIndex[Any], attribute: str, positions: list[int] | None) -> Sequence[Any]:
+    column = index.column(attribute)
+    return column if positions is None else [column[i] for i in positions]
+
+
+def _candidate_bounds(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None) -> dict[str, Any]:
     attributes = {index.neutral_attribute} | {s.attribute for s in plan.signals if s.values is None}
-    return {name: _bounds([index.column(name)[i] for i in positions]) for name in attributes}
+    return {name: _bounds(_gather(index, name, positions)) for name in attributes}
 
 
-def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int],
+def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None,
               bounds: Mapping[str, Any] | None = None) -> _Evaluation:
-    """Scores of the kept items among ``positions``; ``bounds`` overrides the candidate set's min/max."""
+    """Scores of the kept items among ``positions`` (``None``: all); ``bounds`` overrides the candidates'
+    min/max (and then clamps)."""
     positions = _filter(plan, index, positions)
+    clamp = bounds is not None
+    gathered: dict[str, Sequence[Any]] = {}
+
+    def values(attribute: str) -> Sequence[Any]:
+        if attribute not in gathered:
+            gathered[attribute] = _gather(index, attribute, positions)
+        return gathered[attribute]
+
     if bounds is None:
-        bounds = _candidate_bounds(plan, index, positions)
+        bounds = {name: _bounds(values(name))
+                  for name in {index.neutral_attribute} | {s.attribute for s in plan.signals if s.values is None}}
     neutral = index.neutral_attribute
-    popularity = _normalized([index.column(neutral)[i] for i in positions], "higher", bounds.get(neutral))
-    scores = [NEUTRAL_WEIGHT * p for p in popularity]
-    features: list[list[float]] = []
+    popularity = _weighted(values(neutral), "higher", bounds.get(neutral), NEUTRAL_WEIGHT, clamp)
+    scores = popularity
+    contributions: list[list[float]] = []
     for signal in plan.signals:
-        column = index.column(signal.attribute)
-        if signal.values is not None:
-            values = signal.values
-            feature = [1.0 if column[i] in values else 0.0 for i in positions]
-        else:
-            feature = _normalized([column[i] for i in positions], signal.prefer, bounds.get(signal.attribute))
         weight = signal.weight
-        scores = list(map(operator.add, scores, [weight * f for f in feature]))
-        features.append(feature)
-    return _Evaluation(positions=positions, scores=scores, popularity=popularity, features=features)
+        if signal.values is not None:
+            matches = signal.values
+            contribution = [weight if v in matches else 0.0 for v in values(signal.attribute)]
+        else:
+            contribution = _weighted(values(signal.attribute), signal.prefer, bounds.get(signal.attribute),
+                                     weight, clamp)
+        scores = list(map(operator.add, scores, contribution))
+        contributions.append(contribution)
+    return _Evaluation(positions=positions, scores=scores, popularity=popularity, contributions=contributions)
 
 
 def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
@@ -336,7 +364,7 @@ def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
 
 def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row: int) -> list[Reason]:
     """Why the ``row``-th kept item is shown where it is, strongest effects first."""
-    position = evaluation.positions[row]
+    position = evaluation.position(row)
     reasons = [Reason(code="filter.include", effect="shown", preference=rule.key,
                       params={"options": _matched(rule.choices, index.column(rule.attribute)[position])})
                for rule in plan.hard if not rule.exclude]
@@ -344,8 +372,8 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
         reasons.append(Reason(code="order.neutral", effect="neutral"))
         return reasons
     moved: list[tuple[float, Reason]] = []
-    for signal, feature in zip(plan.signals, evaluation.features):
-        value = feature[row]
+    for signal, contribution in zip(plan.signals, evaluation.contributions):
+        value = contribution[row] / signal.weight  # back to 0..1 (signals have a positive weight)
         if signal.values is not None:
             if value > 0:
                 matched = _matched(signal.choices, index.column(signal.attribute)[position])
@@ -363,7 +391,7 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
                           Reason(code="criterion.worse", effect="lower", preference=signal.key, params=params)))
     moved.sort(key=lambda pair: -pair[0])  # stable: equal strength keeps declaration order
     reasons.extend(reason for _, reason in moved)
-    if evaluation.popularity[row] >= POPULAR_THRESHOLD:
+    if evaluation.popularity[row] >= POPULAR_THRESHOLD * NEUTRAL_WEIGHT:
         reasons.append(Reason(code="order.popular", effect="higher"))
     if not moved:
         reasons.append(Reason(code="order.default", effect="neutral"))
@@ -380,7 +408,7 @@ def candidate_scales(items: Sequence[Any] | RankingIndex[Any], profile: Profile)
     """
     index = items if isinstance(items, RankingIndex) else RankingIndex(items)
     plan = _compile(profile)
-    positions = _filter(plan, index, list(range(len(index))))
+    positions = _filter(plan, index, None)
     return {name: bounds for name, bounds in _candidate_bounds(plan, index, positions).items()
             if bounds is not None}
 
@@ -398,8 +426,8 @@ def rank(item: Any, profile: Profile, *, scales: Scales | None = None,
     if scales is not None:
         wanted = {neutral_attribute} | {s.attribute for s in plan.signals if s.values is None}
         bounds = {name: scales.get(name) for name in wanted}
-    evaluation = _evaluate(plan, index, [0], bounds)
-    if not evaluation.positions:
+    evaluation = _evaluate(plan, index, None, bounds)
+    if not evaluation.scores:
         return Decision(kept=False, score=0.0, reasons=[])
     return Decision(kept=True, score=evaluation.scores[0], reasons=_reasons(plan, index, evaluation, 0))
 
@@ -414,7 +442,7 @@ def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, l
 
     ``positions`` (ascending indexes into ``index.items``) restricts the candidate set, e.g. to the results of
     a text search; normalization then runs over those candidates only. ``render(reason, locale)`` turns reasons
-    into text (default: :func:`bff.catalog.explain.render_reason` without registry labels).
+    into text (default: :class:`bff.catalog.explain.ReasonTexts` without registry labels, i.e. keys).
     """
     index = items if isinstance(items, RankingIndex) else RankingIndex(items)
     if render is None:
@@ -422,23 +450,28 @@ def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, l
 
         render = ReasonTexts().render
     plan = _compile(profile)
-    candidates = list(range(len(index))) if positions is None else list(positions)
-    evaluation = _evaluate(plan, index, candidates)
+    offset = max(0, offset)
+    evaluation = _evaluate(plan, index, None if positions is None else list(positions))
     scores = evaluation.scores
-    if plan.personalized:
-        # reverse=True keeps the sort stable, so ties keep the neutral order the index is in.
-        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    total = len(scores)
+    end = total if limit is None else min(total, offset + max(0, limit))
+    order: Sequence[int]
+    if not plan.personalized:
+        order = range(total)  # the index is already in neutral order
+    elif end * 8 < total:
+        # A first page needs only the best few: a heap is cheaper than a full sort. Like sorted(reverse=True)
+        # it keeps ties in input (= neutral) order.
+        order = heapq.nlargest(end, range(total), key=scores.__getitem__)
     else:
-        order = range(len(scores))  # the index is already in neutral order
-    end = len(order) if limit is None else offset + limit
+        order = sorted(range(total), key=scores.__getitem__, reverse=True)
     page: list[RankedItem[Item]] = []
-    for place in range(max(0, offset), min(end, len(order))):
+    for place in range(offset, end):
         row = order[place]
         reasons = _reasons(plan, index, evaluation, row)
-        page.append(RankedItem(item=index.items[evaluation.positions[row]], position=place + 1,
+        page.append(RankedItem(item=index.items[evaluation.position(row)], position=place + 1,
                                score=scores[row], reasons=reasons,
                                explanation=[render(reason, locale) for reason in reasons]))
-    return RankedPage(total=len(order), personalized=plan.personalized, items=page)
+    return RankedPage(total=total, personalized=plan.personalized, items=page)
 
 
 def rank_catalog(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, locale: str,

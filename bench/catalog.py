@@ -1,0 +1,114 @@
+"""Catalog query latency: ranking + paging + explanations for 200, 10,000 and 100,000 products.
+
+    python bench/catalog.py [--sizes 200,10000,100000] [--repeat 200] [--per-page 24]
+
+Each query does what ``GET /api/v1/catalog`` does after identity and storage: select candidates, rank them
+for the profile, cut one page and render its reasons in the shopper's language. Measured per catalog size:
+
+* ``neutral``   baseline: the neutral popularity order of the same catalog (recommendations not granted);
+* ``full``      every preference of the demo registry in effect (consent, full level, price/eco slider,
+                small-brands and category boosts), no hard filter, so every product is scored;
+* ``full+eco``  the same plus the "eco products only" hard filter;
+* ``full+q``    the full profile on a text search ("linen").
+
+Prints p50/p99 in milliseconds and the ratio full/neutral measured in the same run. Target (issue 5):
+p99 < 50 ms at 10,000 products for ``full``. Pages are drawn from the first ten so paging cost shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bff.catalog import ATTRIBUTE_WORDS, Catalog, ReasonTexts, generate_products, rank_page  # noqa: E402
+from bff.effective import StoredDecision, resolve_effective  # noqa: E402
+from bff.profile import Profile, build_profile  # noqa: E402
+from preference_registry import RegistrySnapshot, load_file  # noqa: E402
+
+REGISTRY = Path(__file__).resolve().parents[1] / "examples" / "demo-shop.toml"
+
+
+def profile(snapshot: RegistrySnapshot, choices: dict[str, Any]) -> Profile:
+    now = datetime.now(UTC)
+    stored = {key: StoredDecision(value=value, decided_at=now, text_hash=snapshot.text_hash(key),
+                                  registry_version=snapshot.version) for key, value in choices.items()}
+    return build_profile(snapshot, resolve_effective(snapshot, stored, now=now), "bench")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def measure(query: Callable[[int], Any], repeat: int) -> list[float]:
+    query(0)  # warm-up: builds the lazily cached attribute columns, like the first request does
+    gc.collect()
+    samples = []
+    for n in range(repeat):
+        start = time.perf_counter()
+        query(n % 10)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="200,10000,100000")
+    parser.add_argument("--repeat", type=int, default=200, help="queries per scenario (fewer for 100k is fine)")
+    parser.add_argument("--per-page", type=int, default=24)
+    args = parser.parse_args()
+
+    snapshot = load_file(str(REGISTRY))
+    texts = ReasonTexts(snapshot, ATTRIBUTE_WORDS)
+    everything = {"recommendations": True, "personalization_level": 2, "price_vs_sustainability": 3,
+                  "small_brands": ["small"], "categories": ["shoes", "bags"]}
+    profiles = {
+        "neutral": profile(snapshot, {"price_vs_sustainability": 3, "small_brands": ["small"]}),
+        "full": profile(snapshot, everything),
+        "full+eco": profile(snapshot, {**everything, "eco_only": ["eco"]}),
+        "full+q": profile(snapshot, everything),
+    }
+    assert not profiles["neutral"].personalized and profiles["full"].personalized
+
+    print(f"python {sys.version.split()[0]}, per_page={args.per_page}, repeat={args.repeat}")
+    print(f"{'products':>9} {'scenario':<9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'x neutral p50':>14}")
+    failed = False
+    for size in (int(s) for s in args.sizes.split(",")):
+        built = time.perf_counter()
+        catalog = Catalog.from_products(generate_products(size))
+        build_ms = (time.perf_counter() - built) * 1000
+        repeat = args.repeat if size <= 10_000 else max(20, args.repeat // 5)
+        baseline_p50 = None
+        for name, prof in profiles.items():
+            search = "linen" if name == "full+q" else None
+
+            def query(page: int, prof: Profile = prof, search: str | None = search) -> Any:
+                positions = catalog.select(query=search)
+                return rank_page(catalog.index, prof, locale="pl", render=texts.render, positions=positions,
+                                 offset=page * args.per_page, limit=args.per_page)
+
+            result = query(0)
+            assert result.items and len(result.items) <= args.per_page
+            samples = measure(query, repeat)
+            p50, p99 = statistics.median(samples), percentile(samples, 0.99)
+            baseline_p50 = baseline_p50 or p50
+            print(f"{size:>9} {name:<9} {p50:8.2f} {p99:8.2f} {max(samples):8.2f} {p50 / baseline_p50:14.2f}"
+                  f"   ({result.total} kept)")
+            if size == 10_000 and name == "full" and p99 >= 50:
+                failed = True
+        print(f"{size:>9} (catalog build incl. generation: {build_ms:.0f} ms, once per catalog)")
+    print("target p99 < 50 ms at 10,000 products (full):", "MISSED" if failed else "met")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
