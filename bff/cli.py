@@ -1,0 +1,176 @@
+"""The ``prefkit`` command: validate a registry, run the BFF, run the demo, migrate the database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+__all__ = ["demo_registry_path", "main"]
+
+DEMO_DATABASE_URL = "sqlite:///./prefkit-demo.db"
+_DEMO_SECRET_FILE = Path(".prefkit-demo-secret")
+
+
+def demo_registry_path() -> Path:
+    """``examples/demo-shop.toml`` of a source checkout, else the copy shipped in the package."""
+    package_dir = Path(__file__).resolve().parent
+    checkout = package_dir.parent / "examples" / "demo-shop.toml"
+    return checkout if checkout.is_file() else package_dir / "data" / "demo-shop.toml"
+
+
+def _settings(**overrides: object):  # noqa: ANN202 - Settings, imported lazily for a fast --help
+    from .settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(settings: object, host: str, port: int) -> None:
+    import uvicorn
+
+    from .app import create_app
+    from .storage import Database
+
+    database = Database(settings.database_url)  # type: ignore[attr-defined]
+    try:
+        revision = database.migrate()
+    except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback
+        raise click.ClickException(f"cannot migrate {settings.database_url}: {exc}") from None  # type: ignore[attr-defined]
+    click.echo(f"database {database.url.render_as_string()} at schema revision {revision}")
+    from preference_registry import RegistryLoadError
+
+    try:
+        app = create_app(settings, database=database, migrate=False)  # type: ignore[arg-type]
+    except RegistryLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
+               f"OpenAPI: http://{host}:{port}/schema)")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """prefkit: the shopper decides how the shop personalizes."""
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def validate(file: Path) -> None:
+    """Check a registry FILE (TOML/YAML/JSON); print every error, or a summary when it is valid."""
+    from preference_registry import RegistryLoadError, load_file
+
+    try:
+        snapshot = load_file(str(file))
+    except RegistryLoadError as exc:
+        errors = exc.errors
+        click.echo(f"{file}: {len(errors)} error(s)", err=True)
+        for issue in exc.issues:
+            where = issue.path or "(document)"
+            line = f"  {issue.source or file}: {where}: {'warning: ' if issue.severity == 'warning' else ''}" \
+                   f"{issue.message}"
+            if issue.expected is not None or issue.got is not None:
+                line += f"\n      expected: {issue.expected or '?'}\n      got:      {issue.got or '?'}"
+            click.echo(line, err=True)
+        sys.exit(1)
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"{file}: cannot read: {exc}", err=True)
+        sys.exit(1)
+    kinds = Counter(pref.kind for pref in snapshot.preferences)
+    click.echo(f"{file}: valid")
+    click.echo(f"  version:     {snapshot.version}")
+    click.echo(f"  shop:        {snapshot.shop.name}")
+    click.echo(f"  preferences: {len(snapshot.preferences)} "
+               f"({', '.join(f'{count} {kind}' for kind, count in sorted(kinds.items()))})")
+    click.echo(f"  locales:     {', '.join(snapshot.locales)} (default {snapshot.default_locale})")
+    click.echo(f"  warnings:    {len(snapshot.warnings)}")
+    for warning in snapshot.warnings:
+        click.echo(f"    - {warning}")
+
+
+@main.command()
+@click.option("--registry", "registry", type=click.Path(dir_okay=False), envvar="PREFKIT_REGISTRY",
+              required=True, help="Registry file (env PREFKIT_REGISTRY); watched for changes.")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="PREFKIT_HOST", help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="PREFKIT_PORT", help="Port.")
+@click.option("--database-url", envvar="PREFKIT_DATABASE_URL", default=None,
+              help="SQLAlchemy URL (env PREFKIT_DATABASE_URL; default sqlite:///./prefkit.db).")
+def serve(registry: str, host: str, port: int, database_url: str | None) -> None:
+    """Run the BFF (migrates the database first). Secrets come from PREFKIT_* environment variables."""
+    _run(_settings(registry_path=registry, database_url=database_url), host, port)
+
+
+def _demo_secret() -> str:
+    # Kept next to the demo database so cookies (and so the shopper's choices) survive a restart.
+    if _DEMO_SECRET_FILE.is_file():
+        value = _DEMO_SECRET_FILE.read_text().strip()
+        if len(value) >= 32:
+            return value
+    value = secrets.token_urlsafe(32)
+    _DEMO_SECRET_FILE.write_text(value + "\n")
+    _DEMO_SECRET_FILE.chmod(0o600)
+    return value
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port.")
+@click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True, help="Demo database.")
+@click.option("--registry", type=click.Path(dir_okay=False), default=None,
+              help="Registry file (default: the demo shop's).")
+def demo(host: str, port: int, database_url: str, registry: str | None) -> None:
+    """Run the demo shop locally: demo registry, SQLite database, created on first run and reused after."""
+    registry_path = registry or str(demo_registry_path())
+    secret = os.environ.get("PREFKIT_SECRET") or _demo_secret()
+    settings = _settings(registry_path=registry_path, database_url=database_url, demo=True, secret=secret)
+    click.echo(f"demo registry: {registry_path}")
+    _run(settings, host, port)
+
+
+@main.command()
+@click.option("--database-url", envvar="PREFKIT_DATABASE_URL", default="sqlite:///./prefkit.db",
+              show_default=True, help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).")
+def migrate(database_url: str) -> None:
+    """Apply pending database migrations."""
+    from .storage import Database
+
+    database = Database(database_url)
+    try:
+        revision = database.migrate()
+    except Exception as exc:  # noqa: BLE001
+        raise click.ClickException(f"cannot migrate {database_url}: {exc}") from None
+    click.echo(f"database {database.url.render_as_string()} at schema revision {revision}")
+
+
+@main.command("verify-ledger")
+@click.option("--database-url", envvar="PREFKIT_DATABASE_URL", default="sqlite:///./prefkit.db",
+              show_default=True, help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).")
+@click.option("--subject", default=None, help="Only this subject (default: every subject).")
+def verify_ledger(database_url: str, subject: str | None) -> None:
+    """Verify the consent ledger's hash chains; exit 1 and name the first broken link of each bad chain."""
+    import sqlalchemy as sa
+
+    from .storage import ConsentEvent, Database, verify_chain
+
+    database = Database(database_url)
+    events = ConsentEvent.__table__  # type: ignore[attr-defined]
+    with database.read() as connection:
+        subjects = [subject] if subject else list(connection.execute(sa.select(events.c.subject).distinct()).scalars())
+        broken = [link for link in (verify_chain(connection, s) for s in subjects) if link is not None]
+    for link in broken:
+        click.echo(f"BROKEN {link.subject} at event {link.seq} (row {link.event_id}): {link.reason}", err=True)
+    click.echo(f"{len(subjects) - len(broken)} of {len(subjects)} chain(s) verify")
+    if broken:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
