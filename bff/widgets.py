@@ -1,0 +1,294 @@
+"""The components served as embeddable widgets: store adapter, widget factories, theme/script routes.
+
+``WIDGETS`` maps the name in ``<div data-prefkit-widget="...">`` to a factory the ReactPy bridge
+(``bff/reactpy_bridge.py``) calls once per websocket session. Each session gets a :class:`ServiceStore`:
+the components' :class:`~components.store.PreferenceStore` protocol implemented on the
+:class:`~bff.service.PreferenceService`, for the subject of that websocket (its identity cookie), so a
+widget can only ever read and change its own subject's data.
+
+Mount-point attributes (all optional except ``data-key`` where noted):
+
+===================== =========================================================================
+``data-key``           preference key (``consent-toggle``, ``preference-slider``, ``filter-group``)
+``data-locale``        ``pl``/``en``...; else negotiated from ``Accept-Language``, else the registry's
+``data-theme``         theme name (``default``, ``dark``, ``high-contrast`` or a shop theme);
+                       ``none`` for unstyled; default: the registry's ``shop.theme``
+``data-chips``         ``true``/``false``: chips of the selection (filter group, center)
+``data-modal``         ``false`` renders the consent banner inline instead of as a modal dialog
+===================== =========================================================================
+
+Extra routes (``WIDGET_ROUTES``, registered with :func:`bff.app.register_routes` at import):
+``GET /_prefkit/themes/{name}.css`` (theme stylesheet) and ``GET /_prefkit/kit/prefkit-components.js``
+(the components' browser helper), both with ETags and cross-origin friendly headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from litestar import Request, Response, Router, get
+from litestar.exceptions import NotFoundException
+from reactpy.types import Component
+
+import components
+import themes
+from components import (
+    ConsentBanner,
+    ConsentToggle,
+    FilterGroup,
+    HistoryEntry,
+    KitAssets,
+    PreferenceCenter,
+    PreferenceProvider,
+    PreferenceSlider,
+    PreferenceStoreError,
+    StoreCapabilities,
+)
+from preference_registry import (
+    ConsentType,
+    FilterType,
+    PreferenceType,
+    RegistrySnapshot,
+    SliderType,
+    negotiate_locale,
+)
+
+from .api.context import gpc_of
+from .app import AppContext, register_routes
+from .effective import EffectiveValue
+from .identity import subject_from_connection
+from .reactpy_bridge import WidgetFactory, WidgetRequest
+from .service import PreferenceService, PreferenceValidationError, UnknownPreferenceError
+
+__all__ = [
+    "EXPORT_PATH",
+    "KIT_SCRIPT_PATH",
+    "THEMES_PATH",
+    "WIDGETS",
+    "ServiceStore",
+    "create_widget_routes",
+    "widget_factory",
+]
+
+EXPORT_PATH: Final = "/api/v1/me/export"
+"""Where the preference center links "Download my data" when the app serves that route."""
+KIT_SCRIPT_PATH: Final = "/kit/prefkit-components.js"
+THEMES_PATH: Final = "/themes"
+_UI_METHOD: Final = "ui"
+_THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_UNSTYLED: Final = "none"
+
+
+class ServiceStore:
+    """:class:`components.PreferenceStore` over the :class:`PreferenceService`, for one subject.
+
+    Writes are recorded with method ``ui`` (and ``accept_all``/``reject_all`` by the service), with the
+    GPC signal of the websocket handshake, exactly as the HTTP API would record them.
+    """
+
+    def __init__(self, service: PreferenceService, subject: str, *, gpc: bool = False, locale: str | None = None,
+                 capabilities: StoreCapabilities | None = None) -> None:
+        self.service = service
+        self.subject = subject
+        self.gpc = gpc
+        self.locale = locale
+        self._capabilities = capabilities or StoreCapabilities()
+
+    @property
+    def snapshot(self) -> RegistrySnapshot:
+        return self.service.registry.current
+
+    @property
+    def capabilities(self) -> StoreCapabilities:
+        return self._capabilities
+
+    async def load(self) -> Mapping[str, EffectiveValue]:
+        return await self.service.effective(self.subject, gpc=self.gpc)
+
+    async def set(self, changes: Mapping[str, Any]) -> Mapping[str, EffectiveValue]:
+        try:
+            return await self.service.set_values(self.subject, changes, method=_UI_METHOD, gpc=self.gpc)
+        except PreferenceValidationError as exc:
+            first = exc.problems[0]
+            raise PreferenceStoreError(first.message, key=first.key) from exc
+
+    async def reset(self, key: str) -> Mapping[str, EffectiveValue]:
+        try:
+            return await self.service.reset(self.subject, key, method=_UI_METHOD, gpc=self.gpc)
+        except UnknownPreferenceError as exc:
+            raise PreferenceStoreError(str(exc), key=key) from exc
+
+    async def accept_all(self) -> Mapping[str, EffectiveValue]:
+        return await self.service.accept_all(self.subject, gpc=self.gpc)
+
+    async def reject_all(self) -> Mapping[str, EffectiveValue]:
+        return await self.service.reject_all(self.subject, gpc=self.gpc)
+
+    async def history(self) -> Sequence[HistoryEntry]:
+        entries = await self.service.history(self.subject, locale=self.locale)
+        return [HistoryEntry(key=e.key, value=e.new_value, method=e.method, at=e.created_at,
+                             registry_version=e.registry_version) for e in entries]
+
+    async def erase(self) -> None:
+        erase = getattr(self.service, "erase", None)
+        if erase is None or not self._capabilities.erase:
+            raise PreferenceStoreError("erasure is not available")
+        await erase(self.subject)
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        return self.service.subscribe(self.subject, lambda _keys: listener())
+
+    def subscribe_registry(self, listener: Callable[[RegistrySnapshot], None]) -> Callable[[], None]:
+        return self.service.registry.subscribe(listener)
+
+
+# -- widget factories ---------------------------------------------------------------------------
+def _bff_base(request: WidgetRequest) -> str:
+    """``//host/_prefkit``: the BFF as seen by the browser (scheme-relative: the page's scheme is kept,
+    so an https shop page loads https assets), including the bridge's path prefix."""
+    path = request.connection.scope.get("path", "")
+    prefix = path[: path.rfind("/ws/")] if "/ws/" in path else "/_prefkit"
+    return f"//{request.connection.headers.get('host', '')}{prefix}"
+
+
+def _has_route(request: WidgetRequest, path: str) -> bool:
+    try:
+        return path in request.connection.app.route_handler_method_map
+    except AttributeError:
+        return False
+
+
+def _flag(props: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = props.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() not in ("false", "0", "no", "off")
+
+
+Render = Callable[[WidgetRequest, RegistrySnapshot], Component]
+
+
+def _preference(kind: type[PreferenceType]) -> Callable[[WidgetRequest, RegistrySnapshot], PreferenceType]:
+    def lookup(request: WidgetRequest, snapshot: RegistrySnapshot) -> PreferenceType:
+        key = request.props.get("key", "")
+        pref = snapshot.get(key)
+        if not isinstance(pref, kind):
+            # Refused at the handshake (404): a typo in a mount point should fail loudly, not render empty.
+            raise NotFoundException(f"no {kind.kind} preference {key!r} in the registry (data-key)")
+        return pref
+    return lookup
+
+
+def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
+    """A bridge factory: resolves subject, locale, theme and GPC, then wraps ``render``'s component in a
+    :func:`~components.PreferenceProvider` connected to a :class:`ServiceStore`."""
+
+    def factory(request: WidgetRequest) -> Component:
+        connection = request.connection
+        service: PreferenceService = connection.app.state.prefkit
+        snapshot = service.registry.current
+        child = render(request, snapshot)  # validates props first: refuse before any other work
+        locale = negotiate_locale(request.props.get("locale"), connection.headers.get("accept-language"),
+                                  snapshot.locales, snapshot.default_locale)
+        theme = request.props.get("theme") or snapshot.shop.theme
+        if not _THEME_NAME.match(theme):
+            raise NotFoundException(f"invalid theme name {theme!r} (data-theme)")
+        base = _bff_base(request)
+        assets = KitAssets(
+            behaviour_src=f"{base}{KIT_SCRIPT_PATH}",
+            stylesheet_href=None if theme == _UNSTYLED else f"{base}{THEMES_PATH}/{theme}.css",
+        )
+        capabilities = StoreCapabilities(
+            export_url=f"{base.rsplit('/_prefkit', 1)[0]}{EXPORT_PATH}" if _has_route(request, EXPORT_PATH) else None,
+            erase=callable(getattr(service, "erase", None)),
+        )
+        store = ServiceStore(service, subject_from_connection(connection), gpc=gpc_of(connection),  # type: ignore[arg-type]
+                             locale=locale, capabilities=capabilities)
+        return PreferenceProvider(store, child, locale=locale, theme=theme, assets=assets, load_history=history)
+
+    return factory
+
+
+def _consent_toggle(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+    pref = _preference(ConsentType)(request, snapshot)
+    return ConsentToggle(pref.key)
+
+
+def _slider(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+    pref = _preference(SliderType)(request, snapshot)
+    return PreferenceSlider(pref.key)
+
+
+def _filter_group(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+    pref = _preference(FilterType)(request, snapshot)
+    return FilterGroup(pref.key, chips=_flag(request.props, "chips", False))
+
+
+def _center(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+    return PreferenceCenter(chips=_flag(request.props, "chips", True))
+
+
+def _banner(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+    return ConsentBanner(modal=_flag(request.props, "modal", True))
+
+
+WIDGETS: dict[str, WidgetFactory] = {
+    "consent-toggle": widget_factory(_consent_toggle),
+    "preference-slider": widget_factory(_slider),
+    "filter-group": widget_factory(_filter_group),
+    "preference-center": widget_factory(_center, history=True),
+    "consent-banner": widget_factory(_banner),
+}
+"""Widget name -> factory, served by the ReactPy bridge. Other modules may add entries at import time."""
+
+
+# -- theme stylesheets and the components' script ------------------------------------------------
+def _asset_response(request: Request[Any, Any, Any], body: str, media_type: str) -> Response[bytes]:
+    data = body.encode()
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {
+        "Cache-Control": "public, no-cache",  # revalidate (cheap 304): a theme edit shows up at once
+        "ETag": etag,
+        # <script type="module"> fetches in CORS mode from shop pages on other origins; public files.
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
+def create_widget_routes(library: themes.ThemeLibrary | None = None, path_prefix: str = "/_prefkit") -> Router:
+    """Routes for theme stylesheets and the components' browser helper, under ``path_prefix``."""
+    library = library or themes.ThemeLibrary(filter(None, [os.environ.get("PREFKIT_THEMES_DIR")]))
+    script = components.BEHAVIOUR_SCRIPT.read_text(encoding="utf-8")
+
+    @get(f"{THEMES_PATH}/{{file_name:str}}", include_in_schema=False)
+    async def theme_stylesheet(request: Request[Any, Any, Any], file_name: str) -> Response[bytes]:
+        name, dot, suffix = file_name.rpartition(".")
+        if not dot or suffix != "css":
+            raise NotFoundException(f"theme files end in .css: {file_name!r}")
+        try:
+            css = library.css_for(name)
+        except themes.UnknownThemeError as exc:
+            raise NotFoundException(str(exc)) from exc
+        return _asset_response(request, css, "text/css; charset=utf-8")
+
+    @get(KIT_SCRIPT_PATH, include_in_schema=False)
+    async def kit_script(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return _asset_response(request, script, "text/javascript; charset=utf-8")
+
+    return Router(path=path_prefix, route_handlers=[theme_stylesheet, kit_script])
+
+
+def _widget_routes(_context: AppContext) -> list[Router]:
+    return [create_widget_routes()]
+
+
+WIDGET_ROUTES: Final = register_routes(_widget_routes)
+"""Route factory registered with :func:`bff.app.register_routes` (importing this module is enough)."""

@@ -1,0 +1,174 @@
+"""What every control needs before rendering: its registry entry, value, state flags and texts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reactpy import html
+from reactpy.types import VdomDict
+
+from preference_registry import PreferenceType, RegistrySnapshot
+
+from .i18n import KitText, kit_text
+from .parts import ClassNames, dom_id, part
+from .session import PreferenceSession
+
+__all__ = ["UNSET", "ControlContext", "described_by", "optional", "requirement_names", "resolve_control", "texts_block"]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks "no value given": ``None`` is a real value for a single-select filter."""
+
+
+@dataclass(frozen=True, slots=True)
+class ControlContext:
+    """One control's inputs, the same whether it is controlled by the caller or connected to a store."""
+
+    pref: PreferenceType
+    snapshot: RegistrySnapshot
+    value: Any
+    on_change: Callable[[Any], Any] | None
+    locale: str
+    text: KitText
+    ids: Callable[[str], str]
+    class_names: ClassNames | None
+    saving: bool
+    error: str | None
+    stale: bool
+    missing: tuple[str, ...]
+    session: PreferenceSession | None
+
+    @property
+    def disabled(self) -> bool:
+        """Disabled while a required consent is missing (the control explains why)."""
+        return bool(self.missing)
+
+    def states(self, *extra: str | None) -> tuple[str | None, ...]:
+        return (*extra, "disabled" if self.disabled else None, "stale" if self.stale else None,
+                "saving" if self.saving else None, "error" if self.error else None)
+
+    def t(self, value: Any) -> str:
+        """A merchant text in this control's locale (plain text: ReactPy escapes it)."""
+        return self.snapshot.text(value, self.locale) or ""
+
+
+def resolve_control(
+    key: str,
+    session: PreferenceSession | None,
+    *,
+    value: Any,
+    on_change: Callable[[Any], Any] | None,
+    registry: RegistrySnapshot | None,
+    locale: str | None,
+    class_names: ClassNames | None,
+    id_prefix: str | None,
+    missing_requirements: tuple[str, ...] | None = None,
+) -> ControlContext | str:
+    """Controlled when ``value`` is given, connected when a session encloses the control.
+
+    Returns a message instead when the control cannot render (unknown key, nothing to read values from).
+    """
+    snapshot = registry or (session.snapshot if session else None)
+    if snapshot is None:
+        raise TypeError(f"{key!r}: pass value= and registry=, or render inside a PreferenceProvider")
+    active_locale = locale or (session.locale if session else snapshot.default_locale)
+    pref = snapshot.get(key)
+    if pref is None:
+        return kit_text(active_locale)("unknown_key", key=key)
+    prefix = id_prefix or (session.id_prefix if session else "pk")
+    names = class_names if class_names is not None else (session.class_names if session else None)
+    controlled = value is not UNSET
+    if controlled or session is None:
+        return ControlContext(
+            pref=pref, snapshot=snapshot, value=snapshot.default_value(key) if value is UNSET else value,
+            on_change=on_change, locale=active_locale, text=kit_text(active_locale),
+            ids=lambda name: dom_id(prefix, key, name), class_names=names, saving=False, error=None,
+            stale=False, missing=tuple(missing_requirements or ()), session=session,
+        )
+    state = session.state_of(key)
+
+    def connected_change(new_value: Any) -> Any:
+        result = session.commit({key: new_value})
+        if on_change is not None:
+            on_change(new_value)
+        return result
+
+    return ControlContext(
+        pref=pref, snapshot=snapshot, value=session.value_of(key), on_change=connected_change,
+        locale=active_locale, text=kit_text(active_locale), ids=lambda name: dom_id(prefix, key, name),
+        class_names=names, saving=key in session.pending, error=session.errors.get(key),
+        stale=bool(state and state.stale),
+        missing=tuple(missing_requirements if missing_requirements is not None
+                      else (state.missing_requirements if state else ())),
+        session=session,
+    )
+
+
+def requirement_names(ctx: ControlContext) -> str:
+    """Titles of the missing required consents, for "Requires: ..." hints."""
+    titles = []
+    for key in ctx.missing:
+        required = ctx.snapshot.get(key)
+        titles.append(ctx.t(required.title) if required else key)
+    return ", ".join(titles)
+
+
+def texts_block(ctx: ControlContext) -> list[VdomDict]:
+    """Description, "what we use", "what you get", the requirement hint and the error, each with an id
+    for ``aria-describedby``. Returns the elements; :func:`described_by` lists their ids."""
+    pref, names = ctx.pref, ctx.class_names
+    blocks: list[VdomDict] = []
+    if pref.description:
+        blocks.append(html.p(part("description", (), names, {"id": ctx.ids("description")}), ctx.t(pref.description)))
+    data_used = ctx.snapshot.text_list(pref.data_used, ctx.locale)
+    benefit = ctx.t(pref.benefit) if pref.benefit else ""
+    if data_used or benefit:
+        rows: list[VdomDict] = []
+        if data_used:
+            rows.append(html.div(
+                part("data-used", (), names),
+                html.dt(part("data-used-label", (), names), ctx.text("what_we_use")),
+                html.dd(part("data-used-value", (), names),
+                        html.ul(part("data-used-list", (), names),
+                                [html.li({"key": item, "data-part": "data-used-item"}, item) for item in data_used])),
+            ))
+        if benefit:
+            rows.append(html.div(
+                part("benefit", (), names),
+                html.dt(part("benefit-label", (), names), ctx.text("what_you_get")),
+                html.dd(part("benefit-value", (), names), benefit),
+            ))
+        blocks.append(html.dl(part("details", (), names, {"id": ctx.ids("details")}), *rows))
+    if ctx.missing:
+        blocks.append(html.p(part("requires", ("disabled",), names, {"id": ctx.ids("requires")}),
+                             ctx.text("requires_hint", names=requirement_names(ctx))))
+    if ctx.error:
+        blocks.append(html.p(part("error", ("error",), names, {"id": ctx.ids("error")}), ctx.error))
+    return blocks
+
+
+def described_by(ctx: ControlContext, *extra: str) -> str:
+    """``aria-describedby`` of a control: its description, requirement hint, error and ``extra`` ids."""
+    ids = []
+    if ctx.pref.description:
+        ids.append(ctx.ids("description"))
+    if ctx.missing:
+        ids.append(ctx.ids("requires"))
+    if ctx.error:
+        ids.append(ctx.ids("error"))
+    ids.extend(extra)
+    return " ".join(ids)
+
+
+def optional(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """``attrs`` without empty values (an empty ``aria-describedby`` is an axe violation)."""
+    return {name: value for name, value in attrs.items() if value not in (None, "")}

@@ -1,0 +1,124 @@
+"""``ConsentToggle``: one consent as a WAI-ARIA switch, with "what we use / what you get".
+
+Pattern: https://www.w3.org/WAI/ARIA/apg/patterns/switch/ — a native ``<button role="switch">``, so
+Space and Enter toggle it without any script and it is in the tab order by nature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from reactpy import component, html
+from reactpy.types import VdomDict
+
+from preference_registry import ConsentType, RegistrySnapshot
+
+from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .parts import ClassNames, part
+from .session import use_session
+
+__all__ = ["ConsentToggle"]
+
+
+@component
+def ConsentToggle(
+    preference: str,
+    /,
+    *,
+    value: Any = UNSET,
+    on_change: Callable[[bool], Any] | None = None,
+    registry: RegistrySnapshot | None = None,
+    locale: str | None = None,
+    class_names: ClassNames | None = None,
+    id_prefix: str | None = None,
+    missing_requirements: tuple[str, ...] | None = None,
+) -> VdomDict:
+    """A consent switch for registry key ``key``.
+
+    Controlled: pass ``value`` (bool) and ``on_change(new_value)`` (plus ``registry`` outside a
+    :func:`~components.session.PreferenceProvider`). Connected: omit ``value`` inside a provider; changes
+    are saved at once and the control follows changes made anywhere else.
+    ``notice_only`` consents render as an informational item without a switch.
+    """
+    ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
+                          locale=locale, class_names=class_names, id_prefix=id_prefix,
+                          missing_requirements=missing_requirements)
+    if isinstance(ctx, str):
+        return html.p(part("unknown", ("error",), class_names), ctx)
+    if not isinstance(ctx.pref, ConsentType):
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=preference))
+    if not ctx.pref.switchable:
+        return _notice(ctx)
+    return _switch(ctx)
+
+
+def _notice(ctx: ControlContext) -> VdomDict:
+    names = ctx.class_names
+    return html.div(
+        part("consent", ("notice-only",), names, {"data-key": ctx.pref.key, "data-kind": "consent"}),
+        html.div(
+            part("header", (), names),
+            html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
+            html.span(part("badge", ("notice-only",), names, {"id": ctx.ids("badge")}), ctx.text("always_on")),
+        ),
+        html.p(part("notice-hint", (), names), ctx.text("always_on_hint")),
+        *texts_block(ctx),
+    )
+
+
+def _switch(ctx: ControlContext) -> VdomDict:
+    names = ctx.class_names
+    checked = ctx.value is True
+    check_state = "checked" if checked else "unchecked"
+
+    async def toggle(_event: Any) -> None:
+        if ctx.disabled or ctx.on_change is None:
+            return
+        result = ctx.on_change(not checked)
+        if hasattr(result, "__await__"):
+            await result
+
+    async def confirm_again(_event: Any) -> None:
+        if ctx.on_change is not None:
+            result = ctx.on_change(checked)
+            if hasattr(result, "__await__"):
+                await result
+
+    stale_block: list[VdomDict] = []
+    if ctx.stale:
+        stale_block.append(html.div(
+            part("stale-notice", ("stale",), names, {"id": ctx.ids("stale")}),
+            html.p(part("stale-text", (), names), ctx.text("stale")),
+            html.button(part("confirm", (), names, {"type": "button", "onClick": confirm_again}),
+                        ctx.text("confirm_again")),
+        ))
+    switch_attrs = optional({
+        "type": "button",
+        "role": "switch",
+        "id": ctx.ids("switch"),
+        "aria-checked": "true" if checked else "false",
+        "aria-labelledby": ctx.ids("title"),
+        "aria-describedby": described_by(ctx, *([ctx.ids("stale")] if ctx.stale else [])),
+        "aria-disabled": "true" if ctx.disabled else None,
+        "aria-busy": "true" if ctx.saving else None,
+        "onClick": toggle,
+    })
+    return html.div(
+        part("consent", ctx.states(check_state), names, {"data-key": ctx.pref.key, "data-kind": "consent"}),
+        html.div(
+            part("header", (), names),
+            html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
+            html.button(
+                part("switch", ctx.states(check_state), names, switch_attrs),
+                html.span(part("switch-track", (check_state,), names, {"aria-hidden": "true"}),
+                          html.span(part("switch-thumb", (check_state,), names))),
+                # Visible on/off words: the state must not rely on colour or position alone (WCAG 1.4.1);
+                # hidden from assistive technology, which reads aria-checked instead.
+                html.span(part("switch-text", (check_state,), names, {"aria-hidden": "true"}),
+                          ctx.text("on" if checked else "off")),
+            ),
+        ),
+        *texts_block(ctx),
+        *stale_block,
+    )

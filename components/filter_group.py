@@ -1,0 +1,163 @@
+"""``FilterGroup``: a filter as a checkbox group (``multiple``) or a radio group (single choice).
+
+Native ``<input type=checkbox|radio>`` inside ``role=group`` / ``role=radiogroup``: the browser provides
+Space to toggle and arrow keys between radios, and every option is labelled by its ``<label>``.
+A single-choice filter offers an explicit "No preference" radio, since a radio group cannot be
+emptied once chosen and "nothing" must stay a choice. Optional chips repeat the current selection;
+each chip is a button that removes its option with one key (Enter, Space, Delete or Backspace).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reactpy import component, html
+from reactpy.types import VdomDict
+
+from preference_registry import FilterType, RegistrySnapshot
+
+from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .parts import ClassNames, part
+from .session import use_session
+
+__all__ = ["FilterGroup"]
+
+_REMOVE_KEYS = frozenset({"Delete", "Backspace"})
+
+
+@component
+def FilterGroup(
+    preference: str,
+    /,
+    *,
+    value: Any = UNSET,
+    on_change: Callable[[Any], Any] | None = None,
+    registry: RegistrySnapshot | None = None,
+    locale: str | None = None,
+    class_names: ClassNames | None = None,
+    id_prefix: str | None = None,
+    missing_requirements: tuple[str, ...] | None = None,
+    chips: bool = False,
+) -> VdomDict:
+    """Options of registry filter ``key``; ``value`` is a list of option keys (multiple) or one key / None.
+
+    ``chips=True`` also renders the current selection as removable chips.
+    """
+    ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
+                          locale=locale, class_names=class_names, id_prefix=id_prefix,
+                          missing_requirements=missing_requirements)
+    if isinstance(ctx, str):
+        return html.p(part("unknown", ("error",), class_names), ctx)
+    if not isinstance(ctx.pref, FilterType):
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=preference))
+    return _render(ctx, ctx.pref, chips)
+
+
+def _selected(pref: FilterType, value: Any) -> list[str]:
+    if pref.multiple:
+        return [option for option in (value or []) if isinstance(option, str)]
+    return [value] if isinstance(value, str) else []
+
+
+async def _emit(ctx: ControlContext, new_value: Any) -> None:
+    if ctx.disabled or ctx.on_change is None:
+        return
+    result = ctx.on_change(new_value)
+    if hasattr(result, "__await__"):
+        await result
+
+
+def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict:
+    names = ctx.class_names
+    selected = _selected(pref, ctx.value)
+    input_type = "checkbox" if pref.multiple else "radio"
+    group_name = ctx.ids("options")
+
+    def choose(option_key: str | None) -> Callable[[Mapping[str, Any]], Any]:
+        async def handler(data: Mapping[str, Any]) -> None:
+            if pref.multiple:
+                checked = bool((data.get("target") or {}).get("checked"))
+                current = [o for o in selected if o != option_key]
+                # Keep registry option order, so the stored list does not depend on click order.
+                wanted = set(current) | ({option_key} if checked else set())
+                await _emit(ctx, [o for o in pref.option_keys if o in wanted])
+            else:
+                await _emit(ctx, option_key)
+        return handler
+
+    def remove(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
+        async def handler(_data: Mapping[str, Any]) -> None:
+            await _emit(ctx, [o for o in selected if o != option_key] if pref.multiple else None)
+        return handler
+
+    def remove_by_key(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
+        async def handler(data: Mapping[str, Any]) -> None:
+            if data.get("key") in _REMOVE_KEYS:
+                await _emit(ctx, [o for o in selected if o != option_key] if pref.multiple else None)
+        return handler
+
+    def option_row(option_key: str | None, label: str) -> VdomDict:
+        checked = option_key in selected if option_key is not None else not selected
+        state = "checked" if checked else "unchecked"
+        input_id = ctx.ids(f"option-{option_key or 'none'}")
+        input_attrs = optional({
+            "type": input_type,
+            "id": input_id,
+            "name": group_name,
+            "value": option_key or "",
+            "checked": checked,
+            "disabled": True if ctx.disabled else None,
+            "onChange": choose(option_key),
+        })
+        return html.div(
+            part("option", (*ctx.states(state),), names, {"key": option_key or "-none-"}),
+            html.input(part(input_type, ctx.states(state), names, input_attrs)),
+            html.label(part("option-label", (state,), names, {"htmlFor": input_id}), label),
+        )
+
+    options = [option_row(option.key, ctx.t(option.label)) for option in pref.options]
+    if not pref.multiple:
+        options.insert(0, option_row(None, ctx.text("no_choice")))
+
+    group_attrs = optional({
+        "role": "group" if pref.multiple else "radiogroup",
+        "aria-labelledby": ctx.ids("title"),
+        "aria-describedby": described_by(ctx),
+        "aria-disabled": "true" if ctx.disabled else None,
+    })
+    chip_list: list[VdomDict] = []
+    if with_chips:
+        labels = {option.key: ctx.t(option.label) for option in pref.options}
+        chip_items = [
+            html.li(
+                part("chip-item", (), names, {"key": option_key}),
+                html.button(part("chip", ctx.states(), names, optional({
+                    "type": "button",
+                    "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
+                    "data-prefkit-chip": "",
+                    "disabled": True if ctx.disabled else None,
+                    "onClick": remove(option_key),
+                    "onKeyDown": remove_by_key(option_key),
+                })),
+                    html.span(part("chip-label", (), names), labels.get(option_key, option_key)),
+                    html.span(part("chip-remove", (), names, {"aria-hidden": "true"}), "×"),
+                ),
+            )
+            for option_key in selected
+        ]
+        chip_list.append(html.div(
+            part("chips", (), names),
+            html.span(part("chips-label", (), names, {"id": ctx.ids("chips")}),
+                      ctx.text("selected") if selected else ctx.text("none_selected")),
+            html.ul(part("chip-list", (), names, {"aria-labelledby": ctx.ids("chips")}), chip_items)
+            if chip_items else "",
+        ))
+    return html.div(
+        part("filter", ctx.states("multiple" if pref.multiple else "single"), names,
+             {"data-key": pref.key, "data-kind": "filter"}),
+        html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(pref.title)),
+        html.div(part("options", ctx.states(), names, group_attrs), options),
+        *chip_list,
+        *texts_block(ctx),
+    )

@@ -1,0 +1,195 @@
+"""``PreferenceSlider``: a value on a scale as a WAI-ARIA slider.
+
+Pattern: https://www.w3.org/WAI/ARIA/apg/patterns/slider/ — ``role="slider"`` on the thumb with
+``aria-valuenow/min/max`` from the registry type and ``aria-valuetext`` from its labelled stops.
+Keys: ArrowLeft/ArrowDown one step down, ArrowRight/ArrowUp one step up, Home/End to the ends,
+PageDown/PageUp by ``SliderType.effective_page_step``. Pointer: a click on the track jumps there, a drag
+follows the pointer and saves on release. ``prefkit-components.js`` keeps those keys from scrolling the
+page and measures where on the track the pointer is (the server cannot measure the page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from reactpy import component, event, html, use_ref, use_state
+from reactpy.types import VdomDict
+
+from preference_registry import RegistrySnapshot, SliderType
+
+from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .parts import ClassNames, part, percent_of
+from .session import use_session
+
+__all__ = ["PreferenceSlider", "slider_key_value", "slider_value_at"]
+
+SLIDER_KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown")
+
+
+def _snap(pref: SliderType, raw: float) -> int | float:
+    """``raw`` clamped to the range and rounded to the nearest step (ints stay ints)."""
+    steps = round((raw - pref.min) / pref.step)
+    value = pref.min + steps * pref.step
+    value = max(pref.min, min(pref.max, value))
+    if pref.is_integral:
+        return int(round(value))
+    # Float steps accumulate binary noise (0.1 * 3); round to the step's decimals.
+    decimals = max(0, len(repr(float(pref.step)).split(".")[1].rstrip("0")))
+    return round(value, decimals)
+
+
+def slider_key_value(pref: SliderType, current: float, key: str) -> int | float | None:
+    """The value a key press leads to, or ``None`` for keys the slider does not handle."""
+    moves: Mapping[str, Callable[[], float]] = {
+        "ArrowLeft": lambda: current - pref.step,
+        "ArrowDown": lambda: current - pref.step,
+        "ArrowRight": lambda: current + pref.step,
+        "ArrowUp": lambda: current + pref.step,
+        "PageDown": lambda: current - pref.effective_page_step,
+        "PageUp": lambda: current + pref.effective_page_step,
+        "Home": lambda: pref.min,
+        "End": lambda: pref.max,
+    }
+    move = moves.get(key)
+    return None if move is None else _snap(pref, move())
+
+
+def slider_value_at(pref: SliderType, fraction: float) -> int | float:
+    """The value at ``fraction`` (0 = left end, 1 = right end) of the track."""
+    fraction = max(0.0, min(1.0, fraction))
+    return _snap(pref, pref.min + fraction * (pref.max - pref.min))
+
+
+def _pointer_fraction(data: Mapping[str, Any]) -> float | None:
+    """The track position ``prefkit-components.js`` stored on the track right before this event."""
+    for holder in ("currentTarget", "target"):
+        dataset = (data.get(holder) or {}).get("dataset") or {}
+        raw = dataset.get("prefkitFraction")
+        if raw is not None:
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+@component
+def PreferenceSlider(
+    preference: str,
+    /,
+    *,
+    value: Any = UNSET,
+    on_change: Callable[[int | float], Any] | None = None,
+    registry: RegistrySnapshot | None = None,
+    locale: str | None = None,
+    class_names: ClassNames | None = None,
+    id_prefix: str | None = None,
+    missing_requirements: tuple[str, ...] | None = None,
+) -> VdomDict:
+    """A slider for registry key ``key`` (controlled with ``value`` + ``on_change``, or connected).
+
+    Disabled, with the reason shown and linked through ``aria-describedby``, while a consent it requires
+    is not granted (connected: from the effective value; controlled: ``missing_requirements``).
+    """
+    ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
+                          locale=locale, class_names=class_names, id_prefix=id_prefix,
+                          missing_requirements=missing_requirements)
+    draft, set_draft = use_state(None)  # value under the pointer while dragging
+    latest = use_ref(None)  # value shown, updated by each handler before the next render arrives
+    if isinstance(ctx, str):
+        return html.p(part("unknown", ("error",), class_names), ctx)
+    if not isinstance(ctx.pref, SliderType):
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=preference))
+    return _render(ctx, ctx.pref, draft, set_draft, latest)
+
+
+def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callable[[Any], None],
+            latest: Any) -> VdomDict:
+    names = ctx.class_names
+    shown = draft if draft is not None else ctx.value
+    latest.current = shown
+    dragging = draft is not None
+
+    async def change(new_value: int | float) -> None:
+        if new_value == latest.current and not dragging:
+            return
+        latest.current = new_value
+        if ctx.on_change is not None:
+            result = ctx.on_change(new_value)
+            if hasattr(result, "__await__"):
+                await result
+
+    async def on_key(data: Mapping[str, Any]) -> None:
+        if ctx.disabled:
+            return
+        new_value = slider_key_value(pref, latest.current, str(data.get("key", "")))
+        if new_value is not None and new_value != latest.current:
+            await change(new_value)
+
+    async def on_pointer_down(data: Mapping[str, Any]) -> None:
+        fraction = _pointer_fraction(data)
+        if ctx.disabled or fraction is None:
+            return
+        set_draft(slider_value_at(pref, fraction))
+
+    def on_pointer_move(data: Mapping[str, Any]) -> None:
+        fraction = _pointer_fraction(data)
+        if fraction is not None and draft is not None:
+            set_draft(slider_value_at(pref, fraction))
+
+    async def on_pointer_up(data: Mapping[str, Any]) -> None:
+        fraction = _pointer_fraction(data)
+        final = slider_value_at(pref, fraction) if fraction is not None else draft
+        set_draft(None)
+        if final is not None and not ctx.disabled and final != ctx.value:
+            await change(final)
+
+    stop = pref.stop_for(shown)
+    value_text = ctx.t(stop.label) if stop else None
+    percent = percent_of(shown, pref.min, pref.max)
+    states = ctx.states("dragging" if dragging else None)
+    track_handlers: dict[str, Any] = {"onPointerDown": on_pointer_down, "onPointerUp": on_pointer_up}
+    if dragging:
+        # Only while a button is down: hovering must not stream events to the server.
+        track_handlers["onPointerMove"] = event(on_pointer_move, throttle=50)
+    thumb_attrs = optional({
+        "role": "slider",
+        "tabIndex": 0,
+        "id": ctx.ids("thumb"),
+        "aria-valuemin": pref.min,
+        "aria-valuemax": pref.max,
+        "aria-valuenow": shown,
+        "aria-valuetext": value_text,
+        "aria-orientation": "horizontal",
+        "aria-labelledby": ctx.ids("label"),
+        "aria-describedby": described_by(ctx),
+        "aria-disabled": "true" if ctx.disabled else None,
+        "aria-busy": "true" if ctx.saving else None,
+        "data-percent": str(percent),
+        "data-prefkit-keys": " ".join(SLIDER_KEYS),
+        "onKeyDown": on_key,
+    })
+    stops = [
+        html.li(part("stop", ("current" if s.value == shown else None,), names,
+                     {"key": str(s.value), "data-percent": str(percent_of(s.value, pref.min, pref.max))}),
+                ctx.t(s.label))
+        for s in pref.stops
+    ]
+    return html.div(
+        part("slider", states, names, {"data-key": pref.key, "data-kind": "slider"}),
+        html.span(part("label", (), names, {"id": ctx.ids("label")}), ctx.t(pref.title)),
+        html.div(
+            part("control", states, names),
+            html.div(
+                part("track", states, names, {"data-prefkit-track": "", **track_handlers}),
+                html.div(part("range", states, names, {"data-percent": str(percent), "aria-hidden": "true"})),
+                html.div(part("thumb", states, names, thumb_attrs)),
+            ),
+            # The visible value; screen readers get it from aria-valuetext/valuenow instead.
+            html.span(part("value-text", states, names, {"aria-hidden": "true"}),
+                      value_text if value_text is not None else str(shown)),
+            html.ul(part("stops", (), names, {"aria-hidden": "true"}), stops) if stops else "",
+        ),
+        *texts_block(ctx),
+    )

@@ -1,0 +1,196 @@
+/**
+ * prefkit components: the few behaviours a server-rendered component cannot do from the server.
+ *
+ * Loaded once per page by every widget (a module is evaluated once per URL). Everything else —
+ * state, ARIA, values — lives in the Python components. Driven purely by data attributes:
+ *
+ *   data-prefkit-keys="ArrowLeft ..."  keys whose browser default (scrolling) is prevented on that element;
+ *                                      the component still receives the keydown and acts on it.
+ *   data-prefkit-track                 a slider track: the pointer position is stored as
+ *                                      data-prefkit-fraction (0..1) right before the component's pointer
+ *                                      handlers see the event; the pointer is captured while dragging.
+ *   data-prefkit-dialog                a modal dialog: focus moves in when it appears, Tab stays inside,
+ *                                      focus returns to where it was when it disappears.
+ *   data-prefkit-escape-target="id"    Escape inside the dialog focuses that element (the dialog does not
+ *                                      close without a choice; see components/banner.py).
+ *   data-prefkit-autofocus="selector"  focus (the matching descendant of) this element when it appears.
+ *   data-prefkit-chip                  a removable chip: after it is removed, focus goes to the next chip
+ *                                      (or the group's first option) instead of being lost.
+ */
+if (!window.__prefkitComponents) {
+  window.__prefkitComponents = true;
+
+  const FOCUSABLE =
+    'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+  const focusables = (root) =>
+    Array.from(root.querySelectorAll(FOCUSABLE)).filter((el) => !el.closest("[hidden]") && el.getClientRects().length);
+
+  // --- keys -------------------------------------------------------------------------------------
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      if (!target) return;
+      const keys = target.getAttribute("data-prefkit-keys");
+      if (keys && keys.split(" ").includes(event.key)) event.preventDefault();
+
+      const dialog = openDialog();
+      if (!dialog) return;
+      if (event.key === "Escape" && dialog.contains(target)) {
+        const escapeTarget = document.getElementById(dialog.getAttribute("data-prefkit-escape-target") || "");
+        event.preventDefault();
+        if (escapeTarget) escapeTarget.focus();
+      } else if (event.key === "Tab") {
+        const items = focusables(dialog);
+        if (!items.length) return;
+        const first = items[0];
+        const last = items[items.length - 1];
+        if (!dialog.contains(target)) {
+          event.preventDefault();
+          first.focus();
+        } else if (event.shiftKey && target === first) {
+          event.preventDefault();
+          last.focus();
+        } else if (!event.shiftKey && target === last) {
+          event.preventDefault();
+          first.focus();
+        }
+      }
+    },
+    true,
+  );
+
+  // --- slider tracks ------------------------------------------------------------------------------
+  const trackOf = (event) => (event.target instanceof Element ? event.target.closest("[data-prefkit-track]") : null);
+
+  function storeFraction(track, event) {
+    const box = track.getBoundingClientRect();
+    if (!box.width) return;
+    const fraction = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+    track.dataset.prefkitFraction = fraction.toFixed(5);
+  }
+
+  document.addEventListener(
+    "pointerdown",
+    (event) => {
+      const track = trackOf(event);
+      if (!track || event.button !== 0) return;
+      storeFraction(track, event);
+      const thumb = track.querySelector('[role="slider"]');
+      if (thumb) {
+        event.preventDefault(); // no text selection while dragging; focus is moved explicitly
+        thumb.focus();
+      }
+      try {
+        track.setPointerCapture(event.pointerId);
+      } catch {
+        /* synthetic events have no active pointer */
+      }
+    },
+    true,
+  );
+  for (const type of ["pointermove", "pointerup"]) {
+    document.addEventListener(
+      type,
+      (event) => {
+        const track = trackOf(event);
+        if (track) storeFraction(track, event);
+      },
+      true,
+    );
+  }
+
+  // --- dialogs, autofocus, chips ------------------------------------------------------------------
+  let activeDialog = null;
+  let returnFocus = null;
+  let pendingChip = null;
+
+  function openDialog() {
+    if (activeDialog && activeDialog.isConnected) return activeDialog;
+    return null;
+  }
+
+  function enterDialog(dialog) {
+    if (dialog === activeDialog) return;
+    returnFocus = activeDialog ? returnFocus : document.activeElement;
+    activeDialog = dialog;
+    const items = focusables(dialog);
+    (items[0] || dialog).focus();
+  }
+
+  document.addEventListener(
+    "focusin",
+    (event) => {
+      const dialog = openDialog();
+      if (dialog && event.target instanceof Node && !dialog.contains(event.target)) {
+        (focusables(dialog)[0] || dialog).focus();
+      }
+    },
+    true,
+  );
+
+  document.addEventListener(
+    "click",
+    (event) => {
+      const chip = event.target instanceof Element ? event.target.closest("[data-prefkit-chip]") : null;
+      if (!chip) return;
+      const list = chip.closest("[data-part=chips]") || chip.parentElement;
+      const chips = Array.from(list.querySelectorAll("[data-prefkit-chip]"));
+      pendingChip = { list, index: chips.indexOf(chip), group: chip.closest("[data-part=filter]") };
+    },
+    true,
+  );
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key !== "Delete" && event.key !== "Backspace") return;
+      const chip = event.target instanceof Element ? event.target.closest("[data-prefkit-chip]") : null;
+      if (!chip) return;
+      event.preventDefault(); // Backspace must not navigate back
+      const list = chip.closest("[data-part=chips]") || chip.parentElement;
+      const chips = Array.from(list.querySelectorAll("[data-prefkit-chip]"));
+      pendingChip = { list, index: chips.indexOf(chip), group: chip.closest("[data-part=filter]") };
+    },
+    true,
+  );
+
+  function settleFocus() {
+    if (activeDialog && !activeDialog.isConnected) {
+      activeDialog = null;
+      const back = returnFocus;
+      returnFocus = null;
+      const next = document.querySelector("[data-prefkit-dialog]");
+      if (next) enterDialog(next);
+      else if (back && back.isConnected && back !== document.body) back.focus();
+    }
+    if (!activeDialog) {
+      const dialog = document.querySelector('[data-prefkit-dialog][aria-modal="true"]');
+      if (dialog) enterDialog(dialog);
+    }
+    for (const holder of document.querySelectorAll("[data-prefkit-autofocus]:not([data-prefkit-focused])")) {
+      holder.setAttribute("data-prefkit-focused", "");
+      const selector = holder.getAttribute("data-prefkit-autofocus");
+      const target = selector ? holder.querySelector(selector) : holder;
+      if (target) target.focus();
+    }
+    if (pendingChip) {
+      const active = document.activeElement;
+      if (!active || active === document.body || !active.isConnected) {
+        const { list, index, group } = pendingChip;
+        const chips = list.isConnected ? Array.from(list.querySelectorAll("[data-prefkit-chip]")) : [];
+        const fallback = group && group.isConnected ? focusables(group)[0] : null;
+        const target = chips[Math.min(index, chips.length - 1)] || fallback;
+        if (target) {
+          target.focus();
+          pendingChip = null;
+        }
+      } else if (!active.closest("[data-prefkit-chip]")) {
+        pendingChip = null;
+      }
+    }
+  }
+
+  new MutationObserver(settleFocus).observe(document.documentElement, { childList: true, subtree: true });
+  settleFocus();
+}
