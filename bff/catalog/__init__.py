@@ -36,3 +36,19 @@ __all__ = [
     "rank_page",
     "sample_catalog",
 ]
+
+
+def _register() -> None:
+    # bff.app imports this package (OPTIONAL_MODULES) and calls the factory for every app it creates.
+    from bff.app import register_routes
+
+    register_routes(_catalog_routes)
+
+
+def _catalog_routes(context: object) -> list[object]:
+    from .routes import create_catalog_router
+
+    return [create_catalog_router()]
+
+
+_register()

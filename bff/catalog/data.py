@@ -25,6 +25,7 @@ from .ranking import RankingIndex
 __all__ = [
     "ATTRIBUTE_WORDS",
     "CATEGORIES",
+    "CATEGORY_LABELS",
     "Catalog",
     "Category",
     "Product",
@@ -39,6 +40,12 @@ __all__ = [
 Category = Literal["shoes", "bags", "clothing", "accessories", "home"]
 CATEGORIES: tuple[str, ...] = ("shoes", "bags", "clothing", "accessories", "home")
 """Category keys, matching the options of the demo registry's ``categories`` filter."""
+CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    "shoes": {"pl": "Buty", "en": "Shoes"}, "bags": {"pl": "Torby", "en": "Bags"},
+    "clothing": {"pl": "Odzież", "en": "Clothing"}, "accessories": {"pl": "Dodatki", "en": "Accessories"},
+    "home": {"pl": "Dom", "en": "Home"},
+}
+"""Category names per locale (the catalog's own wording, independent of any registry)."""
 
 SAMPLE_SEED = 20240517
 """Seed of the bundled sample catalog."""

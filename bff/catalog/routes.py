@@ -1,0 +1,123 @@
+"""``GET /api/v1/catalog``: the catalog ranked by the current subject's own choices.
+
+The subject comes from the signed cookie (or a customer token) like every other ``/api/v1`` route; a GPC
+signal (``Sec-GPC: 1``) is honoured exactly as for ``/api/v1/profile``. Bad parameters are RFC 9457
+problems (``page=0``, ``per_page=1000``, an unknown ``category``...), never a 500.
+
+Also ``GET /api/v1/catalog/products/{id}``: one product with its place in the ranking ("why this").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, Router, get
+from litestar.params import Parameter
+
+from bff.api.context import gpc_of, identity_of, service_of
+from bff.api.problems import FieldError, ProblemError
+from preference_registry import negotiate_locale
+
+from .explain import ProfileSummary
+from .query import (
+    MAX_PER_PAGE,
+    CatalogItem,
+    CatalogPage,
+    CatalogQuery,
+    UnknownCategoryError,
+    catalog_of,
+    run_query,
+)
+
+__all__ = ["CatalogController", "ProductResponse", "create_catalog_router", "request_locale"]
+
+_PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "Vary": "Cookie, Sec-GPC, Accept-Language"}
+"""Every answer is personal: never cache it in a shared cache, nor serve one shopper's list to another."""
+
+
+class ProductResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """One product as the current subject sees it."""
+
+    locale: str
+    """Locale of every text."""
+    shown: bool
+    """Whether the product is in the subject's current listing (false: a hard filter hides it)."""
+    item: CatalogItem | None
+    """The product in its ranked place (``None`` when not shown)."""
+    profile: ProfileSummary
+    """The profile the ranking used."""
+
+
+def request_locale(request: Request[Any, Any, Any], requested: str | None) -> str:
+    """``?locale=``, then ``Accept-Language``, then the registry's default locale."""
+    snapshot = service_of(request).registry.current
+    return negotiate_locale(requested, request.headers.get("accept-language"), snapshot.locales,
+                            snapshot.default_locale)
+
+
+def _bad_category(exc: UnknownCategoryError) -> ProblemError:
+    return ProblemError(400, "invalid-request", str(exc), errors=[
+        FieldError(path="category", message="unknown category", expected="one of " + ", ".join(exc.known),
+                   got=exc.category)])
+
+
+class CatalogController(Controller):
+    """The catalog, ranked for the caller."""
+
+    path = "/catalog"
+    tags = ["catalog"]
+
+    @get("/", summary="Catalog ranked by the caller's preferences, each item with its reasons")
+    async def list_catalog(
+        self,
+        request: Request[Any, Any, Any],
+        q: Annotated[str | None, Parameter(max_length=200, description="Search text (every word must occur)")] = None,
+        category: Annotated[str | None, Parameter(max_length=64, description="Category key")] = None,
+        page: Annotated[int, Parameter(ge=1, le=10_000, description="1-based page number")] = 1,
+        per_page: Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="Items per page")] = 24,
+        locale: Annotated[str | None, Parameter(max_length=35, description="Locale, e.g. pl or en")] = None,
+    ) -> Response[CatalogPage]:
+        service = service_of(request)
+        snapshot = service.registry.current
+        profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
+        query = CatalogQuery(q=(q or "").strip() or None, category=category or None, page=page, per_page=per_page)
+        try:
+            result = run_query(catalog_of(request.app.state), snapshot, profile, query,
+                               locale=request_locale(request, locale))
+        except UnknownCategoryError as exc:
+            raise _bad_category(exc) from None
+        return Response(result, headers=_PRIVATE_HEADERS)
+
+    @get("/products/{product_id:str}", summary="One product, with its place in the caller's ranking")
+    async def product(
+        self,
+        request: Request[Any, Any, Any],
+        product_id: Annotated[str, Parameter(max_length=64)],
+        locale: Annotated[str | None, Parameter(max_length=35)] = None,
+    ) -> Response[ProductResponse]:
+        catalog = catalog_of(request.app.state)
+        if product_id not in catalog.by_id:
+            raise ProblemError(404, "unknown-product", f"no product with id {product_id!r}", title="Unknown product")
+        service = service_of(request)
+        profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
+        chosen = request_locale(request, locale)
+        result = product_view(catalog, service.registry.current, profile, product_id, locale=chosen)
+        return Response(result, headers=_PRIVATE_HEADERS)
+
+
+def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, locale: str) -> ProductResponse:
+    """The product's entry in the subject's full ranked listing (so its position and reasons match it)."""
+    page = run_query(catalog, snapshot, profile, CatalogQuery(page=1, per_page=MAX_PER_PAGE), locale=locale)
+    found = next((item for item in page.items if item.id == product_id), None)
+    if found is None:
+        # Beyond the first page: rank the whole list once more, unpaged (rare: a product page deep link).
+        whole = run_query(catalog, snapshot, profile, CatalogQuery(page=1, per_page=max(1, len(catalog))),
+                          locale=locale)
+        found = next((item for item in whole.items if item.id == product_id), None)
+    return ProductResponse(locale=locale, shown=found is not None, item=found, profile=page.profile)
+
+
+def create_catalog_router() -> Router:
+    """The ``/api/v1/catalog`` routes, to register on the BFF app."""
+    return Router(path="/api/v1", route_handlers=[CatalogController])
