@@ -5,9 +5,10 @@ from __future__ import annotations
 from .engine import Database, is_sqlite
 from .ledger import BrokenLink, EventDraft, append_events, verify_chain
 from .migrate import upgrade as migrate
-from .models import ConsentEvent, PreferenceState, RegistryVersionRow, SubjectLink
+from .models import AnonymousCounter, ConsentEvent, PreferenceState, RegistryVersionRow, SubjectLink
 
 __all__ = [
+    "AnonymousCounter",
     "BrokenLink",
     "ConsentEvent",
     "Database",

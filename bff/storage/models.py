@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ConsentEvent", "PreferenceState", "RegistryVersionRow", "SubjectLink", "metadata"]
+__all__ = ["AnonymousCounter", "ConsentEvent", "PreferenceState", "RegistryVersionRow", "SubjectLink", "metadata"]
 
 # Naming convention: Alembic batch mode on SQLite and PostgreSQL agree on constraint names.
 metadata = SQLModel.metadata
@@ -110,3 +110,14 @@ class SubjectLink(SQLModel, table=True):
     """The customer subject it was merged into."""
     linked_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
     """When."""
+
+
+class AnonymousCounter(SQLModel, table=True):
+    """Aggregate counts that survive erasure; they name no subject (see ``bff/rights.py``)."""
+
+    __tablename__ = "anonymous_counter"
+
+    name: str = Field(primary_key=True, max_length=200)
+    """What is counted: ``erasures`` or ``erased:<key>=<canonical JSON value>``."""
+    count: int = 0
+    """How many."""
