@@ -18,13 +18,13 @@ class SettingsError(ValueError):
     """The environment does not describe a BFF that may start; the message says what to set."""
 
 
-def _bool(value: str) -> bool:
+def _bool(name: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
     if lowered in {"0", "false", "no", "off", ""}:
         return False
-    raise SettingsError(f"expected a boolean (1/0, true/false, yes/no), got {value!r}")
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false, yes/no), got {value!r}")
 
 
 def _int(name: str, value: str) -> int:
@@ -90,13 +90,13 @@ class Settings:
         if "PREFKIT_ALLOWED_ORIGINS" in env:
             values["allowed_origins"] = _origins(env["PREFKIT_ALLOWED_ORIGINS"])
         if "PREFKIT_DEMO" in env:
-            values["demo"] = _bool(env["PREFKIT_DEMO"])
+            values["demo"] = _bool("PREFKIT_DEMO", env["PREFKIT_DEMO"])
         if "PREFKIT_WRITE_RATE_LIMIT" in env:
             values["write_rate_limit_per_minute"] = _int("PREFKIT_WRITE_RATE_LIMIT", env["PREFKIT_WRITE_RATE_LIMIT"])
         if "PREFKIT_MAX_BODY_BYTES" in env:
             values["max_body_bytes"] = _int("PREFKIT_MAX_BODY_BYTES", env["PREFKIT_MAX_BODY_BYTES"])
         if env.get("PREFKIT_COOKIE_SECURE"):
-            values["cookie_secure"] = _bool(env["PREFKIT_COOKIE_SECURE"])
+            values["cookie_secure"] = _bool("PREFKIT_COOKIE_SECURE", env["PREFKIT_COOKIE_SECURE"])
         if "PREFKIT_CUSTOMER_SESSION_DAYS" in env:
             values["customer_session_days"] = _int("PREFKIT_CUSTOMER_SESSION_DAYS",
                                                    env["PREFKIT_CUSTOMER_SESSION_DAYS"])

@@ -1,0 +1,65 @@
+"""Storage: migrations on SQLite and PostgreSQL, SQLite durability settings, settings validation."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bff.settings import Settings, SettingsError
+from bff.storage import Database
+from bff.storage.migrate import current_revision, head_revision
+
+
+def test_migrations_create_every_table_and_are_idempotent(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        assert current_revision(database.engine) is None
+        assert database.migrate() == head_revision()
+        assert database.migrate() == head_revision()
+        tables = set(sa.inspect(database.engine).get_table_names())
+        assert {"preference_state", "consent_event", "registry_version", "subject_link"} <= tables
+        unique = sa.inspect(database.engine).get_unique_constraints("consent_event")
+        assert any(set(c["column_names"]) == {"subject", "seq"} for c in unique)
+    finally:
+        database.dispose()
+
+
+def test_sqlite_is_wal_with_full_sync(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    try:
+        database.migrate()
+        for engine in (database.engine, database.write_engine):
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+                assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    finally:
+        database.dispose()
+
+
+def test_settings_refuse_missing_or_short_secret_outside_demo() -> None:
+    with pytest.raises(SettingsError, match="PREFKIT_SECRET is not set"):
+        Settings.from_env({"PREFKIT_REGISTRY": "x.toml"})
+    with pytest.raises(SettingsError, match="has only 5 characters"):
+        Settings.from_env({"PREFKIT_SECRET": "short"})
+    with pytest.raises(SettingsError, match="PREFKIT_SHOP_SECRET"):
+        Settings.from_env({"PREFKIT_SECRET": "s" * 32, "PREFKIT_SHOP_SECRET": "tiny"})
+    with pytest.raises(SettingsError, match="PREFKIT_ALLOWED_ORIGINS"):
+        Settings.from_env({"PREFKIT_SECRET": "s" * 32, "PREFKIT_ALLOWED_ORIGINS": "shop.example"})
+    with pytest.raises(SettingsError, match="PREFKIT_DEMO"):
+        Settings.from_env({"PREFKIT_DEMO": "maybe"})
+    demo = Settings.from_env({"PREFKIT_DEMO": "1"})
+    assert len(demo.secret) >= 32 and len(demo.shop_secret) >= 32
+
+
+def test_settings_from_env() -> None:
+    settings = Settings.from_env({
+        "PREFKIT_SECRET": "s" * 40, "PREFKIT_REGISTRY": "shop.toml",
+        "PREFKIT_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "PREFKIT_ALLOWED_ORIGINS": "https://shop.example, http://localhost:3000/",
+        "PREFKIT_WRITE_RATE_LIMIT": "120", "PREFKIT_MAX_BODY_BYTES": "1000", "PREFKIT_ADMIN_KEY": "a",
+    })
+    assert settings.registry_path == "shop.toml" and settings.database_url.startswith("postgresql")
+    assert settings.allowed_origins == ("https://shop.example", "http://localhost:3000")
+    assert (settings.write_rate_limit_per_minute, settings.max_body_bytes, settings.admin_key) == (120, 1000, "a")
+    assert Settings.from_env({"PREFKIT_SECRET": "s" * 40}).database_url == "sqlite:///./prefkit.db"
