@@ -52,7 +52,7 @@ logger = logging.getLogger("prefkit.app")
 
 API_PREFIX = "/api/v1"
 
-OPTIONAL_MODULES: list[str] = ["bff.demo", "bff.catalog"]
+OPTIONAL_MODULES: list[str] = ["bff.demo", "bff.catalog", "bff.rights"]
 """Imported by :func:`create_app` when present; they call :func:`register_routes` at import time."""
 
 
