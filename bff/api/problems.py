@@ -14,6 +14,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy import exc as sa_exc
 
 from preference_registry import RegistryLoadError
 
@@ -142,6 +143,15 @@ def _on_registry_error(request: Request[Any, Any, Any], exc: RegistryLoadError) 
                             title="Invalid registry document", errors=errors)
 
 
+def _on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # Connection refused, server gone, file unopenable, lock wait exhausted, pool exhausted. Setting a value
+    # is idempotent, so telling the client to retry is always safe.
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(request, 503, "database-unavailable",
+                            "the preference database is temporarily unavailable; please retry shortly "
+                            "(a change answered with this error was not acknowledged)", title="Service unavailable", headers={"Retry-After": "5"})
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal",
@@ -153,6 +163,9 @@ exception_handlers: dict[Any, Any] = {
     PreferenceValidationError: _on_preference_validation,
     UnknownPreferenceError: _on_unknown_preference,
     RegistryLoadError: _on_registry_error,
+    sa_exc.OperationalError: _on_database_unavailable,
+    sa_exc.InterfaceError: _on_database_unavailable,
+    sa_exc.TimeoutError: _on_database_unavailable,
     Exception: _on_unexpected,
 }
 """Pass to ``Litestar(exception_handlers=...)``."""
