@@ -1,0 +1,248 @@
+"""The demo shop's HTML pages (Jinja2, autoescaping on), served by the BFF.
+
+``/``                  product listing: controls of every ranking preference + the live ``product-listing``
+``/products/{id}``     product page with a live "why am I seeing this?"
+``/preferences``       the preference center
+``/your-data``         what is stored: current choices and the consent history with the wording shown then
+``/demo/static/...``   the demo's stylesheet
+
+Every page carries the first-visit consent banner and a Polish/English switcher (``?locale=``; links keep it).
+Pages use external scripts only (``/_prefkit/prefkit.js``) and send ``script-src 'self'``, so a strict CSP
+holds. Before the websockets connect, the listing and the reasons are rendered server-side from the same
+VDOM the live widgets render (:mod:`bff.demo.views`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import MediaType, Request, Response, get
+from litestar.params import Parameter
+from litestar.static_files import create_static_files_router
+from markupsafe import Markup, escape
+
+from bff.api.context import gpc_of, identity_of, service_of
+from bff.catalog.query import CatalogQuery, UnknownCategoryError, catalog_of, category_label, run_query
+from bff.catalog.routes import product_view, request_locale
+from bff.effective import EffectiveValue
+from bff.service import HistoryEntry
+from components.i18n import kit_text
+from components.why_this import why_this_view
+from preference_registry import ConsentType, FilterType, PreferenceType, RegistrySnapshot, SliderType
+
+from .i18n import LOCALE_NAMES, demo_text, format_decimal, format_price
+from .views import listing_href, listing_view, static_html
+
+__all__ = ["DEMO_STATIC_PATH", "PAGE_CSP", "create_demo_router", "ranking_controls"]
+
+_HERE = Path(__file__).parent
+DEMO_STATIC_PATH = "/demo/static"
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'self'")
+"""Sent by every demo page: proves the demo needs no inline script or style."""
+
+_WIDGET_FOR_KIND = {"consent": "consent-toggle", "slider": "preference-slider", "filter": "filter-group"}
+_EXPORT_PATH = "/api/v1/me/export"
+
+
+def ranking_controls(snapshot: RegistrySnapshot) -> list[tuple[str, str]]:
+    """``(widget, key)`` of every preference that changes product results, each preceded by the consents it
+    requires — read from the registry, so another shop's registry gets its own sidebar."""
+    acting = [p for p in snapshot.preferences
+              if isinstance(p, (SliderType, FilterType)) and p.applies_to is not None]
+    needed = {key for p in acting for key in p.requires}
+    controls: list[tuple[str, str]] = []
+    for pref in snapshot.preferences:
+        if (isinstance(pref, ConsentType) and pref.key in needed and pref.switchable) or pref in acting:
+            controls.append((_WIDGET_FOR_KIND[pref.kind], pref.key))
+    return controls
+
+
+def _widget(name: str, **props: Any) -> Markup:
+    """A ``<div data-prefkit-widget>`` mount point (``per_page`` -> ``data-per-page``); ``None`` props omitted."""
+    attributes = [f'data-prefkit-widget="{escape(name)}"']
+    for prop, value in props.items():
+        if value is None:
+            continue
+        attributes.append(f'data-{escape(prop.replace("_", "-"))}="{escape(str(value))}"')
+    return Markup(f"<div {' '.join(attributes)}></div>")
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(_HERE / "templates")),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals["widget"] = _widget
+    return env
+
+
+def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType | None, value: Any, locale: str) -> str:
+    """A stored value in words: on/off, a slider's stop label, a filter's option labels."""
+    if pref is None:
+        return str(value)
+    if isinstance(pref, ConsentType):
+        return demo_text(locale, "on" if value is True else "off")
+    if isinstance(pref, SliderType):
+        stop = pref.stop_for(value) if isinstance(value, (int, float)) else None
+        label = snapshot.text(stop.label, locale) if stop else None
+        return f"{value} ({label})" if label else str(value)
+    if isinstance(pref, FilterType):
+        selected = value if isinstance(value, list) else [value] if value else []
+        labels = {o.key: snapshot.text(o.label, locale) for o in pref.options}
+        return ", ".join(labels.get(key) or str(key) for key in selected) or demo_text(locale, "none")
+    return str(value)
+
+
+class _Page:
+    """What every template gets: locale, texts, navigation and the switcher."""
+
+    def __init__(self, request: Request[Any, Any, Any], locale: str, snapshot: RegistrySnapshot,
+                 current: str) -> None:
+        self.locale = locale
+        self.shop_name = snapshot.shop.name
+        self.theme = snapshot.shop.theme
+        self.current = current
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "locale"]
+        self.switcher = [
+            {"locale": code, "name": LOCALE_NAMES.get(code, code), "current": code == locale,
+             "href": request.url.path + "?" + urlencode([*query, ("locale", code)])}
+            for code in snapshot.locales
+        ]
+        self.nav = [
+            {"id": "shop", "href": listing_href(locale=locale), "label": demo_text(locale, "nav_shop")},
+            {"id": "preferences", "href": f"/preferences?locale={locale}",
+             "label": demo_text(locale, "nav_preferences")},
+            {"id": "data", "href": f"/your-data?locale={locale}", "label": demo_text(locale, "nav_data")},
+        ]
+
+    def t(self, message_id: str, **values: Any) -> str:
+        return demo_text(self.locale, message_id, **values)
+
+
+def create_demo_router(context: Any = None) -> list[Any]:
+    """The demo pages and their static files, to register on the BFF app."""
+    env = _environment()
+
+    def render(template: str, page: _Page, status: int = 200, **values: Any) -> Response[str]:
+        body = env.get_template(template).render(page=page, t=page.t, locale=page.locale, **values)
+        return Response(body, status_code=status, media_type=MediaType.HTML,
+                        headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "private, no-store",
+                                 "Vary": "Cookie, Accept-Language"})
+
+    @get("/", include_in_schema=False)
+    async def listing(
+        request: Request[Any, Any, Any],
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        category: Annotated[str | None, Parameter(max_length=64)] = None,
+        page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
+        locale: Annotated[str | None, Parameter(max_length=35)] = None,
+    ) -> Response[str]:
+        service = service_of(request)
+        snapshot = service.registry.current
+        chosen = request_locale(request, locale)
+        catalog = catalog_of(request.app.state)
+        query = CatalogQuery(q=(q or "").strip() or None, category=category or None, page=page)
+        profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
+        try:
+            result = run_query(catalog, snapshot, profile, query, locale=chosen)
+        except UnknownCategoryError:  # a stale bookmark: show everything rather than an error page
+            query = CatalogQuery(q=query.q, page=1)
+            result = run_query(catalog, snapshot, profile, query, locale=chosen)
+        categories = [{"key": key, "label": category_label(key, chosen), "selected": key == query.category}
+                      for key in catalog.categories]
+        return render("listing.html", _Page(request, chosen, snapshot, "shop"), query=query,
+                      categories=categories, controls=ranking_controls(snapshot),
+                      static_listing=Markup(static_html(listing_view(result))))
+
+    @get("/products/{product_id:str}", include_in_schema=False)
+    async def product(request: Request[Any, Any, Any], product_id: Annotated[str, Parameter(max_length=64)],
+                      locale: Annotated[str | None, Parameter(max_length=35)] = None) -> Response[str]:
+        service = service_of(request)
+        snapshot = service.registry.current
+        chosen = request_locale(request, locale)
+        catalog = catalog_of(request.app.state)
+        page = _Page(request, chosen, snapshot, "shop")
+        product = catalog.by_id.get(product_id)
+        if product is None:
+            return render("missing.html", page, status=404)
+        profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
+        view = product_view(catalog, snapshot, profile, product_id, locale=chosen)
+        why = (static_html(why_this_view(view.item.reasons, locale=chosen, personalized=view.profile.personalized,
+                                         open=True)) if view.item is not None else "")
+        return render("product.html", page, product=product, name=product.display_name(chosen),
+                      price=format_price(product.price, product.currency, chosen),
+                      material=product.material.get(chosen) or product.material.get("en") or "",
+                      category=category_label(product.category, chosen), rating=format_decimal(product.rating, chosen),
+                      static_why=Markup(why), shown=view.shown)
+
+    @get("/preferences", include_in_schema=False)
+    async def preferences(request: Request[Any, Any, Any],
+                          locale: Annotated[str | None, Parameter(max_length=35)] = None) -> Response[str]:
+        snapshot = service_of(request).registry.current
+        chosen = request_locale(request, locale)
+        return render("preferences.html", _Page(request, chosen, snapshot, "preferences"))
+
+    @get("/your-data", include_in_schema=False)
+    async def your_data(request: Request[Any, Any, Any],
+                        locale: Annotated[str | None, Parameter(max_length=35)] = None) -> Response[str]:
+        service = service_of(request)
+        snapshot = service.registry.current
+        chosen = request_locale(request, locale)
+        identity = identity_of(request)
+        effective = await service.effective(identity.subject, gpc=gpc_of(request))
+        history = await service.history(identity.subject, locale=chosen)
+        return render("your_data.html", _Page(request, chosen, snapshot, "data"),
+                      current=_current_rows(snapshot, effective.values(), chosen),
+                      history=_history_rows(snapshot, history, chosen),
+                      export_url=_EXPORT_PATH if _EXPORT_PATH in request.app.route_handler_method_map else None)
+
+    static = create_static_files_router(path=DEMO_STATIC_PATH, directories=[_HERE / "static"],
+                                        include_in_schema=False)
+    return [listing, product, preferences, your_data, static]
+
+
+def _current_rows(snapshot: RegistrySnapshot, effective: Iterable[EffectiveValue], locale: str) -> list[dict[str, Any]]:
+    rows = []
+    for state in effective:
+        pref = snapshot.get(state.key)
+        rows.append({
+            "key": state.key, "title": snapshot.text(pref.title, locale) if pref else state.key,
+            "value": _value_text(snapshot, pref, state.value, locale),
+            "source": demo_text(locale, f"source_{state.source}"),
+            "in_effect": demo_text(locale, "yes" if state.in_effect else "no"),
+        })
+    return rows
+
+
+def _method(locale: str) -> Callable[[str], str]:
+    text = kit_text(locale)
+
+    def label(method: str) -> str:
+        try:
+            translated = text(f"method_{method}")
+        except KeyError:
+            return method
+        return translated if translated and translated != f"method_{method}" else method
+
+    return label
+
+
+def _history_rows(snapshot: RegistrySnapshot, history: Iterable[HistoryEntry], locale: str) -> list[dict[str, Any]]:
+    label = _method(locale)
+    rows = []
+    for entry in history:
+        pref = snapshot.get(entry.key)
+        at: datetime = entry.created_at
+        rows.append({
+            "key": entry.key, "at": at.isoformat(), "at_text": at.strftime("%Y-%m-%d %H:%M UTC"),
+            "title": entry.title or entry.key, "wording": entry.description or "",
+            "value": _value_text(snapshot, pref, entry.new_value, locale), "method": label(entry.method),
+            "registry_version": entry.registry_version,
+        })
+    return rows
