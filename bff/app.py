@@ -103,7 +103,8 @@ def _reactpy_router(context: AppContext) -> Router | None:
 
 
 def _throttled(request: Request[Any, Any, Any]) -> bool:
-    return is_write(request.method)
+    # Admin reads count too: otherwise GET /admin/registry is an unlimited oracle for guessing the admin key.
+    return is_write(request.method) or request.url.path.startswith(API_PREFIX + "/admin")
 
 
 def create_app(settings: Settings, *, registry: RegistryService | None = None, database: Database | None = None,
