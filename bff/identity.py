@@ -36,7 +36,6 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from http.cookies import SimpleCookie
 from typing import Any, Literal
 
 import msgspec
@@ -222,15 +221,14 @@ def _kind(subject: str) -> Literal["anonymous", "customer"]:
 
 
 def _read_cookie(header: str, name: str) -> str | None:
+    """The value of cookie ``name``; tolerant of other, garbled cookies (they are someone else's problem)."""
     if name not in header:
         return None
-    try:
-        jar = SimpleCookie()
-        jar.load(header)
-    except Exception:  # noqa: BLE001 - a garbled Cookie header is the client's problem: treat as absent
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel is not None else None
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return None
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:

@@ -151,6 +151,11 @@ class _Row(msgspec.Struct, kw_only=True):
                               registry_version=self.registry_version, made_under_gpc=self.made_under_gpc)
 
 
+_READ_STATE_SQL = ("SELECT key, value, decided_at, text_hash, registry_version, made_under_gpc, expiry_logged, "
+                   "gpc_logged FROM preference_state WHERE subject = ?")
+_json_decode = msgspec.json.decode
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -368,8 +373,16 @@ class PreferenceService:
 
     # -- worker-thread parts --------------------------------------------------------------------
     def _read_rows(self, subject: str) -> dict[str, _Row]:
-        with self.database.read() as connection:
-            return _load_rows(connection, subject)
+        raw = self.database.fetch_all(_READ_STATE_SQL, (subject,))
+        if self.database.sqlite:  # the driver hands back JSON and timestamps as text
+            return {key: _Row(value=_json_decode(value) if isinstance(value, str) else value,
+                              decided_at=_utc(datetime.fromisoformat(decided_at)), text_hash=text_hash,
+                              registry_version=version, made_under_gpc=bool(gpc), expiry_logged=bool(expiry),
+                              gpc_logged=bool(gpc_logged))
+                    for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw}
+        return {key: _Row(value=value, decided_at=_utc(decided_at), text_hash=text_hash, registry_version=version,
+                          made_under_gpc=bool(gpc), expiry_logged=bool(expiry), gpc_logged=bool(gpc_logged))
+                for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw}
 
     @staticmethod
     def _unlogged_overrides(effective: Mapping[str, EffectiveValue], rows: Mapping[str, _Row]) -> bool:

@@ -113,3 +113,12 @@ def test_every_activated_registry_version_is_kept(service: PreferenceService, tm
     service.record_registry_version(snapshot)
     versions = [v["version"] for v in service.registry_versions()]
     assert versions[0] == snapshot.version and len(versions) == 2
+
+
+def test_integral_float_values_verify_after_a_round_trip(service: PreferenceService) -> None:
+    """``balance`` is a float slider: 1.0 and 0.0 come back from SQLite's JSON column as integers."""
+    run(service.set_values(SUBJECT, {"balance": 1.0}, method="api"))
+    run(service.set_values(SUBJECT, {"balance": 0.0}, method="api"))
+    run(service.set_values(SUBJECT, {"balance": 0.25}, method="api"))
+    assert run(service.effective(SUBJECT))["balance"].value == 0.25
+    assert run(service.verify(SUBJECT)) is None

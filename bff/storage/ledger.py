@@ -60,10 +60,23 @@ def canonical_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _canonical_value(value: Any) -> Any:
+    """Numbers by value: ``1.0`` and ``1`` hash alike. SQLite's JSON column has NUMERIC affinity and hands
+    ``1.0`` back as ``1``; the chain must not report that as tampering."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_canonical_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _canonical_value(item) for key, item in value.items()}
+    return value
+
+
 def event_hash(*, prev_hash: str, subject: str, seq: int, key: str, old_value: Any, new_value: Any, method: str,
                registry_version: str, text_hash: str, made_under_gpc: bool, created_at: datetime) -> str:
     body = _canonical.encode({
-        "subject": subject, "seq": seq, "key": key, "old_value": old_value, "new_value": new_value,
+        "subject": subject, "seq": seq, "key": key, "old_value": _canonical_value(old_value),
+        "new_value": _canonical_value(new_value),
         "method": method, "registry_version": registry_version, "text_hash": text_hash,
         "made_under_gpc": made_under_gpc, "created_at": canonical_time(created_at),
     })

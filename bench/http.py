@@ -1,0 +1,312 @@
+"""HTTP throughput and latency of the BFF, as ratios to a hello-world route on the same server.
+
+    python bench/http.py                       # 5 s per scenario, SQLite, then 100k subjects / 1M events
+    python bench/http.py --duration 20 --seed-subjects 100000 --seed-events 1000000
+    python bench/http.py --database-url postgresql+psycopg://user@127.0.0.1:5432/empty_db
+
+What it does:
+
+1. Starts ``uvicorn`` (1 worker, 127.0.0.1, a free port) serving ``create_app`` for the demo registry plus
+   a trivial ``GET /hello`` route, on a fresh database (SQLite file in a temp dir by default; a
+   PostgreSQL URL must point at an empty database).
+2. Drives each scenario with a bounded load: ``--concurrency`` (32) connections, each sending its next
+   request as soon as the previous answer arrived, for ``--duration`` seconds after ``--warmup``:
+   ``GET /hello``; ``GET /api/v1/preferences``; ``PUT /api/v1/preferences/marketing_email`` (alternating
+   true/false, so every request is a real, durable write: state + ledger event, one transaction).
+   Each connection is its own subject (its own signed cookie).
+3. Bulk-inserts ``--seed-subjects`` subjects with state rows and ``--seed-events`` hash-chained ledger
+   events, then runs the same scenarios again, the connections now being seeded subjects.
+
+Printed: requests, req/s, p50 and p99 latency per scenario, throughput as a ratio to hello-world in the
+same phase, and the seeded/empty latency ratio of the reads. Targets (issue 3): reads >= 50% of
+hello-world throughput with p99 < 20 ms; consent writes >= 20%; seeded reads within 1.5x of empty.
+
+The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams: on this 2-core machine
+client and server share the CPU, and a heavier client (httpx) would mostly measure itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as `python bench/http.py`, this file's folder is sys.path[0] and "http" would shadow the standard
+# library's http package (used by uvicorn, httpx and http.cookies): drop that folder first.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import argparse
+import asyncio
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
+ORIGIN_PORT_PLACEHOLDER = "{port}"
+
+
+# -- the server side: `uvicorn bench.http:bench_app --factory` --------------------------------------
+def bench_app():  # noqa: ANN201 - Litestar
+    """The BFF from PREFKIT_* env plus ``GET /hello`` (the baseline)."""
+    from litestar import get
+
+    from bff.app import create_app
+    from bff.settings import Settings
+
+    @get("/hello", sync_to_thread=False, include_in_schema=False)
+    def hello() -> str:
+        return "hello, world"
+
+    app = create_app(Settings.from_env(), migrate=False, watch=False)
+    app.register(hello)
+    return app
+
+
+# -- the load generator -----------------------------------------------------------------------------
+class Connection:
+    """One keep-alive HTTP/1.1 connection with a fixed cookie."""
+
+    def __init__(self, host: str, port: int, cookie: str | None) -> None:
+        self.host, self.port, self.cookie = host, port, cookie
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        assert self.reader is not None and self.writer is not None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                 f"Origin: http://{self.host}:{self.port}"]
+        if self.cookie:
+            lines.append(f"Cookie: prefkit_sid={self.cookie}")
+        if body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers: dict[str, str] = {}
+        for line in header_lines:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        payload = await self.reader.readexactly(length) if length else b""
+        return int(status_line.split(" ", 2)[1]), headers, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def drive(name: str, host: str, port: int, cookies: list[str | None], method: str, path: str,
+                bodies: list[bytes], duration: float, warmup: float) -> Result:
+    result = Result(name)
+    connections = [Connection(host, port, cookie) for cookie in cookies]
+    await asyncio.gather(*(c.open() for c in connections))
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + duration
+
+    async def worker(connection: Connection, index: int) -> None:
+        turn = index
+        while True:
+            sent = time.perf_counter()
+            if sent >= stop_at:
+                return
+            body = bodies[turn % len(bodies)] if bodies else b""
+            turn += 1
+            status, _, _ = await connection.request(method, path, body)
+            done = time.perf_counter()
+            if sent >= measure_from and done <= stop_at:
+                if status == 200:
+                    result.latencies.append(done - sent)
+                else:
+                    result.errors += 1
+
+    await asyncio.gather(*(worker(c, i) for i, c in enumerate(connections)))
+    result.seconds = duration
+    await asyncio.gather(*(c.close() for c in connections))
+    return result
+
+
+# -- seeding ----------------------------------------------------------------------------------------
+def seed(database_url: str, subjects: int, events: int, registry_path: Path) -> list[str]:
+    """Bulk-insert ``subjects`` subjects (state rows) and ``events`` chained ledger events; returns subjects."""
+    import sqlalchemy as sa
+
+    from bff.storage import ConsentEvent, Database, PreferenceState
+    from bff.storage.ledger import GENESIS_HASH, event_hash
+    from preference_registry import load_file
+
+    snapshot = load_file(str(registry_path))
+    consents = [c.key for c in snapshot.consents() if c.switchable]
+    database = Database(database_url)
+    state_table, event_table = PreferenceState.__table__, ConsentEvent.__table__  # type: ignore[attr-defined]
+    per_subject = max(1, events // subjects)
+    base = datetime.now(UTC) - timedelta(days=30)
+    names = [f"anon:{index:032x}" for index in range(1, subjects + 1)]
+    started = time.perf_counter()
+    chunk = 2000
+    for offset in range(0, subjects, chunk):
+        state_rows, event_rows = [], []
+        for index, subject in enumerate(names[offset:offset + chunk], start=offset):
+            prev = GENESIS_HASH
+            value = False
+            for seq in range(1, per_subject + 1):
+                key = consents[seq % len(consents)]
+                moment = base + timedelta(seconds=index, microseconds=seq)
+                fields = dict(subject=subject, seq=seq, key=key, old_value=value, new_value=not value, method="api",
+                              registry_version=snapshot.version, text_hash=snapshot.text_hash(key),
+                              made_under_gpc=False, created_at=moment)
+                digest = event_hash(prev_hash=prev, **fields)
+                event_rows.append({**fields, "prev_hash": prev, "hash": digest})
+                prev, value = digest, not value
+            for key in consents:
+                state_rows.append(dict(subject=subject, key=key, value=True, decided_at=base,
+                                       text_hash=snapshot.text_hash(key), registry_version=snapshot.version,
+                                       made_under_gpc=False, expiry_logged=False, gpc_logged=False))
+        with database.write() as connection:
+            connection.execute(sa.insert(state_table), state_rows)
+            connection.execute(sa.insert(event_table), event_rows)
+    with database.read() as connection:
+        total = connection.execute(sa.select(sa.func.count()).select_from(event_table)).scalar_one()
+    database.dispose()
+    print(f"seeded {subjects:,} subjects, {total:,} ledger events in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    return names
+
+
+# -- orchestration ----------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("server exited during start")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("server not ready in time")
+
+
+def _cookies(subjects: list[str]) -> list[str]:
+    from bff.identity import Identity
+
+    identity = Identity(secret=BENCH_SECRET)
+    return [identity.sign_subject(subject) for subject in subjects]
+
+
+async def run_phase(label: str, port: int, cookies: list[str], args: argparse.Namespace) -> dict[str, Result]:
+    host = "127.0.0.1"
+    put_bodies = [b'{"value": true}', b'{"value": false}']
+    results = {}
+    for name, method, path, bodies in (("hello-world", "GET", "/hello", []),
+                                       ("GET /api/v1/preferences", "GET", "/api/v1/preferences", []),
+                                       ("PUT consent (durable)", "PUT", "/api/v1/preferences/marketing_email",
+                                        put_bodies)):
+        results[name] = await drive(name, host, port, cookies, method, path, bodies, args.duration, args.warmup)
+    hello = results["hello-world"]
+    print(f"\n== {label} (concurrency {args.concurrency}, {args.duration:g} s per scenario) ==")
+    print(f"{'scenario':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs hello':>10}")
+    for result in results.values():
+        ratio = result.rps / hello.rps if hello.rps else float("nan")
+        print(f"{result.name:<28}{len(result.latencies):>10,}{result.rps:>10.0f}{result.pct(0.50):>9.2f}"
+              f"{result.pct(0.99):>9.2f}{result.errors:>8}{ratio:>9.0%}")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per scenario (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each scenario")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--seed-subjects", type=int, default=100_000, help="subjects to pre-seed (0: skip phase)")
+    parser.add_argument("--seed-events", type=int, default=1_000_000, help="ledger events to pre-seed")
+    parser.add_argument("--database-url", default=None, help="empty database to use (default: temp SQLite file)")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="prefkit-bench-"))
+    registry = REPO / "examples" / "demo-shop.toml"
+    database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
+    from bff.storage import Database
+
+    database = Database(database_url)
+    database.migrate()
+    import sqlalchemy as sa
+
+    with database.read() as connection:
+        if connection.execute(sa.text("SELECT count(*) FROM consent_event")).scalar_one():
+            raise SystemExit(f"{database_url} is not empty; the bench needs an empty database")
+    database.dispose()
+
+    port = _free_port()
+    env = {**os.environ, "PREFKIT_REGISTRY": str(registry), "PREFKIT_DATABASE_URL": database_url,
+           "PREFKIT_SECRET": BENCH_SECRET, "PREFKIT_WRITE_RATE_LIMIT": "0", "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.http:bench_app", "--factory", "--host",
+                               "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
+                               "--no-access-log"], cwd=REPO, env=env)
+    try:
+        _wait_ready(port, server)
+        print(f"server: uvicorn, 1 worker, 127.0.0.1:{port}, database {Database(database_url).url.get_backend_name()}"
+              f", python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
+        fresh = _cookies([f"anon:{'f' * 24}{index:08x}" for index in range(args.concurrency)])
+        empty = asyncio.run(run_phase("empty database", port, fresh, args))
+        if args.seed_subjects > 0:
+            subjects = seed(database_url, args.seed_subjects, args.seed_events, registry)
+            step = max(1, len(subjects) // args.concurrency)
+            seeded_cookies = _cookies(subjects[::step][:args.concurrency])
+            seeded = asyncio.run(run_phase(f"{args.seed_subjects:,} subjects, {args.seed_events:,} events",
+                                           port, seeded_cookies, args))
+            name = "GET /api/v1/preferences"
+            print(f"\nseeded/empty read latency: p50 {seeded[name].pct(0.5) / empty[name].pct(0.5):.2f}x, "
+                  f"p99 {seeded[name].pct(0.99) / empty[name].pct(0.99):.2f}x (target <= 1.5x)")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
