@@ -135,7 +135,7 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
                 html.button(part("chip", ctx.states(), names, optional({
                     "type": "button",
                     "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
-                    "data-prefkit-chip": "",
+                    "data-prefkit-chip": "true",
                     "disabled": True if ctx.disabled else None,
                     "onClick": remove(option_key),
                     "onKeyDown": remove_by_key(option_key),
