@@ -91,20 +91,29 @@ class RegistryEditor:
         self.write(text)
         return self.wait_for(lambda version: version != before, f"a version other than {before}")
 
-    def add_preference(self, fields: Mapping[str, Any]) -> str:
-        """Append one preference type to the file (any format); returns the new live version."""
+    def with_preference(self, fields: Mapping[str, Any]) -> str:
+        """The file's current text with one more preference type appended (TOML, JSON or YAML)."""
         current = self.path.read_text(encoding="utf-8")
         if self.format == "toml":
-            return self.apply(current.rstrip("\n") + "\n" + toml_table("preferences", fields))
+            return current.rstrip("\n") + "\n" + toml_table("preferences", fields)
         if self.format == "json":
             document = json.loads(current)
             document.setdefault("preferences", []).append(dict(fields))
-            return self.apply(json.dumps(document, ensure_ascii=False, indent=2))
+            return json.dumps(document, ensure_ascii=False, indent=2)
         import yaml  # noqa: PLC0415
 
         document = yaml.safe_load(current)
         document.setdefault("preferences", []).append(dict(fields))
-        return self.apply(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+        return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+    def add_preference(self, fields: Mapping[str, Any]) -> str:
+        """Append one preference type to the file; returns the new live version."""
+        return self.apply(self.with_preference(fields))
+
+    def add_broken_preference(self) -> Any:
+        """Append a type of a kind that does not exist; returns the rejection the server reports."""
+        return self.apply_broken(self.with_preference({"key": "e2e_broken", "kind": "no_such_kind",
+                                                       "title": "broken"}))
 
     def apply_broken(self, text: str) -> Any:
         """Write an invalid registry and wait until the server reports it rejected (admin status).

@@ -32,6 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# Flows imported into a shop's own test files (``from e2e.flows.test_center import *``) and the page
+# objects' helpers get pytest's detailed assertion messages too.
+pytest.register_assert_rewrite("e2e.flows", "e2e.pages", "e2e.waiting")
+
 from .browser import CHROMIUM_ARGS, BrowserSettings, resolve_browser_path
 from .server import PrefkitServer, SelfStartedServerConfig, default_registry_path, log_tail, start_prefkit_server
 

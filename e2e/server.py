@@ -30,8 +30,9 @@ __all__ = [
     "wait_until_ready",
 ]
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 _POLL_INTERVAL_S = 0.1
+READINESS_PATHS: tuple[str, ...] = ("/api/v1/readyz", "/readyz")
+"""Where readiness is asked (the BFF serves it under the API prefix; a proxy may expose it at the root)."""
 
 
 class ServerStartError(RuntimeError):
@@ -90,21 +91,10 @@ def free_port() -> int:
 
 
 def default_registry_path() -> Path:
-    """The demo shop registry that ships with prefkit."""
-    candidates: list[Path] = []
-    with contextlib.suppress(ImportError):
-        import bff.demo as demo  # noqa: PLC0415 - optional: the demo package may not be installed
+    """The demo shop registry that ships with prefkit (the one ``prefkit demo`` serves)."""
+    from bff.cli import demo_registry_path  # noqa: PLC0415 - the CLI knows where the demo registry lives
 
-        shipped = getattr(demo, "DEMO_REGISTRY", None) or getattr(demo, "DEMO_REGISTRY_PATH", None)
-        if shipped:
-            candidates.append(Path(shipped))
-        demo_dir = Path(demo.__file__).parent
-        candidates += sorted(demo_dir.glob("*.toml"))
-    candidates.append(_REPO_ROOT / "examples" / "demo-shop.toml")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("no demo registry found; pass --prefkit-registry FILE")
+    return demo_registry_path()
 
 
 def log_tail(path: Path | None, lines: int = 60) -> str:
@@ -117,7 +107,7 @@ def log_tail(path: Path | None, lines: int = 60) -> str:
 
 def wait_until_ready(base_url: str, *, timeout_s: float, process: subprocess.Popen[bytes] | None = None,
                      log_path: Path | None = None) -> dict[str, object]:
-    """Poll ``GET /readyz`` until it answers 200 (returns its JSON body) or the deadline passes."""
+    """Poll the readiness endpoint until it answers 200 (returns its JSON body) or the deadline passes."""
     deadline = time.monotonic() + timeout_s
     last_problem = "no answer yet"
     with httpx.Client(timeout=2.0) as client:
@@ -127,19 +117,21 @@ def wait_until_ready(base_url: str, *, timeout_s: float, process: subprocess.Pop
                     f"prefkit server exited with code {process.returncode} before it was ready\n"
                     f"--- server log ({log_path}) ---\n{log_tail(log_path)}"
                 )
-            try:
-                response = client.get(base_url + "/readyz")
+            for path in READINESS_PATHS:
+                try:
+                    response = client.get(base_url + path)
+                except httpx.HTTPError as exc:
+                    last_problem = f"{type(exc).__name__}: {exc}"
+                    break  # nothing listens yet: no use trying the other path
                 if response.status_code == 200:
                     try:
                         return dict(response.json())
                     except ValueError:
                         return {}
-                last_problem = f"/readyz answered {response.status_code}: {response.text[:300]}"
-            except httpx.HTTPError as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
+                last_problem = f"{path} answered {response.status_code}: {response.text[:300]}"
             if time.monotonic() >= deadline:
                 raise ServerStartError(
-                    f"{base_url}/readyz not ready within {timeout_s:.0f}s ({last_problem})\n"
+                    f"{base_url}{READINESS_PATHS[0]} not ready within {timeout_s:.0f}s ({last_problem})\n"
                     f"--- server log ({log_path}) ---\n{log_tail(log_path)}"
                 )
             time.sleep(_POLL_INTERVAL_S)  # polling interval of a readiness probe, not a synchronization sleep

@@ -9,6 +9,7 @@ from .api import PrefkitApi
 from .pages.banner import ConsentBanner
 from .pages.center import PreferenceCenterPage
 from .pages.listing import DemoListingPage
+from .pages.sessions import WidgetSessions
 from .registry import RegistryInfo
 from .server import PrefkitServer
 
@@ -44,10 +45,37 @@ class Shopper:
     """Locale the pages are opened in."""
     paths: DemoPaths = field(default_factory=DemoPaths)
     """Where the pages live."""
+    _sessions: dict[int, WidgetSessions] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sessions(self.page)
+
+    def sessions(self, page: Page | None = None) -> WidgetSessions:
+        """The widget-session watcher of ``page`` (created on first use; attach it before navigating)."""
+        target = page or self.page
+        if id(target) not in self._sessions:
+            self._sessions[id(target)] = WidgetSessions(target)
+        return self._sessions[id(target)]
 
     def new_tab(self) -> Page:
         """Another tab of the same shopper (same context, same cookie)."""
-        return self.context.new_page()
+        page = self.context.new_page()
+        self.sessions(page)
+        return page
+
+    def answer_banner_beforehand(self) -> None:
+        """Make this a returning shopper who already answered the first-visit banner ("reject all", through
+        the API), so the banner's modal dialog does not take the keyboard focus from the page under test."""
+        self.api.reject_all()
+
+    def send_gpc(self, enabled: bool = True) -> None:
+        """From now on, send (or stop sending) ``Sec-GPC: 1`` from the browser and the API client."""
+        headers = {"Sec-GPC": "1"} if enabled else {}
+        self.context.set_extra_http_headers(headers)
+        if enabled:
+            self.api.http.headers["Sec-GPC"] = "1"
+        else:
+            self.api.http.headers.pop("Sec-GPC", None)
 
     def registry(self, locale: str | None = None) -> RegistryInfo:
         """The live registry, texts in ``locale`` (default: the shopper's)."""
@@ -59,7 +87,7 @@ class Shopper:
                                     path=self.paths.center)
 
     def banner(self, page: Page | None = None, *, locale: str | None = None) -> ConsentBanner:
-        return ConsentBanner(page or self.page, locale or self.locale)
+        return ConsentBanner(page or self.page, locale or self.locale, self.sessions(page))
 
     def listing(self, page: Page | None = None, *, locale: str | None = None) -> DemoListingPage:
         return DemoListingPage(page or self.page, self.server.base_url, self.registry(locale),

@@ -6,14 +6,20 @@ from playwright.sync_api import Locator, Page, expect
 
 from components.i18n import kit_text
 
+from .sessions import WidgetSessions
+
 __all__ = ["ConsentBanner"]
 
 
 class ConsentBanner:
     """The banner, found by its title "Your privacy choices" as dialog (modal) or region (inline)."""
 
-    def __init__(self, page: Page, locale: str) -> None:
+    WIDGET = "consent-banner"
+    """Widget name of the banner's mount point (``data-prefkit-widget``)."""
+
+    def __init__(self, page: Page, locale: str, sessions: WidgetSessions | None = None) -> None:
         self.page = page
+        self.sessions = sessions
         self.text = kit_text(locale)
         title = self.text("banner_title")
         self.root: Locator = page.get_by_role("dialog", name=title, exact=True).or_(
@@ -39,6 +45,9 @@ class ConsentBanner:
         expect(self.customize_button).to_be_visible()
 
     def expect_gone(self) -> None:
+        """No banner, checked only after the banner's session has rendered (else absence proves nothing)."""
+        if self.sessions is not None:
+            self.sessions.wait_rendered(self.WIDGET)
         expect(self.root).to_have_count(0)
 
     def accept_all(self) -> None:

@@ -1,0 +1,112 @@
+"""Consent flows: first visit and the banner (1), grant and withdraw with history (2), GPC (8)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from components.i18n import CATALOGS
+from e2e.shopper import Shopper
+from e2e.waiting import eventually
+
+pytestmark = pytest.mark.browser
+
+
+def test_first_visit_reject_all(shopper: Shopper) -> None:
+    """Flow 1: banner on first visit; "reject all" leaves every opt-in consent off, one ``reject_all``
+    ledger entry per switchable consent, and no banner after a reload."""
+    registry = shopper.registry()
+    switchable = registry.consents(switchable=True)
+    assert switchable, "the registry declares no switchable consent: nothing for the banner to ask"
+
+    listing = shopper.listing()
+    listing.open()
+    banner = shopper.banner()
+    banner.expect_shown()
+    banner.reject_all()
+
+    state = eventually(shopper.api.preferences,
+                       lambda body: all(body["preferences"][c.key]["source"] == "explicit" for c in switchable),
+                       what="every switchable consent to be recorded as an explicit decision")
+    for consent in registry.opt_in_consents():
+        assert state["preferences"][consent.key]["value"] is False, state["preferences"][consent.key]
+
+    events = shopper.api.history(registry.locale)
+    rejected = [event for event in events if event["method"] == "reject_all"]
+    assert sorted(event["key"] for event in rejected) == sorted(c.key for c in switchable), rejected
+    assert all(event["new_value"] is False for event in rejected), rejected
+
+    shopper.page.reload()
+    banner.expect_gone()
+
+
+def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
+    """Flow 2: grant a consent, reload, still granted; withdraw with one click, reload, withdrawn; the
+    history (UI and API) shows both decisions with timestamps and the wording."""
+    center = shopper.center().open()
+    consent = center.registry.opt_in_consents()[0]
+    toggle = center.consent(consent.key)
+    toggle.expect_checked(False)
+
+    toggle.switch.click()
+    toggle.expect_checked(True)
+    eventually(lambda: shopper.api.preference(consent.key), lambda s: s["value"] is True,
+               what=f"{consent.key} to be stored as granted")
+    center.reload()
+    center.consent(consent.key).expect_checked(True)
+
+    center.consent(consent.key).switch.click()  # one click withdraws
+    center.consent(consent.key).expect_checked(False)
+    eventually(lambda: shopper.api.preference(consent.key), lambda s: s["value"] is False,
+               what=f"{consent.key} to be stored as withdrawn")
+    center.reload()
+    center.consent(consent.key).expect_checked(False)
+
+    events = [e for e in shopper.api.history(center.locale) if e["key"] == consent.key]
+    assert [e["new_value"] for e in events] == [False, True], f"expected withdraw then grant (newest first): {events}"
+    for event in events:
+        assert event["created_at"] and event["text_hash"], event
+        assert event["title"] == consent.title, event
+        assert event["description"] == consent.description, event
+    assert events[0]["created_at"] >= events[1]["created_at"], events
+
+    entries = center.history_entries().filter(has_text=consent.title)
+    expect(entries).to_have_count(2)
+    text = center.text
+    expect(entries.nth(0)).to_contain_text(text("history_refused"))
+    expect(entries.nth(1)).to_contain_text(text("history_allowed"))
+    for index in range(2):
+        expect(entries.nth(index).get_by_role("time")).to_have_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"))
+
+
+def test_gpc_turns_flagged_consents_off(shopper: Shopper) -> None:
+    """Flow 8: once the browser sends ``Sec-GPC: 1``, consents declared ``gpc = true`` are off, reported
+    with source ``gpc``, and the center tells the shopper why."""
+    center = shopper.center().open()
+    flagged = [c for c in center.registry.consents(switchable=True) if c.gpc]
+    if not flagged:
+        pytest.skip("the registry under test declares no consent with gpc = true")
+    center.accept_all_button.click()
+    for consent in flagged:
+        center.consent(consent.key).expect_checked(True)
+    eventually(shopper.api.preferences,
+               lambda body: all(body["preferences"][c.key]["value"] is True for c in flagged),
+               what="accept all to be stored")
+
+    shopper.send_gpc()
+    center.reload()
+    for consent in flagged:
+        center.consent(consent.key).expect_checked(False)
+        state = shopper.api.preference(consent.key)
+        assert state["value"] is False and state["source"] == "gpc", state
+    unflagged = [c for c in center.registry.consents(switchable=True) if not c.gpc]
+    for consent in unflagged:
+        center.consent(consent.key).expect_checked(True)
+
+    notice = CATALOGS.get(center.locale, {}).get("gpc_notice")
+    assert notice, ("the kit has no GPC notice text (components.i18n has no 'gpc_notice'): the preference center "
+                    "does not tell the shopper that their browser's privacy signal switched consents off")
+    for consent in flagged:
+        expect(center.consent(consent.key).switch).to_have_accessible_description(re.compile(re.escape(notice[:20])))
