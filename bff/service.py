@@ -397,7 +397,7 @@ class PreferenceService:
         return False
 
     def _log_overrides(self, subject: str, snapshot: RegistrySnapshot, gpc: bool, now: datetime) -> None:
-        with self.database.write([subject]) as connection:
+        def work(connection: Connection) -> None:
             rows = _load_rows(connection, subject)  # again, under the lock: another request may have logged it
             effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
             drafts: list[EventDraft] = []
@@ -419,10 +419,13 @@ class PreferenceService:
                 _save_row(connection, subject, key, row, exists=True)
             append_events(connection, subject, drafts, now)
 
+        self.database.run_write([subject], work)
+
     def _write_values(self, subject: str, snapshot: RegistrySnapshot, values: Mapping[str, Any], method: str,
                       gpc: bool, *, always_record: bool = False) -> tuple[dict[str, EffectiveValue], set[str]]:
         now = self.clock()
-        with self.database.write([subject]) as connection:
+
+        def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
             rows = _load_rows(connection, subject)
             before = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
             drafts: list[EventDraft] = []
@@ -449,12 +452,15 @@ class PreferenceService:
                 if current.value != value or current.source != "explicit" or decision_changes:
                     changed.add(key)
             append_events(connection, subject, drafts, now)
-        return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+            return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+
+        return self.database.run_write([subject], work)
 
     def _write_reset(self, subject: str, snapshot: RegistrySnapshot, key: str, method: str,
                      gpc: bool) -> tuple[dict[str, EffectiveValue], set[str]]:
         now = self.clock()
-        with self.database.write([subject]) as connection:
+
+        def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
             rows = _load_rows(connection, subject)
             changed: set[str] = set()
             if key in rows:
@@ -465,7 +471,9 @@ class PreferenceService:
                     key=key, old_value=before[key].value, new_value=snapshot.default_value(key), method=method,
                     registry_version=snapshot.version, text_hash=snapshot.text_hash(key), made_under_gpc=gpc)], now)
                 changed.add(key)
-        return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+            return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+
+        return self.database.run_write([subject], work)
 
     async def _all_consents(self, subject: str, grant: bool, method: str, gpc: bool) -> dict[str, EffectiveValue]:
         snapshot = self.registry.current
@@ -477,8 +485,9 @@ class PreferenceService:
 
     def _write_merge(self, anonymous: str, customer: str, snapshot: RegistrySnapshot) -> set[str]:
         now = self.clock()
-        changed: set[str] = set()
-        with self.database.write([anonymous, customer]) as connection:
+
+        def work(connection: Connection) -> set[str]:
+            changed: set[str] = set()
             if connection.execute(sa.select(_links.c.customer_subject)
                                   .where(_links.c.anonymous_subject == anonymous)).first():
                 return changed
@@ -501,7 +510,9 @@ class PreferenceService:
             append_events(connection, customer, drafts, now)
             connection.execute(sa.insert(_links).values(anonymous_subject=anonymous, customer_subject=customer,
                                                         linked_at=now))
-        return changed
+            return changed
+
+        return self.database.run_write([anonymous, customer], work)
 
     def _history(self, subject: str, locale: str | None) -> list[HistoryEntry]:
         with self.database.read() as connection:
