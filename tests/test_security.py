@@ -1,0 +1,287 @@
+"""Security hardening over real HTTP: subject isolation (cookies, tokens, ids in requests, API and admin
+keys), security headers, secrets at start, rate and size limits, no IPs/user agents stored, and websocket
+message limits through the real app. Merchant-text escaping is in ``test_security_escaping.py``."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from _bff_app import ADMIN_KEY, API_KEY, SECRET, SHOP_SECRET, WRITE, running_app, write_registry
+from _live_server import LiveServer, server_env
+from bff.api import context as api_context
+from bff.api.system import AdminController
+from bff.identity import SUBJECT_COOKIE, Identity, issue_customer_token
+from bff.settings import MIN_SECRET_LENGTH
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response: httpx.Response, status: int, slug: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM), response.headers
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if slug is not None:
+        assert body["type"] == f"urn:prefkit:problem:{slug}", body
+    return body
+
+
+@pytest.fixture
+def registry_file(tmp_path: Path) -> Path:
+    return write_registry(tmp_path)
+
+
+# -- subject isolation ------------------------------------------------------------------------------
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def test_tampered_forged_foreign_and_expired_cookies_never_reach_another_subject(registry_file: Path,
+                                                                                  database_url: str) -> None:
+    with running_app(registry_file, database_url) as (victim, _service):
+        assert victim.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code == 200
+        assert victim.put("/api/v1/preferences/colors", json={"value": ["red"]}, headers=WRITE).status_code == 200
+        victim_cookie = victim.cookies[SUBJECT_COOKIE]
+        victim_subject = victim.get("/api/v1/me/export").json()["subject"]
+        body, _, signature = victim_cookie.rpartition(".")
+        victim.cookies.clear()
+        attacker_signature = victim.get("/api/v1/preferences").cookies[SUBJECT_COOKIE].rpartition(".")[2]
+        flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+        attacker_identity = Identity(secret="attacker-secret-" + "x" * MIN_SECRET_LENGTH)
+        real_identity = Identity(secret=SECRET)
+        attacks = {
+            "signature flipped": f"{body}.{flipped}",
+            "signed by another deployment": attacker_identity.sign_subject(victim_subject),
+            "victim id with attacker's own signature": f"{_b64(victim_subject)}.0.{attacker_signature}",
+            "customer id forged": attacker_identity.sign_subject("cust:c-1"),
+            "expired customer cookie replayed": real_identity.sign_subject("cust:c-1", expires_at=int(time.time()) - 5),
+            "garbage": "not-a-cookie",
+        }
+        for name, value in attacks.items():
+            victim.cookies.clear()
+            victim.cookies.set(SUBJECT_COOKIE, value)
+            response = victim.get("/api/v1/preferences")
+            assert response.status_code == 200, name
+            document = response.json()
+            assert document["subject_kind"] == "anonymous", name
+            assert document["preferences"]["newsletter"]["source"] == "default", name
+            assert document["preferences"]["colors"]["value"] == [], name
+            fresh = response.cookies.get(SUBJECT_COOKIE)
+            assert fresh and fresh != victim_cookie, name
+            # Writing with the refused cookie never touches the victim.
+            victim.cookies.clear()
+            victim.cookies.set(SUBJECT_COOKIE, value)
+            victim.put("/api/v1/preferences/newsletter", json={"value": False}, headers=WRITE)
+        victim.cookies.clear()
+        victim.cookies.set(SUBJECT_COOKIE, victim_cookie)
+        mine = victim.get("/api/v1/preferences").json()["preferences"]
+        assert mine["newsletter"]["value"] is True and mine["colors"]["value"] == ["red"]
+
+
+def test_customer_tokens_expired_forged_swapped_or_replayed_are_refused(registry_file: Path,
+                                                                        database_url: str) -> None:
+    with running_app(registry_file, database_url) as (client, _service):
+        own = issue_customer_token("c-1", SHOP_SECRET)
+        bearer = {"Authorization": f"Bearer {own}", **WRITE}
+        assert client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=bearer).status_code == 200
+        client.cookies.clear()
+
+        other = issue_customer_token("c-2", SHOP_SECRET)
+        other_payload, _, other_signature = other.partition(".")
+        own_payload, _, _ = own.partition(".")
+        attacks = {
+            "expired": issue_customer_token("c-1", SHOP_SECRET, ttl=-1),
+            "signed with a guessed secret": issue_customer_token("c-1", "guess-" + "y" * MIN_SECRET_LENGTH),
+            "c-1 payload with c-2 signature": f"{own_payload}.{other_signature}",
+            "payload edited to c-1": _b64(json.dumps({"sub": "c-1", "exp": int(time.time()) + 300})) + "."
+                                     + other_signature,
+            "no signature": own_payload,
+        }
+        for name, token in attacks.items():
+            headers = {"Authorization": f"Bearer {token}"}
+            _problem(client.get("/api/v1/preferences", headers=headers), 401, "invalid-token")
+            _problem(client.get("/api/v1/me/export", headers=headers), 401, "invalid-token")
+            _problem(client.post("/api/v1/session/login", json={"token": token}, headers=WRITE), 401, "invalid-token")
+            client.cookies.clear()
+        # c-2's own valid token shows c-2's data, never c-1's.
+        seen = client.get("/api/v1/preferences", headers={"Authorization": f"Bearer {other}"}).json()
+        assert seen["subject_kind"] == "customer" and seen["preferences"]["newsletter"]["source"] == "default"
+        assert other_payload != own_payload
+
+
+def test_subject_is_never_taken_from_the_request_and_profile_needs_the_api_key(registry_file: Path,
+                                                                               sqlite_url: str) -> None:
+    with running_app(registry_file, sqlite_url) as (victim, _service):
+        victim.put("/api/v1/preferences/recommendations", json={"value": True}, headers=WRITE)
+        victim_subject = victim.get("/api/v1/me/export").json()["subject"]
+        victim.cookies.clear()  # from here on: the attacker, with a fresh subject
+        for path in ("/api/v1/preferences", "/api/v1/me/export", "/api/v1/consents/history"):
+            response = victim.get(path, params={"subject": victim_subject})
+            if path == "/api/v1/preferences":
+                assert response.json()["preferences"]["recommendations"]["source"] == "default"
+            assert victim_subject not in response.text, path
+        _problem(victim.get("/api/v1/profile", params={"subject": victim_subject}), 401, "api-key")
+        _problem(victim.get("/api/v1/profile", params={"subject": victim_subject},
+                            headers={"X-API-Key": API_KEY[:-1] + "X"}), 401, "api-key")
+        _problem(victim.get("/api/v1/profile", params={"subject": victim_subject},
+                            headers={"X-API-Key": ""}), 401, "api-key")
+        own_profile = victim.get("/api/v1/profile").json()
+        assert own_profile["subject"] != victim_subject and "recommendations" not in own_profile["purposes"]
+        server = victim.get("/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": API_KEY})
+        assert server.status_code == 200 and "recommendations" in server.json()["purposes"]
+        # Erasure acts on the caller only.
+        victim.delete("/api/v1/me", params={"subject": victim_subject}, headers=WRITE)
+        server = victim.get("/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": API_KEY})
+        assert "recommendations" in server.json()["purposes"]
+
+
+def test_admin_needs_the_key_compared_in_constant_time(registry_file: Path, sqlite_url: str) -> None:
+    with running_app(registry_file, sqlite_url) as (client, _service):
+        _problem(client.get("/api/v1/admin/registry"), 401, "admin-key")
+        for wrong in (ADMIN_KEY[:-1] + "0", ADMIN_KEY[:5], ADMIN_KEY + "x", "", ADMIN_KEY.upper()):
+            _problem(client.get("/api/v1/admin/registry", headers={"X-Admin-Key": wrong}), 401, "admin-key")
+            _problem(client.put("/api/v1/admin/registry", content=b"{}", headers={"X-Admin-Key": wrong}), 401)
+        assert client.get("/api/v1/admin/registry", headers={"X-Admin-Key": ADMIN_KEY}).status_code == 200
+    with running_app(registry_file, sqlite_url, admin_key="") as (client, _service):
+        _problem(client.get("/api/v1/admin/registry", headers={"X-Admin-Key": ""}), 403, "admin-disabled")
+    # Constant time: every key check goes through hmac.compare_digest (a timing test would be flaky).
+    assert "hmac.compare_digest" in inspect.getsource(api_context.keys_match)
+    assert "keys_match(" in inspect.getsource(AdminController._authorize)
+
+
+# -- headers ----------------------------------------------------------------------------------------
+
+def test_security_headers_with_frame_ancestors_from_the_allowlist(registry_file: Path, sqlite_url: str) -> None:
+    with running_app(registry_file, sqlite_url, allowed_origins=("https://shop.example",)) as (client, _s):
+        for path in ("/api/v1/preferences", "/api/v1/registry", "/api/v1/me/export", "/api/v1/preferences/nope"):
+            response = client.get(path)
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+            csp = response.headers["content-security-policy"]
+            assert "default-src 'none'" in csp, path
+            assert "frame-ancestors 'self' https://shop.example" in csp, path
+        script = client.get("/_prefkit/prefkit.js")
+        assert script.status_code == 200 and script.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'self' https://shop.example" in script.headers["content-security-policy"]
+        client.cookies.clear()
+        cookie = client.get("/api/v1/preferences").headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# -- secrets ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"PREFKIT_SECRET": ""}, "PREFKIT_SECRET is not set"),
+    ({"PREFKIT_SECRET": "changeme"}, "PREFKIT_SECRET has only 8 characters"),
+    ({"PREFKIT_SECRET": "x" * (MIN_SECRET_LENGTH - 1)}, f"has only {MIN_SECRET_LENGTH - 1} characters"),
+    ({"PREFKIT_SHOP_SECRET": "secret"}, "PREFKIT_SHOP_SECRET has only 6 characters"),
+])
+def test_serve_refuses_to_start_outside_demo_with_a_default_or_short_secret(registry_file: Path, tmp_path: Path,
+                                                                            env: dict[str, str], message: str) -> None:
+    server = LiveServer(registry_file, f"sqlite:///{tmp_path / 'refused.db'}", **env)
+    result = subprocess.run(server.command(), env=server.env, capture_output=True, text=True, timeout=60,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "prefkit listening" not in result.stdout
+    assert not (tmp_path / "refused.db").exists()  # refused before touching the database
+
+
+def test_secrets_come_only_from_the_environment() -> None:
+    result = subprocess.run([sys.executable, "-m", "bff.cli", "serve", "--help"], capture_output=True, text=True,
+                            timeout=60, env=server_env())
+    assert result.returncode == 0
+    assert "--secret" not in result.stdout and "--admin-key" not in result.stdout
+    assert "PREFKIT_" in result.stdout
+
+
+# -- limits -----------------------------------------------------------------------------------------
+
+def test_write_and_admin_rate_limits_answer_429_problems(registry_file: Path, sqlite_url: str) -> None:
+    with running_app(registry_file, sqlite_url, write_rate_limit_per_minute=3) as (client, _service):
+        for _ in range(3):
+            assert client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code == 200
+        limited = client.put("/api/v1/preferences/newsletter", json={"value": False}, headers=WRITE)
+        _problem(limited, 429)
+        assert int(limited.headers["ratelimit-reset"]) > 0 and limited.headers["ratelimit-remaining"] == "0"
+        assert client.get("/api/v1/preferences").json()["preferences"]["newsletter"]["value"] is True
+        assert client.get("/api/v1/preferences").status_code == 200  # reads are not throttled
+    with running_app(registry_file, sqlite_url, write_rate_limit_per_minute=3) as (client, _service):
+        for _ in range(3):
+            _problem(client.get("/api/v1/admin/registry", headers={"X-Admin-Key": "guess"}), 401)
+        _problem(client.get("/api/v1/admin/registry", headers={"X-Admin-Key": ADMIN_KEY}), 429)
+
+
+def test_request_body_size_limit_answers_413_problem(registry_file: Path, sqlite_url: str) -> None:
+    with running_app(registry_file, sqlite_url, max_body_bytes=16 * 1024) as (client, _service):
+        big = json.dumps({"value": ["red"] * 10_000})
+        _problem(client.put("/api/v1/preferences/colors", content=big,
+                            headers={**WRITE, "Content-Type": "application/json"}), 413)
+        _problem(client.patch("/api/v1/preferences", content=json.dumps({"colors": ["red"] * 10_000}),
+                              headers={**WRITE, "Content-Type": "application/json"}), 413)
+        _problem(client.put("/api/v1/admin/registry", content=b"#" * (3 * 1024 * 1024),
+                            headers={"X-Admin-Key": ADMIN_KEY, "Content-Type": "application/toml"}), 413)
+        assert client.get("/api/v1/preferences").json()["preferences"]["colors"]["source"] == "default"
+
+
+# -- live server: websockets and what is stored ----------------------------------------------------
+
+@pytest.fixture
+def live(registry_file: Path, tmp_path: Path) -> Any:
+    with LiveServer(registry_file, f"sqlite:///{tmp_path / 'live.db'}", log_path=tmp_path / "server.log") as server:
+        yield server
+
+
+def _ws_url(server: LiveServer, widget: str, query: str) -> str:
+    return server.url.replace("http://", "ws://") + f"/_prefkit/ws/{widget}?{query}"
+
+
+def test_widget_websocket_closes_with_1008_over_64_kib_through_the_real_app(live: LiveServer) -> None:
+    with connect(_ws_url(live, "consent-toggle", "key=newsletter&locale=en"), origin=live.url,  # type: ignore[arg-type]
+                 max_size=None, open_timeout=10) as ws:
+        first = json.loads(ws.recv(timeout=10))
+        assert first["type"] == "layout-update"
+        ws.send(json.dumps({"type": "layout-event", "target": "x", "data": ["y" * (64 * 1024)]}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+def test_widget_websocket_from_a_foreign_origin_is_refused(live: LiveServer) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(_ws_url(live, "consent-toggle", "key=newsletter"), origin="https://evil.example",  # type: ignore[arg-type]
+                open_timeout=10)
+    assert refused.value.response.status_code == 403
+
+
+def test_ip_addresses_and_user_agents_are_not_stored(live: LiveServer, tmp_path: Path) -> None:
+    marker = f"UA-MARKER-{uuid.uuid4().hex}"
+    forwarded = "203.0.113.77"
+    headers = {"User-Agent": marker, "X-Forwarded-For": forwarded, "X-Real-IP": forwarded, **WRITE}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=10) as client:
+        assert client.put("/api/v1/preferences/newsletter", json={"value": True}).status_code == 200
+        assert client.post("/api/v1/consents/reject-all").status_code == 200
+        assert client.patch("/api/v1/preferences", json={"colors": ["blue"], "level": 6}).status_code == 200
+        token = issue_customer_token("c-ip", "live-server-shop-secret-0123456789abcdefghij")
+        assert client.post("/api/v1/session/login", json={"token": token}).status_code == 200
+        assert client.delete("/api/v1/preferences/colors").status_code == 200
+    live.stop()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("live.db*"))
+    assert b"c-ip" in stored  # the probe can see what was written...
+    for secret_value in (marker, forwarded, "127.0.0.1"):
+        assert secret_value.encode() not in stored, secret_value  # ...and no client address or user agent
