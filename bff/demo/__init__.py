@@ -1,8 +1,8 @@
 """The demo shop: Jinja2 pages served by the BFF, live product listing, "why am I seeing this".
 
-Importing this package (``bff.app`` does, see ``OPTIONAL_MODULES``) registers the demo pages for apps
-created with ``settings.demo`` (``prefkit demo``) and adds the ``product-listing`` and ``why-this`` widgets
-to the ReactPy bridge's widget table.
+Importing this package (``bff.app`` does, see ``OPTIONAL_MODULES``) registers the demo pages under ``/demo``
+(plus ``/`` -> ``/demo/`` in demo mode; a shop turns the pages off with ``Settings(extra={"demo_pages":
+False})``) and adds the ``product-listing`` and ``why-this`` widgets to the ReactPy bridge's widget table.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ __all__ = ["DEMO_WIDGETS", "create_demo_router", "demo_routes", "ranking_control
 
 
 def demo_routes(context: AppContext) -> list[Any]:
-    """The demo pages, only in demo mode: a shop running ``prefkit serve`` keeps ``/`` to itself."""
-    return create_demo_router(context) if context.settings.demo else []
+    """The demo pages, unless the settings turn them off."""
+    if context.settings.extra.get("demo_pages", True) is False:
+        return []
+    return create_demo_router(context)
 
 
 def _add_widgets() -> None:

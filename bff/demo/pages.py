@@ -1,10 +1,11 @@
 """The demo shop's HTML pages (Jinja2, autoescaping on), served by the BFF.
 
-``/``                  product listing: controls of every ranking preference + the live ``product-listing``
-``/products/{id}``     product page with a live "why am I seeing this?"
-``/preferences``       the preference center
-``/your-data``         what is stored: current choices and the consent history with the wording shown then
-``/demo/static/...``   the demo's stylesheet
+``/demo/``                 product listing: controls of every ranking preference + the live ``product-listing``
+``/demo/products/{id}``   product page with a live "why am I seeing this?"
+``/demo/preferences``     the preference center
+``/demo/your-data``       what is stored: current choices and the consent history with the wording shown then
+``/demo/static/...``      the demo's stylesheet
+``/``                     redirects to ``/demo/`` when the app runs in demo mode (``prefkit demo``)
 
 Every page carries the first-visit consent banner and a Polish/English switcher (``?locale=``; links keep it).
 Pages use external scripts only (``/_prefkit/prefkit.js``) and send ``script-src 'self'``, so a strict CSP
@@ -21,7 +22,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Request, Response, Router, get
+from litestar.response import Redirect
 from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup, escape
@@ -36,12 +38,12 @@ from components.why_this import why_this_view
 from preference_registry import ConsentType, FilterType, PreferenceType, RegistrySnapshot, SliderType
 
 from .i18n import LOCALE_NAMES, demo_text, format_decimal, format_price
-from .views import listing_href, listing_view, static_html
+from .views import DEMO_PREFIX, listing_href, listing_view, static_html
 
 __all__ = ["DEMO_STATIC_PATH", "PAGE_CSP", "create_demo_router", "ranking_controls"]
 
 _HERE = Path(__file__).parent
-DEMO_STATIC_PATH = "/demo/static"
+DEMO_STATIC_PATH = f"{DEMO_PREFIX}/static"
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'self'")
@@ -116,9 +118,9 @@ class _Page:
         ]
         self.nav = [
             {"id": "shop", "href": listing_href(locale=locale), "label": demo_text(locale, "nav_shop")},
-            {"id": "preferences", "href": f"/preferences?locale={locale}",
+            {"id": "preferences", "href": f"{DEMO_PREFIX}/preferences?locale={locale}",
              "label": demo_text(locale, "nav_preferences")},
-            {"id": "data", "href": f"/your-data?locale={locale}", "label": demo_text(locale, "nav_data")},
+            {"id": "data", "href": f"{DEMO_PREFIX}/your-data?locale={locale}", "label": demo_text(locale, "nav_data")},
         ]
 
     def t(self, message_id: str, **values: Any) -> str:
@@ -126,16 +128,17 @@ class _Page:
 
 
 def create_demo_router(context: Any = None) -> list[Any]:
-    """The demo pages and their static files, to register on the BFF app."""
+    """The demo pages (a Router at ``/demo``), their static files, and in demo mode the ``/`` redirect."""
     env = _environment()
 
     def render(template: str, page: _Page, status: int = 200, **values: Any) -> Response[str]:
-        body = env.get_template(template).render(page=page, t=page.t, locale=page.locale, **values)
+        body = env.get_template(template).render(page=page, t=page.t, locale=page.locale, prefix=DEMO_PREFIX,
+                                                 static=DEMO_STATIC_PATH, **values)
         return Response(body, status_code=status, media_type=MediaType.HTML,
                         headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "private, no-store",
                                  "Vary": "Cookie, Accept-Language"})
 
-    @get("/", include_in_schema=False)
+    @get("/", include_in_schema=False, name="demo-listing")
     async def listing(
         request: Request[Any, Any, Any],
         q: Annotated[str | None, Parameter(max_length=200)] = None,
@@ -202,9 +205,17 @@ def create_demo_router(context: Any = None) -> list[Any]:
                       history=_history_rows(snapshot, history, chosen),
                       export_url=_EXPORT_PATH if _EXPORT_PATH in request.app.route_handler_method_map else None)
 
-    static = create_static_files_router(path=DEMO_STATIC_PATH, directories=[_HERE / "static"],
-                                        include_in_schema=False)
-    return [listing, product, preferences, your_data, static]
+    static = create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False)
+    pages = Router(path=DEMO_PREFIX, route_handlers=[listing, product, preferences, your_data, static])
+    settings = getattr(context, "settings", None)
+    if settings is None or not getattr(settings, "demo", False):
+        return [pages]
+
+    @get("/", include_in_schema=False)
+    async def home() -> Redirect:
+        return Redirect(f"{DEMO_PREFIX}/", status_code=303)
+
+    return [pages, home]
 
 
 def _current_rows(snapshot: RegistrySnapshot, effective: Iterable[EffectiveValue], locale: str) -> list[dict[str, Any]]:

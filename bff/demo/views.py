@@ -21,11 +21,14 @@ from components.why_this import why_this_view
 
 from .i18n import demo_text, format_decimal, format_price
 
-__all__ = ["listing_href", "listing_view", "product_facts", "product_href", "static_html"]
+__all__ = ["DEMO_PREFIX", "listing_href", "listing_view", "product_facts", "product_href", "static_html"]
+
+DEMO_PREFIX = "/demo"
+"""Where the demo pages live (``/`` redirects here in demo mode)."""
 
 
 def product_href(product_id: str, locale: str) -> str:
-    return f"/products/{product_id}?{urlencode({'locale': locale})}"
+    return f"{DEMO_PREFIX}/products/{product_id}?{urlencode({'locale': locale})}"
 
 
 def listing_href(*, locale: str, q: str | None = None, category: str | None = None, page: int = 1) -> str:
@@ -36,7 +39,7 @@ def listing_href(*, locale: str, q: str | None = None, category: str | None = No
         params["category"] = category
     if page > 1:
         params["page"] = page
-    return "/?" + urlencode(params)
+    return f"{DEMO_PREFIX}/?" + urlencode(params)
 
 
 def product_facts(item: CatalogItem, locale: str) -> list[VdomDict]:
