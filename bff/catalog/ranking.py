@@ -373,7 +373,9 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
         return reasons
     moved: list[tuple[float, Reason]] = []
     for signal, contribution in zip(plan.signals, evaluation.contributions):
-        value = contribution[row] / signal.weight  # back to 0..1 (signals have a positive weight)
+        # Back to 0..1 (signals have a positive weight); clamped so float noise of the unclamped catalog path
+        # (-1e-17) and the clamped single-item path give the same reasons.
+        value = min(1.0, max(0.0, contribution[row] / signal.weight))
         if signal.values is not None:
             if value > 0:
                 matched = _matched(signal.choices, index.column(signal.attribute)[position])
@@ -389,7 +391,7 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
         elif value <= 1.0 - BETTER_THRESHOLD:
             moved.append((signal.weight * (1.0 - value),
                           Reason(code="criterion.worse", effect="lower", preference=signal.key, params=params)))
-    moved.sort(key=lambda pair: -pair[0])  # stable: equal strength keeps declaration order
+    moved.sort(key=lambda pair: -round(pair[0], 9))  # stable: equal strength keeps declaration order
     reasons.extend(reason for _, reason in moved)
     if evaluation.popularity[row] >= POPULAR_THRESHOLD * NEUTRAL_WEIGHT:
         reasons.append(Reason(code="order.popular", effect="higher"))
