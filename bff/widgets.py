@@ -142,16 +142,25 @@ class ServiceStore:
                              registry_version=e.registry_version) for e in entries]
 
     async def erase(self) -> None:
-        erase = getattr(self.service, "erase", None)
-        if erase is None or not self._capabilities.erase:
+        rights = _subject_rights()
+        if rights is None or not self._capabilities.erase:
             raise PreferenceStoreError("erasure is not available")
-        await erase(self.subject)
+        await rights(self.service).erase(self.subject)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         return self.service.subscribe(self.subject, lambda _keys: listener())
 
     def subscribe_registry(self, listener: Callable[[RegistrySnapshot], None]) -> Callable[[], None]:
         return self.service.registry.subscribe(listener)
+
+
+def _subject_rights() -> Any:
+    """``bff.rights.SubjectRights`` when that optional module is installed (it owns erasure)."""
+    try:
+        from .rights import SubjectRights
+    except ModuleNotFoundError:
+        return None
+    return SubjectRights
 
 
 # -- widget factories ---------------------------------------------------------------------------
@@ -212,7 +221,7 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
         )
         capabilities = StoreCapabilities(
             export_url=f"{base.rsplit('/_prefkit', 1)[0]}{EXPORT_PATH}" if _has_route(request, EXPORT_PATH) else None,
-            erase=callable(getattr(service, "erase", None)),
+            erase=_subject_rights() is not None,
         )
         store = ServiceStore(service, subject_from_connection(connection), gpc=gpc_of(connection),  # type: ignore[arg-type]
                              locale=locale, capabilities=capabilities)
