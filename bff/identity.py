@@ -277,7 +277,9 @@ class IdentityMiddleware:
             return
         headers = _headers(scope)
         resolved = self.identity.resolve(headers)
-        scope.setdefault("state", {})[_STATE_KEY] = resolved
+        state = scope.setdefault("state", {})
+        state[_STATE_KEY] = resolved
+        state["prefkit_subject"] = resolved.subject  # request.state.prefkit_subject in handlers
         if resolved.via == "bearer" and self.merge is not None:
             anonymous = self.identity.anonymous_cookie_subject(headers)
             if anonymous is not None:

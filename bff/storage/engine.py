@@ -113,12 +113,19 @@ class Database:
         statement = self._fetch_sql.get(sql)
         if statement is None:
             statement = self._fetch_sql[sql] = sql if self.sqlite else sql.replace("?", "%s")
-        connection = self.engine.raw_connection()
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            connection = self.engine.raw_connection()
+        except dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(statement, params, exc, dbapi_error) from exc
         try:
             cursor = connection.cursor()
             cursor.execute(statement, params)
             rows = cursor.fetchall()
             cursor.close()
+        except dbapi_error as exc:
+            # Same exception types as the SQLAlchemy paths (OperationalError... -> 503 problem upstream).
+            raise sa.exc.DBAPIError.instance(statement, params, exc, dbapi_error) from exc
         finally:
             connection.close()  # back to the pool, which rolls back whatever the driver began
         return rows
