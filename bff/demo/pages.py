@@ -22,16 +22,20 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import MediaType, Request, Response, Router, get
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
 from litestar.response import Redirect
 from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from bff.api.context import gpc_of, identity_of, service_of
 from bff.catalog.query import CatalogQuery, UnknownCategoryError, catalog_of, category_label, run_query
 from bff.catalog.routes import product_view, request_locale
 from bff.effective import EffectiveValue
+from bff.jinja_helpers import install_prefkit
 from bff.service import HistoryEntry
 from components.i18n import kit_text
 from components.why_this import why_this_view
@@ -50,7 +54,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 """Sent by every demo page: proves the demo needs no inline script or style."""
 
 _WIDGET_FOR_KIND = {"consent": "consent-toggle", "slider": "preference-slider", "filter": "filter-group"}
-_EXPORT_PATH = "/api/v1/me/export"
+_ME_PATH = "/api/v1/me"
+_EXPORT_PATH = f"{_ME_PATH}/export"
 
 
 def ranking_controls(snapshot: RegistrySnapshot) -> list[tuple[str, str]]:
@@ -66,21 +71,11 @@ def ranking_controls(snapshot: RegistrySnapshot) -> list[tuple[str, str]]:
     return controls
 
 
-def _widget(name: str, **props: Any) -> Markup:
-    """A ``<div data-prefkit-widget>`` mount point (``per_page`` -> ``data-per-page``); ``None`` props omitted."""
-    attributes = [f'data-prefkit-widget="{escape(name)}"']
-    for prop, value in props.items():
-        if value is None:
-            continue
-        attributes.append(f'data-{escape(prop.replace("_", "-"))}="{escape(str(value))}"')
-    return Markup(f"<div {' '.join(attributes)}></div>")
-
-
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(_HERE / "templates")),
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals["widget"] = _widget
+    install_prefkit(env)  # prefkit_widget(...) mount points and prefkit_script(), shared with shops' templates
     return env
 
 
@@ -203,10 +198,33 @@ def create_demo_router(context: Any = None) -> list[Any]:
         return render("your_data.html", _Page(request, chosen, snapshot, "data"),
                       current=_current_rows(snapshot, effective.values(), chosen),
                       history=_history_rows(snapshot, history, chosen),
-                      export_url=_EXPORT_PATH if _EXPORT_PATH in request.app.route_handler_method_map else None)
+                      export_url=f"{_EXPORT_PATH}?locale={chosen}" if _offers(request, _EXPORT_PATH) else None,
+                      can_erase=_offers(request, _ME_PATH))
+
+    @post("/your-data/erase", include_in_schema=False, status_code=200)
+    async def erase(request: Request[Any, Any, Any],
+                    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+                    locale: Annotated[str | None, Parameter(max_length=35)] = None) -> Response[str]:
+        """The no-script face of ``DELETE /api/v1/me``: a form with a required confirmation."""
+        service = service_of(request)
+        snapshot = service.registry.current
+        chosen = request_locale(request, locale)
+        page = _Page(request, chosen, snapshot, "data")
+        if not _offers(request, _ME_PATH):
+            raise NotFoundException("erasure is not offered by this server")
+        if data.get("confirm") != "yes":
+            return render("erase_unconfirmed.html", page, status=400)
+        from bff.api.rights import _cleared_cookie  # the API's own cookie-clearing header, not a copy of it
+        from bff.rights import SubjectRights
+
+        receipt = await SubjectRights(service).erase(identity_of(request).subject)
+        request.scope["state"]["prefkit_cookie_set"] = True  # no fresh cookie in the response that clears it
+        response = render("erased.html", page, receipt=receipt)
+        response.headers["Set-Cookie"] = _cleared_cookie(request)
+        return response
 
     static = create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False)
-    pages = Router(path=DEMO_PREFIX, route_handlers=[listing, product, preferences, your_data, static])
+    pages = Router(path=DEMO_PREFIX, route_handlers=[listing, product, preferences, your_data, erase, static])
     settings = getattr(context, "settings", None)
     if settings is None or not getattr(settings, "demo", False):
         return [pages]
@@ -216,6 +234,11 @@ def create_demo_router(context: Any = None) -> list[Any]:
         return Redirect(f"{DEMO_PREFIX}/", status_code=303)
 
     return [pages, home]
+
+
+def _offers(request: Request[Any, Any, Any], path: str) -> bool:
+    """Whether the app serves ``path`` (the rights routes are an optional module)."""
+    return path in request.app.route_handler_method_map
 
 
 def _current_rows(snapshot: RegistrySnapshot, effective: Iterable[EffectiveValue], locale: str) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ widget renders it live over the websocket; the Jinja page renders the very same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -128,6 +129,16 @@ def _without_keys(node: Any) -> Any:
     return result
 
 
+_NON_ASCII_REFERENCE = re.compile(r"&#(\d+);")
+
+
+def _readable(match: re.Match[str]) -> str:
+    # The serializer writes every non-ASCII character as a reference ("widz&#281;"); above 127 none is
+    # markup-significant, so the character itself is equivalent and keeps pages readable and searchable.
+    code = int(match.group(1))
+    return chr(code) if code > 127 else match.group(0)
+
+
 def static_html(vdom: VdomDict) -> str:
     """HTML of a stateless VDOM tree (text and attributes escaped by the serializer)."""
-    return reactpy_to_string(_without_keys(vdom))  # type: ignore[arg-type]
+    return _NON_ASCII_REFERENCE.sub(_readable, reactpy_to_string(_without_keys(vdom)))  # type: ignore[arg-type]
