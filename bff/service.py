@@ -2,7 +2,8 @@
 
 Both the HTTP API and the components' store (``bff/widgets.py``) go through :class:`PreferenceService`,
 so a choice made in a widget and one made through the API are validated, stored and written to the
-ledger identically. Database work runs in worker threads (sync SQLAlchemy), never on the event loop.
+ledger identically. Database work runs in worker threads (sync SQLAlchemy, see
+:mod:`bff.storage.offload`), never on the event loop.
 
 Ledger policy (what gets an event):
 
@@ -31,7 +32,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -217,10 +217,10 @@ class PreferenceService:
         the ledger (once per decision)."""
         snapshot = self.registry.current
         now = self.clock()
-        rows = await anyio.to_thread.run_sync(self._read_rows, subject)
+        rows = await self.database.offload.read(self._read_rows, subject)
         effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
-            await anyio.to_thread.run_sync(self._log_overrides, subject, snapshot, gpc, now)
+            await self.database.offload.call(self._log_overrides, subject, snapshot, gpc, now)
         return effective
 
     async def get(self, subject: str, key: str, *, gpc: bool = False) -> EffectiveValue:
@@ -241,14 +241,14 @@ class PreferenceService:
     async def history(self, subject: str, *, locale: str | None = None) -> list[HistoryEntry]:
         """``subject``'s ledger, newest first, each event with the wording of the registry version it was
         made under (``locale``, falling back to that version's default locale)."""
-        return await anyio.to_thread.run_sync(self._history, subject, locale)
+        return await self.database.offload.call(self._history, subject, locale)
 
     async def verify(self, subject: str) -> BrokenLink | None:
         """The first broken link of ``subject``'s ledger chain, or ``None`` when it verifies."""
         def work() -> BrokenLink | None:
             with self.database.read() as connection:
                 return verify_chain(connection, subject)
-        return await anyio.to_thread.run_sync(work)
+        return await self.database.offload.call(work)
 
     # -- changing -------------------------------------------------------------------------------
     async def set_values(self, subject: str, changes: Mapping[str, Any], *, method: str,
@@ -259,7 +259,7 @@ class PreferenceService:
         not in ``changes`` never change. Returns the effective values afterwards."""
         snapshot = self.registry.current
         values = self.validate(snapshot, changes)
-        effective, changed = await anyio.to_thread.run_sync(self._write_values, subject, snapshot, values, method,
+        effective, changed = await self.database.offload.call(self._write_values, subject, snapshot, values, method,
                                                             gpc)
         self._notify(subject, changed)
         return effective
@@ -272,7 +272,7 @@ class PreferenceService:
             raise UnknownPreferenceError(key)
         if isinstance(pref, ConsentType):
             return await self.set_values(subject, {key: False}, method=method, gpc=gpc)
-        effective, changed = await anyio.to_thread.run_sync(self._write_reset, subject, snapshot, key, method, gpc)
+        effective, changed = await self.database.offload.call(self._write_reset, subject, snapshot, key, method, gpc)
         self._notify(subject, changed)
         return effective
 
@@ -292,7 +292,7 @@ class PreferenceService:
         if anonymous_subject == customer_subject:
             return []
         snapshot = self.registry.current
-        changed = await anyio.to_thread.run_sync(self._write_merge, anonymous_subject, customer_subject, snapshot)
+        changed = await self.database.offload.call(self._write_merge, anonymous_subject, customer_subject, snapshot)
         self._notify(customer_subject, changed)
         return sorted(changed)
 
@@ -478,7 +478,7 @@ class PreferenceService:
     async def _all_consents(self, subject: str, grant: bool, method: str, gpc: bool) -> dict[str, EffectiveValue]:
         snapshot = self.registry.current
         values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
-        effective, changed = await anyio.to_thread.run_sync(
+        effective, changed = await self.database.offload.call(
             lambda: self._write_values(subject, snapshot, values, method, gpc, always_record=True))
         self._notify(subject, changed)
         return effective

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .offload import Offloader
+
 __all__ = ["Database", "is_sqlite"]
 
 T = TypeVar("T")
@@ -88,6 +90,8 @@ class Database:
         # write latency flat under concurrency. Other processes are still serialized by BEGIN IMMEDIATE.
         self._write_lock: threading.Lock | None = threading.Lock() if self.sqlite else None
         self._fetch_sql: dict[str, str] = {}
+        self.offload = Offloader(batched_reads=self.sqlite)
+        """Runs this database's blocking calls off the event loop (see :mod:`bff.storage.offload`)."""
         self._queue_lock = threading.Lock()
         self._pending: list[_Job] = []
 
