@@ -1,6 +1,8 @@
-"""The demo shop's main flows in Debian Chromium against a real ``prefkit serve`` (e2e plugin fixtures).
+"""The demo shop's main flows in Debian Chromium against a real ``prefkit serve`` (the e2e plugin's
+``prefkit_server``: a subprocess with its own SQLite database).
 
-Every wait is a condition (Playwright ``expect`` / ``wait_for_function``), never a sleep.
+The browser is this module's own (module scope): a session-wide sync Playwright would still be running when
+later modules start theirs, which Playwright refuses. Every wait is a condition, never a sleep.
 """
 
 from __future__ import annotations
@@ -12,12 +14,25 @@ from typing import Any
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+
+from _browser import CHROMIUM_ARGS  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 LIVE_PRODUCTS = "[data-part=live-listing] [data-part=product]"
 WRITE = {"X-Prefkit-CSRF": "1"}
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    expect.set_options(timeout=10_000)  # live updates cross two websockets and the database
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
 
 
 @pytest.fixture
