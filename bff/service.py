@@ -47,8 +47,9 @@ from preference_registry import (
 from .effective import EffectiveValue, StoredDecision, resolve_effective
 from .profile import Profile, build_profile
 from .storage import Database, EventDraft, append_events, verify_chain
+from .storage.hot import StateRow, hot_sql, hot_sql_for
 from .storage.ledger import BrokenLink
-from .storage.models import ConsentEvent, PreferenceState, RegistryVersionRow, SubjectLink
+from .storage.models import ConsentEvent, RegistryVersionRow, SubjectLink
 
 __all__ = [
     "ChangeListener",
@@ -61,7 +62,6 @@ __all__ = [
 
 logger = logging.getLogger("prefkit.service")
 
-_state = PreferenceState.__table__  # type: ignore[attr-defined]
 _events = ConsentEvent.__table__  # type: ignore[attr-defined]
 _versions = RegistryVersionRow.__table__  # type: ignore[attr-defined]
 _links = SubjectLink.__table__  # type: ignore[attr-defined]
@@ -151,36 +151,29 @@ class _Row(msgspec.Struct, kw_only=True):
                               registry_version=self.registry_version, made_under_gpc=self.made_under_gpc)
 
 
-_READ_STATE_SQL = ("SELECT key, value, decided_at, text_hash, registry_version, made_under_gpc, expiry_logged, "
-                   "gpc_logged FROM preference_state WHERE subject = ?")
-_json_decode = msgspec.json.decode
-
-
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _rows(raw: list[StateRow]) -> dict[str, _Row]:
+    return {key: _Row(value=value, decided_at=decided_at, text_hash=text_hash, registry_version=version,
+                      made_under_gpc=gpc, expiry_logged=expiry, gpc_logged=gpc_logged)
+            for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw}
+
+
 def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
-    result = connection.execute(
-        sa.select(_state.c.key, _state.c.value, _state.c.decided_at, _state.c.text_hash, _state.c.registry_version,
-                  _state.c.made_under_gpc, _state.c.expiry_logged, _state.c.gpc_logged)
-        .where(_state.c.subject == subject))
-    return {row.key: _Row(value=row.value, decided_at=_utc(row.decided_at), text_hash=row.text_hash,
-                          registry_version=row.registry_version, made_under_gpc=bool(row.made_under_gpc),
-                          expiry_logged=bool(row.expiry_logged), gpc_logged=bool(row.gpc_logged))
-            for row in result}
+    return _rows(hot_sql(connection).load_state(connection, subject))
 
 
 def _save_row(connection: Connection, subject: str, key: str, row: _Row, *, exists: bool) -> None:
-    fields = msgspec.structs.asdict(row)
-    if exists:
-        connection.execute(sa.update(_state).where(_state.c.subject == subject, _state.c.key == key).values(**fields))
-    else:
-        connection.execute(sa.insert(_state).values(subject=subject, key=key, **fields))
+    hot_sql(connection).save_state(connection, subject, key, value=row.value, decided_at=row.decided_at,
+                                   text_hash=row.text_hash, registry_version=row.registry_version,
+                                   made_under_gpc=row.made_under_gpc, expiry_logged=row.expiry_logged,
+                                   gpc_logged=row.gpc_logged, exists=exists)
 
 
 def _delete_row(connection: Connection, subject: str, key: str) -> None:
-    connection.execute(sa.delete(_state).where(_state.c.subject == subject, _state.c.key == key))
+    hot_sql(connection).delete(connection, subject, key)
 
 
 def _decisions(rows: Mapping[str, _Row]) -> dict[str, StoredDecision]:
@@ -373,16 +366,8 @@ class PreferenceService:
 
     # -- worker-thread parts --------------------------------------------------------------------
     def _read_rows(self, subject: str) -> dict[str, _Row]:
-        raw = self.database.fetch_all(_READ_STATE_SQL, (subject,))
-        if self.database.sqlite:  # the driver hands back JSON and timestamps as text
-            return {key: _Row(value=_json_decode(value) if isinstance(value, str) else value,
-                              decided_at=_utc(datetime.fromisoformat(decided_at)), text_hash=text_hash,
-                              registry_version=version, made_under_gpc=bool(gpc), expiry_logged=bool(expiry),
-                              gpc_logged=bool(gpc_logged))
-                    for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw}
-        return {key: _Row(value=value, decided_at=_utc(decided_at), text_hash=text_hash, registry_version=version,
-                          made_under_gpc=bool(gpc), expiry_logged=bool(expiry), gpc_logged=bool(gpc_logged))
-                for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw}
+        sql = hot_sql_for(self.database.sqlite)
+        return _rows(sql.state_rows(self.database.fetch_all(sql.select_state, (subject,))))
 
     @staticmethod
     def _unlogged_overrides(effective: Mapping[str, EffectiveValue], rows: Mapping[str, _Row]) -> bool:

@@ -16,6 +16,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .hot import hot_sql
 from .models import ConsentEvent
 
 __all__ = ["GENESIS_HASH", "BrokenLink", "EventDraft", "append_events", "canonical_time", "event_hash",
@@ -84,10 +85,7 @@ def event_hash(*, prev_hash: str, subject: str, seq: int, key: str, old_value: A
 
 
 def _chain_head(connection: Connection, subject: str) -> tuple[int, str]:
-    row = connection.execute(
-        sa.select(_events.c.seq, _events.c.hash).where(_events.c.subject == subject)
-        .order_by(_events.c.seq.desc()).limit(1)).first()
-    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+    return hot_sql(connection).chain_head(connection, subject) or (0, GENESIS_HASH)
 
 
 def append_events(connection: Connection, subject: str, drafts: list[EventDraft], now: datetime) -> None:
@@ -104,7 +102,7 @@ def append_events(connection: Connection, subject: str, drafts: list[EventDraft]
         digest = event_hash(prev_hash=prev, **fields)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
-    connection.execute(sa.insert(_events), rows)
+    hot_sql(connection).insert_events(connection, rows)
 
 
 def verify_chain(connection: Connection, subject: str) -> BrokenLink | None:
