@@ -27,7 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Running a script puts its folder first on sys.path, where bench/http.py would shadow the stdlib's http.
+_BENCH_DIR = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
+sys.path.insert(0, str(_BENCH_DIR.parent))
 
 from bff.catalog import ATTRIBUTE_WORDS, Catalog, ReasonTexts, generate_products, rank_page  # noqa: E402
 from bff.effective import StoredDecision, resolve_effective  # noqa: E402

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import heapq
 import operator
+from itertools import repeat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from threading import Lock
@@ -216,7 +217,7 @@ class RankingIndex(Generic[Item]):
     their attributes as Python attributes (Structs, dataclasses) or mapping keys.
     """
 
-    __slots__ = ("items", "neutral_attribute", "_columns", "_get", "_lock")
+    __slots__ = ("items", "neutral_attribute", "_columns", "_derived", "_get", "_lock")
 
     def __init__(self, items: Sequence[Item], *, neutral_attribute: str = "popularity") -> None:
         get = _getter(items)
@@ -229,6 +230,7 @@ class RankingIndex(Generic[Item]):
         self.neutral_attribute = neutral_attribute
         self._get = get
         self._columns: dict[str, list[Any]] = {}
+        self._derived: dict[tuple[Any, ...], Any] = {}
         self._lock = Lock()
 
     def __len__(self) -> int:
@@ -244,6 +246,18 @@ class RankingIndex(Generic[Item]):
                     column = [self._get(item, attribute) for item in self.items]
                     self._columns[attribute] = column
         return column
+
+    def derived(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """A value computed from the whole catalog once (bounds, normalized columns), then cached.
+
+        The cache is bounded by what profiles can ask for: attributes x directions declared in the registry,
+        and the option sets of ``prefer`` filters."""
+        value = self._derived.get(key)
+        if value is None:
+            value = build()
+            with self._lock:
+                value = self._derived.setdefault(key, value)
+        return value
 
 
 def _number(value: Any) -> float | None:
@@ -330,6 +344,8 @@ def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None
     """Scores of the kept items among ``positions`` (``None``: all); ``bounds`` overrides the candidates'
     min/max (and then clamps)."""
     positions = _filter(plan, index, positions)
+    if positions is None and bounds is None:
+        return _evaluate_whole(plan, index)
     clamp = bounds is not None
     gathered: dict[str, Sequence[Any]] = {}
 
@@ -356,6 +372,33 @@ def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None
         scores = list(map(operator.add, scores, contribution))
         contributions.append(contribution)
     return _Evaluation(positions=positions, scores=scores, popularity=popularity, contributions=contributions)
+
+
+def _evaluate_whole(plan: _Plan, index: RankingIndex[Any]) -> _Evaluation:
+    """:func:`_evaluate` over the whole catalog: its 0..1 columns depend on the catalog only, so they are
+    computed once per index and a query only weights and adds them (C-level ``map``)."""
+
+    def unit(attribute: str, prefer: str) -> list[float]:
+        def build() -> list[float]:
+            column = index.column(attribute)
+            return _weighted(column, prefer, index.derived(("bounds", attribute), lambda: _bounds(column)), 1.0,
+                             False)
+        return index.derived(("unit", attribute, prefer), build)
+
+    def matches(attribute: str, values: frozenset[Any]) -> list[float]:
+        return index.derived(("match", attribute, values),
+                             lambda: [1.0 if v in values else 0.0 for v in index.column(attribute)])
+
+    popularity = list(map(operator.mul, unit(index.neutral_attribute, "higher"), repeat(NEUTRAL_WEIGHT)))
+    scores = popularity
+    contributions: list[list[float]] = []
+    for signal in plan.signals:
+        feature = (matches(signal.attribute, signal.values) if signal.values is not None
+                   else unit(signal.attribute, signal.prefer))
+        contribution = list(map(operator.mul, feature, repeat(signal.weight)))
+        scores = list(map(operator.add, scores, contribution))
+        contributions.append(contribution)
+    return _Evaluation(positions=None, scores=scores, popularity=popularity, contributions=contributions)
 
 
 def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
