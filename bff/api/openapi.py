@@ -47,6 +47,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+_PROBLEM_DESCRIPTIONS = {
+    "400": "Malformed request (RFC 9457 problem).", "401": "Invalid customer token or missing API/admin key.",
+    "403": "Cross-site write refused, or administration disabled.", "404": "Unknown preference key or route.",
+    "413": "Request body too large.", "422": "Invalid value or document; nothing was changed.",
+    "429": "Rate limit exceeded.", "503": "Database unavailable; retry later.",
+}
+_COMMON_PROBLEMS = ("400", "401", "404", "422", "429", "503")
+_WRITE_PROBLEMS = ("403", "413")
+
+
 def _component(key: str) -> str:
     return f"PreferenceValue.{key}"
 
@@ -86,10 +96,15 @@ def inject_registry(document: dict[str, Any], snapshot: RegistrySnapshot) -> dic
             "type": "object", "minProperties": 1, "additionalProperties": False,
             "properties": {key: {"$ref": f"#/components/schemas/{_component(key)}"} for key in keys},
             "description": "Only the submitted keys change."}}}}
-    for path_item in paths.values():
-        for operation in path_item.values():
+    for path, path_item in paths.items():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if path.startswith("/api/"):
+                # Answers every API operation can give (middleware, validation, identity, limits, outages).
+                for status in _COMMON_PROBLEMS + (_WRITE_PROBLEMS if method in ("put", "patch", "post", "delete")
+                                                  else ()):
+                    operation["responses"].setdefault(status, {"description": _PROBLEM_DESCRIPTIONS[status]})
             for status, response in operation["responses"].items():
                 if status[:1] in ("4", "5") and isinstance(response, dict):
                     response["content"] = {"application/problem+json": {
