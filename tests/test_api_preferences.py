@@ -344,3 +344,24 @@ def test_rate_limit_on_writes(tmp_path: Path, sqlite_url: str) -> None:
         assert client.get("/api/v1/preferences").status_code == 200  # reads are not throttled
         assert_problem(client.put("/api/v1/preferences/size", json={"value": "m"}, headers=WRITE), 429,
                        "rate-limited")
+
+
+def test_cors_and_csrf_follow_the_origin_allowlist(tmp_path: Path, sqlite_url: str) -> None:
+    shop = "https://shop.example"
+    with running_app(write_registry(tmp_path), sqlite_url, allowed_origins=(shop,)) as (client, _):
+        preflight = client.options("/api/v1/preferences/size", headers={
+            "Origin": shop, "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type"})
+        assert preflight.status_code in (200, 204)
+        assert preflight.headers["access-control-allow-origin"] == shop
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        foreign = client.options("/api/v1/preferences/size", headers={
+            "Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"})
+        assert foreign.headers.get("access-control-allow-origin") != "https://evil.example"
+
+        allowed = client.put("/api/v1/preferences/size", json={"value": "m"}, headers={"Origin": shop})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == shop
+        assert_problem(client.put("/api/v1/preferences/size", json={"value": "s"},
+                                  headers={"Origin": "https://evil.example"}), 403, "csrf")
+        assert prefs(client)["size"]["value"] == "m"
+        assert f"frame-ancestors 'self' {shop}" in allowed.headers["content-security-policy"]
