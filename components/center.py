@@ -16,23 +16,37 @@ from reactpy.types import VdomDict
 
 from preference_registry import ConsentType, FilterType, PreferenceType, SliderType
 
-from .consent_toggle import ConsentToggle
-from .filter_group import FilterGroup
+from .common import UNSET, resolve_control
+from .consent_toggle import ConsentToggle, consent_view
+from .filter_group import FilterGroup, filter_view
+from .handlers import handler
+from .i18n import CATALOGS, FALLBACK_LOCALE
 from .parts import part
 from .session import PreferenceSession, use_session
 from .slider import PreferenceSlider
 
 __all__ = ["LiveRegion", "PreferenceCenter", "control_for"]
 
+_METHODS = frozenset(key for key in CATALOGS[FALLBACK_LOCALE] if key.startswith("method_"))
 _HEADINGS = {2: html.h2, 3: html.h3, 4: html.h4, 5: html.h5, 6: html.h6}
 
 
-def control_for(pref: PreferenceType, *, chips: bool = False) -> Any:
-    """The connected control that renders ``pref`` (used by the center and by custom layouts)."""
-    if isinstance(pref, ConsentType):
-        return ConsentToggle(pref.key, key=pref.key)
+def control_for(pref: PreferenceType, session: PreferenceSession | None = None, *, chips: bool = False) -> Any:
+    """The connected control that renders ``pref`` (used by the center and by custom layouts).
+
+    With ``session``, consents and filters are rendered in place (plain markup, no component of their
+    own): they keep no state, and every component instance costs memory in every open session."""
     if isinstance(pref, SliderType):
         return PreferenceSlider(pref.key, key=pref.key)
+    if session is not None:
+        ctx = resolve_control(pref.key, session, value=UNSET, on_change=None, registry=None, locale=None,
+                              class_names=None, id_prefix=None)
+        if isinstance(pref, ConsentType):
+            return consent_view(ctx)
+        if isinstance(pref, FilterType):
+            return filter_view(ctx, chips=chips)
+    if isinstance(pref, ConsentType):
+        return ConsentToggle(pref.key, key=pref.key)
     if isinstance(pref, FilterType):
         return FilterGroup(pref.key, key=pref.key, chips=chips)
     raise TypeError(f"no control for {type(pref).__name__}")
@@ -82,9 +96,7 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
                                         "aria-labelledby": heading_id}),
             sub_heading(part("section-title", (), names, {"id": heading_id}), title),
             html.p(part("section-description", (), names), description) if description else "",
-            html.ul(part("items", (), names),
-                    [html.li(part("item", (), names, {"key": pref.key, "data-key": pref.key}),
-                             control_for(pref, chips=chips)) for pref in prefs]),
+            [control_for(pref, session, chips=chips) for pref in prefs],
         ))
     return html.section(
         part("center", ("loading" if session.values is None else None,), names, {"aria-labelledby": title_id}),
@@ -119,9 +131,9 @@ def BulkActions() -> VdomDict:
     return html.div(
         part("bulk-actions", (state,), names, {"role": "group", "aria-label": f"{t('accept_all')} / {t('reject_all')}"}),
         html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "accept-all",
-                                                          "onClick": action("accept_all")}), t("accept_all")),
+                                                          "onClick": handler(action("accept_all"))}), t("accept_all")),
         html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "reject-all",
-                                                          "onClick": action("reject_all")}), t("reject_all")),
+                                                          "onClick": handler(action("reject_all"))}), t("reject_all")),
     )
 
 
@@ -141,29 +153,25 @@ def _history_value(session: PreferenceSession, key: str, value: Any) -> str:
 
 
 @component
-def History(heading: Any = html.h3, limit: int = 50) -> VdomDict:
-    """The subject's decisions, newest first, in a native disclosure (``<details>``)."""
+def History(heading: Any = html.h3, limit: int = 10) -> VdomDict:
+    """The subject's latest decisions (``limit``, newest first); the full record is in the data export."""
     session = use_session()
     assert session is not None
     t, names = session.text, session.class_names
     entries = session.history or ()
     heading_id = f"{session.id_prefix}-history-title"
+    methods = _known_methods()
     items = []
     for index, entry in enumerate(entries[:limit]):
         pref = session.snapshot.get(entry.key)
         title = session.snapshot.text(pref.title, session.locale) if pref else entry.key
-        method = t(f"method_{entry.method}") if f"method_{entry.method}" in _known_methods() else entry.method
+        method = t(f"method_{entry.method}") if f"method_{entry.method}" in methods else entry.method
+        value = _history_value(session, entry.key, entry.value)
         items.append(html.li(
-            part("history-entry", (), names, {"key": f"{index}-{entry.at.isoformat()}", "data-key": entry.key}),
+            part("history-entry", (), names, {"key": f"{len(entries) - index}", "data-key": entry.key}),
             html.time(part("history-time", (), names, {"dateTime": entry.at.isoformat()}),
                       entry.at.strftime("%Y-%m-%d %H:%M")),
-            " ",
-            html.span(part("history-title", (), names), title),
-            ": ",
-            html.span(part("history-value", (), names), _history_value(session, entry.key, entry.value)),
-            " (",
-            html.span(part("history-method", (), names), method),
-            ")",
+            f" {title}: {value} ({method})",
         ))
     return html.section(
         part("history", (), names, {"aria-labelledby": heading_id}),
@@ -174,9 +182,7 @@ def History(heading: Any = html.h3, limit: int = 50) -> VdomDict:
 
 
 def _known_methods() -> frozenset[str]:
-    from .i18n import CATALOGS, FALLBACK_LOCALE
-
-    return frozenset(key for key in CATALOGS[FALLBACK_LOCALE] if key.startswith("method_"))
+    return _METHODS
 
 
 @component

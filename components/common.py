@@ -122,32 +122,25 @@ def requirement_names(ctx: ControlContext) -> str:
     return ", ".join(titles)
 
 
-def texts_block(ctx: ControlContext) -> list[VdomDict]:
-    """Description, "what we use", "what you get", the requirement hint and the error, each with an id
-    for ``aria-describedby``. Returns the elements; :func:`described_by` lists their ids."""
+def texts_block(ctx: ControlContext, *, with_description: bool = True) -> list[VdomDict]:
+    """Description, "what we use", "what you get", the requirement hint and the error as flat paragraphs,
+    each with an id for ``aria-describedby`` (see :func:`described_by`).
+
+    Kept deliberately flat (one ``<p>`` per fact): every element costs server memory in every open
+    session, and a paragraph with a labelled span reads as well as a definition list."""
     pref, names = ctx.pref, ctx.class_names
     blocks: list[VdomDict] = []
-    if pref.description:
+    if with_description and pref.description:
         blocks.append(html.p(part("description", (), names, {"id": ctx.ids("description")}), ctx.t(pref.description)))
     data_used = ctx.snapshot.text_list(pref.data_used, ctx.locale)
-    benefit = ctx.t(pref.benefit) if pref.benefit else ""
-    if data_used or benefit:
-        rows: list[VdomDict] = []
-        if data_used:
-            rows.append(html.div(
-                part("data-used", (), names),
-                html.dt(part("data-used-label", (), names), ctx.text("what_we_use")),
-                html.dd(part("data-used-value", (), names),
-                        html.ul(part("data-used-list", (), names),
-                                [html.li({"key": item, "data-part": "data-used-item"}, item) for item in data_used])),
-            ))
-        if benefit:
-            rows.append(html.div(
-                part("benefit", (), names),
-                html.dt(part("benefit-label", (), names), ctx.text("what_you_get")),
-                html.dd(part("benefit-value", (), names), benefit),
-            ))
-        blocks.append(html.dl(part("details", (), names, {"id": ctx.ids("details")}), *rows))
+    if data_used:
+        blocks.append(html.p(part("data-used", (), names),
+                             html.span(part("data-used-label", (), names), ctx.text("what_we_use")),
+                             " ", ", ".join(data_used)))
+    if pref.benefit:
+        blocks.append(html.p(part("benefit", (), names),
+                             html.span(part("benefit-label", (), names), ctx.text("what_you_get")),
+                             " ", ctx.t(pref.benefit)))
     if ctx.missing:
         blocks.append(html.p(part("requires", ("disabled",), names, {"id": ctx.ids("requires")}),
                              ctx.text("requires_hint", names=requirement_names(ctx))))

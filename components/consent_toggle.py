@@ -15,10 +15,11 @@ from reactpy.types import VdomDict
 from preference_registry import ConsentType, RegistrySnapshot
 
 from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .handlers import handler
 from .parts import ClassNames, part
 from .session import use_session
 
-__all__ = ["ConsentToggle"]
+__all__ = ["ConsentToggle", "consent_view"]
 
 
 @component
@@ -34,7 +35,7 @@ def ConsentToggle(
     id_prefix: str | None = None,
     missing_requirements: tuple[str, ...] | None = None,
 ) -> VdomDict:
-    """A consent switch for registry key ``key``.
+    """A consent switch for registry key ``preference``.
 
     Controlled: pass ``value`` (bool) and ``on_change(new_value)`` (plus ``registry`` outside a
     :func:`~components.session.PreferenceProvider`). Connected: omit ``value`` inside a provider; changes
@@ -44,10 +45,15 @@ def ConsentToggle(
     ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
                           locale=locale, class_names=class_names, id_prefix=id_prefix,
                           missing_requirements=missing_requirements)
+    return consent_view(ctx, class_names)
+
+
+def consent_view(ctx: ControlContext | str, class_names: ClassNames | None = None) -> VdomDict:
+    """The markup of a consent control (also used directly by the preference center)."""
     if isinstance(ctx, str):
         return html.p(part("unknown", ("error",), class_names), ctx)
     if not isinstance(ctx.pref, ConsentType):
-        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=preference))
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
     if not ctx.pref.switchable:
         return _notice(ctx)
     return _switch(ctx)
@@ -56,15 +62,21 @@ def ConsentToggle(
 def _notice(ctx: ControlContext) -> VdomDict:
     names = ctx.class_names
     return html.div(
-        part("consent", ("notice-only",), names, {"data-key": ctx.pref.key, "data-kind": "consent"}),
-        html.div(
-            part("header", (), names),
-            html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
-            html.span(part("badge", ("notice-only",), names, {"id": ctx.ids("badge")}), ctx.text("always_on")),
-        ),
+        part("consent", ("notice-only",), names, {"data-key": ctx.pref.key, "data-kind": "consent",
+                                                  "key": ctx.pref.key}),
+        html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
+        html.span(part("badge", ("notice-only",), names, {"id": ctx.ids("badge")}), ctx.text("always_on")),
         html.p(part("notice-hint", (), names), ctx.text("always_on_hint")),
         *texts_block(ctx),
     )
+
+
+async def _emit(ctx: ControlContext, new_value: bool) -> None:
+    if ctx.on_change is None:
+        return
+    result = ctx.on_change(new_value)
+    if hasattr(result, "__await__"):
+        await result
 
 
 def _switch(ctx: ControlContext) -> VdomDict:
@@ -73,24 +85,18 @@ def _switch(ctx: ControlContext) -> VdomDict:
     check_state = "checked" if checked else "unchecked"
 
     async def toggle(_event: Any) -> None:
-        if ctx.disabled or ctx.on_change is None:
-            return
-        result = ctx.on_change(not checked)
-        if hasattr(result, "__await__"):
-            await result
+        if not ctx.disabled:
+            await _emit(ctx, not checked)
 
     async def confirm_again(_event: Any) -> None:
-        if ctx.on_change is not None:
-            result = ctx.on_change(checked)
-            if hasattr(result, "__await__"):
-                await result
+        await _emit(ctx, checked)
 
     stale_block: list[VdomDict] = []
     if ctx.stale:
         stale_block.append(html.div(
             part("stale-notice", ("stale",), names, {"id": ctx.ids("stale")}),
             html.p(part("stale-text", (), names), ctx.text("stale")),
-            html.button(part("confirm", (), names, {"type": "button", "onClick": confirm_again}),
+            html.button(part("confirm", (), names, {"type": "button", "onClick": handler(confirm_again)}),
                         ctx.text("confirm_again")),
         ))
     switch_attrs = optional({
@@ -102,22 +108,19 @@ def _switch(ctx: ControlContext) -> VdomDict:
         "aria-describedby": described_by(ctx, *([ctx.ids("stale")] if ctx.stale else [])),
         "aria-disabled": "true" if ctx.disabled else None,
         "aria-busy": "true" if ctx.saving else None,
-        "onClick": toggle,
+        "onClick": handler(toggle),
     })
     return html.div(
-        part("consent", ctx.states(check_state), names, {"data-key": ctx.pref.key, "data-kind": "consent"}),
-        html.div(
-            part("header", (), names),
-            html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
-            html.button(
-                part("switch", ctx.states(check_state), names, switch_attrs),
-                html.span(part("switch-track", (check_state,), names, {"aria-hidden": "true"}),
-                          html.span(part("switch-thumb", (check_state,), names))),
-                # Visible on/off words: the state must not rely on colour or position alone (WCAG 1.4.1);
-                # hidden from assistive technology, which reads aria-checked instead.
-                html.span(part("switch-text", (check_state,), names, {"aria-hidden": "true"}),
-                          ctx.text("on" if checked else "off")),
-            ),
+        part("consent", ctx.states(check_state), names, {"data-key": ctx.pref.key, "data-kind": "consent",
+                                                        "key": ctx.pref.key}),
+        html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
+        # The track and thumb are drawn by the theme (::before/::after of the button); the visible on/off
+        # word keeps the state from relying on colour or position alone (WCAG 1.4.1). It is hidden from
+        # assistive technology, which reads aria-checked instead.
+        html.button(
+            part("switch", ctx.states(check_state), names, switch_attrs),
+            html.span(part("switch-text", (check_state,), names, {"aria-hidden": "true"}),
+                      ctx.text("on" if checked else "off")),
         ),
         *texts_block(ctx),
         *stale_block,

@@ -18,10 +18,11 @@ from reactpy.types import VdomDict
 from preference_registry import FilterType, RegistrySnapshot
 
 from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .handlers import handler
 from .parts import ClassNames, part
 from .session import use_session
 
-__all__ = ["FilterGroup"]
+__all__ = ["FilterGroup", "filter_view"]
 
 _REMOVE_KEYS = frozenset({"Delete", "Backspace"})
 
@@ -40,17 +41,20 @@ def FilterGroup(
     missing_requirements: tuple[str, ...] | None = None,
     chips: bool = False,
 ) -> VdomDict:
-    """Options of registry filter ``key``; ``value`` is a list of option keys (multiple) or one key / None.
-
-    ``chips=True`` also renders the current selection as removable chips.
-    """
+    """Options of registry filter ``preference``; ``value`` is a list of option keys (multiple) or one key
+    or ``None`` (single). ``chips=True`` also renders the current selection as removable chips."""
     ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
                           locale=locale, class_names=class_names, id_prefix=id_prefix,
                           missing_requirements=missing_requirements)
+    return filter_view(ctx, chips=chips, class_names=class_names)
+
+
+def filter_view(ctx: ControlContext | str, *, chips: bool = False, class_names: ClassNames | None = None) -> VdomDict:
+    """The markup of a filter control (also used directly by the preference center)."""
     if isinstance(ctx, str):
         return html.p(part("unknown", ("error",), class_names), ctx)
     if not isinstance(ctx.pref, FilterType):
-        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=preference))
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
     return _render(ctx, ctx.pref, chips)
 
 
@@ -74,46 +78,47 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
     input_type = "checkbox" if pref.multiple else "radio"
     group_name = ctx.ids("options")
 
+    def without(option_key: str) -> Any:
+        return [o for o in selected if o != option_key] if pref.multiple else None
+
     def choose(option_key: str | None) -> Callable[[Mapping[str, Any]], Any]:
-        async def handler(data: Mapping[str, Any]) -> None:
+        async def on_change(data: Mapping[str, Any]) -> None:
             if pref.multiple:
                 checked = bool((data.get("target") or {}).get("checked"))
-                current = [o for o in selected if o != option_key]
-                # Keep registry option order, so the stored list does not depend on click order.
-                wanted = set(current) | ({option_key} if checked else set())
+                wanted = {o for o in selected if o != option_key} | ({option_key} if checked else set())
+                # Registry option order, so the stored list does not depend on click order.
                 await _emit(ctx, [o for o in pref.option_keys if o in wanted])
             else:
                 await _emit(ctx, option_key)
-        return handler
+        return on_change
 
     def remove(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
-        async def handler(_data: Mapping[str, Any]) -> None:
-            await _emit(ctx, [o for o in selected if o != option_key] if pref.multiple else None)
-        return handler
+        async def on_click(_data: Mapping[str, Any]) -> None:
+            await _emit(ctx, without(option_key))
+        return on_click
 
     def remove_by_key(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
-        async def handler(data: Mapping[str, Any]) -> None:
+        async def on_key_down(data: Mapping[str, Any]) -> None:
             if data.get("key") in _REMOVE_KEYS:
-                await _emit(ctx, [o for o in selected if o != option_key] if pref.multiple else None)
-        return handler
+                await _emit(ctx, without(option_key))
+        return on_key_down
 
     def option_row(option_key: str | None, label: str) -> VdomDict:
         checked = option_key in selected if option_key is not None else not selected
         state = "checked" if checked else "unchecked"
-        input_id = ctx.ids(f"option-{option_key or 'none'}")
         input_attrs = optional({
             "type": input_type,
-            "id": input_id,
             "name": group_name,
-            "value": option_key or "",
+            "value": option_key or "-",
             "checked": checked,
             "disabled": True if ctx.disabled else None,
-            "onChange": choose(option_key),
+            "onChange": handler(choose(option_key)),
         })
-        return html.div(
-            part("option", (*ctx.states(state),), names, {"key": option_key or "-none-"}),
+        # The label wraps its input: labelled without ids, one element less per option.
+        return html.label(
+            part("option", ctx.states(state), names, {"key": option_key or "-none-"}),
             html.input(part(input_type, ctx.states(state), names, input_attrs)),
-            html.label(part("option-label", (state,), names, {"htmlFor": input_id}), label),
+            label,
         )
 
     options = [option_row(option.key, ctx.t(option.label)) for option in pref.options]
@@ -126,38 +131,26 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
         "aria-describedby": described_by(ctx),
         "aria-disabled": "true" if ctx.disabled else None,
     })
-    chip_list: list[VdomDict] = []
-    if with_chips:
+    chip_block: Any = ""
+    if with_chips and selected:
         labels = {option.key: ctx.t(option.label) for option in pref.options}
-        chip_items = [
-            html.li(
-                part("chip-item", (), names, {"key": option_key}),
-                html.button(part("chip", ctx.states(), names, optional({
-                    "type": "button",
-                    "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
-                    "data-prefkit-chip": "true",
-                    "disabled": True if ctx.disabled else None,
-                    "onClick": remove(option_key),
-                    "onKeyDown": remove_by_key(option_key),
-                })),
-                    html.span(part("chip-label", (), names), labels.get(option_key, option_key)),
-                    html.span(part("chip-remove", (), names, {"aria-hidden": "true"}), "×"),
-                ),
-            )
-            for option_key in selected
-        ]
-        chip_list.append(html.div(
-            part("chips", (), names),
-            html.span(part("chips-label", (), names, {"id": ctx.ids("chips")}),
-                      ctx.text("selected") if selected else ctx.text("none_selected")),
-            html.ul(part("chip-list", (), names, {"aria-labelledby": ctx.ids("chips")}), chip_items)
-            if chip_items else "",
-        ))
+        chip_block = html.div(
+            part("chips", (), names, {"role": "group", "aria-label": ctx.text("selected")}),
+            [html.button(part("chip", ctx.states(), names, optional({
+                "key": option_key,
+                "type": "button",
+                "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
+                "data-prefkit-chip": "true",
+                "disabled": True if ctx.disabled else None,
+                "onClick": handler(remove(option_key)),
+                "onKeyDown": handler(remove_by_key(option_key)),
+            })), labels.get(option_key, option_key)) for option_key in selected],
+        )
     return html.div(
         part("filter", ctx.states("multiple" if pref.multiple else "single"), names,
-             {"data-key": pref.key, "data-kind": "filter"}),
+             {"data-key": pref.key, "data-kind": "filter", "key": pref.key}),
         html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(pref.title)),
         html.div(part("options", ctx.states(), names, group_attrs), options),
-        *chip_list,
+        chip_block,
         *texts_block(ctx),
     )

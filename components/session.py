@@ -11,10 +11,10 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reactpy import component, create_context, html, use_async_effect, use_context, use_effect, use_ref, use_state
+from reactpy import component, create_context, html, use_context, use_effect, use_ref, use_state
 from reactpy.types import Component, VdomDict
 
 from preference_registry import RegistrySnapshot
@@ -132,6 +132,23 @@ def _on_loop(callback: Callable[..., None]) -> Callable[..., None]:
     return threadsafe
 
 
+@dataclass(frozen=True, slots=True)
+class _Data:
+    """Everything a session re-renders for, in one state value: one update -> one render."""
+
+    snapshot: RegistrySnapshot
+    values: Mapping[str, EffectiveState] | None = None
+    pending: Mapping[str, Any] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+    announcement: Announcement = Announcement()
+    history: tuple[HistoryEntry, ...] | None = None
+
+
+# A save that takes longer than this shows its "saving" state; quicker ones go straight to the saved
+# state, which spares every fast save a render (and the shopper a flicker).
+_SAVING_INDICATOR_DELAY = 0.15
+
+
 @component
 def PreferenceProvider(
     store: PreferenceStore,
@@ -148,96 +165,120 @@ def PreferenceProvider(
     theme name the stylesheet styles (default: the registry's ``shop.theme``), ``locale`` defaults to the
     registry's default locale. ``load_history`` also loads the consent history (preference center).
     """
-    snapshot, set_snapshot = use_state(lambda: store.snapshot)
-    values, set_values = use_state(None)
-    pending, set_pending = use_state({})
-    errors, set_errors = use_state({})
-    announcement, set_announcement = use_state(Announcement())
-    history, set_history = use_state(None)
-    revision, set_revision = use_state(0)
+    data, set_data = use_state(lambda: _Data(snapshot=store.snapshot))
     id_prefix = use_ref(None)
+    own_commits = use_ref(0)  # saves of this session in flight: their change notifications are ours
+    reloads = use_ref(None)
     if id_prefix.current is None:
         id_prefix.current = "pk" + secrets.token_hex(3)
+    snapshot = data.snapshot
     active_locale = locale or snapshot.default_locale
+    t = kit_text(active_locale)
+
+    def update(**changes: Any) -> None:
+        set_data(lambda current: replace(current, **changes))
+
+    async def fetch() -> dict[str, Any]:
+        values = dict(await store.load())
+        result: dict[str, Any] = {"values": values}
+        if load_history:
+            result["history"] = tuple(await store.history())
+        return result
+
+    async def reload(new_snapshot: RegistrySnapshot | None = None) -> None:
+        try:
+            fetched = await fetch()
+        except Exception:  # the page keeps what it shows; the next notification retries
+            logger.exception("loading preferences failed")
+            return
+        if new_snapshot is not None:
+            fetched["snapshot"] = new_snapshot
+        update(**fetched)
+
+    def schedule_reload(new_snapshot: RegistrySnapshot | None = None) -> None:
+        previous = reloads.current
+        if previous is not None and not previous.done():
+            previous.cancel()  # a newer change supersedes it; the new load sees both
+        reloads.current = asyncio.ensure_future(reload(new_snapshot))
 
     @use_effect(dependencies=[store])
-    def subscribe() -> Callable[[], None]:
+    def connect() -> Callable[[], None]:
         def changed(*_: Any) -> None:
-            set_revision(lambda current: current + 1)
-
-        def registry_changed(new_snapshot: RegistrySnapshot) -> None:
-            set_snapshot(new_snapshot)
-            set_revision(lambda current: current + 1)  # new keys need their values
+            if own_commits.current == 0:
+                schedule_reload()
 
         unsubscribe_values = store.subscribe(_on_loop(changed))
-        unsubscribe_registry = store.subscribe_registry(_on_loop(registry_changed))
+        unsubscribe_registry = store.subscribe_registry(_on_loop(schedule_reload))
+        schedule_reload()
 
         def cleanup() -> None:
             unsubscribe_values()
             unsubscribe_registry()
+            if reloads.current is not None:
+                reloads.current.cancel()
 
         return cleanup
 
-    @use_async_effect(dependencies=[store, revision, load_history])
-    async def load() -> None:
-        try:
-            set_values(dict(await store.load()))
-            if load_history:
-                set_history(tuple(await store.history()))
-        except Exception:  # the page must still render; the next change notification retries
-            logger.exception("loading preferences failed")
-
-    def announce(text: str, *, error: bool = False) -> None:
-        set_announcement(lambda current: Announcement(text=text, serial=current.serial + 1, error=error))
-
-    def after_change(result: Mapping[str, EffectiveState]) -> None:
-        set_values(dict(result))
-        if load_history:
-            # The store notifies every session of the change, which reloads values and history.
-            set_revision(lambda current: current + 1)
+    def announced(text: str, *, error: bool = False) -> Callable[[Announcement], Announcement]:
+        return lambda current: Announcement(text=text, serial=current.serial + 1, error=error)
 
     async def commit(changes: Mapping[str, Any]) -> bool:
         keys = set(changes)
-        set_pending(lambda current: {**current, **changes})
+        loop = asyncio.get_running_loop()
+        indicator = loop.call_later(_SAVING_INDICATOR_DELAY,
+                                    lambda: set_data(lambda d: replace(d, pending={**d.pending, **changes})))
+        own_commits.current += 1
         try:
-            after_change(await store.set(changes))
-        except PreferenceStoreError as exc:
-            set_errors(lambda current: {**current, **{key: exc.message for key in keys}})
-            announce(kit_text(active_locale)("error", message=exc.message), error=True)
-            return False
-        except Exception:
-            logger.exception("saving preferences failed")
-            set_errors(lambda current: {**current, **{key: kit_text(active_locale)("error_generic") for key in keys}})
-            announce(kit_text(active_locale)("error_generic"), error=True)
+            result = dict(await store.set(changes))
+            history = tuple(await store.history()) if load_history else None
+        except Exception as exc:
+            indicator.cancel()
+            if isinstance(exc, PreferenceStoreError):
+                message = t("error", message=exc.message)
+                per_key = exc.message
+            else:
+                logger.exception("saving preferences failed")
+                message = per_key = t("error_generic")
+            set_data(lambda d: replace(
+                d, pending={k: v for k, v in d.pending.items() if k not in keys},
+                errors={**d.errors, **{key: per_key for key in keys}},
+                announcement=announced(message, error=True)(d.announcement)))
             return False
         finally:
-            set_pending(lambda current: {k: v for k, v in current.items() if k not in keys})
-        set_errors(lambda current: {k: v for k, v in current.items() if k not in keys})
-        announce(kit_text(active_locale)("saved"))
+            own_commits.current -= 1
+        indicator.cancel()
+        set_data(lambda d: replace(
+            d, values=result, history=history if history is not None else d.history,
+            pending={k: v for k, v in d.pending.items() if k not in keys},
+            errors={k: v for k, v in d.errors.items() if k not in keys},
+            announcement=announced(t("saved"))(d.announcement)))
         return True
 
-    async def run(_name: str, action: Callable[[], Awaitable[Any]]) -> bool:
+    async def run(name: str, action: Callable[[], Awaitable[Any]]) -> bool:
+        own_commits.current += 1
         try:
             result = await action()
+            fetched = await fetch()
         except PreferenceStoreError as exc:
-            announce(kit_text(active_locale)("error", message=exc.message), error=True)
+            set_data(lambda d: replace(d, announcement=announced(t("error", message=exc.message), error=True)(
+                d.announcement)))
             return False
         except Exception:
-            logger.exception("preference action %s failed", _name)
-            announce(kit_text(active_locale)("error_generic"), error=True)
+            logger.exception("preference action %s failed", name)
+            set_data(lambda d: replace(d, announcement=announced(t("error_generic"), error=True)(d.announcement)))
             return False
+        finally:
+            own_commits.current -= 1
         if isinstance(result, Mapping):
-            after_change(result)
-        else:
-            set_revision(lambda current: current + 1)
-        set_errors({})
-        announce(kit_text(active_locale)("saved"))
+            fetched["values"] = dict(result)
+        set_data(lambda d: replace(d, **fetched, errors={},
+                                   announcement=announced(t("saved"))(d.announcement)))
         return True
 
     session = PreferenceSession(
-        snapshot=snapshot, values=values, locale=active_locale, id_prefix=id_prefix.current, pending=pending,
-        errors=errors, announcement=announcement, history=history, capabilities=store.capabilities,
-        class_names=class_names, commit=commit, run=run, store=store,
+        snapshot=snapshot, values=data.values, locale=active_locale, id_prefix=id_prefix.current,
+        pending=data.pending, errors=data.errors, announcement=data.announcement, history=data.history,
+        capabilities=store.capabilities, class_names=class_names, commit=commit, run=run, store=store,
     )
     root_attrs = {
         "data-prefkit-root": "",
@@ -250,7 +291,7 @@ def PreferenceProvider(
     if assets and assets.behaviour_src:
         head.append(html.script({"type": "module", "src": assets.behaviour_src, "key": "pk-behaviour"}))
     return html.div(
-        part("root", ("loading" if values is None else None,), class_names, root_attrs),
+        part("root", ("loading" if data.values is None else None,), class_names, root_attrs),
         *head,
         SessionContext(*children, value=session),
     )

@@ -13,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reactpy import component, event, html, use_ref, use_state
+from reactpy import component, html, use_ref, use_state
 from reactpy.types import VdomDict
 
 from preference_registry import RegistrySnapshot, SliderType
 
 from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .handlers import handler
 from .parts import ClassNames, part, percent_of
 from .session import use_session
 
 __all__ = ["PreferenceSlider", "slider_key_value", "slider_value_at"]
 
 SLIDER_KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown")
+_KEYS_ATTRIBUTE = " ".join(SLIDER_KEYS)
 
 
 def _snap(pref: SliderType, raw: float) -> int | float:
@@ -147,12 +149,13 @@ def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callab
 
     stop = pref.stop_for(shown)
     value_text = ctx.t(stop.label) if stop else None
-    percent = percent_of(shown, pref.min, pref.max)
+    percent = str(percent_of(shown, pref.min, pref.max))
     states = ctx.states("dragging" if dragging else None)
-    track_handlers: dict[str, Any] = {"onPointerDown": on_pointer_down, "onPointerUp": on_pointer_up}
+    track_attrs: dict[str, Any] = {"data-prefkit-track": "", "data-percent": percent,
+                                   "onPointerDown": handler(on_pointer_down), "onPointerUp": handler(on_pointer_up)}
     if dragging:
         # Only while a button is down: hovering must not stream events to the server.
-        track_handlers["onPointerMove"] = event(on_pointer_move, throttle=50)
+        track_attrs["onPointerMove"] = handler(on_pointer_move, throttle=50)
     thumb_attrs = optional({
         "role": "slider",
         "tabIndex": 0,
@@ -166,9 +169,9 @@ def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callab
         "aria-describedby": described_by(ctx),
         "aria-disabled": "true" if ctx.disabled else None,
         "aria-busy": "true" if ctx.saving else None,
-        "data-percent": str(percent),
-        "data-prefkit-keys": " ".join(SLIDER_KEYS),
-        "onKeyDown": on_key,
+        "data-percent": percent,
+        "data-prefkit-keys": _KEYS_ATTRIBUTE,
+        "onKeyDown": handler(on_key),
     })
     stops = [
         html.li(part("stop", ("current" if s.value == shown else None,), names,
@@ -176,20 +179,14 @@ def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callab
                 ctx.t(s.label))
         for s in pref.stops
     ]
+    # The track draws the rail and the filled range itself (::before/::after, width from data-percent).
     return html.div(
         part("slider", states, names, {"data-key": pref.key, "data-kind": "slider"}),
         html.span(part("label", (), names, {"id": ctx.ids("label")}), ctx.t(pref.title)),
-        html.div(
-            part("control", states, names),
-            html.div(
-                part("track", states, names, {"data-prefkit-track": "", **track_handlers}),
-                html.div(part("range", states, names, {"data-percent": str(percent), "aria-hidden": "true"})),
-                html.div(part("thumb", states, names, thumb_attrs)),
-            ),
-            # The visible value; screen readers get it from aria-valuetext/valuenow instead.
-            html.span(part("value-text", states, names, {"aria-hidden": "true"}),
-                      value_text if value_text is not None else str(shown)),
-            html.ul(part("stops", (), names, {"aria-hidden": "true"}), stops) if stops else "",
-        ),
+        html.div(part("track", states, names, track_attrs), html.div(part("thumb", states, names, thumb_attrs))),
+        # The visible value; screen readers get it from aria-valuetext/valuenow instead.
+        html.span(part("value-text", states, names, {"aria-hidden": "true"}),
+                  value_text if value_text is not None else str(shown)),
+        html.ul(part("stops", (), names, {"aria-hidden": "true"}), stops) if stops else "",
         *texts_block(ctx),
     )

@@ -325,8 +325,9 @@ async def test_filter_chips_remove_with_one_key(snapshot: RegistrySnapshot) -> N
     changes: list[Any] = []
     async with Session(FilterGroup("categories", value=["shoes", "home"], on_change=changes.append,
                                    registry=snapshot, locale="en", chips=True)) as s:
-        group = s.find(role="group")
+        group = s.find(role="group", data_part="options")
         assert _text(s.by_id(attrs(group)["aria-labelledby"])) == "Favourite categories"
+        assert attrs(s.find(data_part="chips"))["aria-label"] == "Selected"
         boxes = s.find_all(type="checkbox")
         assert [attrs(b)["checked"] for b in boxes] == [True, False, False, False, True]
         chip = s.find(aria_label="Remove Shoes")
@@ -342,7 +343,7 @@ async def test_single_choice_filter_offers_an_explicit_no_preference(snapshot: R
     async with Session(FilterGroup("size", value="m", on_change=changes.append, registry=snap, locale="en")) as s:
         s.find(role="radiogroup")
         radios = s.find_all(type="radio")
-        assert [attrs(r).get("value", "") for r in radios] == ["", "s", "m"]
+        assert [attrs(r)["value"] for r in radios] == ["-", "s", "m"]
         assert [attrs(r)["checked"] for r in radios] == [False, False, True]
         await s.fire(radios[0], "onChange", {"target": {"checked": True}})
         await s.until(lambda: changes == [None], "choosing no preference")
