@@ -154,6 +154,11 @@ def test_components_render_merchant_text_inert_in_chromium(registry_file: Path, 
             page.wait_for_selector('[data-key="newsletter"] [role="switch"][aria-checked="true"]', timeout=20_000)
             own = page.request.get("/api/v1/preferences").json()["preferences"]["newsletter"]
             assert own["value"] is True and own["source"] == "explicit"
+            assert "newsletter" in page.request.get("/api/v1/profile").json()["granted_consents"]
+            # Withdrawal from the widget is the same one action, and the profile follows at once.
+            switch.click()
+            page.wait_for_selector('[data-key="newsletter"] [role="switch"][aria-checked="false"]', timeout=20_000)
+            assert "newsletter" not in page.request.get("/api/v1/profile").json()["granted_consents"]
             assert page.evaluate(_PROBE)["xss"] is None
         finally:
             browser.close()
