@@ -215,8 +215,8 @@ def test_product_page_and_your_data_page(page: Page, prefkit_server: Any) -> Non
     api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "eco_only": ["eco"]})
     open_listing(page, base)
     first = page.locator(LIVE_PRODUCTS).first
-    name = (first.locator("h3").text_content() or "").strip()
-    first.locator("h3 a").click()
+    name = (first.locator("h2").text_content() or "").strip()
+    first.locator("h2 a").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
     live_why = page.locator("[data-part=live-why] [data-part=why-this]")
     expect(live_why).to_contain_text("Shown because you chose “Eco products only”")
@@ -231,3 +231,22 @@ def test_product_page_and_your_data_page(page: Page, prefkit_server: Any) -> Non
     recommendations = page.locator("[data-part=history] tbody tr[data-key=recommendations]").first
     expect(recommendations).to_contain_text("We order products by the choices you make here.")
     expect(page.locator("[data-part=current-choices] tr[data-key=recommendations]")).to_contain_text("on")
+
+
+@pytest.mark.parametrize("path", ["/demo/?locale=pl", "/demo/products/{product}?locale=en",
+                                  "/demo/your-data?locale=en", "/demo/preferences?locale=pl"])
+def test_demo_pages_pass_axe(page: Page, prefkit_server: Any, path: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    base = prefkit_server.base_url
+    page.goto(f"{base}/demo/?locale=en")
+    api(page, base, "POST", "/api/v1/consents/reject-all")
+    api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "eco_only": ["eco"]})
+    product = api(page, base, "GET", "/api/v1/catalog?per_page=1")["items"][0]["id"]
+    page.goto(base + path.format(product=product))
+    # Every widget session has rendered: no mount point is empty and none is still loading.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-prefkit-widget]')].every(
+                 el => el.childElementCount > 0 && !el.querySelector('[data-state~="loading"]'))""")
+    violations = Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]]) for v in violations]

@@ -66,7 +66,7 @@ def _card(item: CatalogItem, locale: str, personalized: bool) -> VdomDict:
         html.article(
             {"data-part": "product-card", "aria-labelledby": title_id},
             html.p({"data-part": "product-position"}, demo_text(locale, "position", position=item.position)),
-            html.h3({"data-part": "product-name", "id": title_id},
+            html.h2({"data-part": "product-name", "id": title_id},
                     html.a({"href": product_href(item.id, locale)}, item.name)),
             html.p({"data-part": "product-price", "data-price": f"{item.price:.2f}"},
                    format_price(item.price, item.currency, locale)),
