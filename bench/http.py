@@ -200,12 +200,15 @@ def seed(database_url: str, subjects: int, events: int, registry_path: Path) -> 
     with database.read() as connection:
         total = connection.execute(sa.select(sa.func.count()).select_from(event_table)).scalar_one()
     # Leave the database as a long-running deployment would have it: WAL folded back, statistics fresh.
-    with database.write_engine.connect() as connection:
-        if database.sqlite:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            connection.exec_driver_sql("ANALYZE")
-        else:
-            connection.exec_driver_sql("COMMIT")
+    if database.sqlite:
+        raw = database.engine.raw_connection()  # autocommit: a checkpoint cannot run inside a transaction
+        try:
+            raw.cursor().execute("ANALYZE")
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+    else:
+        with database.write_engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     database.dispose()
     print(f"seeded {subjects:,} subjects, {total:,} ledger events in {time.perf_counter() - started:.1f} s",
