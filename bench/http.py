@@ -159,8 +159,9 @@ async def drive(name: str, host: str, port: int, cookies: list[str | None], meth
 
 
 # -- seeding ----------------------------------------------------------------------------------------
-def seed(database_url: str, subjects: int, events: int, registry_path: Path) -> list[str]:
-    """Bulk-insert ``subjects`` subjects (state rows) and ``events`` chained ledger events; returns subjects."""
+def seed(database_url: str, names: list[str], per_subject: int, registry_path: Path) -> None:
+    """Bulk-insert, for every subject in ``names``, a state row per switchable consent and ``per_subject``
+    chained ledger events."""
     import sqlalchemy as sa
 
     from bff.storage import ConsentEvent, Database, PreferenceState
@@ -171,12 +172,10 @@ def seed(database_url: str, subjects: int, events: int, registry_path: Path) -> 
     consents = [c.key for c in snapshot.consents() if c.switchable]
     database = Database(database_url)
     state_table, event_table = PreferenceState.__table__, ConsentEvent.__table__  # type: ignore[attr-defined]
-    per_subject = max(1, events // subjects)
     base = datetime.now(UTC) - timedelta(days=30)
-    names = [f"anon:{index:032x}" for index in range(1, subjects + 1)]
     started = time.perf_counter()
     chunk = 2000
-    for offset in range(0, subjects, chunk):
+    for offset in range(0, len(names), chunk):
         state_rows, event_rows = [], []
         for index, subject in enumerate(names[offset:offset + chunk], start=offset):
             prev = GENESIS_HASH
@@ -211,9 +210,8 @@ def seed(database_url: str, subjects: int, events: int, registry_path: Path) -> 
         with database.write_engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     database.dispose()
-    print(f"seeded {subjects:,} subjects, {total:,} ledger events in {time.perf_counter() - started:.1f} s",
-          flush=True)
-    return names
+    print(f"seeded {len(names):,} subjects ({total:,} ledger events in the database) in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
 
 
 # -- orchestration ----------------------------------------------------------------------------------
@@ -299,10 +297,16 @@ def main() -> None:
         _wait_ready(port, server)
         print(f"server: uvicorn, 1 worker, 127.0.0.1:{port}, database {Database(database_url).url.get_backend_name()}"
               f", python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
-        fresh = _cookies([f"anon:{'f' * 24}{index:08x}" for index in range(args.concurrency)])
-        empty = asyncio.run(run_phase("empty database", port, fresh, args))
+        # The load's own subjects have the same shape in both phases (a state row per consent, the same
+        # number of events), so the comparison isolates the effect of the database's size.
+        per_subject = max(1, args.seed_events // max(1, args.seed_subjects))
+        own = [f"anon:{'e' * 24}{index:08x}" for index in range(args.concurrency)]
+        seed(database_url, own, per_subject, registry)
+        empty = asyncio.run(run_phase(f"empty database (only the {len(own)} load subjects)", port, _cookies(own),
+                                      args))
         if args.seed_subjects > 0:
-            subjects = seed(database_url, args.seed_subjects, args.seed_events, registry)
+            subjects = [f"anon:{index:032x}" for index in range(1, args.seed_subjects + 1)]
+            seed(database_url, subjects, per_subject, registry)
             step = max(1, len(subjects) // args.concurrency)
             seeded_cookies = _cookies(subjects[::step][:args.concurrency])
             seeded = asyncio.run(run_phase(f"{args.seed_subjects:,} subjects, {args.seed_events:,} events",
