@@ -316,3 +316,19 @@ def test_neutral_score_is_popularity_only() -> None:
     result = ranked({})
     assert result[0].score == pytest.approx(NEUTRAL_WEIGHT)
     assert result[-1].score == pytest.approx(0.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(others=others, first=st.integers(0, 10), second=st.integers(0, 10),
+       small=st.sampled_from([[], ["small"]]), cats=st.sampled_from([[], ["bags"], ["shoes", "home"]]))
+def test_a_shared_index_answers_like_a_fresh_one_whatever_was_asked_before(
+        others: list[Product], first: int, second: int, small: list[str], cats: list[str]) -> None:
+    """The index caches whole-catalog columns; a later profile must never see an earlier profile's data."""
+    catalog = CATALOG + others
+    shared = RankingIndex(catalog)
+    earlier = profile_for(DEMO, full(first, small_brands=["small"], categories=["home"]))
+    later = profile_for(DEMO, full(second, small_brands=small, categories=cats))
+    rank_catalog(shared, earlier, locale="en")
+    reused = rank_catalog(shared, later, locale="en")
+    fresh = rank_catalog(RankingIndex(catalog), later, locale="en")
+    assert [(e.item.id, e.score, e.reasons) for e in reused] == [(e.item.id, e.score, e.reasons) for e in fresh]

@@ -32,8 +32,10 @@ everything the shopper did not allow (a preference whose required consent is mis
   ``order.popular``, ``order.default``, ``order.neutral``.
 
 Performance: :class:`RankingIndex` keeps the catalog in neutral order with per-attribute columns built once
-per catalog, so a query is a few list comprehensions over columns plus one C-level sort; reasons are worked
-out only for the page actually returned.
+per catalog; for the whole catalog (no search, category or hard filter) it also caches each attribute's
+min/max and 0..1 column, so a query only weights and adds lists in C (``map``) and picks the page with a
+heap. Reasons are worked out only for the page actually returned. Every path (whole catalog, subset, single
+item) uses one normalization formula, so a product scores and is explained identically in all of them.
 """
 
 from __future__ import annotations
@@ -274,31 +276,35 @@ def _bounds(values: Sequence[Any]) -> tuple[float, float] | None:
         return (min(numbers), max(numbers)) if numbers else None
 
 
-def _weighted(values: Sequence[Any], prefer: str, bounds: tuple[float, float] | None, weight: float,
-              clamp: bool) -> list[float]:
-    """``weight`` x the min-max score in 0..1 (1.0 best for ``prefer``); missing values score 0.0.
+def _unit(values: Sequence[Any], prefer: str, bounds: tuple[float, float] | None, clamp: bool) -> list[float]:
+    """Min-max scores in 0..1, 1.0 being best for ``prefer``; missing values score 0.0.
 
-    One fused comprehension per signal (``a * v - b``): this is the hot loop of a catalog query.
-    ``clamp`` is needed only when ``bounds`` come from elsewhere (:func:`rank` with given scales).
+    The one formula every path uses (``slope * v - offset``), so a product scores bit-for-bit the same in
+    the whole catalog, in a search result and alone. ``clamp`` is needed only when ``bounds`` come from
+    elsewhere (:func:`rank` with given scales).
     """
     if bounds is None:
         return [0.0] * len(values)
     low, high = bounds
     span = high - low
     if span <= 0:
-        return [0.5 * weight if _number(v) is not None else 0.0 for v in values]
-    slope = weight / span
+        return [0.5 if _number(v) is not None else 0.0 for v in values]
+    slope = 1.0 / span
     if prefer == "lower":
-        slope, offset = -slope, -high * weight / span  # weight * (high - v) / span
+        slope, offset = -slope, -high / span  # (high - v) / span
     else:
-        offset = low * weight / span                   # weight * (v - low) / span
+        offset = low / span                   # (v - low) / span
     try:
         scored = [slope * v - offset for v in values]
     except TypeError:
         scored = [0.0 if n is None else slope * n - offset for n in map(_number, values)]
     if clamp:
-        scored = [min(weight, max(0.0, x)) for x in scored]
+        scored = [min(1.0, max(0.0, x)) for x in scored]
     return scored
+
+
+def _times(values: list[float], weight: float) -> list[float]:
+    return list(map(operator.mul, values, repeat(weight)))
 
 
 # --- evaluation (shared by the single-item and the whole-catalog paths) ------------------------------
@@ -310,9 +316,9 @@ class _Evaluation:
     """Index positions of the kept items in neutral order; ``None``: every item of the index."""
     scores: list[float]
     popularity: list[float]
-    """``NEUTRAL_WEIGHT`` x normalized popularity, per kept item."""
-    contributions: list[list[float]]
-    """Per signal, each kept item's weighted contribution to its score."""
+    """Normalized popularity (0..1) per kept item."""
+    features: list[list[float]]
+    """Per signal, each kept item's 0..1 feature (match or normalized criterion), before weighting."""
 
     def position(self, row: int) -> int:
         return row if self.positions is None else self.positions[row]
@@ -358,20 +364,23 @@ def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None
         bounds = {name: _bounds(values(name))
                   for name in {index.neutral_attribute} | {s.attribute for s in plan.signals if s.values is None}}
     neutral = index.neutral_attribute
-    popularity = _weighted(values(neutral), "higher", bounds.get(neutral), NEUTRAL_WEIGHT, clamp)
-    scores = popularity
-    contributions: list[list[float]] = []
+    popularity = _unit(values(neutral), "higher", bounds.get(neutral), clamp)
+    features: list[list[float]] = []
     for signal in plan.signals:
-        weight = signal.weight
         if signal.values is not None:
             matches = signal.values
-            contribution = [weight if v in matches else 0.0 for v in values(signal.attribute)]
+            features.append([1.0 if v in matches else 0.0 for v in values(signal.attribute)])
         else:
-            contribution = _weighted(values(signal.attribute), signal.prefer, bounds.get(signal.attribute),
-                                     weight, clamp)
-        scores = list(map(operator.add, scores, contribution))
-        contributions.append(contribution)
-    return _Evaluation(positions=positions, scores=scores, popularity=popularity, contributions=contributions)
+            features.append(_unit(values(signal.attribute), signal.prefer, bounds.get(signal.attribute), clamp))
+    return _scored(plan, positions, popularity, features)
+
+
+def _scored(plan: _Plan, positions: list[int] | None, popularity: list[float],
+            features: list[list[float]]) -> _Evaluation:
+    scores = _times(popularity, NEUTRAL_WEIGHT)
+    for signal, feature in zip(plan.signals, features):
+        scores = list(map(operator.add, scores, _times(feature, signal.weight)))
+    return _Evaluation(positions=positions, scores=scores, popularity=popularity, features=features)
 
 
 def _evaluate_whole(plan: _Plan, index: RankingIndex[Any]) -> _Evaluation:
@@ -381,24 +390,16 @@ def _evaluate_whole(plan: _Plan, index: RankingIndex[Any]) -> _Evaluation:
     def unit(attribute: str, prefer: str) -> list[float]:
         def build() -> list[float]:
             column = index.column(attribute)
-            return _weighted(column, prefer, index.derived(("bounds", attribute), lambda: _bounds(column)), 1.0,
-                             False)
+            return _unit(column, prefer, index.derived(("bounds", attribute), lambda: _bounds(column)), False)
         return index.derived(("unit", attribute, prefer), build)
 
     def matches(attribute: str, values: frozenset[Any]) -> list[float]:
         return index.derived(("match", attribute, values),
                              lambda: [1.0 if v in values else 0.0 for v in index.column(attribute)])
 
-    popularity = list(map(operator.mul, unit(index.neutral_attribute, "higher"), repeat(NEUTRAL_WEIGHT)))
-    scores = popularity
-    contributions: list[list[float]] = []
-    for signal in plan.signals:
-        feature = (matches(signal.attribute, signal.values) if signal.values is not None
-                   else unit(signal.attribute, signal.prefer))
-        contribution = list(map(operator.mul, feature, repeat(signal.weight)))
-        scores = list(map(operator.add, scores, contribution))
-        contributions.append(contribution)
-    return _Evaluation(positions=None, scores=scores, popularity=popularity, contributions=contributions)
+    features = [matches(s.attribute, s.values) if s.values is not None else unit(s.attribute, s.prefer)
+                for s in plan.signals]
+    return _scored(plan, None, unit(index.neutral_attribute, "higher"), features)
 
 
 def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
@@ -415,10 +416,9 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
         reasons.append(Reason(code="order.neutral", effect="neutral"))
         return reasons
     moved: list[tuple[float, Reason]] = []
-    for signal, contribution in zip(plan.signals, evaluation.contributions):
-        # Back to 0..1 (signals have a positive weight); clamped so float noise of the unclamped catalog path
-        # (-1e-17) and the clamped single-item path give the same reasons.
-        value = min(1.0, max(0.0, contribution[row] / signal.weight))
+    for signal, feature in zip(plan.signals, evaluation.features):
+        # Clamped so float noise of an unclamped path (-1e-17) and the clamped single-item path agree.
+        value = min(1.0, max(0.0, feature[row]))
         if signal.values is not None:
             if value > 0:
                 matched = _matched(signal.choices, index.column(signal.attribute)[position])
@@ -436,7 +436,7 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
                           Reason(code="criterion.worse", effect="lower", preference=signal.key, params=params)))
     moved.sort(key=lambda pair: -round(pair[0], 9))  # stable: equal strength keeps declaration order
     reasons.extend(reason for _, reason in moved)
-    if evaluation.popularity[row] >= POPULAR_THRESHOLD * NEUTRAL_WEIGHT:
+    if evaluation.popularity[row] >= POPULAR_THRESHOLD:
         reasons.append(Reason(code="order.popular", effect="higher"))
     if not moved:
         reasons.append(Reason(code="order.default", effect="neutral"))
