@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CHROMIUM_ARGS", "DEFAULT_BROWSER_PATH", "BrowserSettings", "resolve_browser_path"]
+__all__ = ["CHROMIUM_ARGS", "DEFAULT_BROWSER_PATH", "GPC_ARGS", "BrowserSettings", "resolve_browser_path"]
 
 CHROMIUM_ARGS: tuple[str, ...] = (
     "--no-sandbox",
@@ -22,6 +22,10 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--no-first-run",
 )
 """Flags for Chromium in CI containers: no sandbox (root), no GPU, no background traffic."""
+
+GPC_ARGS: tuple[str, ...] = ("--enable-features=GlobalPrivacyControlForce",)
+"""Chromium's own Global Privacy Control: ``Sec-GPC: 1`` on every request (websocket handshakes included,
+which Playwright's ``extra_http_headers`` do not reach) and ``navigator.globalPrivacyControl === true``."""
 
 DEFAULT_BROWSER_PATH = "/usr/bin/chromium"
 """Debian's Chromium package."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -105,6 +106,37 @@ class RegistryEditor:
         document = yaml.safe_load(current)
         document.setdefault("preferences", []).append(dict(fields))
         return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+    def with_theme(self, theme: str) -> str:
+        """The file's current text with ``shop.theme`` set to ``theme``."""
+        current = self.path.read_text(encoding="utf-8")
+        if self.format == "toml":
+            shop = re.search(r"^\[shop\][ \t]*\n(?:(?!\[).*(?:\n|$))*", current, flags=re.MULTILINE)
+            if shop is None:
+                raise ValueError(f"{self.path} has no [shop] table")
+            block = shop.group(0)
+            line = f"theme = {_toml_value(theme)}"
+            if re.search(r"^theme\s*=.*$", block, flags=re.MULTILINE):
+                block = re.sub(r"^theme\s*=.*$", line, block, count=1, flags=re.MULTILINE)
+            else:
+                block = block.replace("[shop]", "[shop]\n" + line, 1)
+            return current[:shop.start()] + block + current[shop.end():]
+        if self.format == "json":
+            document = json.loads(current)
+            document["shop"]["theme"] = theme
+            return json.dumps(document, ensure_ascii=False, indent=2)
+        import yaml  # noqa: PLC0415
+
+        document = yaml.safe_load(current)
+        document["shop"]["theme"] = theme
+        return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+    def set_theme(self, theme: str) -> str:
+        """Make ``theme`` the shop's theme; returns the live version (unchanged if it already was)."""
+        text = self.with_theme(theme)
+        if text == self.path.read_text(encoding="utf-8"):
+            return self.version()
+        return self.apply(text)
 
     def add_preference(self, fields: Mapping[str, Any]) -> str:
         """Append one preference type to the file; returns the new live version."""

@@ -14,7 +14,7 @@ Options
     ``--prefkit-center-path``, ``--prefkit-listing-path``: where the pages live on a shop's deployment
 
 Fixtures
-    ``prefkit_server`` (session), ``browser`` (session), ``shopper``, ``new_shopper`` (factory),
+    ``prefkit_server`` (session), ``browser`` (module), ``shopper``, ``new_shopper`` (factory),
     ``logged_in_shopper``, ``api_client``, ``registry_editor``, ``prefkit_registry``,
     ``preference_center``, ``consent_banner``, ``demo_listing``, ``static_host`` (session) and
     ``prefkit_preference`` (parametrized with every preference type of the registry under test).
@@ -36,11 +36,11 @@ import pytest
 # objects' helpers get pytest's detailed assertion messages too.
 pytest.register_assert_rewrite("e2e.flows", "e2e.pages", "e2e.waiting")
 
-from .browser import CHROMIUM_ARGS, BrowserSettings, resolve_browser_path
+from .browser import CHROMIUM_ARGS, GPC_ARGS, BrowserSettings, resolve_browser_path
 from .server import PrefkitServer, SelfStartedServerConfig, default_registry_path, log_tail, start_prefkit_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Playwright
 
     from .editor import RegistryEditor
     from .pages.banner import ConsentBanner
@@ -58,7 +58,8 @@ ACTION_TIMEOUT_MS = 15_000
 """Default timeout of page actions and navigations."""
 
 ShopperFactory = Callable[..., "Shopper"]
-"""``new_shopper(locale=None, *, gpc=False, extra_headers=None)`` -> a fresh :class:`~e2e.shopper.Shopper`."""
+"""``new_shopper(locale=None, *, gpc=False, extra_headers=None)`` -> a fresh :class:`~e2e.shopper.Shopper`;
+``gpc=True`` puts it in a Chromium that sends Global Privacy Control (``Sec-GPC: 1``) on every request."""
 
 _CONTEXTS = pytest.StashKey[list["_TracedContext"]]()
 _ARTIFACT_DIR = pytest.StashKey[Path]()
@@ -187,22 +188,43 @@ def static_host(prefkit_server: PrefkitServer) -> Iterator[StaticHost]:
 # --- browser, contexts, shoppers --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
-    """One Chromium for the whole session (each test gets fresh contexts)."""
+# Module scope, not session: Playwright's sync API cannot run twice at once in one thread, and a suite may
+# hold other modules that start their own (prefkit's does). Within a module every test shares one browser.
+@pytest.fixture(scope="module")
+def _playwright() -> Iterator[Playwright]:
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415
 
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+def _launch(request: pytest.FixtureRequest, playwright: Playwright, extra_args: tuple[str, ...] = ()) -> Browser:
     settings = BrowserSettings(executable_path=resolve_browser_path(request.config.getoption("--prefkit-browser-path")),
                                headed=request.config.getoption("--prefkit-headed"))
     settings.check()
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=settings.executable_path, args=list(CHROMIUM_ARGS),
-                                              headless=not settings.headed)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    return playwright.chromium.launch(executable_path=settings.executable_path,
+                                      args=[*CHROMIUM_ARGS, *extra_args], headless=not settings.headed)
+
+
+@pytest.fixture(scope="module")
+def browser(request: pytest.FixtureRequest, _playwright: Playwright) -> Iterator[Browser]:
+    """One Chromium per test module (each test gets fresh contexts)."""
+    instance = _launch(request, _playwright)
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def gpc_browser(request: pytest.FixtureRequest, _playwright: Playwright) -> Iterator[Browser]:
+    """A Chromium with Global Privacy Control switched on (launched only when a flow asks for it)."""
+    instance = _launch(request, _playwright, GPC_ARGS)
+    try:
+        yield instance
+    finally:
+        instance.close()
 
 
 @dataclass
@@ -241,16 +263,17 @@ def new_shopper(request: pytest.FixtureRequest, browser: Browser, prefkit_server
             locale = default_locale[0]
         headers = dict(extra_headers or {})
         if gpc:
-            headers["Sec-GPC"] = "1"
-        context = browser.new_context(locale=locale, extra_http_headers=headers or None,
-                                      viewport={"width": 1280, "height": 900})
+            headers["Sec-GPC"] = "1"  # the browser sends it by itself; the API client needs it spelled out
+        engine = request.getfixturevalue("gpc_browser") if gpc else browser
+        context = engine.new_context(locale=locale, extra_http_headers=extra_headers or None,
+                                     viewport={"width": 1280, "height": 900})
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.tracing.start(screenshots=True, snapshots=True, title=request.node.nodeid)
         traced.append(_TracedContext(context=context, label=f"shopper{len(traced) + 1}"))
         page = context.new_page()
         api = PrefkitApi(prefkit_server.base_url, context, headers=headers, admin_key=prefkit_server.admin_key)
         shopper = Shopper(context=context, page=page, server=prefkit_server, api=api, locale=locale,
-                          paths=_demo_paths(request.config))
+                          paths=_demo_paths(request.config), gpc=gpc)
         shoppers.append(shopper)
         return shopper
 

@@ -45,6 +45,8 @@ class Shopper:
     """Locale the pages are opened in."""
     paths: DemoPaths = field(default_factory=DemoPaths)
     """Where the pages live."""
+    gpc: bool = False
+    """Whether this shopper's browser sends Global Privacy Control (``Sec-GPC: 1``)."""
     _sessions: dict[int, WidgetSessions] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -67,15 +69,6 @@ class Shopper:
         """Make this a returning shopper who already answered the first-visit banner ("reject all", through
         the API), so the banner's modal dialog does not take the keyboard focus from the page under test."""
         self.api.reject_all()
-
-    def send_gpc(self, enabled: bool = True) -> None:
-        """From now on, send (or stop sending) ``Sec-GPC: 1`` from the browser and the API client."""
-        headers = {"Sec-GPC": "1"} if enabled else {}
-        self.context.set_extra_http_headers(headers)
-        if enabled:
-            self.api.http.headers["Sec-GPC"] = "1"
-        else:
-            self.api.http.headers.pop("Sec-GPC", None)
 
     def registry(self, locale: str | None = None) -> RegistryInfo:
         """The live registry, texts in ``locale`` (default: the shopper's)."""

@@ -1,4 +1,8 @@
-"""Serving the static host page (a plain HTML page, not rendered by the BFF) from a second local origin."""
+"""Serving the static host page (a plain HTML page, not rendered by the BFF) from a second local origin.
+
+The example page points its one script tag at ``http://localhost:8000``; the host serves it with that URL
+replaced by the BFF under test, exactly the edit a shop makes when it copies the page.
+"""
 
 from __future__ import annotations
 
@@ -35,13 +39,35 @@ class StaticHost:
     """The BFF the pages embed widgets from."""
 
     def url(self, page: str = "index.html", **query: str) -> str:
-        """URL of ``page``, with ``bff=<BFF URL>`` and any other query parameters."""
-        return f"{self.origin}/{page}?" + urlencode({"bff": self.bff_url, **query})
+        """URL of ``page`` on the host origin, with ``query`` parameters."""
+        return f"{self.origin}/{page}" + ("?" + urlencode(query) if query else "")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+PLACEHOLDER_BFF = "http://localhost:8000"
+"""The BFF URL written in the example pages; replaced by the BFF under test when served (the one change the
+example tells a shop to make)."""
+
+
+class _HostHandler(http.server.SimpleHTTPRequestHandler):
+    bff_url: str = PLACEHOLDER_BFF
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if path.suffix != ".html" or not path.is_file():
+            super().do_GET()
+            return
+        body = path.read_text(encoding="utf-8").replace(PLACEHOLDER_BFF, self.bff_url).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @contextlib.contextmanager
@@ -52,7 +78,8 @@ def serve_static_host(server: PrefkitServer, directory: Path | None = None) -> I
     if not (folder / "index.html").is_file():
         raise FileNotFoundError(f"static host page not found: {folder / 'index.html'}")
     port = urlsplit(server.embed_origin).port
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    handler_class = type("BoundHostHandler", (_HostHandler,), {"bff_url": server.base_url})
+    handler = functools.partial(handler_class, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port or 80), handler)
     thread = threading.Thread(target=httpd.serve_forever, name="prefkit-static-host", daemon=True)
     thread.start()

@@ -61,6 +61,14 @@ def test_keyboard_only_journey(shopper: Shopper) -> None:
     center = shopper.center().open()
     page = shopper.page
     registry = center.registry
+    banner = shopper.banner()
+    banner.expect_shown()
+    # The first-visit banner is a modal dialog holding the focus; Escape moves the focus to "Reject all"
+    # (as easy a way out as accepting), Enter answers it.
+    page.keyboard.press("Escape")
+    expect(banner.reject_all_button).to_be_focused()
+    page.keyboard.press("Enter")
+    banner.expect_gone()
     # Enable everything first (sliders and filters may require consents): "Accept all" by keyboard.
     _tab_to(center, page, "button", center.text("accept_all"))
     page.keyboard.press("Enter")
@@ -137,6 +145,7 @@ def _operate_focused(center: PreferenceCenterPage, page: Page, info: dict[str, A
 def test_slider_requires_consent(shopper: Shopper) -> None:
     """Flow 4: a slider whose required consent is not granted is disabled with the reason; granting the
     consent enables it, and then it moves."""
+    shopper.answer_banner_beforehand()
     center = shopper.center().open()
     sliders = [p for p in center.registry.preferences if p.kind == "slider" and p.requires]
     if not sliders:
@@ -164,6 +173,7 @@ def test_slider_requires_consent(shopper: Shopper) -> None:
 
 def test_two_tabs_stay_in_sync(shopper: Shopper) -> None:
     """Flow 6: a change in one tab shows up in the shopper's other tab without a reload."""
+    shopper.answer_banner_beforehand()
     first = shopper.center().open()
     second = shopper.center(shopper.new_tab()).open()
     consent = first.registry.opt_in_consents()[0]
@@ -186,6 +196,7 @@ def test_login_carries_choices_over(shopper: Shopper, new_shopper: ShopperFactor
     them in another browser context."""
     if not shopper.server.shop_secret:
         pytest.skip("the shop secret is unknown (pass --prefkit-shop-secret for an external server)")
+    shopper.answer_banner_beforehand()
     center = shopper.center().open()
     consent = center.registry.opt_in_consents()[0]
     center.consent(consent.key).toggle_with_keyboard()
@@ -204,7 +215,7 @@ def test_login_carries_choices_over(shopper: Shopper, new_shopper: ShopperFactor
     assert merges, "the merge is not recorded in the customer's ledger"
 
     elsewhere = new_shopper()
-    elsewhere.login(customer_id)
+    elsewhere.login(customer_id)  # the customer answered the banner already (as the anonymous shopper)
     other_center = elsewhere.center().open()
     other_center.consent(consent.key).expect_checked(True)
     state = elsewhere.api.preference(consent.key)

@@ -8,6 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from components.i18n import CATALOGS
+from e2e.api import PrefkitApi
+from e2e.plugin import ShopperFactory
 from e2e.shopper import Shopper
 from e2e.waiting import eventually
 
@@ -45,6 +47,7 @@ def test_first_visit_reject_all(shopper: Shopper) -> None:
 def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
     """Flow 2: grant a consent, reload, still granted; withdraw with one click, reload, withdrawn; the
     history (UI and API) shows both decisions with timestamps and the wording."""
+    shopper.answer_banner_beforehand()
     center = shopper.center().open()
     consent = center.registry.opt_in_consents()[0]
     toggle = center.consent(consent.key)
@@ -64,7 +67,7 @@ def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
     center.reload()
     center.consent(consent.key).expect_checked(False)
 
-    events = [e for e in shopper.api.history(center.locale) if e["key"] == consent.key]
+    events = [e for e in shopper.api.history(center.locale) if e["key"] == consent.key and e["method"] == "ui"]
     assert [e["new_value"] for e in events] == [False, True], f"expected withdraw then grant (newest first): {events}"
     for event in events:
         assert event["created_at"] and event["text_hash"], event
@@ -72,37 +75,35 @@ def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
         assert event["description"] == consent.description, event
     assert events[0]["created_at"] >= events[1]["created_at"], events
 
-    entries = center.history_entries().filter(has_text=consent.title)
-    expect(entries).to_have_count(2)
     text = center.text
+    entries = center.history_entries().filter(has_text=consent.title).filter(has_text=text("method_ui"))
+    expect(entries).to_have_count(2)
     expect(entries.nth(0)).to_contain_text(text("history_refused"))
     expect(entries.nth(1)).to_contain_text(text("history_allowed"))
     for index in range(2):
         expect(entries.nth(index).get_by_role("time")).to_have_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"))
 
 
-def test_gpc_turns_flagged_consents_off(shopper: Shopper) -> None:
-    """Flow 8: once the browser sends ``Sec-GPC: 1``, consents declared ``gpc = true`` are off, reported
-    with source ``gpc``, and the center tells the shopper why."""
-    center = shopper.center().open()
-    flagged = [c for c in center.registry.consents(switchable=True) if c.gpc]
+def test_gpc_turns_flagged_consents_off(new_shopper: ShopperFactory) -> None:
+    """Flow 8: a browser sending ``Sec-GPC: 1`` sees the consents declared ``gpc = true`` off (source
+    ``gpc``) even though the shopper granted them earlier without GPC, and is told why."""
+    shopper = new_shopper(gpc=True)
+    registry = shopper.registry()
+    flagged = [c for c in registry.consents(switchable=True) if c.gpc]
     if not flagged:
         pytest.skip("the registry under test declares no consent with gpc = true")
-    center.accept_all_button.click()
-    for consent in flagged:
-        center.consent(consent.key).expect_checked(True)
-    eventually(shopper.api.preferences,
-               lambda body: all(body["preferences"][c.key]["value"] is True for c in flagged),
-               what="accept all to be stored")
+    # Earlier, from a browser without GPC, the same shopper (same cookie) accepted everything.
+    with PrefkitApi(shopper.server.base_url, shopper.context) as without_gpc:
+        without_gpc.accept_all()
+        assert all(without_gpc.preference(c.key)["value"] is True for c in flagged)
 
-    shopper.send_gpc()
-    center.reload()
+    center = shopper.center().open()
+    assert shopper.page.evaluate("navigator.globalPrivacyControl") is True, "the browser does not send GPC"
     for consent in flagged:
         center.consent(consent.key).expect_checked(False)
         state = shopper.api.preference(consent.key)
         assert state["value"] is False and state["source"] == "gpc", state
-    unflagged = [c for c in center.registry.consents(switchable=True) if not c.gpc]
-    for consent in unflagged:
+    for consent in (c for c in registry.consents(switchable=True) if not c.gpc):
         center.consent(consent.key).expect_checked(True)
 
     notice = CATALOGS.get(center.locale, {}).get("gpc_notice")

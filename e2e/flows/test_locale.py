@@ -17,6 +17,7 @@ def test_center_in_locale(new_shopper: ShopperFactory, locale: str) -> None:
     registry = shopper.registry(locale)
     if locale not in registry.locales:
         pytest.skip(f"the registry under test does not offer {locale!r}")
+    shopper.answer_banner_beforehand()
     center = shopper.center(locale=locale).open()
     expect(shopper.page.locator("html")).to_have_attribute("lang", locale)
     expect(center.accept_all_button).to_be_visible()
@@ -41,6 +42,7 @@ def test_polish_and_english_differ(new_shopper: ShopperFactory) -> None:
     if not {"pl", "en"} <= set(polish.locales):
         pytest.skip("the registry under test is not bilingual pl/en")
     assert [p.title for p in polish.preferences] != [p.title for p in english.preferences]
+    shopper.answer_banner_beforehand()
     center_en = shopper.center(locale="en").open()
     expect(center_en.root.get_by_role("heading", name="Privacy and personalization")).to_be_visible()
     center_pl = shopper.center(shopper.new_tab(), locale="pl").open()

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Frame, Page, WebSocket
 
-__all__ = ["WidgetSessions"]
+__all__ = ["MOUNT_POINTS", "WidgetSessions", "expect_widgets_rendered"]
 
 _WS_SEGMENT = "/ws/"
 
@@ -63,3 +63,16 @@ class WidgetSessions:
                 "websocket", predicate=lambda ws: _widget_of(ws.url) == widget, timeout=timeout_ms)
         if not self.frames.get(widget):
             socket.wait_for_event("framereceived", timeout=timeout_ms)
+
+
+MOUNT_POINTS = "[data-prefkit-widget]"
+"""The embedding contract: every widget mount point carries ``data-prefkit-widget`` (not a styling hook)."""
+
+
+def expect_widgets_rendered(page: Page, timeout_ms: float = 10_000) -> int:
+    """Wait until every widget mount point on ``page`` holds rendered content; returns how many there are."""
+    from playwright.sync_api import expect  # noqa: PLC0415
+
+    mounts = page.locator(MOUNT_POINTS)
+    expect(page.locator(f"{MOUNT_POINTS}:not(:has(*))")).to_have_count(0, timeout=timeout_ms)
+    return mounts.count()

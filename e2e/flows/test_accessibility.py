@@ -1,0 +1,79 @@
+"""Flow 10: axe-core finds no violations on any page of the demo, in every theme.
+
+axe-core comes bundled with ``axe-playwright-python`` (no network). Each page is checked twice: on a
+first visit (consent banner open as a modal dialog) and once the banner is answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from e2e.editor import RegistryEditor
+from e2e.pages.center import page_url
+from e2e.pages.sessions import expect_widgets_rendered
+from e2e.plugin import ShopperFactory
+from e2e.server import PrefkitServer
+
+pytestmark = pytest.mark.browser
+
+THEMES = ("default", "dark", "high-contrast")
+"""The themes prefkit ships."""
+
+_AXE = Axe()
+# WCAG 2.1 A and AA (what the kit promises) plus axe's best practices.
+_AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+                "resultTypes": ["violations"]}
+
+
+def _demo_pages(server: PrefkitServer, paths: Any) -> list[str]:
+    """Every page of the demo: listing, one product, preferences, your data."""
+    import httpx  # noqa: PLC0415
+
+    pages = [paths.listing, paths.center, "/demo/your-data"]
+    catalog = httpx.get(server.url("/api/v1/catalog"), timeout=15)
+    if catalog.status_code == 200:
+        items = catalog.json().get("items") or catalog.json().get("products") or []
+        if items:
+            product_id = items[0].get("id") or items[0].get("product_id")
+            pages.append(f"/demo/products/{product_id}")
+    return pages
+
+
+def _violations(page: Any) -> list[str]:
+    result = _AXE.run(page, options=_AXE_OPTIONS)
+    lines = []
+    for violation in result.response["violations"]:
+        targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} -> {targets}")
+    return lines
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_demo_pages_have_no_axe_violations(theme: str, new_shopper: ShopperFactory, prefkit_server: PrefkitServer,
+                                           request: pytest.FixtureRequest) -> None:
+    probe = new_shopper()
+    current_theme = probe.registry().theme
+    if theme != current_theme:
+        # The demo takes its theme from the registry's shop settings: switch it for this test.
+        editor: RegistryEditor = request.getfixturevalue("registry_editor")
+        editor.set_theme(theme)
+    problems: list[str] = []
+    for path in _demo_pages(prefkit_server, probe.paths):
+        shopper = new_shopper()  # a first visit on every page: the banner is open
+        url = page_url(prefkit_server.base_url, path, locale=shopper.locale)
+        shopper.page.goto(url)
+        expect_widgets_rendered(shopper.page)
+        shopper.banner().expect_shown()
+        href = shopper.page.locator("link[rel=stylesheet]").first.get_attribute("href") or ""
+        assert theme in href, f"{path} is not styled with the {theme!r} theme (stylesheet {href!r})"
+        problems += [f"{path} [banner open]: {line}" for line in _violations(shopper.page)]
+
+        shopper.answer_banner_beforehand()
+        shopper.page.reload()
+        expect_widgets_rendered(shopper.page)
+        shopper.banner().expect_gone()
+        problems += [f"{path}: {line}" for line in _violations(shopper.page)]
+    assert not problems, f"axe-core violations in the {theme!r} theme:\n" + "\n".join(problems)

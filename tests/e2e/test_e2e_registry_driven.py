@@ -1,0 +1,5 @@
+"""The e2e.flows.test_registry_driven flows, run in prefkit's own suite (the plugin's self-started server)."""
+
+from __future__ import annotations
+
+from e2e.flows.test_registry_driven import *  # noqa: F403 - the flows are the tests
