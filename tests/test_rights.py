@@ -185,6 +185,7 @@ def test_erasure_needs_csrf_then_removes_everything_keeps_only_anonymous_counter
         assert _rows_mentioning(database_url, other_subject)["consent_event"] == 1
 
         # Even a kept copy of the old cookie finds nothing any more.
+        client.cookies.clear()
         client.cookies.set(SUBJECT_COOKIE, old_cookie)
         after = client.get("/api/v1/me/export").json()
         assert after["subject"] == subject
@@ -231,6 +232,7 @@ def test_erasure_of_anonymous_subject_merged_into_customer_only_drops_the_link(r
         anonymous = client.get("/api/v1/me/export").json()["subject"]
         token = issue_customer_token("c-9", SHOP_SECRET)
         client.post("/api/v1/session/login", json={"token": token}, headers=WRITE)
+        client.cookies.clear()
         client.cookies.set(SUBJECT_COOKIE, anonymous_cookie)
         document = client.get("/api/v1/me/export").json()
         # The anonymous subject sees that it was merged, not the customer's own ledger.
