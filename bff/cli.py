@@ -54,7 +54,8 @@ def _run(settings: object, host: str, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
                f"OpenAPI: http://{host}:{port}/schema)")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    # No access log: uvicorn's names every client's IP address, which prefkit never keeps (see SECURITY.md).
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, access_log=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
