@@ -26,7 +26,9 @@ __all__ = [
     "default_registry_path",
     "free_port",
     "log_tail",
+    "prefkit_command",
     "start_prefkit_server",
+    "stop_process",
     "wait_until_ready",
 ]
 
@@ -137,11 +139,16 @@ def wait_until_ready(base_url: str, *, timeout_s: float, process: subprocess.Pop
             time.sleep(_POLL_INTERVAL_S)  # polling interval of a readiness probe, not a synchronization sleep
 
 
-def _server_command(registry: Path, port: int, database_url: str) -> list[str]:
-    # The same interpreter as pytest, so the server runs the prefkit installed next to the plugin.
+def prefkit_command(*args: str) -> list[str]:
+    """Argv running ``prefkit ARGS`` with the interpreter running pytest (so the prefkit installed next to
+    the plugin is the one started, whatever is first on PATH)."""
     launcher = "import sys; from bff.cli import main; sys.argv[0] = 'prefkit'; sys.exit(main())"
-    return [sys.executable, "-c", launcher, "serve", "--registry", str(registry), "--host", "127.0.0.1",
-            "--port", str(port), "--database-url", database_url]
+    return [sys.executable, "-c", launcher, *args]
+
+
+def _server_command(registry: Path, port: int, database_url: str) -> list[str]:
+    return prefkit_command("serve", "--registry", str(registry), "--host", "127.0.0.1", "--port", str(port),
+                           "--database-url", database_url)
 
 
 @contextlib.contextmanager
@@ -183,10 +190,10 @@ def start_prefkit_server(config: SelfStartedServerConfig) -> Iterator[PrefkitSer
                 log_path=config.log_path,
             )
         finally:
-            _stop(process)
+            stop_process(process)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM (graceful shutdown), then SIGKILL after a deadline; only the process group we started."""
     if process.poll() is not None:
         return

@@ -104,14 +104,15 @@ def test_keyboard_only_journey(shopper: Shopper) -> None:
             assert ("switch", pref.title) in reached, f"switch {pref.title!r} not reachable by Tab"
         elif pref.kind == "slider":
             assert ("slider", pref.title) in reached, f"slider {pref.title!r} not reachable by Tab"
+        elif pref.kind == "filter" and pref.multiple:
+            labels = {stop["name"] for stop in stops if stop["role"] == "checkbox"}
+            expected = {o.label for o in pref.options}
+            assert expected <= labels, f"options of {pref.title!r} not all reachable: {expected - labels}"
         elif pref.kind == "filter":
-            role = "checkbox" if pref.multiple else "radio"
-            labels = {stop["name"] for stop in stops if stop["role"] == role}
-            expected = {o.label for o in pref.options} if pref.multiple else None
-            if expected is not None:
-                assert expected <= labels, f"options of {pref.title!r} not all reachable: {expected - labels}"
-            else:
-                assert labels & {o.label for o in pref.options} or labels, f"radio group {pref.title!r} not reachable"
+            # A radio group is one Tab stop (its checked radio, or "no preference"); arrows move inside it.
+            labels = {stop["name"] for stop in stops if stop["role"] == "radio"}
+            choices = {o.label for o in pref.options} | {center.text("no_choice")}
+            assert labels & choices, f"radio group {pref.title!r} not reachable by Tab"
     assert ("button", center.text("reject_all")) in reached, "Reject all is not reachable by Tab"
 
 
