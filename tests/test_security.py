@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import inspect
 import json
+import re
 import subprocess
 import sys
 import time
@@ -16,15 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from _bff_app import ADMIN_KEY, API_KEY, SECRET, SHOP_SECRET, WRITE, running_app, write_registry
+from _live_server import SHOP_SECRET as LIVE_SHOP_SECRET
 from _live_server import LiveServer, server_env
 from bff.api import context as api_context
 from bff.api.system import AdminController
 from bff.identity import SUBJECT_COOKIE, Identity, issue_customer_token
 from bff.settings import MIN_SECRET_LENGTH
+from bff.storage import Database
 
 PROBLEM = "application/problem+json"
 
@@ -269,19 +273,40 @@ def test_widget_websocket_from_a_foreign_origin_is_refused(live: LiveServer) -> 
     assert refused.value.response.status_code == 403
 
 
-def test_ip_addresses_and_user_agents_are_not_stored(live: LiveServer, tmp_path: Path) -> None:
+def _all_stored_text(database_url: str) -> str:
+    """Every row of every prefkit table, as text (works for SQLite and PostgreSQL alike)."""
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            tables = sa.inspect(connection).get_table_names()
+            return "\n".join(repr(row) for table in tables
+                             for row in connection.execute(sa.text(f'SELECT * FROM "{table}"')))
+    finally:
+        database.dispose()
+
+
+def test_ip_addresses_and_user_agents_are_not_stored(registry_file: Path, tmp_path: Path, database_url: str) -> None:
     marker = f"UA-MARKER-{uuid.uuid4().hex}"
     forwarded = "203.0.113.77"
-    headers = {"User-Agent": marker, "X-Forwarded-For": forwarded, "X-Real-IP": forwarded, **WRITE}
-    with httpx.Client(base_url=live.url, headers=headers, timeout=10) as client:
+    headers = {"User-Agent": marker, "X-Forwarded-For": forwarded, "X-Real-IP": forwarded, "Forwarded": f"for={forwarded}",
+               **WRITE}
+    log = tmp_path / "server.log"
+    with LiveServer(registry_file, database_url, log_path=log) as live, \
+            httpx.Client(base_url=live.url, headers=headers, timeout=10) as client:
         assert client.put("/api/v1/preferences/newsletter", json={"value": True}).status_code == 200
         assert client.post("/api/v1/consents/reject-all").status_code == 200
         assert client.patch("/api/v1/preferences", json={"colors": ["blue"], "level": 6}).status_code == 200
-        token = issue_customer_token("c-ip", "live-server-shop-secret-0123456789abcdefghij")
+        token = issue_customer_token("c-ip", LIVE_SHOP_SECRET)
         assert client.post("/api/v1/session/login", json={"token": token}).status_code == 200
         assert client.delete("/api/v1/preferences/colors").status_code == 200
-    live.stop()
-    stored = b"".join(path.read_bytes() for path in tmp_path.glob("live.db*"))
-    assert b"c-ip" in stored  # the probe can see what was written...
-    for secret_value in (marker, forwarded, "127.0.0.1"):
-        assert secret_value.encode() not in stored, secret_value  # ...and no client address or user agent
+        assert client.get("/api/v1/me/export").status_code == 200
+        assert client.get("/api/v1/admin/registry", headers={"X-Admin-Key": "wrong"}).status_code == 401
+    stored = _all_stored_text(database_url)
+    if database_url.startswith("sqlite"):  # the raw file too: free pages and the WAL keep old bytes
+        stored += "".join(path.read_bytes().decode("latin-1") for path in tmp_path.glob("*.db*"))
+    assert "cust:c-ip" in stored  # the probe sees what was written...
+    for clear_text in (marker, forwarded, "127.0.0.1"):
+        assert clear_text not in stored, clear_text  # ...and no client address or user agent
+    server_log = log.read_text()
+    assert marker not in server_log and forwarded not in server_log
+    assert not re.search(r"\d+\.\d+\.\d+\.\d+:\d+ - \"", server_log), "access log names client addresses"
