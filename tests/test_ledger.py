@@ -122,3 +122,24 @@ def test_integral_float_values_verify_after_a_round_trip(service: PreferenceServ
     run(service.set_values(SUBJECT, {"balance": 0.25}, method="api"))
     assert run(service.effective(SUBJECT))["balance"].value == 0.25
     assert run(service.verify(SUBJECT)) is None
+
+
+def test_two_instances_on_one_database_keep_one_chain(service: PreferenceService, database_url: str) -> None:
+    """Two BFF instances (separate engines and pools, as two processes would have) writing the same
+    subject at once: one linear chain, and each instance reads what the other wrote."""
+    other_database = Database(database_url)
+    other = PreferenceService(service.registry, other_database)
+    try:
+        async def both() -> None:
+            await asyncio.gather(*(
+                (service if i % 2 else other).set_values(SUBJECT, {"level": (i % 6) * 2, "size": "sm"[i % 2]},
+                                                         method="api")
+                for i in range(20)))
+        run(both())
+        run(service.set_values(SUBJECT, {"colors": ["green"]}, method="api"))
+        assert run(other.effective(SUBJECT))["colors"].value == ["green"]
+        history = run(other.history(SUBJECT))
+        assert [e.seq for e in history] == list(range(len(history), 0, -1)) and len(history) >= 21
+        assert run(other.verify(SUBJECT)) is None
+    finally:
+        other_database.dispose()
