@@ -14,6 +14,10 @@ MIN_SECRET_LENGTH = 32
 """Shortest accepted signing secret (characters); HMAC keys shorter than this are guessable offline."""
 
 
+_MIN_DISTINCT_SECRET_CHARACTERS = 10
+"""A random 32-character secret has ~25 distinct characters; fewer than this means it is not random."""
+
+
 class SettingsError(ValueError):
     """The environment does not describe a BFF that may start; the message says what to set."""
 
@@ -124,6 +128,11 @@ class Settings:
             if settings.shop_secret and len(settings.shop_secret) < MIN_SECRET_LENGTH:
                 raise SettingsError(f"PREFKIT_SHOP_SECRET has only {len(settings.shop_secret)} characters; "
                                     f"use at least {MIN_SECRET_LENGTH} random characters or leave it unset")
+            for name, value in (("PREFKIT_SECRET", settings.secret), ("PREFKIT_SHOP_SECRET", settings.shop_secret)):
+                # Long but not random ("xxxx...", "changemechangeme..."): a placeholder someone forgot to replace.
+                if value and len(set(value)) < _MIN_DISTINCT_SECRET_CHARACTERS:
+                    raise SettingsError(f"{name} looks like a placeholder (only {len(set(value))} different "
+                                        f"characters); use {MIN_SECRET_LENGTH} or more random characters")
         if settings.max_body_bytes <= 0:
             raise SettingsError(f"PREFKIT_MAX_BODY_BYTES must be positive, got {settings.max_body_bytes}")
         if settings.write_rate_limit_per_minute < 0:
