@@ -193,6 +193,8 @@ def test_security_headers_with_frame_ancestors_from_the_allowlist(registry_file:
     ({"PREFKIT_SECRET": "changeme"}, "PREFKIT_SECRET has only 8 characters"),
     ({"PREFKIT_SECRET": "x" * (MIN_SECRET_LENGTH - 1)}, f"has only {MIN_SECRET_LENGTH - 1} characters"),
     ({"PREFKIT_SHOP_SECRET": "secret"}, "PREFKIT_SHOP_SECRET has only 6 characters"),
+    ({"PREFKIT_SECRET": "changeme" * 5}, "PREFKIT_SECRET looks like a placeholder"),
+    ({"PREFKIT_SHOP_SECRET": "x" * 64}, "PREFKIT_SHOP_SECRET looks like a placeholder"),
 ])
 def test_serve_refuses_to_start_outside_demo_with_a_default_or_short_secret(registry_file: Path, tmp_path: Path,
                                                                             env: dict[str, str], message: str) -> None:
