@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from .banner import ConsentBanner, needs_choice
-from .center import BulkActions, History, LiveRegion, PreferenceCenter, YourData, control_for
+from .center import BulkActions, History, LiveRegion, PreferenceCenter, YourData, control_for, live_region
 from .consent_toggle import ConsentToggle
 from .filter_group import FilterGroup
 from .i18n import CATALOGS, KitText, kit_text
@@ -61,6 +61,7 @@ __all__ = [
     "YourData",
     "control_for",
     "kit_text",
+    "live_region",
     "needs_choice",
     "part",
     "slider_key_value",

@@ -26,7 +26,7 @@ from reactpy.types import VdomDict
 
 from preference_registry import ConsentType
 
-from .center import LiveRegion
+from .center import live_region
 from .consent_toggle import ConsentToggle
 from .parts import part
 from .session import PreferenceSession, use_session
@@ -61,7 +61,7 @@ def ConsentBanner(*, modal: bool = True, heading_level: int = 2) -> VdomDict:
     switchable = [c for c in session.snapshot.consents() if c.switchable]
 
     if answered or not needs_choice(session):
-        return html.div(part("banner-root", ("closed",), names), LiveRegion(key="status"))
+        return html.div(part("banner-root", ("closed",), names), live_region(session))
 
     async def finish(name: str, action: Any) -> None:
         set_busy(True)
@@ -136,7 +136,7 @@ def ConsentBanner(*, modal: bool = True, heading_level: int = 2) -> VdomDict:
         part("banner-root", state, names, {"data-modal": "true" if modal else "false"}),
         html.div(part("backdrop", (), names, {"aria-hidden": "true"})) if modal else "",
         body,
-        LiveRegion(key="status"),
+        live_region(session),
     )
 
 

@@ -3,15 +3,20 @@
 Generated from the live registry: a type added to the registry file shows up in an open center (the
 session subscribes to registry activations). "Accept all" and "Reject all" are the same element with
 the same part styling, side by side (equal prominence). Every save is announced in a polite live
-region ("Saved" / "Zapisano" or the error). The subject's consent history and, where the store offers
-them, export and erase entry points close the center.
+region ("Saved" / "Zapisano" or the error). The subject's latest consent decisions and, where the store
+offers them, export and erase entry points close the center.
+
+The center is one component: its controls are rendered in place (their small state — a slider's drag
+position, a pending erase confirmation — lives in the center). Every component instance and every
+element costs memory in every open session, so the center keeps both counts low.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from reactpy import component, html, use_state
+from reactpy import component, html, use_ref, use_state
 from reactpy.types import VdomDict
 
 from preference_registry import ConsentType, FilterType, PreferenceType, SliderType
@@ -23,52 +28,181 @@ from .handlers import handler
 from .i18n import CATALOGS, FALLBACK_LOCALE
 from .parts import part
 from .session import PreferenceSession, use_session
-from .slider import PreferenceSlider
+from .slider import PreferenceSlider, slider_view
 
-__all__ = ["LiveRegion", "PreferenceCenter", "control_for"]
+__all__ = ["BulkActions", "History", "LiveRegion", "PreferenceCenter", "YourData", "control_for", "live_region"]
 
 _METHODS = frozenset(key for key in CATALOGS[FALLBACK_LOCALE] if key.startswith("method_"))
 _HEADINGS = {2: html.h2, 3: html.h3, 4: html.h4, 5: html.h5, 6: html.h6}
 
 
-def control_for(pref: PreferenceType, session: PreferenceSession | None = None, *, chips: bool = False) -> Any:
-    """The connected control that renders ``pref`` (used by the center and by custom layouts).
+class _Latest:
+    """A slider's latest shown value (the ``latest`` ref of :func:`~components.slider.slider_view`)."""
 
-    With ``session``, consents and filters are rendered in place (plain markup, no component of their
-    own): they keep no state, and every component instance costs memory in every open session."""
-    if isinstance(pref, SliderType):
-        return PreferenceSlider(pref.key, key=pref.key)
-    if session is not None:
-        ctx = resolve_control(pref.key, session, value=UNSET, on_change=None, registry=None, locale=None,
-                              class_names=None, id_prefix=None)
-        if isinstance(pref, ConsentType):
-            return consent_view(ctx)
-        if isinstance(pref, FilterType):
-            return filter_view(ctx, chips=chips)
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Any = None
+
+
+def control_for(pref: PreferenceType, *, chips: bool = False) -> Any:
+    """The connected control component for ``pref``, for custom layouts inside a provider."""
     if isinstance(pref, ConsentType):
         return ConsentToggle(pref.key, key=pref.key)
+    if isinstance(pref, SliderType):
+        return PreferenceSlider(pref.key, key=pref.key)
     if isinstance(pref, FilterType):
         return FilterGroup(pref.key, key=pref.key, chips=chips)
     raise TypeError(f"no control for {type(pref).__name__}")
 
 
-@component
-def LiveRegion() -> VdomDict:
+def live_region(session: PreferenceSession) -> VdomDict:
     """The session's polite status line: announces "Saved" or the error after each change.
 
     Always rendered (empty at first): screen readers only announce changes of a region that already
     existed. Each message is a new keyed node, so a second "Saved" is announced again.
     """
-    session = use_session()
-    if session is None:
-        raise TypeError("LiveRegion must be rendered inside a PreferenceProvider")
     message = session.announcement
     state = "error" if message.error else ("saved" if message.text else None)
     return html.div(
         part("status", (state,), session.class_names, {"role": "status", "aria-live": "polite",
-                                                        "aria-atomic": "true"}),
+                                                        "aria-atomic": "true", "key": "status"}),
         html.span({"key": str(message.serial)}, message.text) if message.text else "",
     )
+
+
+@component
+def LiveRegion() -> VdomDict:
+    """:func:`live_region` as a component (for layouts of your own)."""
+    session = use_session()
+    if session is None:
+        raise TypeError("LiveRegion must be rendered inside a PreferenceProvider")
+    return live_region(session)
+
+
+def bulk_actions(session: PreferenceSession, busy: bool, set_busy: Callable[[bool], None]) -> VdomDict:
+    """"Accept all" and "Reject all": same element, same styling hooks, same size (equal prominence)."""
+    t, names = session.text, session.class_names
+
+    def action(name: str) -> Any:
+        async def run(_event: Any) -> None:
+            set_busy(True)
+            try:
+                method = session.store.accept_all if name == "accept_all" else session.store.reject_all
+                await session.run(name, method)
+            finally:
+                set_busy(False)
+        return handler(run)
+
+    state = "saving" if busy else None
+    return html.div(
+        part("bulk-actions", (state,), names, {"role": "group", "key": "bulk",
+                                               "aria-label": f"{t('accept_all')} / {t('reject_all')}"}),
+        html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "accept-all",
+                                                          "onClick": action("accept_all")}), t("accept_all")),
+        html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "reject-all",
+                                                          "onClick": action("reject_all")}), t("reject_all")),
+    )
+
+
+@component
+def BulkActions() -> VdomDict:
+    """:func:`bulk_actions` as a component."""
+    session = use_session()
+    assert session is not None, "BulkActions must be rendered inside a PreferenceProvider"
+    busy, set_busy = use_state(False)
+    return bulk_actions(session, busy, set_busy)
+
+
+def _history_value(session: PreferenceSession, key: str, value: Any) -> str:
+    t = session.text
+    pref = session.snapshot.get(key)
+    if isinstance(value, bool):
+        return t("history_allowed") if value else t("history_refused")
+    if isinstance(pref, SliderType):
+        stop = pref.stop_for(value)
+        return (session.snapshot.text(stop.label, session.locale) or str(value)) if stop else str(value)
+    if isinstance(pref, FilterType):
+        labels = {o.key: session.snapshot.text(o.label, session.locale) or o.key for o in pref.options}
+        chosen = value if isinstance(value, list) else ([value] if value else [])
+        return ", ".join(labels.get(v, str(v)) for v in chosen) or t("none_selected")
+    return str(value)
+
+
+def history(session: PreferenceSession, heading: Any = html.h3, limit: int = 10) -> VdomDict:
+    """The subject's latest decisions (``limit``, newest first); the full record is in the data export."""
+    t, names = session.text, session.class_names
+    entries = session.history or ()
+    heading_id = f"{session.id_prefix}-history-title"
+    items = []
+    for index, entry in enumerate(entries[:limit]):
+        pref = session.snapshot.get(entry.key)
+        title = session.snapshot.text(pref.title, session.locale) if pref else entry.key
+        method = t(f"method_{entry.method}") if f"method_{entry.method}" in _METHODS else entry.method
+        value = _history_value(session, entry.key, entry.value)
+        items.append(html.li(
+            part("history-entry", (), names, {"key": str(len(entries) - index), "data-key": entry.key}),
+            f"{entry.at.strftime('%Y-%m-%d %H:%M')} {title}: {value} ({method})",
+        ))
+    return html.section(
+        part("history", (), names, {"aria-labelledby": heading_id, "key": "history"}),
+        heading(part("history-title", (), names, {"id": heading_id}), t("history")),
+        html.ol(part("history-list", (), names), items) if items
+        else html.p(part("history-empty", (), names), t("history_empty")),
+    )
+
+
+@component
+def History(heading: Any = html.h3, limit: int = 10) -> VdomDict:
+    """:func:`history` as a component."""
+    session = use_session()
+    assert session is not None, "History must be rendered inside a PreferenceProvider"
+    return history(session, heading, limit)
+
+
+def your_data(session: PreferenceSession, confirming: bool, set_confirming: Callable[[bool], None],
+              heading: Any = html.h3) -> VdomDict | str:
+    """Export link and a two-step erase action, only when the store offers them."""
+    t, names, caps = session.text, session.class_names, session.capabilities
+    if not caps.export_url and not caps.erase:
+        return ""
+    heading_id = f"{session.id_prefix}-your-data-title"
+
+    async def erase(_event: Any) -> None:
+        set_confirming(False)
+        await session.run("erase", session.store.erase)
+
+    erase_block: Any = ""
+    if caps.erase and confirming:
+        erase_block = html.div(
+            part("erase-confirm", (), names, {"role": "group", "aria-labelledby": f"{heading_id}-erase-q"}),
+            html.p(part("erase-question", (), names, {"id": f"{heading_id}-erase-q"}), t("erase_confirm")),
+            html.button(part("erase-yes", (), names, {"type": "button", "onClick": handler(erase),
+                                                      "data-prefkit-autofocus": ""}), t("erase_yes")),
+            html.button(part("erase-no", (), names, {"type": "button",
+                                                     "onClick": handler(lambda _e: set_confirming(False))}),
+                        t("erase_no")),
+        )
+    elif caps.erase:
+        erase_block = html.button(part("erase", (), names, {"type": "button",
+                                                            "onClick": handler(lambda _e: set_confirming(True))}),
+                                  t("erase"))
+    return html.section(
+        part("your-data", (), names, {"aria-labelledby": heading_id, "key": "your-data"}),
+        heading(part("your-data-title", (), names, {"id": heading_id}), t("your_data")),
+        html.a(part("export", (), names, {"href": caps.export_url, "download": ""}), t("export"))
+        if caps.export_url else "",
+        erase_block,
+    )
+
+
+@component
+def YourData(heading: Any = html.h3) -> VdomDict | str:
+    """:func:`your_data` as a component."""
+    session = use_session()
+    assert session is not None, "YourData must be rendered inside a PreferenceProvider"
+    confirming, set_confirming = use_state(False)
+    return your_data(session, confirming, set_confirming, heading)
 
 
 @component
@@ -81,10 +215,32 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
     session = use_session()
     if session is None:
         raise TypeError("PreferenceCenter must be rendered inside a PreferenceProvider")
-    heading = _HEADINGS[max(2, min(5, heading_level))]
-    sub_heading = _HEADINGS[max(2, min(5, heading_level)) + 1]
+    busy, set_busy = use_state(False)
+    confirming, set_confirming = use_state(False)
+    drafts, set_drafts = use_state({})  # slider key -> value under the pointer while dragging
+    latest = use_ref({})  # slider key -> _Latest
+
+    level = max(2, min(5, heading_level))
+    heading, sub_heading = _HEADINGS[level], _HEADINGS[level + 1]
     t, names, snapshot = session.text, session.class_names, session.snapshot
     title_id = f"{session.id_prefix}-center-title"
+
+    def set_draft_of(key: str) -> Callable[[Any], None]:
+        def set_draft(value: Any) -> None:
+            set_drafts(lambda current: ({**current, key: value} if value is not None
+                                        else {k: v for k, v in current.items() if k != key}))
+        return set_draft
+
+    def control(pref: PreferenceType) -> VdomDict:
+        ctx = resolve_control(pref.key, session, value=UNSET, on_change=None, registry=None, locale=None,
+                              class_names=None, id_prefix=None)
+        if isinstance(pref, SliderType):
+            holder = latest.current.setdefault(pref.key, _Latest())
+            return slider_view(ctx, drafts.get(pref.key), set_draft_of(pref.key), holder)
+        if isinstance(pref, FilterType):
+            return filter_view(ctx, chips=chips)
+        return consent_view(ctx)
+
     sections: list[VdomDict] = []
     for section, prefs in snapshot.sections():
         section_key = section.key if section else "other"
@@ -92,133 +248,18 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
         title = snapshot.text(section.title, session.locale) if section else t("other")
         description = snapshot.text(section.description, session.locale) if section and section.description else None
         sections.append(html.section(
-            part("section", (), names, {"key": section_key, "data-section": section_key,
+            part("section", (), names, {"key": f"section-{section_key}", "data-section": section_key,
                                         "aria-labelledby": heading_id}),
             sub_heading(part("section-title", (), names, {"id": heading_id}), title),
             html.p(part("section-description", (), names), description) if description else "",
-            [control_for(pref, session, chips=chips) for pref in prefs],
+            [control(pref) for pref in prefs],
         ))
     return html.section(
         part("center", ("loading" if session.values is None else None,), names, {"aria-labelledby": title_id}),
-        heading(part("center-title", (), names, {"id": title_id}), t("center_title")),
-        BulkActions(),
-        LiveRegion(),
+        heading(part("center-title", (), names, {"id": title_id, "key": "title"}), t("center_title")),
+        bulk_actions(session, busy, set_busy),
+        live_region(session),
         *sections,
-        History(heading=sub_heading) if show_history else "",
-        YourData(heading=sub_heading),
-    )
-
-
-@component
-def BulkActions() -> VdomDict:
-    """"Accept all" and "Reject all": same element, same styling hooks, same size (equal prominence)."""
-    session = use_session()
-    assert session is not None
-    t, names = session.text, session.class_names
-    busy, set_busy = use_state(False)
-
-    def action(name: str) -> Any:
-        async def handler(_event: Any) -> None:
-            set_busy(True)
-            try:
-                method = session.store.accept_all if name == "accept_all" else session.store.reject_all
-                await session.run(name, method)
-            finally:
-                set_busy(False)
-        return handler
-
-    state = "saving" if busy else None
-    return html.div(
-        part("bulk-actions", (state,), names, {"role": "group", "aria-label": f"{t('accept_all')} / {t('reject_all')}"}),
-        html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "accept-all",
-                                                          "onClick": handler(action("accept_all"))}), t("accept_all")),
-        html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "reject-all",
-                                                          "onClick": handler(action("reject_all"))}), t("reject_all")),
-    )
-
-
-def _history_value(session: PreferenceSession, key: str, value: Any) -> str:
-    t = session.text
-    pref = session.snapshot.get(key)
-    if isinstance(value, bool):
-        return t("history_allowed") if value else t("history_refused")
-    if isinstance(pref, SliderType):
-        stop = pref.stop_for(value)
-        return session.snapshot.text(stop.label, session.locale) or str(value) if stop else str(value)
-    if isinstance(pref, FilterType):
-        labels = {o.key: session.snapshot.text(o.label, session.locale) or o.key for o in pref.options}
-        chosen = value if isinstance(value, list) else ([value] if value else [])
-        return ", ".join(labels.get(v, str(v)) for v in chosen) or t("none_selected")
-    return str(value)
-
-
-@component
-def History(heading: Any = html.h3, limit: int = 10) -> VdomDict:
-    """The subject's latest decisions (``limit``, newest first); the full record is in the data export."""
-    session = use_session()
-    assert session is not None
-    t, names = session.text, session.class_names
-    entries = session.history or ()
-    heading_id = f"{session.id_prefix}-history-title"
-    methods = _known_methods()
-    items = []
-    for index, entry in enumerate(entries[:limit]):
-        pref = session.snapshot.get(entry.key)
-        title = session.snapshot.text(pref.title, session.locale) if pref else entry.key
-        method = t(f"method_{entry.method}") if f"method_{entry.method}" in methods else entry.method
-        value = _history_value(session, entry.key, entry.value)
-        items.append(html.li(
-            part("history-entry", (), names, {"key": f"{len(entries) - index}", "data-key": entry.key}),
-            html.time(part("history-time", (), names, {"dateTime": entry.at.isoformat()}),
-                      entry.at.strftime("%Y-%m-%d %H:%M")),
-            f" {title}: {value} ({method})",
-        ))
-    return html.section(
-        part("history", (), names, {"aria-labelledby": heading_id}),
-        heading(part("history-title", (), names, {"id": heading_id}), t("history")),
-        html.ol(part("history-list", (), names), items) if items
-        else html.p(part("history-empty", (), names), t("history_empty")),
-    )
-
-
-def _known_methods() -> frozenset[str]:
-    return _METHODS
-
-
-@component
-def YourData(heading: Any = html.h3) -> VdomDict:
-    """Export link and a two-step erase action, only when the store offers them."""
-    session = use_session()
-    assert session is not None
-    confirming, set_confirming = use_state(False)
-    t, names, caps = session.text, session.class_names, session.capabilities
-    if not caps.export_url and not caps.erase:
-        return html.div(part("your-data", ("unavailable",), names, {"hidden": True}))
-    heading_id = f"{session.id_prefix}-your-data-title"
-
-    async def erase(_event: Any) -> None:
-        set_confirming(False)
-        await session.run("erase", session.store.erase)
-
-    erase_block: Any = ""
-    if caps.erase:
-        if confirming:
-            erase_block = html.div(
-                part("erase-confirm", (), names, {"role": "group", "aria-labelledby": f"{heading_id}-erase-q"}),
-                html.p(part("erase-question", (), names, {"id": f"{heading_id}-erase-q"}), t("erase_confirm")),
-                html.button(part("erase-yes", (), names, {"type": "button", "onClick": erase}), t("erase_yes")),
-                html.button(part("erase-no", (), names, {"type": "button",
-                                                         "onClick": lambda _e: set_confirming(False)}),
-                            t("erase_no")),
-            )
-        else:
-            erase_block = html.button(part("erase", (), names, {"type": "button",
-                                                                "onClick": lambda _e: set_confirming(True)}),
-                                      t("erase"))
-    return html.section(
-        part("your-data", (), names, {"aria-labelledby": heading_id}),
-        heading(part("your-data-title", (), names, {"id": heading_id}), t("your_data")),
-        html.a(part("export", (), names, {"href": caps.export_url, "download": ""}), t("export"))
-        if caps.export_url else "",
-        erase_block,
+        history(session, sub_heading) if show_history else "",
+        your_data(session, confirming, set_confirming, sub_heading),
     )

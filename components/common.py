@@ -122,7 +122,7 @@ def requirement_names(ctx: ControlContext) -> str:
     return ", ".join(titles)
 
 
-def texts_block(ctx: ControlContext, *, with_description: bool = True) -> list[VdomDict]:
+def texts_block(ctx: ControlContext, *, with_description: bool = True, lead: str | None = None) -> list[VdomDict]:
     """Description, "what we use", "what you get", the requirement hint and the error as flat paragraphs,
     each with an id for ``aria-describedby`` (see :func:`described_by`).
 
@@ -133,14 +133,14 @@ def texts_block(ctx: ControlContext, *, with_description: bool = True) -> list[V
     if with_description and pref.description:
         blocks.append(html.p(part("description", (), names, {"id": ctx.ids("description")}), ctx.t(pref.description)))
     data_used = ctx.snapshot.text_list(pref.data_used, ctx.locale)
+    facts = [lead] if lead else []
     if data_used:
-        blocks.append(html.p(part("data-used", (), names),
-                             html.span(part("data-used-label", (), names), ctx.text("what_we_use")),
-                             " ", ", ".join(data_used)))
+        facts.append(f"{ctx.text('what_we_use')}: {', '.join(data_used)}")
     if pref.benefit:
-        blocks.append(html.p(part("benefit", (), names),
-                             html.span(part("benefit-label", (), names), ctx.text("what_you_get")),
-                             " ", ctx.t(pref.benefit)))
+        facts.append(f"{ctx.text('what_you_get')}: {ctx.t(pref.benefit)}")
+    if facts:
+        # One paragraph, one fact per line (the theme sets white-space: pre-line).
+        blocks.append(html.p(part("transparency", (), names), "\n".join(facts)))
     if ctx.missing:
         blocks.append(html.p(part("requires", ("disabled",), names, {"id": ctx.ids("requires")}),
                              ctx.text("requires_hint", names=requirement_names(ctx))))

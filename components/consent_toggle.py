@@ -62,12 +62,10 @@ def consent_view(ctx: ControlContext | str, class_names: ClassNames | None = Non
 def _notice(ctx: ControlContext) -> VdomDict:
     names = ctx.class_names
     return html.div(
-        part("consent", ("notice-only",), names, {"data-key": ctx.pref.key, "data-kind": "consent",
-                                                  "key": ctx.pref.key}),
+        part("consent", ("notice-only",), names, {"data-key": ctx.pref.key, "key": ctx.pref.key}),
         html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
-        html.span(part("badge", ("notice-only",), names, {"id": ctx.ids("badge")}), ctx.text("always_on")),
-        html.p(part("notice-hint", (), names), ctx.text("always_on_hint")),
-        *texts_block(ctx),
+        html.span(part("badge", ("notice-only",), names), ctx.text("always_on")),
+        *texts_block(ctx, lead=ctx.text("always_on_hint")),
     )
 
 
@@ -102,7 +100,6 @@ def _switch(ctx: ControlContext) -> VdomDict:
     switch_attrs = optional({
         "type": "button",
         "role": "switch",
-        "id": ctx.ids("switch"),
         "aria-checked": "true" if checked else "false",
         "aria-labelledby": ctx.ids("title"),
         "aria-describedby": described_by(ctx, *([ctx.ids("stale")] if ctx.stale else [])),
@@ -111,17 +108,14 @@ def _switch(ctx: ControlContext) -> VdomDict:
         "onClick": handler(toggle),
     })
     return html.div(
-        part("consent", ctx.states(check_state), names, {"data-key": ctx.pref.key, "data-kind": "consent",
-                                                        "key": ctx.pref.key}),
+        part("consent", ctx.states(check_state), names, {"data-key": ctx.pref.key, "key": ctx.pref.key}),
         html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
         # The track and thumb are drawn by the theme (::before/::after of the button); the visible on/off
-        # word keeps the state from relying on colour or position alone (WCAG 1.4.1). It is hidden from
-        # assistive technology, which reads aria-checked instead.
-        html.button(
-            part("switch", ctx.states(check_state), names, switch_attrs),
-            html.span(part("switch-text", (check_state,), names, {"aria-hidden": "true"}),
-                      ctx.text("on" if checked else "off")),
-        ),
+        # word keeps the state from relying on colour or position alone (WCAG 1.4.1). The accessible name
+        # comes from aria-labelledby (the title), so assistive technology reads "title, switch, on/off"
+        # from aria-checked rather than this word.
+        html.button(part("switch", ctx.states(check_state), names, switch_attrs),
+                    ctx.text("on" if checked else "off")),
         *texts_block(ctx),
         *stale_block,
     )

@@ -148,7 +148,7 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
         )
     return html.div(
         part("filter", ctx.states("multiple" if pref.multiple else "single"), names,
-             {"data-key": pref.key, "data-kind": "filter", "key": pref.key}),
+             {"data-key": pref.key, "key": pref.key}),
         html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(pref.title)),
         html.div(part("options", ctx.states(), names, group_attrs), options),
         chip_block,

@@ -290,8 +290,8 @@ def PreferenceProvider(
         head.append(html.link({"rel": "stylesheet", "href": assets.stylesheet_href, "key": "pk-stylesheet"}))
     if assets and assets.behaviour_src:
         head.append(html.script({"type": "module", "src": assets.behaviour_src, "key": "pk-behaviour"}))
-    return html.div(
-        part("root", ("loading" if data.values is None else None,), class_names, root_attrs),
-        *head,
-        SessionContext(*children, value=session),
-    )
+    if data.values is None:
+        # Nothing to show before the first load: rendering the controls with defaults would flash
+        # wrong states (and cost a full render per session at open).
+        return html.div(part("root", ("loading",), class_names, root_attrs), *head)
+    return html.div(part("root", (), class_names, root_attrs), *head, SessionContext(*children, value=session))

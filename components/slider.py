@@ -23,7 +23,7 @@ from .handlers import handler
 from .parts import ClassNames, part, percent_of
 from .session import use_session
 
-__all__ = ["PreferenceSlider", "slider_key_value", "slider_value_at"]
+__all__ = ["PreferenceSlider", "slider_key_value", "slider_value_at", "slider_view"]
 
 SLIDER_KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown")
 _KEYS_ATTRIBUTE = " ".join(SLIDER_KEYS)
@@ -99,10 +99,17 @@ def PreferenceSlider(
                           missing_requirements=missing_requirements)
     draft, set_draft = use_state(None)  # value under the pointer while dragging
     latest = use_ref(None)  # value shown, updated by each handler before the next render arrives
+    return slider_view(ctx, draft, set_draft, latest, class_names=class_names)
+
+
+def slider_view(ctx: ControlContext | str, draft: Any, set_draft: Callable[[Any], None], latest: Any,
+                *, class_names: ClassNames | None = None) -> VdomDict:
+    """The markup of a slider; the caller keeps its drag state (``draft``) and a ``latest`` ref
+    (anything with a ``current`` attribute). Used directly by the preference center."""
     if isinstance(ctx, str):
         return html.p(part("unknown", ("error",), class_names), ctx)
     if not isinstance(ctx.pref, SliderType):
-        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=preference))
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
     return _render(ctx, ctx.pref, draft, set_draft, latest)
 
 
@@ -151,20 +158,21 @@ def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callab
     value_text = ctx.t(stop.label) if stop else None
     percent = str(percent_of(shown, pref.min, pref.max))
     states = ctx.states("dragging" if dragging else None)
-    track_attrs: dict[str, Any] = {"data-prefkit-track": "", "data-percent": percent,
-                                   "onPointerDown": handler(on_pointer_down), "onPointerUp": handler(on_pointer_up)}
+    # Pointer handlers sit on an empty hit area, not on the track: ReactPy's client sends the event's
+    # target and currentTarget serialized with their child elements, and a childless element keeps each
+    # pointer event at about 20 KB (the bridge refuses messages over 64 KB).
+    hit_attrs: dict[str, Any] = {"data-prefkit-track-hit": "", "onPointerDown": handler(on_pointer_down),
+                                 "onPointerUp": handler(on_pointer_up)}
     if dragging:
         # Only while a button is down: hovering must not stream events to the server.
-        track_attrs["onPointerMove"] = handler(on_pointer_move, throttle=50)
+        hit_attrs["onPointerMove"] = handler(on_pointer_move, throttle=50)
     thumb_attrs = optional({
         "role": "slider",
         "tabIndex": 0,
-        "id": ctx.ids("thumb"),
         "aria-valuemin": pref.min,
         "aria-valuemax": pref.max,
         "aria-valuenow": shown,
         "aria-valuetext": value_text,
-        "aria-orientation": "horizontal",
         "aria-labelledby": ctx.ids("label"),
         "aria-describedby": described_by(ctx),
         "aria-disabled": "true" if ctx.disabled else None,
@@ -173,20 +181,24 @@ def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callab
         "data-prefkit-keys": _KEYS_ATTRIBUTE,
         "onKeyDown": handler(on_key),
     })
-    stops = [
-        html.li(part("stop", ("current" if s.value == shown else None,), names,
-                     {"key": str(s.value), "data-percent": str(percent_of(s.value, pref.min, pref.max))}),
-                ctx.t(s.label))
-        for s in pref.stops
-    ]
+    # The scale's end labels, drawn by the theme from data attributes (one element instead of a list:
+    # the current value's own label is shown by value-text, and assistive technology reads valuetext).
+    low, high = pref.stop_for(pref.min), pref.stop_for(pref.max)
+    scale = html.span(part("stops", (), names, optional({
+        "aria-hidden": "true",
+        "data-min-label": ctx.t(low.label) if low else str(pref.min),
+        "data-max-label": ctx.t(high.label) if high else str(pref.max),
+    })))
     # The track draws the rail and the filled range itself (::before/::after, width from data-percent).
     return html.div(
-        part("slider", states, names, {"data-key": pref.key, "data-kind": "slider"}),
+        part("slider", states, names, {"data-key": pref.key, "key": pref.key}),
         html.span(part("label", (), names, {"id": ctx.ids("label")}), ctx.t(pref.title)),
-        html.div(part("track", states, names, track_attrs), html.div(part("thumb", states, names, thumb_attrs))),
+        html.div(part("track", states, names, {"data-prefkit-track": "", "data-percent": percent}),
+                 html.div(part("track-hit", states, names, hit_attrs)),
+                 html.div(part("thumb", states, names, thumb_attrs))),
         # The visible value; screen readers get it from aria-valuetext/valuenow instead.
         html.span(part("value-text", states, names, {"aria-hidden": "true"}),
                   value_text if value_text is not None else str(shown)),
-        html.ul(part("stops", (), names, {"aria-hidden": "true"}), stops) if stops else "",
+        scale,
         *texts_block(ctx),
     )

@@ -7,8 +7,9 @@
  *   data-prefkit-keys="ArrowLeft ..."  keys whose browser default (scrolling) is prevented on that element;
  *                                      the component still receives the keydown and acts on it.
  *   data-prefkit-track                 a slider track: the pointer position is stored as
- *                                      data-prefkit-fraction (0..1) right before the component's pointer
- *                                      handlers see the event; the pointer is captured while dragging.
+ *                                      data-prefkit-fraction (0..1) on its [data-prefkit-track-hit] area
+ *                                      right before the component's pointer handlers see the event; the
+ *                                      pointer is captured by that area while dragging.
  *   data-prefkit-dialog                a modal dialog: focus moves in when it appears, Tab stays inside,
  *                                      focus returns to where it was when it disappears.
  *   data-prefkit-escape-target="id"    Escape inside the dialog focuses that element (the dialog does not
@@ -64,11 +65,14 @@ if (!window.__prefkitComponents) {
   // --- slider tracks ------------------------------------------------------------------------------
   const trackOf = (event) => (event.target instanceof Element ? event.target.closest("[data-prefkit-track]") : null);
 
+  // The element carrying the component's pointer handlers (an empty hit area inside the track).
+  const hitOf = (track) => track.querySelector("[data-prefkit-track-hit]") || track;
+
   function storeFraction(track, event) {
     const box = track.getBoundingClientRect();
     if (!box.width) return;
     const fraction = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
-    track.dataset.prefkitFraction = fraction.toFixed(5);
+    hitOf(track).dataset.prefkitFraction = fraction.toFixed(5);
   }
 
   document.addEventListener(
@@ -83,7 +87,7 @@ if (!window.__prefkitComponents) {
         thumb.focus();
       }
       try {
-        track.setPointerCapture(event.pointerId);
+        hitOf(track).setPointerCapture(event.pointerId); // moves and the release go to the hit area
       } catch {
         /* synthetic events have no active pointer */
       }
