@@ -27,6 +27,7 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Request, Router
+from sqlalchemy import exc as sa_exc
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -143,7 +144,12 @@ def create_app(settings: Settings, *, registry: RegistryService | None = None, d
         if migrate:
             revision = await anyio.to_thread.run_sync(database.migrate)
             logger.info("database %s at revision %s", database.url.render_as_string(), revision)
-        await anyio.to_thread.run_sync(service.record_registry_version, registry.current)
+        try:
+            await anyio.to_thread.run_sync(service.record_registry_version, registry.current)
+        except sa_exc.DBAPIError as exc:
+            # Start anyway: /readyz reports the database as unreachable and load balancers keep traffic away;
+            # the version is stored again on the next activation.
+            logger.warning("could not store registry version %s: %s", registry.current.version, exc)
         unsubscribe = registry.subscribe(service.record_registry_version)
         stop = asyncio.Event()
         watcher = asyncio.create_task(registry.watch(stop)) if watch and registry.path is not None else None

@@ -365,3 +365,17 @@ def test_cors_and_csrf_follow_the_origin_allowlist(tmp_path: Path, sqlite_url: s
                                   headers={"Origin": "https://evil.example"}), 403, "csrf")
         assert prefs(client)["size"]["value"] == "m"
         assert f"frame-ancestors 'self' {shop}" in allowed.headers["content-security-policy"]
+
+
+def test_readiness_reports_an_unreachable_database(tmp_path: Path) -> None:
+    unreachable = f"sqlite:///{tmp_path / 'missing-dir' / 'prefkit.db'}"
+    from _bff_app import make_settings
+    from bff.app import create_app
+
+    app = create_app(make_settings(write_registry(tmp_path), unreachable), migrate=False)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/healthz").status_code == 200
+        body = assert_problem(client.get("/api/v1/readyz"), 503, "not-ready")
+        assert "database unreachable" in body["detail"]
+        body = assert_problem(client.get("/api/v1/preferences"), 503, "database-unavailable")
+        assert client.get("/api/v1/preferences").headers["retry-after"] == "5"
