@@ -167,6 +167,8 @@ def test_erasure_needs_csrf_then_removes_everything_keeps_only_anonymous_counter
         assert refused.status_code == 403
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["type"] == "urn:prefkit:problem:csrf"
+        foreign = client.delete("/api/v1/me", headers={"Origin": "https://evil.example", **WRITE})
+        assert foreign.status_code == 403 and foreign.json()["type"] == "urn:prefkit:problem:csrf"
         assert _rows_mentioning(database_url, subject)["consent_event"] == 2
 
         response = client.delete("/api/v1/me", headers=WRITE)
