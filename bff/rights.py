@@ -40,7 +40,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from preference_registry import ConsentType, RegistrySnapshot
+from preference_registry import ConsentType, FilterType, RegistrySnapshot, SliderType
 
 from .identity import CUSTOMER_PREFIX
 from .service import PreferenceService, _parse_version
@@ -136,7 +136,8 @@ class Wording(msgspec.Struct, frozen=True, kw_only=True):
     text_hash_verified: bool
     """That version's wording of the key hashes to the event's ``text_hash``."""
     texts: dict[str, dict[str, Any]]
-    """Per locale: ``title``, ``description``, ``data_used``, ``benefit``."""
+    """Per locale: ``title``, ``description``, ``data_used``, ``benefit`` (and a slider's ``stops``, a
+    filter's ``options`` with their labels)."""
     purpose: str | None = None
     """Consent purpose."""
     mechanism: str | None = None
@@ -311,8 +312,16 @@ def _controller(snapshot: RegistrySnapshot) -> Controller:
 
 
 def _texts(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
-    return {"title": snapshot.text(pref.title, locale), "description": snapshot.text(pref.description, locale),
-            "data_used": snapshot.text_list(pref.data_used, locale), "benefit": snapshot.text(pref.benefit, locale)}
+    """Everything ``text_hash`` covers, in one locale: what the shopper read."""
+    texts: dict[str, Any] = {
+        "title": snapshot.text(pref.title, locale), "description": snapshot.text(pref.description, locale),
+        "data_used": snapshot.text_list(pref.data_used, locale), "benefit": snapshot.text(pref.benefit, locale)}
+    if isinstance(pref, SliderType) and pref.stops:
+        texts["stops"] = [{"value": stop.value, "label": snapshot.text(stop.label, locale)} for stop in pref.stops]
+    if isinstance(pref, FilterType):
+        texts["options"] = [{"key": option.key, "label": snapshot.text(option.label, locale)}
+                            for option in pref.options]
+    return texts
 
 
 def _decision(event: ExportedEvent) -> Literal["granted", "refused", "withdrawn", "expired"]:

@@ -102,6 +102,12 @@ def test_export_contains_stored_effective_history_with_wording_per_version_and_r
     assert withdrawn["text_hash"] != granted["text_hash"]
     assert withdrawn["prev_hash"] == history[1]["hash"]
     assert document["chains"] == [{"subject": subject, "events": 3, "valid": True}]
+    assert "options" not in granted["wording"]["texts"]["en"]
+    with running_app(registry_file, database_url) as (client, _service):
+        client.put("/api/v1/preferences/colors", json={"value": ["green"]}, headers=WRITE)
+        colors = client.get("/api/v1/me/export").json()["history"][0]["wording"]["texts"]
+    assert colors["pl"]["options"][1] == {"key": "green", "label": "Zielony"}
+    assert colors["en"]["options"][1] == {"key": "green", "label": "Green"}
 
     # One receipt per consent decision (the slider is not a consent), in the requested locale.
     receipts = document["receipts"]
