@@ -291,7 +291,8 @@ def main() -> None:
         baseline = run_one(BASELINE_WIDGET, n, args.toggles, args.seed)
         center = run_one(CENTER_WIDGET, n, args.toggles, args.seed)
         rows.append((baseline, center))
-        print(f"\n{header}")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"\n{header}   (load average {load}: other work on this machine inflates latencies)")
         for m in (baseline, center):
             print(f"{m.sessions:>5} {m.widget:<18}{m.kb_per_session:>11.1f}{m.p50_ms:>9.2f}{m.p95_ms:>9.2f}"
                   f"{m.burst_ms:>10.0f}{m.open_seconds:>8.1f}")
