@@ -271,8 +271,8 @@ def PreferenceProvider(
             own_commits.current -= 1
         if isinstance(result, Mapping):
             fetched["values"] = dict(result)
-        set_data(lambda d: replace(d, **fetched, errors={},
-                                   announcement=announced(t("saved"))(d.announcement)))
+        done = t("erased") if name == "erase" else t("saved")
+        set_data(lambda d: replace(d, **fetched, errors={}, announcement=announced(done)(d.announcement)))
         return True
 
     session = PreferenceSession(

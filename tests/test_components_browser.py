@@ -398,6 +398,18 @@ def test_preference_center_bulk_actions_live_region_history(env: Env, context: B
     stored = api_preferences(context, env)
     assert [stored[k]["value"] for k in ("marketing_email", "recommendations", "analytics")] == [False] * 3
 
+    erase = page.get_by_role("button", name="Usuń moje dane")
+    tab_to(page, erase)
+    page.keyboard.press("Enter")
+    confirm = page.get_by_role("button", name="Tak, usuń")
+    expect(confirm).to_be_focused()  # two steps, the second one focused
+    expect(page.get_by_role("group", name="Na pewno usunąć wszystko? Tego nie można cofnąć.")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("Twoje dane zostały usunięte.")
+    expect(page.locator("[data-part=history-empty]")).to_have_text("Nie dokonano jeszcze żadnych wyborów.")
+    stored = api_preferences(context, env)
+    assert {stored[k]["source"] for k in ("marketing_email", "recommendations", "analytics")} == {"default"}
+
 
 def test_registry_file_change_appears_in_an_open_center(env: Env, context: BrowserContext) -> None:
     url = env.write_page("center-live.html", mount("preference-center", locale="en"))
