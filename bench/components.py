@@ -138,12 +138,12 @@ class Session:
 
         return switch["eventHandlers"]["onClick"]["target"], confirmed
 
-    async def click(self) -> float:
+    async def click(self, timeout: float = 30) -> float:
         """Send the click; seconds until the confirming update arrived."""
         target, confirmed = self.target()
         started = time.perf_counter()
         await self.websocket.send(json.dumps({"type": "layout-event", "target": target, "data": [{}]}))
-        await self.receive_until(confirmed)
+        await self.receive_until(confirmed, timeout=timeout)
         return time.perf_counter() - started
 
 
@@ -215,7 +215,7 @@ async def measure(port: int, pid: int, widget: str, n: int, toggles: int, rng: r
     latencies = [await rng.choice(sessions).click() for _ in range(toggles)]
 
     burst_started = time.perf_counter()
-    await asyncio.gather(*(session.click() for session in sessions))
+    await asyncio.gather(*(session.click(timeout=600) for session in sessions))
     burst = time.perf_counter() - burst_started
 
     await asyncio.gather(*(session.websocket.close() for session in sessions))
