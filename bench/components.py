@@ -69,8 +69,14 @@ def bench_app():  # noqa: ANN201 - Litestar
     @component
     def Counter() -> Any:
         count, set_count = use_state(0)
-        return html.button({"type": "button", "data-count": str(count),
-                            "onClick": lambda _event: set_count(lambda c: c + 1)}, f"clicked {count}")
+        return html.button(
+            {
+                "type": "button",
+                "data-count": str(count),
+                "onClick": lambda _event: set_count(lambda c: c + 1),
+            },
+            f"clicked {count}",
+        )
 
     WIDGETS[BASELINE_WIDGET] = lambda _request: Counter()
     return create_app(Settings.from_env(), migrate=False, watch=False)
@@ -125,8 +131,10 @@ class Session:
             button = _find(self.model, lambda a: "data-count" in a)
             assert button is not None
             expected = str(int(button["attributes"]["data-count"]) + 1)
-            return (button["eventHandlers"]["onClick"]["target"],
-                    lambda m: (_find(m, lambda a: a.get("data-count") == expected) is not None))
+            return (
+                button["eventHandlers"]["onClick"]["target"],
+                lambda m: _find(m, lambda a: a.get("data-count") == expected) is not None,
+            )
         switch = _switch(self.model)
         assert switch is not None
         expected = "false" if switch["attributes"]["aria-checked"] == "true" else "true"
@@ -155,17 +163,23 @@ def _switch(model: dict[str, Any]) -> dict[str, Any] | None:
 def _loaded(widget: str) -> Callable[[dict[str, Any]], bool]:
     if widget == BASELINE_WIDGET:
         return lambda m: _find(m, lambda a: "data-count" in a) is not None
-    return lambda m: (_find(m, lambda a: "data-prefkit-root" in a and "loading" not in a.get("data-state", ""))
-                      is not None and _switch(m) is not None)
+    return lambda m: (
+        _find(m, lambda a: "data-prefkit-root" in a and "loading" not in a.get("data-state", "")) is not None
+        and _switch(m) is not None
+    )
 
 
 async def open_session(port: int, widget: str, cookie: str) -> Session:
     from websockets.asyncio.client import connect
 
     session = Session(widget)
-    session.websocket = await connect(f"ws://127.0.0.1:{port}/_prefkit/ws/{widget}?locale=en",
-                                      additional_headers={"Cookie": f"prefkit_sid={cookie}"},
-                                      max_size=None, open_timeout=60, ping_interval=None)
+    session.websocket = await connect(
+        f"ws://127.0.0.1:{port}/_prefkit/ws/{widget}?locale=en",
+        additional_headers={"Cookie": f"prefkit_sid={cookie}"},
+        max_size=None,
+        open_timeout=60,
+        ping_interval=None,
+    )
     await session.receive_until(_loaded(widget), timeout=120)
     return session
 
@@ -208,7 +222,9 @@ async def measure(port: int, pid: int, widget: str, n: int, toggles: int, rng: r
     started = time.perf_counter()
     sessions: list[Session] = []
     for offset in range(0, n, 50):  # open in waves, like page loads arriving, not one SYN flood
-        sessions += await asyncio.gather(*(open_session(port, widget, c) for c in cookies[offset:min(offset + 50, n)]))
+        sessions += await asyncio.gather(
+            *(open_session(port, widget, c) for c in cookies[offset : min(offset + 50, n)])
+        )
     open_seconds = time.perf_counter() - started
     rss_after = _rss_kb(pid)
 
@@ -219,9 +235,15 @@ async def measure(port: int, pid: int, widget: str, n: int, toggles: int, rng: r
     burst = time.perf_counter() - burst_started
 
     await asyncio.gather(*(session.websocket.close() for session in sessions))
-    return Measurement(widget=widget, sessions=n, kb_per_session=(rss_after - rss_before) / n,
-                       p50_ms=_pct(latencies, 0.50), p95_ms=_pct(latencies, 0.95), burst_ms=burst * 1000,
-                       open_seconds=open_seconds)
+    return Measurement(
+        widget=widget,
+        sessions=n,
+        kb_per_session=(rss_after - rss_before) / n,
+        p50_ms=_pct(latencies, 0.50),
+        p95_ms=_pct(latencies, 0.95),
+        burst_ms=burst * 1000,
+        open_seconds=open_seconds,
+    )
 
 
 # -- orchestration ----------------------------------------------------------------------------------------
@@ -257,12 +279,36 @@ def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
     database.migrate()
     database.dispose()
     port = _free_port()
-    env = {**os.environ, "PREFKIT_REGISTRY": str(REPO / "examples" / "demo-shop.toml"),
-           "PREFKIT_DATABASE_URL": database_url, "PREFKIT_SECRET": BENCH_SECRET, "PREFKIT_WRITE_RATE_LIMIT": "0",
-           "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.components:bench_app", "--factory",
-                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level",
-                               "warning", "--no-access-log", "--ws-max-size", "1048576"], cwd=REPO, env=env)
+    env = {
+        **os.environ,
+        "PREFKIT_REGISTRY": str(REPO / "examples" / "demo-shop.toml"),
+        "PREFKIT_DATABASE_URL": database_url,
+        "PREFKIT_SECRET": BENCH_SECRET,
+        "PREFKIT_WRITE_RATE_LIMIT": "0",
+        "PYTHONPATH": str(REPO),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.components:bench_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--ws-max-size",
+            "1048576",
+        ],
+        cwd=REPO,
+        env=env,
+    )
     try:
         _wait_ready(port, server)
         return asyncio.run(measure(port, server.pid, widget, n, toggles, random.Random(seed)))
@@ -276,16 +322,25 @@ def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200, 500], help="N values (default 50 200 500)")
-    parser.add_argument("--toggles", type=int, default=200, help="sequential round trips measured per N (default 200)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sessions", type=int, nargs="+", default=[50, 200, 500], help="N values (default 50 200 500)"
+    )
+    parser.add_argument(
+        "--toggles", type=int, default=200, help="sequential round trips measured per N (default 200)"
+    )
     parser.add_argument("--seed", type=int, default=4, help="random seed for the session choice")
     args = parser.parse_args()
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, uvicorn 1 worker, SQLite, demo registry",
-          flush=True)
-    header = (f"{'N':>5} {'widget':<18}{'KB/session':>11}{'p50 ms':>9}{'p95 ms':>9}{'burst ms':>10}"
-              f"{'open s':>8}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, uvicorn 1 worker, SQLite, demo registry",
+        flush=True,
+    )
+    header = (
+        f"{'N':>5} {'widget':<18}{'KB/session':>11}{'p50 ms':>9}{'p95 ms':>9}{'burst ms':>10}{'open s':>8}"
+    )
     rows: list[tuple[Measurement, Measurement]] = []
     for n in args.sessions:
         baseline = run_one(BASELINE_WIDGET, n, args.toggles, args.seed)
@@ -294,18 +349,26 @@ def main() -> None:
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         print(f"\n{header}   (load average {load}: other work on this machine inflates latencies)")
         for m in (baseline, center):
-            print(f"{m.sessions:>5} {m.widget:<18}{m.kb_per_session:>11.1f}{m.p50_ms:>9.2f}{m.p95_ms:>9.2f}"
-                  f"{m.burst_ms:>10.0f}{m.open_seconds:>8.1f}")
-        print(f"      center/baseline: memory {center.kb_per_session / max(baseline.kb_per_session, 0.1):.1f}x, "
-              f"p50 {center.p50_ms / baseline.p50_ms:.1f}x, p95 {center.p95_ms / baseline.p95_ms:.1f}x", flush=True)
+            print(
+                f"{m.sessions:>5} {m.widget:<18}{m.kb_per_session:>11.1f}{m.p50_ms:>9.2f}{m.p95_ms:>9.2f}"
+                f"{m.burst_ms:>10.0f}{m.open_seconds:>8.1f}"
+            )
+        print(
+            f"      center/baseline: memory {center.kb_per_session / max(baseline.kb_per_session, 0.1):.1f}x,"
+            " "
+            f"p50 {center.p50_ms / baseline.p50_ms:.1f}x, p95 {center.p95_ms / baseline.p95_ms:.1f}x",
+            flush=True,
+        )
     print("\ntargets at N=200: < 250 KB per session, p95 < 100 ms")
     for baseline, center in rows:
         if center.sessions == 200:
             memory_ok = center.kb_per_session < 250
             latency_ok = center.p95_ms < 100
-            print(f"N=200 preference-center: {center.kb_per_session:.0f} KB/session "
-                  f"({'met' if memory_ok else 'MISSED'}), p95 {center.p95_ms:.1f} ms "
-                  f"({'met' if latency_ok else 'MISSED'})")
+            print(
+                f"N=200 preference-center: {center.kb_per_session:.0f} KB/session "
+                f"({'met' if memory_ok else 'MISSED'}), p95 {center.p95_ms:.1f} ms "
+                f"({'met' if latency_ok else 'MISSED'})"
+            )
 
 
 if __name__ == "__main__":

@@ -98,8 +98,15 @@ class ServiceStore:
     GPC signal of the websocket handshake, exactly as the HTTP API would record them.
     """
 
-    def __init__(self, service: PreferenceService, subject: str, *, gpc: bool = False, locale: str | None = None,
-                 capabilities: StoreCapabilities | None = None) -> None:
+    def __init__(
+        self,
+        service: PreferenceService,
+        subject: str,
+        *,
+        gpc: bool = False,
+        locale: str | None = None,
+        capabilities: StoreCapabilities | None = None,
+    ) -> None:
         self.service = service
         self.subject = subject
         self.gpc = gpc
@@ -138,8 +145,16 @@ class ServiceStore:
 
     async def history(self) -> Sequence[HistoryEntry]:
         entries = await self.service.history(self.subject, locale=self.locale)
-        return [HistoryEntry(key=e.key, value=e.new_value, method=e.method, at=e.created_at,
-                             registry_version=e.registry_version) for e in entries]
+        return [
+            HistoryEntry(
+                key=e.key,
+                value=e.new_value,
+                method=e.method,
+                at=e.created_at,
+                registry_version=e.registry_version,
+            )
+            for e in entries
+        ]
 
     async def erase(self) -> None:
         rights = _subject_rights()
@@ -197,6 +212,7 @@ def _preference(kind: type[PreferenceType]) -> Callable[[WidgetRequest, Registry
             # Refused at the handshake (404): a typo in a mount point should fail loudly, not render empty.
             raise NotFoundException(f"no {kind.kind} preference {key!r} in the registry (data-key)")
         return pref
+
     return lookup
 
 
@@ -209,8 +225,12 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
         service: PreferenceService = connection.app.state.prefkit
         snapshot = service.registry.current
         child = render(request, snapshot)  # validates props first: refuse before any other work
-        locale = negotiate_locale(request.props.get("locale"), connection.headers.get("accept-language"),
-                                  snapshot.locales, snapshot.default_locale)
+        locale = negotiate_locale(
+            request.props.get("locale"),
+            connection.headers.get("accept-language"),
+            snapshot.locales,
+            snapshot.default_locale,
+        )
         theme = request.props.get("theme") or snapshot.shop.theme
         if not _THEME_NAME.match(theme):
             raise NotFoundException(f"invalid theme name {theme!r} (data-theme)")
@@ -220,12 +240,21 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
             stylesheet_href=None if theme == _UNSTYLED else f"{base}{THEMES_PATH}/{theme}.css",
         )
         capabilities = StoreCapabilities(
-            export_url=f"{base.rsplit('/_prefkit', 1)[0]}{EXPORT_PATH}" if _has_route(request, EXPORT_PATH) else None,
+            export_url=f"{base.rsplit('/_prefkit', 1)[0]}{EXPORT_PATH}"
+            if _has_route(request, EXPORT_PATH)
+            else None,
             erase=_subject_rights() is not None,
         )
-        store = ServiceStore(service, subject_from_connection(connection), gpc=gpc_of(connection),  # type: ignore[arg-type]
-                             locale=locale, capabilities=capabilities)
-        return PreferenceProvider(store, child, locale=locale, theme=theme, assets=assets, load_history=history)
+        store = ServiceStore(
+            service,
+            subject_from_connection(connection),
+            gpc=gpc_of(connection),  # type: ignore[arg-type]
+            locale=locale,
+            capabilities=capabilities,
+        )
+        return PreferenceProvider(
+            store, child, locale=locale, theme=theme, assets=assets, load_history=history
+        )
 
     return factory
 
@@ -280,7 +309,9 @@ def _asset_response(request: Request[Any, Any, Any], body: str, media_type: str)
     return Response(data, media_type=media_type, headers=headers)
 
 
-def create_widget_routes(library: themes.ThemeLibrary | None = None, path_prefix: str = "/_prefkit") -> Router:
+def create_widget_routes(
+    library: themes.ThemeLibrary | None = None, path_prefix: str = "/_prefkit"
+) -> Router:
     """Routes for theme stylesheets and the components' browser helper, under ``path_prefix``."""
     library = library or themes.ThemeLibrary(filter(None, [os.environ.get("PREFKIT_THEMES_DIR")]))
     script = components.BEHAVIOUR_SCRIPT.read_text(encoding="utf-8")

@@ -23,7 +23,14 @@ from .consent_toggle import ConsentToggle
 from .filter_group import FilterGroup
 from .i18n import CATALOGS, KitText, kit_text
 from .parts import ClassNames, part
-from .session import Announcement, KitAssets, PreferenceProvider, PreferenceSession, SessionContext, use_session
+from .session import (
+    Announcement,
+    KitAssets,
+    PreferenceProvider,
+    PreferenceSession,
+    SessionContext,
+    use_session,
+)
 from .slider import PreferenceSlider, slider_key_value, slider_value_at
 from .store import (
     EffectiveState,

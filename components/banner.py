@@ -88,47 +88,100 @@ def ConsentBanner(*, modal: bool = True, heading_level: int = 2) -> VdomDict:
     def set_one(consent_key: str) -> Any:
         def handler(new_value: bool) -> None:
             set_draft(lambda current: {**(current or {}), consent_key: bool(new_value)})
+
         return handler
 
     prefix = session.id_prefix
-    title_id, text_id, reject_id = f"{prefix}-banner-title", f"{prefix}-banner-text", f"{prefix}-banner-reject"
+    title_id, text_id, reject_id = (
+        f"{prefix}-banner-title",
+        f"{prefix}-banner-text",
+        f"{prefix}-banner-reject",
+    )
     heading = {2: html.h2, 3: html.h3, 4: html.h4}.get(heading_level, html.h2)
     state = ("customizing" if customizing else "open", "saving" if busy else None)
     panel: Any = ""
     if customizing:
         panel = html.ul(
             part("banner-consents", (), names),
-            [html.li(part("banner-consent", (), names, {"key": consent.key}),
-                     _draft_toggle(session, consent, (draft or {}).get(consent.key, False), set_one(consent.key),
-                                   autofocus=index == 0))
-             for index, consent in enumerate(switchable)],
+            [
+                html.li(
+                    part("banner-consent", (), names, {"key": consent.key}),
+                    _draft_toggle(
+                        session,
+                        consent,
+                        (draft or {}).get(consent.key, False),
+                        set_one(consent.key),
+                        autofocus=index == 0,
+                    ),
+                )
+                for index, consent in enumerate(switchable)
+            ],
         )
     third_action = (
-        html.button(part("banner-action", state, names, {"type": "button", "data-action": "save",
-                                                         "onClick": save_choices}), t("save_choices"))
-        if customizing else
-        html.button(part("banner-action", state, names, {"type": "button", "data-action": "customize",
-                                                         "aria-expanded": "false", "onClick": customize}),
-                    t("customize"))
+        html.button(
+            part(
+                "banner-action",
+                state,
+                names,
+                {"type": "button", "data-action": "save", "onClick": save_choices},
+            ),
+            t("save_choices"),
+        )
+        if customizing
+        else html.button(
+            part(
+                "banner-action",
+                state,
+                names,
+                {
+                    "type": "button",
+                    "data-action": "customize",
+                    "aria-expanded": "false",
+                    "onClick": customize,
+                },
+            ),
+            t("customize"),
+        )
     )
     actions = html.div(
         part("banner-actions", state, names),
-        html.button(part("banner-action", state, names, {"type": "button", "data-action": "accept-all",
-                                                         "onClick": accept_all}), t("accept_all")),
-        html.button(part("banner-action", state, names, {"type": "button", "data-action": "reject-all",
-                                                         "id": reject_id, "onClick": reject_all}), t("reject_all")),
+        html.button(
+            part(
+                "banner-action",
+                state,
+                names,
+                {"type": "button", "data-action": "accept-all", "onClick": accept_all},
+            ),
+            t("accept_all"),
+        ),
+        html.button(
+            part(
+                "banner-action",
+                state,
+                names,
+                {"type": "button", "data-action": "reject-all", "id": reject_id, "onClick": reject_all},
+            ),
+            t("reject_all"),
+        ),
         third_action,
     )
     container_attrs: dict[str, Any] = {"aria-labelledby": title_id, "aria-describedby": text_id}
     if modal:
-        container_attrs |= {"role": "dialog", "aria-modal": "true", "tabIndex": -1, "data-prefkit-dialog": "",
-                            "data-prefkit-escape-target": reject_id}
+        container_attrs |= {
+            "role": "dialog",
+            "aria-modal": "true",
+            "tabIndex": -1,
+            "data-prefkit-dialog": "",
+            "data-prefkit-escape-target": reject_id,
+        }
     else:
         container_attrs |= {"role": "region"}
     body = html.div(
         part("banner", state, names, container_attrs),
         heading(part("banner-title", (), names, {"id": title_id}), t("banner_title")),
-        html.p(part("banner-text", (), names, {"id": text_id}), t("banner_text", shop=session.snapshot.shop.name)),
+        html.p(
+            part("banner-text", (), names, {"id": text_id}), t("banner_text", shop=session.snapshot.shop.name)
+        ),
         panel,
         actions,
     )
@@ -140,11 +193,17 @@ def ConsentBanner(*, modal: bool = True, heading_level: int = 2) -> VdomDict:
     )
 
 
-def _draft_toggle(session: PreferenceSession, consent: ConsentType, value: bool, on_change: Any,
-                  *, autofocus: bool) -> Any:
+def _draft_toggle(
+    session: PreferenceSession, consent: ConsentType, value: bool, on_change: Any, *, autofocus: bool
+) -> Any:
     # Controlled toggles on a draft: nothing is stored until "Save my choices".
-    toggle = ConsentToggle(consent.key, key=consent.key, value=value, on_change=on_change,
-                           id_prefix=f"{session.id_prefix}-banner")
+    toggle = ConsentToggle(
+        consent.key,
+        key=consent.key,
+        value=value,
+        on_change=on_change,
+        id_prefix=f"{session.id_prefix}-banner",
+    )
     if not autofocus:
         return toggle
     return html.div({"data-prefkit-autofocus": "[role=switch]", "key": f"af-{consent.key}"}, toggle)

@@ -30,7 +30,15 @@ from .parts import part
 from .session import PreferenceSession, use_session
 from .slider import PreferenceSlider, slider_view
 
-__all__ = ["BulkActions", "History", "LiveRegion", "PreferenceCenter", "YourData", "control_for", "live_region"]
+__all__ = [
+    "BulkActions",
+    "History",
+    "LiveRegion",
+    "PreferenceCenter",
+    "YourData",
+    "control_for",
+    "live_region",
+]
 
 _METHODS = frozenset(key for key in CATALOGS[FALLBACK_LOCALE] if key.startswith("method_"))
 _HEADINGS = {2: html.h2, 3: html.h3, 4: html.h4, 5: html.h5, 6: html.h6}
@@ -65,8 +73,12 @@ def live_region(session: PreferenceSession) -> VdomDict:
     message = session.announcement
     state = "error" if message.error else ("saved" if message.text else None)
     return html.div(
-        part("status", (state,), session.class_names, {"role": "status", "aria-live": "polite",
-                                                        "aria-atomic": "true", "key": "status"}),
+        part(
+            "status",
+            (state,),
+            session.class_names,
+            {"role": "status", "aria-live": "polite", "aria-atomic": "true", "key": "status"},
+        ),
         html.span({"key": str(message.serial)}, message.text) if message.text else "",
     )
 
@@ -81,7 +93,7 @@ def LiveRegion() -> VdomDict:
 
 
 def bulk_actions(session: PreferenceSession, busy: bool, set_busy: Callable[[bool], None]) -> VdomDict:
-    """"Accept all" and "Reject all": same element, same styling hooks, same size (equal prominence)."""
+    """ "Accept all" and "Reject all": same element, same styling hooks, same size (equal prominence)."""
     t, names = session.text, session.class_names
 
     def action(name: str) -> Any:
@@ -92,16 +104,35 @@ def bulk_actions(session: PreferenceSession, busy: bool, set_busy: Callable[[boo
                 await session.run(name, method)
             finally:
                 set_busy(False)
+
         return handler(run)
 
     state = "saving" if busy else None
     return html.div(
-        part("bulk-actions", (state,), names, {"role": "group", "key": "bulk",
-                                               "aria-label": f"{t('accept_all')} / {t('reject_all')}"}),
-        html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "accept-all",
-                                                          "onClick": action("accept_all")}), t("accept_all")),
-        html.button(part("bulk-action", (state,), names, {"type": "button", "data-action": "reject-all",
-                                                          "onClick": action("reject_all")}), t("reject_all")),
+        part(
+            "bulk-actions",
+            (state,),
+            names,
+            {"role": "group", "key": "bulk", "aria-label": f"{t('accept_all')} / {t('reject_all')}"},
+        ),
+        html.button(
+            part(
+                "bulk-action",
+                (state,),
+                names,
+                {"type": "button", "data-action": "accept-all", "onClick": action("accept_all")},
+            ),
+            t("accept_all"),
+        ),
+        html.button(
+            part(
+                "bulk-action",
+                (state,),
+                names,
+                {"type": "button", "data-action": "reject-all", "onClick": action("reject_all")},
+            ),
+            t("reject_all"),
+        ),
     )
 
 
@@ -140,14 +171,17 @@ def history(session: PreferenceSession, heading: Any = html.h3, limit: int = 10)
         title = session.snapshot.text(pref.title, session.locale) if pref else entry.key
         method = t(f"method_{entry.method}") if f"method_{entry.method}" in _METHODS else entry.method
         value = _history_value(session, entry.key, entry.value)
-        items.append(html.li(
-            part("history-entry", (), names, {"key": str(len(entries) - index), "data-key": entry.key}),
-            f"{entry.at.strftime('%Y-%m-%d %H:%M')} {title}: {value} ({method})",
-        ))
+        items.append(
+            html.li(
+                part("history-entry", (), names, {"key": str(len(entries) - index), "data-key": entry.key}),
+                f"{entry.at.strftime('%Y-%m-%d %H:%M')} {title}: {value} ({method})",
+            )
+        )
     return html.section(
         part("history", (), names, {"aria-labelledby": heading_id, "key": "history"}),
         heading(part("history-title", (), names, {"id": heading_id}), t("history")),
-        html.ol(part("history-list", (), names), items) if items
+        html.ol(part("history-list", (), names), items)
+        if items
         else html.p(part("history-empty", (), names), t("history_empty")),
     )
 
@@ -160,8 +194,12 @@ def History(heading: Any = html.h3, limit: int = 10) -> VdomDict:
     return history(session, heading, limit)
 
 
-def your_data(session: PreferenceSession, confirming: bool, set_confirming: Callable[[bool], None],
-              heading: Any = html.h3) -> VdomDict | str:
+def your_data(
+    session: PreferenceSession,
+    confirming: bool,
+    set_confirming: Callable[[bool], None],
+    heading: Any = html.h3,
+) -> VdomDict | str:
     """Export link and a two-step erase action, only when the store offers them."""
     t, names, caps = session.text, session.class_names, session.capabilities
     if not caps.export_url and not caps.erase:
@@ -177,21 +215,36 @@ def your_data(session: PreferenceSession, confirming: bool, set_confirming: Call
         erase_block = html.div(
             part("erase-confirm", (), names, {"role": "group", "aria-labelledby": f"{heading_id}-erase-q"}),
             html.p(part("erase-question", (), names, {"id": f"{heading_id}-erase-q"}), t("erase_confirm")),
-            html.button(part("erase-yes", (), names, {"type": "button", "onClick": handler(erase),
-                                                      "data-prefkit-autofocus": ""}), t("erase_yes")),
-            html.button(part("erase-no", (), names, {"type": "button",
-                                                     "onClick": handler(lambda _e: set_confirming(False))}),
-                        t("erase_no")),
+            html.button(
+                part(
+                    "erase-yes",
+                    (),
+                    names,
+                    {"type": "button", "onClick": handler(erase), "data-prefkit-autofocus": ""},
+                ),
+                t("erase_yes"),
+            ),
+            html.button(
+                part(
+                    "erase-no",
+                    (),
+                    names,
+                    {"type": "button", "onClick": handler(lambda _e: set_confirming(False))},
+                ),
+                t("erase_no"),
+            ),
         )
     elif caps.erase:
-        erase_block = html.button(part("erase", (), names, {"type": "button",
-                                                            "onClick": handler(lambda _e: set_confirming(True))}),
-                                  t("erase"))
+        erase_block = html.button(
+            part("erase", (), names, {"type": "button", "onClick": handler(lambda _e: set_confirming(True))}),
+            t("erase"),
+        )
     return html.section(
         part("your-data", (), names, {"aria-labelledby": heading_id, "key": "your-data"}),
         heading(part("your-data-title", (), names, {"id": heading_id}), t("your_data")),
         html.a(part("export", (), names, {"href": caps.export_url, "download": ""}), t("export"))
-        if caps.export_url else "",
+        if caps.export_url
+        else "",
         erase_block,
     )
 
@@ -227,13 +280,27 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
 
     def set_draft_of(key: str) -> Callable[[Any], None]:
         def set_draft(value: Any) -> None:
-            set_drafts(lambda current: ({**current, key: value} if value is not None
-                                        else {k: v for k, v in current.items() if k != key}))
+            set_drafts(
+                lambda current: (
+                    {**current, key: value}
+                    if value is not None
+                    else {k: v for k, v in current.items() if k != key}
+                )
+            )
+
         return set_draft
 
     def control(pref: PreferenceType) -> VdomDict:
-        ctx = resolve_control(pref.key, session, value=UNSET, on_change=None, registry=None, locale=None,
-                              class_names=None, id_prefix=None)
+        ctx = resolve_control(
+            pref.key,
+            session,
+            value=UNSET,
+            on_change=None,
+            registry=None,
+            locale=None,
+            class_names=None,
+            id_prefix=None,
+        )
         if isinstance(pref, SliderType):
             holder = latest.current.setdefault(pref.key, _Latest())
             return slider_view(ctx, drafts.get(pref.key), set_draft_of(pref.key), holder)
@@ -246,16 +313,30 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
         section_key = section.key if section else "other"
         heading_id = f"{session.id_prefix}-section-{section_key}"
         title = snapshot.text(section.title, session.locale) if section else t("other")
-        description = snapshot.text(section.description, session.locale) if section and section.description else None
-        sections.append(html.section(
-            part("section", (), names, {"key": f"section-{section_key}", "data-section": section_key,
-                                        "aria-labelledby": heading_id}),
-            sub_heading(part("section-title", (), names, {"id": heading_id}), title),
-            html.p(part("section-description", (), names), description) if description else "",
-            [control(pref) for pref in prefs],
-        ))
+        description = (
+            snapshot.text(section.description, session.locale) if section and section.description else None
+        )
+        sections.append(
+            html.section(
+                part(
+                    "section",
+                    (),
+                    names,
+                    {
+                        "key": f"section-{section_key}",
+                        "data-section": section_key,
+                        "aria-labelledby": heading_id,
+                    },
+                ),
+                sub_heading(part("section-title", (), names, {"id": heading_id}), title),
+                html.p(part("section-description", (), names), description) if description else "",
+                [control(pref) for pref in prefs],
+            )
+        )
     return html.section(
-        part("center", ("loading" if session.values is None else None,), names, {"aria-labelledby": title_id}),
+        part(
+            "center", ("loading" if session.values is None else None,), names, {"aria-labelledby": title_id}
+        ),
         heading(part("center-title", (), names, {"id": title_id, "key": "title"}), t("center_title")),
         bulk_actions(session, busy, set_busy),
         live_region(session),

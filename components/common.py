@@ -15,7 +15,15 @@ from .i18n import KitText, kit_text
 from .parts import ClassNames, dom_id, part
 from .session import PreferenceSession
 
-__all__ = ["UNSET", "ControlContext", "described_by", "optional", "requirement_names", "resolve_control", "texts_block"]
+__all__ = [
+    "UNSET",
+    "ControlContext",
+    "described_by",
+    "optional",
+    "requirement_names",
+    "resolve_control",
+    "texts_block",
+]
 
 
 class _Unset:
@@ -53,8 +61,13 @@ class ControlContext:
         return bool(self.missing)
 
     def states(self, *extra: str | None) -> tuple[str | None, ...]:
-        return (*extra, "disabled" if self.disabled else None, "stale" if self.stale else None,
-                "saving" if self.saving else None, "error" if self.error else None)
+        return (
+            *extra,
+            "disabled" if self.disabled else None,
+            "stale" if self.stale else None,
+            "saving" if self.saving else None,
+            "error" if self.error else None,
+        )
 
     def t(self, value: Any) -> str:
         """A merchant text in this control's locale (plain text: ReactPy escapes it)."""
@@ -89,10 +102,19 @@ def resolve_control(
     controlled = value is not UNSET
     if controlled or session is None:
         return ControlContext(
-            pref=pref, snapshot=snapshot, value=snapshot.default_value(key) if value is UNSET else value,
-            on_change=on_change, locale=active_locale, text=kit_text(active_locale),
-            ids=lambda name: dom_id(prefix, key, name), class_names=names, saving=False, error=None,
-            stale=False, missing=tuple(missing_requirements or ()), session=session,
+            pref=pref,
+            snapshot=snapshot,
+            value=snapshot.default_value(key) if value is UNSET else value,
+            on_change=on_change,
+            locale=active_locale,
+            text=kit_text(active_locale),
+            ids=lambda name: dom_id(prefix, key, name),
+            class_names=names,
+            saving=False,
+            error=None,
+            stale=False,
+            missing=tuple(missing_requirements or ()),
+            session=session,
         )
     state = session.state_of(key)
 
@@ -103,12 +125,22 @@ def resolve_control(
         return result
 
     return ControlContext(
-        pref=pref, snapshot=snapshot, value=session.value_of(key), on_change=connected_change,
-        locale=active_locale, text=kit_text(active_locale), ids=lambda name: dom_id(prefix, key, name),
-        class_names=names, saving=key in session.pending, error=session.errors.get(key),
+        pref=pref,
+        snapshot=snapshot,
+        value=session.value_of(key),
+        on_change=connected_change,
+        locale=active_locale,
+        text=kit_text(active_locale),
+        ids=lambda name: dom_id(prefix, key, name),
+        class_names=names,
+        saving=key in session.pending,
+        error=session.errors.get(key),
         stale=bool(state and state.stale),
-        missing=tuple(missing_requirements if missing_requirements is not None
-                      else (state.missing_requirements if state else ())),
+        missing=tuple(
+            missing_requirements
+            if missing_requirements is not None
+            else (state.missing_requirements if state else ())
+        ),
         session=session,
     )
 
@@ -122,7 +154,9 @@ def requirement_names(ctx: ControlContext) -> str:
     return ", ".join(titles)
 
 
-def texts_block(ctx: ControlContext, *, with_description: bool = True, lead: str | None = None) -> list[VdomDict]:
+def texts_block(
+    ctx: ControlContext, *, with_description: bool = True, lead: str | None = None
+) -> list[VdomDict]:
     """Description, "what we use", "what you get", the requirement hint and the error as flat paragraphs,
     each with an id for ``aria-describedby`` (see :func:`described_by`).
 
@@ -131,7 +165,9 @@ def texts_block(ctx: ControlContext, *, with_description: bool = True, lead: str
     pref, names = ctx.pref, ctx.class_names
     blocks: list[VdomDict] = []
     if with_description and pref.description:
-        blocks.append(html.p(part("description", (), names, {"id": ctx.ids("description")}), ctx.t(pref.description)))
+        blocks.append(
+            html.p(part("description", (), names, {"id": ctx.ids("description")}), ctx.t(pref.description))
+        )
     data_used = ctx.snapshot.text_list(pref.data_used, ctx.locale)
     facts = [lead] if lead else []
     if data_used:
@@ -142,8 +178,12 @@ def texts_block(ctx: ControlContext, *, with_description: bool = True, lead: str
         # One paragraph, one fact per line (the theme sets white-space: pre-line).
         blocks.append(html.p(part("transparency", (), names), "\n".join(facts)))
     if ctx.missing:
-        blocks.append(html.p(part("requires", ("disabled",), names, {"id": ctx.ids("requires")}),
-                             ctx.text("requires_hint", names=requirement_names(ctx))))
+        blocks.append(
+            html.p(
+                part("requires", ("disabled",), names, {"id": ctx.ids("requires")}),
+                ctx.text("requires_hint", names=requirement_names(ctx)),
+            )
+        )
     if ctx.error:
         blocks.append(html.p(part("error", ("error",), names, {"id": ctx.ids("error")}), ctx.error))
     return blocks

@@ -42,9 +42,17 @@ def ConsentToggle(
     are saved at once and the control follows changes made anywhere else.
     ``notice_only`` consents render as an informational item without a switch.
     """
-    ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
-                          locale=locale, class_names=class_names, id_prefix=id_prefix,
-                          missing_requirements=missing_requirements)
+    ctx = resolve_control(
+        preference,
+        use_session(),
+        value=value,
+        on_change=on_change,
+        registry=registry,
+        locale=locale,
+        class_names=class_names,
+        id_prefix=id_prefix,
+        missing_requirements=missing_requirements,
+    )
     return consent_view(ctx, class_names)
 
 
@@ -91,22 +99,28 @@ def _switch(ctx: ControlContext) -> VdomDict:
 
     stale_block: list[VdomDict] = []
     if ctx.stale:
-        stale_block.append(html.div(
-            part("stale-notice", ("stale",), names, {"id": ctx.ids("stale")}),
-            html.p(part("stale-text", (), names), ctx.text("stale")),
-            html.button(part("confirm", (), names, {"type": "button", "onClick": handler(confirm_again)}),
-                        ctx.text("confirm_again")),
-        ))
-    switch_attrs = optional({
-        "type": "button",
-        "role": "switch",
-        "aria-checked": "true" if checked else "false",
-        "aria-labelledby": ctx.ids("title"),
-        "aria-describedby": described_by(ctx, *([ctx.ids("stale")] if ctx.stale else [])),
-        "aria-disabled": "true" if ctx.disabled else None,
-        "aria-busy": "true" if ctx.saving else None,
-        "onClick": handler(toggle),
-    })
+        stale_block.append(
+            html.div(
+                part("stale-notice", ("stale",), names, {"id": ctx.ids("stale")}),
+                html.p(part("stale-text", (), names), ctx.text("stale")),
+                html.button(
+                    part("confirm", (), names, {"type": "button", "onClick": handler(confirm_again)}),
+                    ctx.text("confirm_again"),
+                ),
+            )
+        )
+    switch_attrs = optional(
+        {
+            "type": "button",
+            "role": "switch",
+            "aria-checked": "true" if checked else "false",
+            "aria-labelledby": ctx.ids("title"),
+            "aria-describedby": described_by(ctx, *([ctx.ids("stale")] if ctx.stale else [])),
+            "aria-disabled": "true" if ctx.disabled else None,
+            "aria-busy": "true" if ctx.saving else None,
+            "onClick": handler(toggle),
+        }
+    )
     return html.div(
         part("consent", ctx.states(check_state), names, {"data-key": ctx.pref.key, "key": ctx.pref.key}),
         html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(ctx.pref.title)),
@@ -114,8 +128,9 @@ def _switch(ctx: ControlContext) -> VdomDict:
         # word keeps the state from relying on colour or position alone (WCAG 1.4.1). The accessible name
         # comes from aria-labelledby (the title), so assistive technology reads "title, switch, on/off"
         # from aria-checked rather than this word.
-        html.button(part("switch", ctx.states(check_state), names, switch_attrs),
-                    ctx.text("on" if checked else "off")),
+        html.button(
+            part("switch", ctx.states(check_state), names, switch_attrs), ctx.text("on" if checked else "off")
+        ),
         *texts_block(ctx),
         *stale_block,
     )

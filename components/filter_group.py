@@ -43,13 +43,23 @@ def FilterGroup(
 ) -> VdomDict:
     """Options of registry filter ``preference``; ``value`` is a list of option keys (multiple) or one key
     or ``None`` (single). ``chips=True`` also renders the current selection as removable chips."""
-    ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
-                          locale=locale, class_names=class_names, id_prefix=id_prefix,
-                          missing_requirements=missing_requirements)
+    ctx = resolve_control(
+        preference,
+        use_session(),
+        value=value,
+        on_change=on_change,
+        registry=registry,
+        locale=locale,
+        class_names=class_names,
+        id_prefix=id_prefix,
+        missing_requirements=missing_requirements,
+    )
     return filter_view(ctx, chips=chips, class_names=class_names)
 
 
-def filter_view(ctx: ControlContext | str, *, chips: bool = False, class_names: ClassNames | None = None) -> VdomDict:
+def filter_view(
+    ctx: ControlContext | str, *, chips: bool = False, class_names: ClassNames | None = None
+) -> VdomDict:
     """The markup of a filter control (also used directly by the preference center)."""
     if isinstance(ctx, str):
         return html.p(part("unknown", ("error",), class_names), ctx)
@@ -90,30 +100,35 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
                 await _emit(ctx, [o for o in pref.option_keys if o in wanted])
             else:
                 await _emit(ctx, option_key)
+
         return on_change
 
     def remove(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
         async def on_click(_data: Mapping[str, Any]) -> None:
             await _emit(ctx, without(option_key))
+
         return on_click
 
     def remove_by_key(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
         async def on_key_down(data: Mapping[str, Any]) -> None:
             if data.get("key") in _REMOVE_KEYS:
                 await _emit(ctx, without(option_key))
+
         return on_key_down
 
     def option_row(option_key: str | None, label: str) -> VdomDict:
         checked = option_key in selected if option_key is not None else not selected
         state = "checked" if checked else "unchecked"
-        input_attrs = optional({
-            "type": input_type,
-            "name": group_name,
-            "value": option_key or "-",
-            "checked": checked,
-            "disabled": True if ctx.disabled else None,
-            "onChange": handler(choose(option_key)),
-        })
+        input_attrs = optional(
+            {
+                "type": input_type,
+                "name": group_name,
+                "value": option_key or "-",
+                "checked": checked,
+                "disabled": True if ctx.disabled else None,
+                "onChange": handler(choose(option_key)),
+            }
+        )
         # The label wraps its input: labelled without ids, one element less per option.
         return html.label(
             part("option", ctx.states(state), names, {"key": option_key or "-none-"}),
@@ -125,30 +140,49 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
     if not pref.multiple:
         options.insert(0, option_row(None, ctx.text("no_choice")))
 
-    group_attrs = optional({
-        "role": "group" if pref.multiple else "radiogroup",
-        "aria-labelledby": ctx.ids("title"),
-        "aria-describedby": described_by(ctx),
-        "aria-disabled": "true" if ctx.disabled else None,
-    })
+    group_attrs = optional(
+        {
+            "role": "group" if pref.multiple else "radiogroup",
+            "aria-labelledby": ctx.ids("title"),
+            "aria-describedby": described_by(ctx),
+            "aria-disabled": "true" if ctx.disabled else None,
+        }
+    )
     chip_block: Any = ""
     if with_chips and selected:
         labels = {option.key: ctx.t(option.label) for option in pref.options}
         chip_block = html.div(
             part("chips", (), names, {"role": "group", "aria-label": ctx.text("selected")}),
-            [html.button(part("chip", ctx.states(), names, optional({
-                "key": option_key,
-                "type": "button",
-                "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
-                "data-prefkit-chip": "true",
-                "disabled": True if ctx.disabled else None,
-                "onClick": handler(remove(option_key)),
-                "onKeyDown": handler(remove_by_key(option_key)),
-            })), labels.get(option_key, option_key)) for option_key in selected],
+            [
+                html.button(
+                    part(
+                        "chip",
+                        ctx.states(),
+                        names,
+                        optional(
+                            {
+                                "key": option_key,
+                                "type": "button",
+                                "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
+                                "data-prefkit-chip": "true",
+                                "disabled": True if ctx.disabled else None,
+                                "onClick": handler(remove(option_key)),
+                                "onKeyDown": handler(remove_by_key(option_key)),
+                            }
+                        ),
+                    ),
+                    labels.get(option_key, option_key),
+                )
+                for option_key in selected
+            ],
         )
     return html.div(
-        part("filter", ctx.states("multiple" if pref.multiple else "single"), names,
-             {"data-key": pref.key, "key": pref.key}),
+        part(
+            "filter",
+            ctx.states("multiple" if pref.multiple else "single"),
+            names,
+            {"data-key": pref.key, "key": pref.key},
+        ),
         html.span(part("title", (), names, {"id": ctx.ids("title")}), ctx.t(pref.title)),
         html.div(part("options", ctx.states(), names, group_attrs), options),
         chip_block,

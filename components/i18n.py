@@ -57,7 +57,10 @@ _EN: Final[Mapping[str, str]] = {
     "erase_no": "Cancel",
     "erased": "Your data has been erased.",
     "banner_title": "Your privacy choices",
-    "banner_text": "Decide how {shop} may use your data. Nothing is switched on until you allow it, and you can change your mind at any time.",
+    "banner_text": (
+        "Decide how {shop} may use your data. Nothing is switched on until you allow it, "
+        "and you can change your mind at any time."
+    ),
     "banner_done": "Thank you. You can change your choices at any time.",
     "other": "Other",
     "loading": "Loading…",
@@ -107,7 +110,10 @@ _PL: Final[Mapping[str, str]] = {
     "erase_no": "Anuluj",
     "erased": "Twoje dane zostały usunięte.",
     "banner_title": "Twoje wybory dotyczące prywatności",
-    "banner_text": "Zdecyduj, jak {shop} może korzystać z Twoich danych. Nic nie jest włączone bez Twojej zgody, a zdanie możesz zmienić w każdej chwili.",
+    "banner_text": (
+        "Zdecyduj, jak {shop} może korzystać z Twoich danych. Nic nie jest włączone bez Twojej zgody, "
+        "a zdanie możesz zmienić w każdej chwili."
+    ),
     "banner_done": "Dziękujemy. Swoje wybory możesz zmienić w każdej chwili.",
     "other": "Inne",
     "loading": "Ładowanie…",

@@ -23,7 +23,8 @@ def part(
     class_names: ClassNames | None = None,
     attrs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Attributes of one part: ``data-part``, ``data-state`` (falsy tokens dropped), ``className``, ``attrs``."""
+    """Attributes of one part: ``data-part``, ``data-state`` (falsy tokens dropped), ``className``,
+    then ``attrs``."""
     result: dict[str, Any] = {"data-part": name}
     tokens = " ".join(token for token in states if token)
     if tokens:

@@ -225,8 +225,9 @@ def PreferenceProvider(
     async def commit(changes: Mapping[str, Any]) -> bool:
         keys = set(changes)
         loop = asyncio.get_running_loop()
-        indicator = loop.call_later(_SAVING_INDICATOR_DELAY,
-                                    lambda: set_data(lambda d: replace(d, pending={**d.pending, **changes})))
+        indicator = loop.call_later(
+            _SAVING_INDICATOR_DELAY, lambda: set_data(lambda d: replace(d, pending={**d.pending, **changes}))
+        )
         own_commits.current += 1
         try:
             result = dict(await store.set(changes))
@@ -239,19 +240,28 @@ def PreferenceProvider(
             else:
                 logger.exception("saving preferences failed")
                 message = per_key = t("error_generic")
-            set_data(lambda d: replace(
-                d, pending={k: v for k, v in d.pending.items() if k not in keys},
-                errors={**d.errors, **{key: per_key for key in keys}},
-                announcement=announced(message, error=True)(d.announcement)))
+            set_data(
+                lambda d: replace(
+                    d,
+                    pending={k: v for k, v in d.pending.items() if k not in keys},
+                    errors={**d.errors, **{key: per_key for key in keys}},
+                    announcement=announced(message, error=True)(d.announcement),
+                )
+            )
             return False
         finally:
             own_commits.current -= 1
         indicator.cancel()
-        set_data(lambda d: replace(
-            d, values=result, history=history if history is not None else d.history,
-            pending={k: v for k, v in d.pending.items() if k not in keys},
-            errors={k: v for k, v in d.errors.items() if k not in keys},
-            announcement=announced(t("saved"))(d.announcement)))
+        set_data(
+            lambda d: replace(
+                d,
+                values=result,
+                history=history if history is not None else d.history,
+                pending={k: v for k, v in d.pending.items() if k not in keys},
+                errors={k: v for k, v in d.errors.items() if k not in keys},
+                announcement=announced(t("saved"))(d.announcement),
+            )
+        )
         return True
 
     async def run(name: str, action: Callable[[], Awaitable[Any]]) -> bool:
@@ -260,12 +270,14 @@ def PreferenceProvider(
             result = await action()
             fetched = await fetch()
         except PreferenceStoreError as exc:
-            set_data(lambda d: replace(d, announcement=announced(t("error", message=exc.message), error=True)(
-                d.announcement)))
+            refused = announced(t("error", message=exc.message), error=True)
+            set_data(lambda d: replace(d, announcement=refused(d.announcement)))
             return False
         except Exception:
             logger.exception("preference action %s failed", name)
-            set_data(lambda d: replace(d, announcement=announced(t("error_generic"), error=True)(d.announcement)))
+            set_data(
+                lambda d: replace(d, announcement=announced(t("error_generic"), error=True)(d.announcement))
+            )
             return False
         finally:
             own_commits.current -= 1
@@ -276,9 +288,19 @@ def PreferenceProvider(
         return True
 
     session = PreferenceSession(
-        snapshot=snapshot, values=data.values, locale=active_locale, id_prefix=id_prefix.current,
-        pending=data.pending, errors=data.errors, announcement=data.announcement, history=data.history,
-        capabilities=store.capabilities, class_names=class_names, commit=commit, run=run, store=store,
+        snapshot=snapshot,
+        values=data.values,
+        locale=active_locale,
+        id_prefix=id_prefix.current,
+        pending=data.pending,
+        errors=data.errors,
+        announcement=data.announcement,
+        history=data.history,
+        capabilities=store.capabilities,
+        class_names=class_names,
+        commit=commit,
+        run=run,
+        store=store,
     )
     root_attrs = {
         "data-prefkit-root": "",
@@ -294,4 +316,6 @@ def PreferenceProvider(
         # Nothing to show before the first load: rendering the controls with defaults would flash
         # wrong states (and cost a full render per session at open).
         return html.div(part("root", ("loading",), class_names, root_attrs), *head)
-    return html.div(part("root", (), class_names, root_attrs), *head, SessionContext(*children, value=session))
+    return html.div(
+        part("root", (), class_names, root_attrs), *head, SessionContext(*children, value=session)
+    )

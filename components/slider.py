@@ -94,16 +94,30 @@ def PreferenceSlider(
     Disabled, with the reason shown and linked through ``aria-describedby``, while a consent it requires
     is not granted (connected: from the effective value; controlled: ``missing_requirements``).
     """
-    ctx = resolve_control(preference, use_session(), value=value, on_change=on_change, registry=registry,
-                          locale=locale, class_names=class_names, id_prefix=id_prefix,
-                          missing_requirements=missing_requirements)
+    ctx = resolve_control(
+        preference,
+        use_session(),
+        value=value,
+        on_change=on_change,
+        registry=registry,
+        locale=locale,
+        class_names=class_names,
+        id_prefix=id_prefix,
+        missing_requirements=missing_requirements,
+    )
     draft, set_draft = use_state(None)  # value under the pointer while dragging
     latest = use_ref(None)  # value shown, updated by each handler before the next render arrives
     return slider_view(ctx, draft, set_draft, latest, class_names=class_names)
 
 
-def slider_view(ctx: ControlContext | str, draft: Any, set_draft: Callable[[Any], None], latest: Any,
-                *, class_names: ClassNames | None = None) -> VdomDict:
+def slider_view(
+    ctx: ControlContext | str,
+    draft: Any,
+    set_draft: Callable[[Any], None],
+    latest: Any,
+    *,
+    class_names: ClassNames | None = None,
+) -> VdomDict:
     """The markup of a slider; the caller keeps its drag state (``draft``) and a ``latest`` ref
     (anything with a ``current`` attribute). Used directly by the preference center."""
     if isinstance(ctx, str):
@@ -113,8 +127,9 @@ def slider_view(ctx: ControlContext | str, draft: Any, set_draft: Callable[[Any]
     return _render(ctx, ctx.pref, draft, set_draft, latest)
 
 
-def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callable[[Any], None],
-            latest: Any) -> VdomDict:
+def _render(
+    ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callable[[Any], None], latest: Any
+) -> VdomDict:
     names = ctx.class_names
     shown = draft if draft is not None else ctx.value
     latest.current = shown
@@ -161,44 +176,62 @@ def _render(ctx: ControlContext, pref: SliderType, draft: Any, set_draft: Callab
     # Pointer handlers sit on an empty hit area, not on the track: ReactPy's client sends the event's
     # target and currentTarget serialized with their child elements, and a childless element keeps each
     # pointer event at about 20 KB (the bridge refuses messages over 64 KB).
-    hit_attrs: dict[str, Any] = {"data-prefkit-track-hit": "", "onPointerDown": handler(on_pointer_down),
-                                 "onPointerUp": handler(on_pointer_up)}
+    hit_attrs: dict[str, Any] = {
+        "data-prefkit-track-hit": "",
+        "onPointerDown": handler(on_pointer_down),
+        "onPointerUp": handler(on_pointer_up),
+    }
     if dragging:
         # Only while a button is down: hovering must not stream events to the server.
         hit_attrs["onPointerMove"] = handler(on_pointer_move, throttle=50)
-    thumb_attrs = optional({
-        "role": "slider",
-        "tabIndex": 0,
-        "aria-valuemin": pref.min,
-        "aria-valuemax": pref.max,
-        "aria-valuenow": shown,
-        "aria-valuetext": value_text,
-        "aria-labelledby": ctx.ids("label"),
-        "aria-describedby": described_by(ctx),
-        "aria-disabled": "true" if ctx.disabled else None,
-        "aria-busy": "true" if ctx.saving else None,
-        "data-percent": percent,
-        "data-prefkit-keys": _KEYS_ATTRIBUTE,
-        "onKeyDown": handler(on_key),
-    })
+    thumb_attrs = optional(
+        {
+            "role": "slider",
+            "tabIndex": 0,
+            "aria-valuemin": pref.min,
+            "aria-valuemax": pref.max,
+            "aria-valuenow": shown,
+            "aria-valuetext": value_text,
+            "aria-labelledby": ctx.ids("label"),
+            "aria-describedby": described_by(ctx),
+            "aria-disabled": "true" if ctx.disabled else None,
+            "aria-busy": "true" if ctx.saving else None,
+            "data-percent": percent,
+            "data-prefkit-keys": _KEYS_ATTRIBUTE,
+            "onKeyDown": handler(on_key),
+        }
+    )
     # The scale's end labels, drawn by the theme from data attributes (one element instead of a list:
     # the current value's own label is shown by value-text, and assistive technology reads valuetext).
     low, high = pref.stop_for(pref.min), pref.stop_for(pref.max)
-    scale = html.span(part("stops", (), names, optional({
-        "aria-hidden": "true",
-        "data-min-label": ctx.t(low.label) if low else str(pref.min),
-        "data-max-label": ctx.t(high.label) if high else str(pref.max),
-    })))
+    scale = html.span(
+        part(
+            "stops",
+            (),
+            names,
+            optional(
+                {
+                    "aria-hidden": "true",
+                    "data-min-label": ctx.t(low.label) if low else str(pref.min),
+                    "data-max-label": ctx.t(high.label) if high else str(pref.max),
+                }
+            ),
+        )
+    )
     # The track draws the rail and the filled range itself (::before/::after, width from data-percent).
     return html.div(
         part("slider", states, names, {"data-key": pref.key, "key": pref.key}),
         html.span(part("label", (), names, {"id": ctx.ids("label")}), ctx.t(pref.title)),
-        html.div(part("track", states, names, {"data-prefkit-track": "", "data-percent": percent}),
-                 html.div(part("track-hit", states, names, hit_attrs)),
-                 html.div(part("thumb", states, names, thumb_attrs))),
+        html.div(
+            part("track", states, names, {"data-prefkit-track": "", "data-percent": percent}),
+            html.div(part("track-hit", states, names, hit_attrs)),
+            html.div(part("thumb", states, names, thumb_attrs)),
+        ),
         # The visible value; screen readers get it from aria-valuetext/valuenow instead.
-        html.span(part("value-text", states, names, {"aria-hidden": "true"}),
-                  value_text if value_text is not None else str(shown)),
+        html.span(
+            part("value-text", states, names, {"aria-hidden": "true"}),
+            value_text if value_text is not None else str(shown),
+        ),
         scale,
         *texts_block(ctx),
     )

@@ -93,9 +93,14 @@ class MemoryStore:
             explicit = pref.key in self.values
             value = self.values[pref.key] if explicit else self._snapshot.default_value(pref.key)
             missing = [r for r in pref.requires if self.values.get(r) is not True]
-            result[pref.key] = State(key=pref.key, value=value, source="explicit" if explicit else "default",
-                                     in_effect=not missing, stale=pref.key in self.stale,
-                                     missing_requirements=missing)
+            result[pref.key] = State(
+                key=pref.key,
+                value=value,
+                source="explicit" if explicit else "default",
+                in_effect=not missing,
+                stale=pref.key in self.stale,
+                missing_requirements=missing,
+            )
         return result
 
     async def load(self) -> Mapping[str, State]:
@@ -129,8 +134,10 @@ class MemoryStore:
         return await self._all(False)
 
     async def history(self) -> Sequence[HistoryEntry]:
-        return [HistoryEntry(key=k, value=v, method="ui", at=datetime(2026, 1, 1, tzinfo=UTC))
-                for k, v in self.values.items()]
+        return [
+            HistoryEntry(key=k, value=v, method="ui", at=datetime(2026, 1, 1, tzinfo=UTC))
+            for k, v in self.values.items()
+        ]
 
     async def erase(self) -> None:
         self.values.clear()
@@ -218,8 +225,11 @@ class Session:
         return result
 
     def find_all(self, **attrs: str) -> list[dict[str, Any]]:
-        return [n for n in _walk(self.model)
-                if all(n.get("attributes", {}).get(k.replace("_", "-")) == v for k, v in attrs.items())]
+        return [
+            n
+            for n in _walk(self.model)
+            if all(n.get("attributes", {}).get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
 
     def find(self, **attrs: str) -> dict[str, Any]:
         found = self.find_all(**attrs)
@@ -251,17 +261,29 @@ def status_text(session: Session) -> str:
 def test_slider_keys_follow_the_registry_type(snapshot: RegistrySnapshot) -> None:
     pref = snapshot.get("price_vs_sustainability")
     assert isinstance(pref, SliderType) and pref.effective_page_step == 2
-    assert [slider_key_value(pref, 5, k) for k in ("ArrowLeft", "ArrowDown", "ArrowRight", "ArrowUp")] == [4, 4, 6, 6]
+    assert [slider_key_value(pref, 5, k) for k in ("ArrowLeft", "ArrowDown", "ArrowRight", "ArrowUp")] == [
+        4,
+        4,
+        6,
+        6,
+    ]
     assert (slider_key_value(pref, 5, "PageUp"), slider_key_value(pref, 5, "PageDown")) == (7, 3)
     assert (slider_key_value(pref, 5, "Home"), slider_key_value(pref, 5, "End")) == (0, 10)
     assert slider_key_value(pref, 10, "ArrowRight") == 10 and slider_key_value(pref, 1, "PageDown") == 0
     assert slider_key_value(pref, 5, "Tab") is None
-    assert slider_value_at(pref, 0.0) == 0 and slider_value_at(pref, 0.26) == 3 and slider_value_at(pref, 1.7) == 10
+    assert (
+        slider_value_at(pref, 0.0) == 0
+        and slider_value_at(pref, 0.26) == 3
+        and slider_value_at(pref, 1.7) == 10
+    )
 
 
 def test_float_slider_steps_do_not_accumulate_noise() -> None:
-    snap = load_registry('[shop]\nname = "S"\n[[preferences]]\nkey = "b"\nkind = "slider"\nmin = 0.0\nmax = 1.0\n'
-                         'step = 0.1\ndefault = 0.3\ntitle = "B"\n', "toml")
+    snap = load_registry(
+        '[shop]\nname = "S"\n[[preferences]]\nkey = "b"\nkind = "slider"\nmin = 0.0\nmax = 1.0\n'
+        'step = 0.1\ndefault = 0.3\ntitle = "B"\n',
+        "toml",
+    )
     pref = snap.get("b")
     assert isinstance(pref, SliderType)
     assert slider_key_value(pref, 0.3, "ArrowRight") == 0.4
@@ -280,11 +302,21 @@ def test_kit_strings_exist_in_every_locale_and_fall_back() -> None:
 # -- controlled components ---------------------------------------------------------------------------
 async def test_controlled_switch_reports_changes_and_keeps_aria_in_sync(snapshot: RegistrySnapshot) -> None:
     seen: list[bool] = []
-    async with Session(ConsentToggle("marketing_email", value=False, on_change=seen.append, registry=snapshot,
-                                     locale="en", class_names={"switch": "my-switch"})) as s:
+    async with Session(
+        ConsentToggle(
+            "marketing_email",
+            value=False,
+            on_change=seen.append,
+            registry=snapshot,
+            locale="en",
+            class_names={"switch": "my-switch"},
+        )
+    ) as s:
         switch = s.find(role="switch")
         a = attrs(switch)
-        assert a["aria-checked"] == "false" and a["data-state"] == "unchecked" and a["className"] == "my-switch"
+        assert (
+            a["aria-checked"] == "false" and a["data-state"] == "unchecked" and a["className"] == "my-switch"
+        )
         assert a["type"] == "button"  # native button: Space and Enter activate it without script
         label = s.by_id(a["aria-labelledby"])
         assert _text(label) == "Marketing e-mails"
@@ -307,12 +339,24 @@ async def test_notice_only_consent_is_informational_without_a_switch(snapshot: R
 
 async def test_controlled_slider_is_disabled_with_a_linked_reason(snapshot: RegistrySnapshot) -> None:
     changes: list[Any] = []
-    async with Session(PreferenceSlider("personalization_level", value=1, on_change=changes.append,
-                                        registry=snapshot, locale="en",
-                                        missing_requirements=("recommendations",))) as s:
+    async with Session(
+        PreferenceSlider(
+            "personalization_level",
+            value=1,
+            on_change=changes.append,
+            registry=snapshot,
+            locale="en",
+            missing_requirements=("recommendations",),
+        )
+    ) as s:
         thumb = s.find(role="slider")
         a = attrs(thumb)
-        assert (a["aria-valuemin"], a["aria-valuemax"], a["aria-valuenow"], a["aria-valuetext"]) == (0, 2, 1, "Limited")
+        assert (a["aria-valuemin"], a["aria-valuemax"], a["aria-valuenow"], a["aria-valuetext"]) == (
+            0,
+            2,
+            1,
+            "Limited",
+        )
         assert a["aria-disabled"] == "true" and "disabled" in a["data-state"].split()
         reasons = [_text(s.by_id(i)) for i in a["aria-describedby"].split()]
         assert "Available after you allow: Personalized recommendations." in reasons
@@ -323,8 +367,16 @@ async def test_controlled_slider_is_disabled_with_a_linked_reason(snapshot: Regi
 
 async def test_filter_chips_remove_with_one_key(snapshot: RegistrySnapshot) -> None:
     changes: list[Any] = []
-    async with Session(FilterGroup("categories", value=["shoes", "home"], on_change=changes.append,
-                                   registry=snapshot, locale="en", chips=True)) as s:
+    async with Session(
+        FilterGroup(
+            "categories",
+            value=["shoes", "home"],
+            on_change=changes.append,
+            registry=snapshot,
+            locale="en",
+            chips=True,
+        )
+    ) as s:
         group = s.find(role="group", data_part="options")
         assert _text(s.by_id(attrs(group)["aria-labelledby"])) == "Favourite categories"
         assert attrs(s.find(data_part="chips"))["aria-label"] == "Selected"
@@ -337,10 +389,15 @@ async def test_filter_chips_remove_with_one_key(snapshot: RegistrySnapshot) -> N
 
 
 async def test_single_choice_filter_offers_an_explicit_no_preference(snapshot: RegistrySnapshot) -> None:
-    snap = load_registry('[shop]\nname = "S"\n[[preferences]]\nkey = "size"\nkind = "filter"\ntitle = "Size"\n'
-                         'options = [{ key = "s", label = "S" }, { key = "m", label = "M" }]\n', "toml")
+    snap = load_registry(
+        '[shop]\nname = "S"\n[[preferences]]\nkey = "size"\nkind = "filter"\ntitle = "Size"\n'
+        'options = [{ key = "s", label = "S" }, { key = "m", label = "M" }]\n',
+        "toml",
+    )
     changes: list[Any] = []
-    async with Session(FilterGroup("size", value="m", on_change=changes.append, registry=snap, locale="en")) as s:
+    async with Session(
+        FilterGroup("size", value="m", on_change=changes.append, registry=snap, locale="en")
+    ) as s:
         s.find(role="radiogroup")
         radios = s.find_all(type="radio")
         assert [attrs(r)["value"] for r in radios] == ["-", "s", "m"]
@@ -371,8 +428,9 @@ async def test_center_groups_by_section_saves_and_announces(snapshot: RegistrySn
         assert sections == ["communication", "personalization", "filters", "privacy"]
         accept, reject = s.find_all(data_part="bulk-action")
         assert _text(accept) == "Zaakceptuj wszystkie" and _text(reject) == "Odrzuć wszystkie"
-        assert {k: v for k, v in attrs(accept).items() if k not in ("data-action",)} == \
-            {k: v for k, v in attrs(reject).items() if k not in ("data-action",)}  # equal prominence
+        assert {k: v for k, v in attrs(accept).items() if k not in ("data-action",)} == {
+            k: v for k, v in attrs(reject).items() if k not in ("data-action",)
+        }  # equal prominence
         status = s.find(role="status")
         assert attrs(status)["aria-live"] == "polite" and _text(status) == ""
         slider = s.find(role="slider", aria_valuenow=5)
@@ -384,8 +442,10 @@ async def test_center_groups_by_section_saves_and_announces(snapshot: RegistrySn
         await s.fire(slider, "onKeyDown", {"key": "PageUp"})
         await s.until(lambda: store.values.get("price_vs_sustainability") == 7, "page step saved")
         await s.until(lambda: s.find_all(role="slider", aria_valuenow=7), "slider shows 7")
-        await s.until(lambda: any("Cena czy ekologia: 7" in _text(e) for e in s.find_all(data_part="history-entry")),
-                      "history reloaded")
+        await s.until(
+            lambda: any("Cena czy ekologia: 7" in _text(e) for e in s.find_all(data_part="history-entry")),
+            "history reloaded",
+        )
         export = s.find(data_part="export")
         assert attrs(export)["href"] == "/api/v1/me/export"
 
@@ -407,8 +467,10 @@ async def test_new_registry_type_appears_in_an_open_center(snapshot: RegistrySna
         await s.until(lambda: loaded(s), "first load")
         assert not s.find_all(data_key="gift_wrap", data_part="consent")
         text = snapshot.source_text + (
-            '\n[[preferences]]\nkey = "gift_wrap"\nkind = "consent"\npurpose = "gifts"\nsection = "communication"\n'
-            'order = 5\ntitle = { pl = "Pakowanie", en = "Gift wrapping tips" }\n')
+            '\n[[preferences]]\nkey = "gift_wrap"\nkind = "consent"\npurpose = "gifts"\n'
+            'section = "communication"\n'
+            'order = 5\ntitle = { pl = "Pakowanie", en = "Gift wrapping tips" }\n'
+        )
         store.activate(load_registry(text, "toml"))
         await s.until(lambda: s.find_all(data_key="gift_wrap", data_part="consent"), "the new type")
         assert "Gift wrapping tips" in _text(s.model)
@@ -439,17 +501,27 @@ async def test_banner_is_a_modal_dialog_answered_only_by_a_choice(snapshot: Regi
         assert _text(s.by_id(a["aria-labelledby"])) == "Your privacy choices"
         assert "Demo Shop" in _text(s.by_id(a["aria-describedby"]))
         assert _text(s.by_id(a["data-prefkit-escape-target"])) == "Reject all"
-        assert [_text(b) for b in s.find_all(data_part="banner-action")] == ["Accept all", "Reject all", "Customize"]
+        assert [_text(b) for b in s.find_all(data_part="banner-action")] == [
+            "Accept all",
+            "Reject all",
+            "Customize",
+        ]
         await s.fire(s.find(data_action="customize"), "onClick")
         await s.until(lambda: s.find_all(role="switch"), "customize panel")
         switches = s.find_all(role="switch")
-        assert [attrs(x)["aria-checked"] for x in switches] == ["false", "false", "false"]  # nothing pre-ticked
+        assert [attrs(x)["aria-checked"] for x in switches] == [
+            "false",
+            "false",
+            "false",
+        ]  # nothing pre-ticked
         await s.fire(switches[1], "onClick")  # recommendations, in the draft only
         await s.until(lambda: attrs(s.find_all(role="switch")[1])["aria-checked"] == "true", "draft")
         assert store.calls == []
         await s.fire(s.find(data_action="save"), "onClick")
         await s.until(lambda: not s.find_all(role="dialog"), "banner closed")
-        assert store.calls == [("set", {"marketing_email": False, "recommendations": True, "analytics": False})]
+        assert store.calls == [
+            ("set", {"marketing_email": False, "recommendations": True, "analytics": False})
+        ]
         assert status_text(s) == "Saved"
 
 

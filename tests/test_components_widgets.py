@@ -47,8 +47,12 @@ def _apply(model: dict[str, Any], path: str, update: dict[str, Any]) -> dict[str
     return model
 
 
-def _until(ws: WebSocketTestSession, model: dict[str, Any], condition: Callable[[dict[str, Any]], Any],
-           limit: int = 20) -> dict[str, Any]:
+def _until(
+    ws: WebSocketTestSession,
+    model: dict[str, Any],
+    condition: Callable[[dict[str, Any]], Any],
+    limit: int = 20,
+) -> dict[str, Any]:
     for _ in range(limit):
         if condition(model):
             return model
@@ -58,13 +62,16 @@ def _until(ws: WebSocketTestSession, model: dict[str, Any], condition: Callable[
     raise AssertionError("the expected update never arrived")
 
 
-@pytest.mark.parametrize(("query", "reason"), [
-    ("consent-toggle?key=nope", "no consent preference 'nope' in the registry (data-key)"),
-    ("consent-toggle?key=level", "no consent preference 'level' in the registry (data-key)"),
-    ("preference-slider", "no slider preference '' in the registry (data-key)"),
-    ("filter-group?key=newsletter", "no filter preference 'newsletter' in the registry (data-key)"),
-    ("preference-center?theme=Bad%20Theme", "invalid theme name 'Bad Theme' (data-theme)"),
-])
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("consent-toggle?key=nope", "no consent preference 'nope' in the registry (data-key)"),
+        ("consent-toggle?key=level", "no consent preference 'level' in the registry (data-key)"),
+        ("preference-slider", "no slider preference '' in the registry (data-key)"),
+        ("filter-group?key=newsletter", "no filter preference 'newsletter' in the registry (data-key)"),
+        ("preference-center?theme=Bad%20Theme", "invalid theme name 'Bad Theme' (data-theme)"),
+    ],
+)
 def test_bad_mount_points_are_refused_at_the_handshake(client: TestClient, query: str, reason: str) -> None:
     with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(f"/_prefkit/ws/{query}"):
         pass
@@ -81,9 +88,19 @@ def test_a_toggle_session_writes_through_the_service_with_method_ui(client: Test
         assert link is not None and link["attributes"]["href"].endswith("/_prefkit/themes/dark.css")
         switch = _find(model, lambda a: a.get("role") == "switch")
         assert switch is not None and switch["attributes"]["aria-checked"] == "false"
-        ws.send_json({"type": "layout-event", "target": switch["eventHandlers"]["onClick"]["target"], "data": [{}]})
-        _until(ws, model, lambda m: (_find(m, lambda a: a.get("role") == "switch") or {})
-               .get("attributes", {}).get("aria-checked") == "true")
+        ws.send_json(
+            {"type": "layout-event", "target": switch["eventHandlers"]["onClick"]["target"], "data": [{}]}
+        )
+        _until(
+            ws,
+            model,
+            lambda m: (
+                (_find(m, lambda a: a.get("role") == "switch") or {})
+                .get("attributes", {})
+                .get("aria-checked")
+                == "true"
+            ),
+        )
     stored = client.get("/api/v1/preferences").json()["preferences"]["newsletter"]
     assert (stored["value"], stored["source"]) == (True, "explicit")
     entries = client.get("/api/v1/consents/history").json()["events"]
@@ -94,6 +111,16 @@ def test_a_change_through_the_api_reaches_an_open_widget(client: TestClient) -> 
     with client.websocket_connect("/_prefkit/ws/preference-slider?key=balance&locale=pl") as ws:
         model = _until(ws, {}, lambda m: _find(m, lambda a: a.get("role") == "slider"))
         assert _find(model, lambda a: a.get("role") == "slider")["attributes"]["aria-valuenow"] == 0.5  # type: ignore[index]
-        assert client.put("/api/v1/preferences/balance", json={"value": 0.75}, headers=WRITE).status_code == 200
-        _until(ws, model, lambda m: (_find(m, lambda a: a.get("role") == "slider") or {})
-               .get("attributes", {}).get("aria-valuenow") == 0.75)
+        assert (
+            client.put("/api/v1/preferences/balance", json={"value": 0.75}, headers=WRITE).status_code == 200
+        )
+        _until(
+            ws,
+            model,
+            lambda m: (
+                (_find(m, lambda a: a.get("role") == "slider") or {})
+                .get("attributes", {})
+                .get("aria-valuenow")
+                == 0.75
+            ),
+        )

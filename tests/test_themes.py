@@ -46,7 +46,7 @@ def _tokens(css: str) -> dict[str, str]:
 def _luminance(hex_color: str) -> float:
     match = _HEX.match(hex_color)
     assert match, f"colour tokens must be #rrggbb to be checkable: {hex_color!r}"
-    channels = [int(match.group(1)[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    channels = [int(match.group(1)[i : i + 2], 16) / 255 for i in (0, 2, 4)]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -85,13 +85,18 @@ def test_stylesheet_defines_every_token_it_uses(name: str) -> None:
 
 
 def test_every_theme_sets_the_same_colour_tokens() -> None:
-    names = [set(k for k in _tokens(ThemeLibrary().tokens_for(n)) if k.startswith("--pk-color-")) for n in THEME_NAMES]
+    names = [
+        set(k for k in _tokens(ThemeLibrary().tokens_for(n)) if k.startswith("--pk-color-"))
+        for n in THEME_NAMES
+    ]
     assert names[0] == names[1] == names[2]
     assert {p[0] for p in PAIRS} | {p[1] for p in PAIRS} <= names[0]
 
 
 def test_unknown_and_malformed_theme_names_are_refused() -> None:
-    with pytest.raises(UnknownThemeError, match="unknown theme 'neon'; available: default, dark, high-contrast"):
+    with pytest.raises(
+        UnknownThemeError, match="unknown theme 'neon'; available: default, dark, high-contrast"
+    ):
         css_for("neon")
     with pytest.raises(UnknownThemeError):
         ThemeLibrary().tokens_for("../base")
@@ -102,7 +107,7 @@ def test_a_shop_theme_directory_adds_and_overrides_themes(tmp_path: Path) -> Non
     (tmp_path / "dark.css").write_text('[data-prefkit-theme="dark"] { --pk-color-accent: #123456; }')
     library = ThemeLibrary([tmp_path])
     assert library.names() == ["default", "dark", "high-contrast", "brand"]
-    assert "#7a1fa2" in library.css_for("brand") and "[data-part=\"switch\"]" in library.css_for("brand")
+    assert "#7a1fa2" in library.css_for("brand") and '[data-part="switch"]' in library.css_for("brand")
     assert "#123456" in library.css_for("dark")
 
 
@@ -113,7 +118,9 @@ def test_theme_stylesheets_and_kit_script_are_served_by_the_bff(tmp_path: Path, 
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/css")
         assert response.text == css_for("high-contrast")
-        again = client.get("/_prefkit/themes/high-contrast.css", headers={"If-None-Match": response.headers["etag"]})
+        again = client.get(
+            "/_prefkit/themes/high-contrast.css", headers={"If-None-Match": response.headers["etag"]}
+        )
         assert again.status_code == 304
         missing = client.get("/_prefkit/themes/neon.css")
         assert missing.status_code == 404 and "unknown theme 'neon'" in missing.text

@@ -46,7 +46,12 @@ def _component_rules() -> str:
     percent_rules = "\n".join(
         f'[data-prefkit-root] [data-percent="{p}"] {{ --pk-percent: {p}%; }}' for p in range(101)
     )
-    return _BASE_CSS.read_text(encoding="utf-8") + "\n/* data-percent -> --pk-percent */\n" + percent_rules + "\n"
+    return (
+        _BASE_CSS.read_text(encoding="utf-8")
+        + "\n/* data-percent -> --pk-percent */\n"
+        + percent_rules
+        + "\n"
+    )
 
 
 class ThemeLibrary:
