@@ -124,3 +124,21 @@ def test_a_change_through_the_api_reaches_an_open_widget(client: TestClient) -> 
                 == 0.75
             ),
         )
+
+
+def test_closing_a_widget_ends_its_subscriptions(tmp_path: Path, sqlite_url: str) -> None:
+    try:
+        from _bff_app import wait_for
+    except ImportError:  # tests/ not on sys.path
+        from tests._bff_app import wait_for
+
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, service):
+        client.get("/api/v1/preferences")
+        registry_listeners = len(service.registry._listeners)
+        with client.websocket_connect("/_prefkit/ws/preference-center?locale=en") as ws:
+            _until(ws, {}, lambda m: _find(m, lambda a: a.get("role") == "switch"))
+            assert len(service.registry._listeners) == registry_listeners + 1
+            assert sum(len(v) for v in service._listeners.values()) == 1
+        # A closed page must not keep listeners (and with them its whole component tree) alive.
+        wait_for(lambda: len(service.registry._listeners) == registry_listeners and not service._listeners,
+                 message="the session's listeners to be removed")
