@@ -148,3 +148,30 @@ def test_product_endpoint_places_the_product_in_the_subjects_ranking(client: Tes
     missing = client.get("/api/v1/catalog/products/nope")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_shops_own_catalog_and_ranking_engine_plug_in_through_app_state(client: TestClient) -> None:
+    from bff.catalog import Catalog, RankedItem, RankedPage, Reason, generate_products, rank_page
+
+    calls: list[bool] = []
+
+    def cheapest_first(index: Any, profile: Any, *, locale: str, render: Any, positions: Any = None,
+                       offset: int = 0, limit: int | None = None) -> RankedPage[Any]:
+        calls.append(profile.personalized)
+        items = sorted(index.items, key=lambda p: p.price)
+        reason = Reason(code="order.neutral", effect="neutral")
+        page = items[offset: None if limit is None else offset + limit]
+        return RankedPage(total=len(items), personalized=False, items=[
+            RankedItem(item=p, position=offset + n + 1, score=-p.price, reasons=[reason],
+                       explanation=[render(reason, locale)]) for n, p in enumerate(page)])
+
+    client.app.state.prefkit_catalog = Catalog.from_products(generate_products(30, seed=7))
+    client.app.state.prefkit_ranker = cheapest_first
+    body = catalog(client, per_page=30)
+    prices = [item["price"] for item in body["items"]]
+    assert body["total"] == 30 and prices == sorted(prices) and calls
+    page = client.get("/demo/", params={"locale": "en"}).text
+    first_ids = [item["id"] for item in body["items"][:3]]
+    assert all(f'data-product-id="{pid}"' in page for pid in first_ids)
+    client.app.state.prefkit_ranker = rank_page
+    assert [i["price"] for i in catalog(client, per_page=30)["items"]] != prices

@@ -7,7 +7,7 @@ API returns and what the demo shows can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -17,10 +17,12 @@ from preference_registry import RegistrySnapshot
 
 from .data import ATTRIBUTE_WORDS, CATEGORY_LABELS, Catalog, Product, sample_catalog
 from .explain import ProfileSummary, ReasonTexts
-from .ranking import Effect, rank_page
+from .ranking import Effect, RankedPage, rank_page
 
 __all__ = [
     "CATALOG_STATE_KEY",
+    "RANKER_STATE_KEY",
+    "Ranker",
     "MAX_PER_PAGE",
     "CatalogItem",
     "CatalogPage",
@@ -28,14 +30,23 @@ __all__ = [
     "CatalogReason",
     "UnknownCategoryError",
     "catalog_of",
+    "ranker_of",
     "run_query",
 ]
 
 CATALOG_STATE_KEY = "prefkit_catalog"
 """``app.state`` key of the :class:`Catalog` a shop plugs in (default: the bundled sample catalog)."""
+RANKER_STATE_KEY = "prefkit_ranker"
+"""``app.state`` key of a shop's own ranking engine (default: :func:`bff.catalog.ranking.rank_page`)."""
 MAX_PER_PAGE = 100
 """Largest page size."""
 DEFAULT_PER_PAGE = 24
+
+
+Ranker = Callable[..., RankedPage[Any]]
+"""A ranking engine with :func:`~bff.catalog.ranking.rank_page`'s signature and contract:
+``ranker(index, profile, *, locale, render, positions, offset, limit) -> RankedPage``. Plug one in with
+``app.state.prefkit_ranker = my_engine``; the API, the demo pages and the live widgets all use it."""
 
 
 class CatalogQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,6 +154,14 @@ def catalog_of(state: Any) -> Catalog:
     return catalog if isinstance(catalog, Catalog) else sample_catalog()
 
 
+def ranker_of(state: Any) -> Ranker:
+    """The ranking engine plugged into an app's ``state``, else prefkit's own."""
+    ranker = getattr(state, RANKER_STATE_KEY, None) if state is not None else None
+    if ranker is None and isinstance(state, Mapping):
+        ranker = state.get(RANKER_STATE_KEY)
+    return ranker if callable(ranker) else rank_page
+
+
 def category_label(category: str, locale: str) -> str:
     labels = CATEGORY_LABELS.get(category, {})
     return labels.get(locale) or labels.get("en") or category
@@ -163,13 +182,13 @@ def _item(entry: Any, locale: str) -> CatalogItem:
 
 
 def run_query(catalog: Catalog, snapshot: RegistrySnapshot, profile: Profile, query: CatalogQuery, *,
-              locale: str) -> CatalogPage:
-    """Select, rank for ``profile``, cut the page and explain it in ``locale``."""
+              locale: str, ranker: Ranker = rank_page) -> CatalogPage:
+    """Select, rank for ``profile`` (with ``ranker``), cut the page and explain it in ``locale``."""
     if query.category is not None and query.category not in catalog.categories:
         raise UnknownCategoryError(query.category, catalog.categories)
     texts = ReasonTexts(snapshot, ATTRIBUTE_WORDS)
     positions = catalog.select(query=query.q, category=query.category)
-    ranked = rank_page(catalog.index, profile, locale=locale, render=texts.render, positions=positions,
+    ranked = ranker(catalog.index, profile, locale=locale, render=texts.render, positions=positions,
                        offset=(query.page - 1) * query.per_page, limit=query.per_page)
     return CatalogPage(
         locale=locale, q=query.q, category=query.category, page=query.page, per_page=query.per_page,

@@ -2,6 +2,10 @@
 
 The contract (what a shop's own search or recommendation engine must honour to replace this module)
 -------------------------------------------------------------------------------------------------
+Plug an engine in with ``app.state.prefkit_ranker = engine`` (a callable with :func:`rank_page`'s
+signature returning a :class:`RankedPage`); ``GET /api/v1/catalog``, the demo pages and the live listing
+then all use it. Whatever it does inside, it must keep these rules:
+
 Input is a catalog item and a :class:`bff.profile.Profile`; output is a :class:`Decision`
 ``(kept, score, reasons)``. Nothing else about the shopper may be used: the profile already leaves out
 everything the shopper did not allow (a preference whose required consent is missing is simply absent).

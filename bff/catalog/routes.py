@@ -26,7 +26,9 @@ from .query import (
     CatalogPage,
     CatalogQuery,
     UnknownCategoryError,
+    Ranker,
     catalog_of,
+    ranker_of,
     run_query,
 )
 
@@ -84,7 +86,7 @@ class CatalogController(Controller):
         query = CatalogQuery(q=(q or "").strip() or None, category=category or None, page=page, per_page=per_page)
         try:
             result = run_query(catalog_of(request.app.state), snapshot, profile, query,
-                               locale=request_locale(request, locale))
+                               locale=request_locale(request, locale), ranker=ranker_of(request.app.state))
         except UnknownCategoryError as exc:
             raise _bad_category(exc) from None
         return Response(result, headers=_PRIVATE_HEADERS)
@@ -102,18 +104,22 @@ class CatalogController(Controller):
         service = service_of(request)
         profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
         chosen = request_locale(request, locale)
-        result = product_view(catalog, service.registry.current, profile, product_id, locale=chosen)
+        result = product_view(catalog, service.registry.current, profile, product_id, locale=chosen,
+                              ranker=ranker_of(request.app.state))
         return Response(result, headers=_PRIVATE_HEADERS)
 
 
-def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, locale: str) -> ProductResponse:
+def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, locale: str,
+                 ranker: Ranker | None = None) -> ProductResponse:
     """The product's entry in the subject's full ranked listing (so its position and reasons match it)."""
-    page = run_query(catalog, snapshot, profile, CatalogQuery(page=1, per_page=MAX_PER_PAGE), locale=locale)
+    ranker = ranker or ranker_of(None)
+    page = run_query(catalog, snapshot, profile, CatalogQuery(page=1, per_page=MAX_PER_PAGE), locale=locale,
+                     ranker=ranker)
     found = next((item for item in page.items if item.id == product_id), None)
     if found is None:
         # Beyond the first page: rank the whole list once more, unpaged (rare: a product page deep link).
         whole = run_query(catalog, snapshot, profile, CatalogQuery(page=1, per_page=max(1, len(catalog))),
-                          locale=locale)
+                          locale=locale, ranker=ranker)
         found = next((item for item in whole.items if item.id == product_id), None)
     return ProductResponse(locale=locale, shown=found is not None, item=found, profile=page.profile)
 

@@ -32,7 +32,14 @@ from litestar.static_files import create_static_files_router
 from markupsafe import Markup
 
 from bff.api.context import gpc_of, identity_of, service_of
-from bff.catalog.query import CatalogQuery, UnknownCategoryError, catalog_of, category_label, run_query
+from bff.catalog.query import (
+    CatalogQuery,
+    UnknownCategoryError,
+    catalog_of,
+    category_label,
+    ranker_of,
+    run_query,
+)
 from bff.catalog.routes import product_view, request_locale
 from bff.effective import EffectiveValue
 from bff.jinja_helpers import install_prefkit
@@ -147,11 +154,12 @@ def create_demo_router(context: Any = None) -> list[Any]:
         catalog = catalog_of(request.app.state)
         query = CatalogQuery(q=(q or "").strip() or None, category=category or None, page=page)
         profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
+        ranker = ranker_of(request.app.state)
         try:
-            result = run_query(catalog, snapshot, profile, query, locale=chosen)
+            result = run_query(catalog, snapshot, profile, query, locale=chosen, ranker=ranker)
         except UnknownCategoryError:  # a stale bookmark: show everything rather than an error page
             query = CatalogQuery(q=query.q, page=1)
-            result = run_query(catalog, snapshot, profile, query, locale=chosen)
+            result = run_query(catalog, snapshot, profile, query, locale=chosen, ranker=ranker)
         categories = [{"key": key, "label": category_label(key, chosen), "selected": key == query.category}
                       for key in catalog.categories]
         return render("listing.html", _Page(request, chosen, snapshot, "shop"), query=query,
@@ -170,7 +178,8 @@ def create_demo_router(context: Any = None) -> list[Any]:
         if product is None:
             return render("missing.html", page, status=404)
         profile = await service.profile(identity_of(request).subject, gpc=gpc_of(request))
-        view = product_view(catalog, snapshot, profile, product_id, locale=chosen)
+        view = product_view(catalog, snapshot, profile, product_id, locale=chosen,
+                            ranker=ranker_of(request.app.state))
         why = (static_html(why_this_view(view.item.reasons, locale=chosen, personalized=view.profile.personalized,
                                          open=True)) if view.item is not None else "")
         return render("product.html", page, product=product, name=product.display_name(chosen),

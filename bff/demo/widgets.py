@@ -22,7 +22,7 @@ from reactpy.types import Component, VdomDict
 
 from bff.api.context import gpc_of
 from bff.catalog.data import Catalog
-from bff.catalog.query import MAX_PER_PAGE, CatalogPage, CatalogQuery, catalog_of, run_query
+from bff.catalog.query import MAX_PER_PAGE, CatalogPage, CatalogQuery, Ranker, catalog_of, ranker_of, run_query
 from bff.catalog.routes import ProductResponse, product_view
 from bff.identity import subject_from_connection
 from bff.reactpy_bridge import WidgetFactory, WidgetRequest
@@ -43,16 +43,19 @@ class ListingSource:
 
     service: PreferenceService
     catalog: Catalog
+    ranker: Ranker
     subject: str
     gpc: bool
 
     async def page(self, query: CatalogQuery, locale: str) -> CatalogPage:
         profile = await self.service.profile(self.subject, gpc=self.gpc)
-        return run_query(self.catalog, self.service.registry.current, profile, query, locale=locale)
+        return run_query(self.catalog, self.service.registry.current, profile, query, locale=locale,
+                         ranker=self.ranker)
 
     async def product(self, product_id: str, locale: str) -> ProductResponse:
         profile = await self.service.profile(self.subject, gpc=self.gpc)
-        return product_view(self.catalog, self.service.registry.current, profile, product_id, locale=locale)
+        return product_view(self.catalog, self.service.registry.current, profile, product_id, locale=locale,
+                            ranker=self.ranker)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` on the session's loop after any change of this subject or of the registry."""
@@ -117,6 +120,7 @@ def _source(request: WidgetRequest) -> tuple[ListingSource, str]:
     locale = negotiate_locale(request.props.get("locale"), connection.headers.get("accept-language"),
                               snapshot.locales, snapshot.default_locale)
     source = ListingSource(service=service, catalog=catalog_of(connection.app.state),
+                           ranker=ranker_of(connection.app.state),
                            subject=subject_from_connection(connection), gpc=gpc_of(connection))  # type: ignore[arg-type]
     return source, locale
 
