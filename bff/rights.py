@@ -44,7 +44,14 @@ from preference_registry import ConsentType, FilterType, RegistrySnapshot, Slide
 
 from .identity import CUSTOMER_PREFIX
 from .service import PreferenceService, _parse_version
-from .storage import AnonymousCounter, ConsentEvent, PreferenceState, RegistryVersionRow, SubjectLink, verify_chain
+from .storage import (
+    AnonymousCounter,
+    ConsentEvent,
+    PreferenceState,
+    RegistryVersionRow,
+    SubjectLink,
+    verify_chain,
+)
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -123,7 +130,7 @@ class ExportedPreference(msgspec.Struct, frozen=True, kw_only=True):
     effective_value: Any
     """The value in effect now (``None`` for a key no longer in the registry)."""
     source: str | None
-    """Where the effective value comes from (``default``, ``explicit``, ``gpc``, ``expired``, ``requires-unmet``)."""
+    """Source of the effective value: ``default``, ``explicit``, ``gpc``, ``expired``, ``requires-unmet``."""
     stored: StoredChoice | None
     """The stored decision, if any."""
 
@@ -181,7 +188,7 @@ class LinkedIdentity(msgspec.Struct, frozen=True, kw_only=True):
     kind: Literal["anonymous", "customer"]
     """Kind of subject."""
     relation: Literal["self", "merged-into-self", "self-merged-into"]
-    """The caller itself; an anonymous subject merged into the caller; the customer the caller was merged into."""
+    """The caller itself; an anonymous subject merged into the caller; the customer the caller merged into."""
     linked_at: datetime | None = None
     """When the merge happened."""
 
@@ -308,19 +315,27 @@ def _utc(moment: datetime) -> datetime:
 
 def _controller(snapshot: RegistrySnapshot) -> Controller:
     shop = snapshot.shop
-    return Controller(name=shop.name, contact=shop.controller_contact, privacy_policy_url=shop.privacy_policy_url)
+    return Controller(
+        name=shop.name, contact=shop.controller_contact, privacy_policy_url=shop.privacy_policy_url
+    )
 
 
 def _texts(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
     """Everything ``text_hash`` covers, in one locale: what the shopper read."""
     texts: dict[str, Any] = {
-        "title": snapshot.text(pref.title, locale), "description": snapshot.text(pref.description, locale),
-        "data_used": snapshot.text_list(pref.data_used, locale), "benefit": snapshot.text(pref.benefit, locale)}
+        "title": snapshot.text(pref.title, locale),
+        "description": snapshot.text(pref.description, locale),
+        "data_used": snapshot.text_list(pref.data_used, locale),
+        "benefit": snapshot.text(pref.benefit, locale),
+    }
     if isinstance(pref, SliderType) and pref.stops:
-        texts["stops"] = [{"value": stop.value, "label": snapshot.text(stop.label, locale)} for stop in pref.stops]
+        texts["stops"] = [
+            {"value": stop.value, "label": snapshot.text(stop.label, locale)} for stop in pref.stops
+        ]
     if isinstance(pref, FilterType):
-        texts["options"] = [{"key": option.key, "label": snapshot.text(option.label, locale)}
-                            for option in pref.options]
+        texts["options"] = [
+            {"key": option.key, "label": snapshot.text(option.label, locale)} for option in pref.options
+        ]
     return texts
 
 
@@ -350,8 +365,11 @@ def _bump(connection: Connection, names: Iterable[str]) -> None:
         else:
             from sqlalchemy.dialects.sqlite import insert
         statement = insert(_counters).values(name=name, count=1)
-        connection.execute(statement.on_conflict_do_update(index_elements=[_counters.c.name],
-                                                           set_={"count": _counters.c.count + 1}))
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[_counters.c.name], set_={"count": _counters.c.count + 1}
+            )
+        )
 
 
 class SubjectRights:
@@ -368,77 +386,167 @@ class SubjectRights:
         snapshot = self.service.registry.current
         chosen = locale if locale in snapshot.locales else snapshot.default_locale
         identities, stored, rows, chains, sources = await anyio.to_thread.run_sync(self._read_all, subject)
-        preferences = [ExportedPreference(key=key, kind=value.kind, effective_value=value.value, source=value.source,
-                                          stored=stored.get(key)) for key, value in effective.items()]
-        preferences += [ExportedPreference(key=key, kind=None, effective_value=None, source=None, stored=choice)
-                        for key, choice in stored.items() if key not in effective]
+        preferences = [
+            ExportedPreference(
+                key=key,
+                kind=value.kind,
+                effective_value=value.value,
+                source=value.source,
+                stored=stored.get(key),
+            )
+            for key, value in effective.items()
+        ]
+        preferences += [
+            ExportedPreference(key=key, kind=None, effective_value=None, source=None, stored=choice)
+            for key, choice in stored.items()
+            if key not in effective
+        ]
         history = [self._event(row, snapshot, sources) for row in rows]
-        receipts = [self._receipt(event, snapshot, sources, chosen) for event in history
-                    if event.wording is not None and event.wording.mechanism is not None]
+        receipts = [
+            self._receipt(event, snapshot, sources, chosen)
+            for event in history
+            if event.wording is not None and event.wording.mechanism is not None
+        ]
         return SubjectExport(
-            format=EXPORT_FORMAT, exported_at=self.service.clock(), subject=subject, subject_kind=_kind(subject),
-            controller=_controller(snapshot), registry_version=snapshot.version, identities=identities,
-            preferences=preferences, history=history, chains=chains, receipts=receipts)
+            format=EXPORT_FORMAT,
+            exported_at=self.service.clock(),
+            subject=subject,
+            subject_kind=_kind(subject),
+            controller=_controller(snapshot),
+            registry_version=snapshot.version,
+            identities=identities,
+            preferences=preferences,
+            history=history,
+            chains=chains,
+            receipts=receipts,
+        )
 
-    def _read_all(self, subject: str) -> tuple[list[LinkedIdentity], dict[str, StoredChoice], list[Any],
-                                                list[ChainReport], dict[str, tuple[str, str]]]:
+    def _read_all(
+        self, subject: str
+    ) -> tuple[
+        list[LinkedIdentity],
+        dict[str, StoredChoice],
+        list[Any],
+        list[ChainReport],
+        dict[str, tuple[str, str]],
+    ]:
         with self.service.database.read() as connection:
             identities = [LinkedIdentity(subject=subject, kind=_kind(subject), relation="self")]
-            merged = connection.execute(sa.select(_links).where(_links.c.customer_subject == subject)
-                                        .order_by(_links.c.linked_at)).all()
-            identities += [LinkedIdentity(subject=row.anonymous_subject, kind="anonymous", relation="merged-into-self",
-                                          linked_at=_utc(row.linked_at)) for row in merged]
+            merged = connection.execute(
+                sa.select(_links).where(_links.c.customer_subject == subject).order_by(_links.c.linked_at)
+            ).all()
+            identities += [
+                LinkedIdentity(
+                    subject=row.anonymous_subject,
+                    kind="anonymous",
+                    relation="merged-into-self",
+                    linked_at=_utc(row.linked_at),
+                )
+                for row in merged
+            ]
             into = connection.execute(sa.select(_links).where(_links.c.anonymous_subject == subject)).first()
             if into is not None:
-                identities.append(LinkedIdentity(subject=into.customer_subject, kind="customer",
-                                                 relation="self-merged-into", linked_at=_utc(into.linked_at)))
-            stored = {row.key: StoredChoice(value=row.value, decided_at=_utc(row.decided_at),
-                                            registry_version=row.registry_version, text_hash=row.text_hash,
-                                            made_under_gpc=bool(row.made_under_gpc))
-                      for row in connection.execute(sa.select(_state).where(_state.c.subject == subject))}
+                identities.append(
+                    LinkedIdentity(
+                        subject=into.customer_subject,
+                        kind="customer",
+                        relation="self-merged-into",
+                        linked_at=_utc(into.linked_at),
+                    )
+                )
+            stored = {
+                row.key: StoredChoice(
+                    value=row.value,
+                    decided_at=_utc(row.decided_at),
+                    registry_version=row.registry_version,
+                    text_hash=row.text_hash,
+                    made_under_gpc=bool(row.made_under_gpc),
+                )
+                for row in connection.execute(sa.select(_state).where(_state.c.subject == subject))
+            }
             # The customer's own chain is not exported to an anonymous subject merged into it: only its own
             # and the anonymous chains the caller owns.
             owned = [identity.subject for identity in identities if identity.relation != "self-merged-into"]
-            rows = connection.execute(sa.select(_events).where(_events.c.subject.in_(owned))
-                                      .order_by(_events.c.subject, _events.c.seq)).all()
+            rows = connection.execute(
+                sa.select(_events)
+                .where(_events.c.subject.in_(owned))
+                .order_by(_events.c.subject, _events.c.seq)
+            ).all()
             chains = []
             for owner in owned:
                 count = sum(1 for row in rows if row.subject == owner)
                 broken = verify_chain(connection, owner)
-                chains.append(ChainReport(subject=owner, events=count, valid=True) if broken is None else
-                              ChainReport(subject=owner, events=count, valid=False, broken_at_seq=broken.seq,
-                                          reason=broken.reason))
+                chains.append(
+                    ChainReport(subject=owner, events=count, valid=True)
+                    if broken is None
+                    else ChainReport(
+                        subject=owner,
+                        events=count,
+                        valid=False,
+                        broken_at_seq=broken.seq,
+                        reason=broken.reason,
+                    )
+                )
             versions = {row.registry_version for row in rows}
-            sources = {row.version: (row.source_text, row.format) for row in connection.execute(
-                sa.select(_versions.c.version, _versions.c.source_text, _versions.c.format)
-                .where(_versions.c.version.in_(versions)))} if versions else {}
+            sources = (
+                {
+                    row.version: (row.source_text, row.format)
+                    for row in connection.execute(
+                        sa.select(_versions.c.version, _versions.c.source_text, _versions.c.format).where(
+                            _versions.c.version.in_(versions)
+                        )
+                    )
+                }
+                if versions
+                else {}
+            )
         return identities, stored, rows, chains, sources
 
     @staticmethod
-    def _snapshot_of(version: str, current: RegistrySnapshot,
-                     sources: dict[str, tuple[str, str]]) -> RegistrySnapshot | None:
+    def _snapshot_of(
+        version: str, current: RegistrySnapshot, sources: dict[str, tuple[str, str]]
+    ) -> RegistrySnapshot | None:
         if version == current.version:
             return current
         return _parse_version(*sources[version]) if version in sources else None
 
-    def _event(self, row: Any, current: RegistrySnapshot, sources: dict[str, tuple[str, str]]) -> ExportedEvent:
+    def _event(
+        self, row: Any, current: RegistrySnapshot, sources: dict[str, tuple[str, str]]
+    ) -> ExportedEvent:
         snapshot = self._snapshot_of(row.registry_version, current, sources)
         pref = snapshot.get(row.key) if snapshot is not None else None
         wording = None
         if snapshot is not None and pref is not None:
             consent = pref if isinstance(pref, ConsentType) else None
-            wording = Wording(registry_version=row.registry_version,
-                              text_hash_verified=snapshot.text_hash(row.key) == row.text_hash,
-                              texts={locale: _texts(snapshot, pref, locale) for locale in snapshot.locales},
-                              purpose=consent.purpose if consent else None,
-                              mechanism=consent.mechanism.value if consent else None)
-        return ExportedEvent(subject=row.subject, seq=row.seq, key=row.key, old_value=row.old_value,
-                             new_value=row.new_value, method=row.method, created_at=_utc(row.created_at),
-                             made_under_gpc=bool(row.made_under_gpc), text_hash=row.text_hash,
-                             prev_hash=row.prev_hash, hash=row.hash, wording=wording)
+            wording = Wording(
+                registry_version=row.registry_version,
+                text_hash_verified=snapshot.text_hash(row.key) == row.text_hash,
+                texts={locale: _texts(snapshot, pref, locale) for locale in snapshot.locales},
+                purpose=consent.purpose if consent else None,
+                mechanism=consent.mechanism.value if consent else None,
+            )
+        return ExportedEvent(
+            subject=row.subject,
+            seq=row.seq,
+            key=row.key,
+            old_value=row.old_value,
+            new_value=row.new_value,
+            method=row.method,
+            created_at=_utc(row.created_at),
+            made_under_gpc=bool(row.made_under_gpc),
+            text_hash=row.text_hash,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+            wording=wording,
+        )
 
-    def _receipt(self, event: ExportedEvent, current: RegistrySnapshot, sources: dict[str, tuple[str, str]],
-                 locale: str) -> ConsentReceipt:
+    def _receipt(
+        self,
+        event: ExportedEvent,
+        current: RegistrySnapshot,
+        sources: dict[str, tuple[str, str]],
+        locale: str,
+    ) -> ConsentReceipt:
         assert event.wording is not None
         snapshot = self._snapshot_of(event.wording.registry_version, current, sources)
         assert snapshot is not None
@@ -448,34 +556,51 @@ class SubjectRights:
         decision = _decision(event)
         method = _COLLECTION_METHODS.get(event.method, event.method)
         title = texts["title"] or event.key
-        withdraw = (f"Switch off \"{title}\" in the shop's preference center (or 'Reject all'), or send "
-                    f"DELETE /api/v1/preferences/{event.key}; withdrawing is as easy as giving consent"
-                    + (f". Questions: {controller.contact}" if controller.contact else ""))
+        withdraw = (
+            f"Switch off \"{title}\" in the shop's preference center (or 'Reject all'), or send "
+            f"DELETE /api/v1/preferences/{event.key}; withdrawing is as easy as giving consent"
+            + (f". Questions: {controller.contact}" if controller.contact else "")
+        )
         receipt_id = str(uuid.uuid5(_RECEIPT_NAMESPACE, event.hash))
         lines = [
             f"CONSENT RECEIPT {receipt_id}",
             f"Controller: {controller.name}" + (f" ({controller.contact})" if controller.contact else ""),
-            *( [f"Privacy policy: {controller.privacy_policy_url}"] if controller.privacy_policy_url else []),
+            *([f"Privacy policy: {controller.privacy_policy_url}"] if controller.privacy_policy_url else []),
             f"Subject: {event.subject}",
             f"Purpose: {title} [{event.wording.purpose}]",
-            *( [f"What it means: {texts['description']}"] if texts["description"] else []),
+            *([f"What it means: {texts['description']}"] if texts["description"] else []),
             f"Data used: {', '.join(texts['data_used']) or 'not specified'}",
             f"Decision: {decision} ({event.wording.mechanism}) on {event.created_at.isoformat()}",
-            f"Collected: {method}" + (" (browser sent Global Privacy Control)" if event.made_under_gpc else ""),
+            f"Collected: {method}"
+            + (" (browser sent Global Privacy Control)" if event.made_under_gpc else ""),
             f"Wording: registry version {event.wording.registry_version}, text hash {event.text_hash}"
             + ("" if event.wording.text_hash_verified else " (NOT matching the stored registry version)"),
             f"Ledger event: {event.subject} #{event.seq}, hash {event.hash}",
             f"How to withdraw: {withdraw}",
         ]
         return ConsentReceipt(
-            receipt_id=receipt_id, receipt_format=RECEIPT_FORMAT, jurisdiction="EU (GDPR art. 6(1)(a), 7)",
-            consent_timestamp=event.created_at, subject=event.subject, controller=controller,
-            purpose_key=event.key, purpose_category=event.wording.purpose, purpose_title=texts["title"],
-            purpose_description=texts["description"], data_categories=list(texts["data_used"]), decision=decision,
-            mechanism=event.wording.mechanism, collection_method=method,
-            wording_version=event.wording.registry_version, wording_hash=event.text_hash,
-            wording_verified=event.wording.text_hash_verified, ledger_event_hash=event.hash,
-            how_to_withdraw=withdraw, locale=shown, human_readable="\n".join(lines))
+            receipt_id=receipt_id,
+            receipt_format=RECEIPT_FORMAT,
+            jurisdiction="EU (GDPR art. 6(1)(a), 7)",
+            consent_timestamp=event.created_at,
+            subject=event.subject,
+            controller=controller,
+            purpose_key=event.key,
+            purpose_category=event.wording.purpose,
+            purpose_title=texts["title"],
+            purpose_description=texts["description"],
+            data_categories=list(texts["data_used"]),
+            decision=decision,
+            mechanism=event.wording.mechanism,
+            collection_method=method,
+            wording_version=event.wording.registry_version,
+            wording_hash=event.text_hash,
+            wording_verified=event.wording.text_hash_verified,
+            ledger_event_hash=event.hash,
+            how_to_withdraw=withdraw,
+            locale=shown,
+            human_readable="\n".join(lines),
+        )
 
     # -- erasure --------------------------------------------------------------------------------
     async def erase(self, subject: str) -> ErasureReceipt:
@@ -487,29 +612,47 @@ class SubjectRights:
         self.service._notify(subject, [pref.key for pref in self.service.registry.current.preferences])
         preferences, events, links, subjects = counts
         return ErasureReceipt(
-            receipt_id=str(uuid.uuid4()), erased_at=now, controller=_controller(self.service.registry.current),
-            subjects_erased=subjects, preferences_removed=preferences, ledger_events_removed=events,
+            receipt_id=str(uuid.uuid4()),
+            erased_at=now,
+            controller=_controller(self.service.registry.current),
+            subjects_erased=subjects,
+            preferences_removed=preferences,
+            ledger_events_removed=events,
             identity_links_removed=links,
-            kept=("nothing that names or links to you: only anonymous totals (how many erasures happened and, per "
-                  "preference and value, how many erased shoppers had chosen it)"),
-            cookie_cleared=True)
+            kept=(
+                "nothing that names or links to you: only anonymous totals (how many erasures happened "
+                "and, per "
+                "preference and value, how many erased shoppers had chosen it)"
+            ),
+            cookie_cleared=True,
+        )
 
     def _erase(self, subject: str) -> tuple[int, int, int, int]:
         database = self.service.database
         with database.read() as connection:
-            merged = list(connection.execute(sa.select(_links.c.anonymous_subject)
-                                             .where(_links.c.customer_subject == subject)).scalars())
+            merged = list(
+                connection.execute(
+                    sa.select(_links.c.anonymous_subject).where(_links.c.customer_subject == subject)
+                ).scalars()
+            )
         with database.write([subject, *merged]) as connection:
             # Again under the locks: the set cannot grow now (a merge into ``subject`` needs its lock).
-            merged = list(connection.execute(sa.select(_links.c.anonymous_subject)
-                                             .where(_links.c.customer_subject == subject)).scalars())
+            merged = list(
+                connection.execute(
+                    sa.select(_links.c.anonymous_subject).where(_links.c.customer_subject == subject)
+                ).scalars()
+            )
             subjects = [subject, *merged] if subject.startswith(CUSTOMER_PREFIX) else [subject]
-            final = connection.execute(sa.select(_state.c.key, _state.c.value)
-                                       .where(_state.c.subject == subject)).all()
+            final = connection.execute(
+                sa.select(_state.c.key, _state.c.value).where(_state.c.subject == subject)
+            ).all()
             preferences = connection.execute(sa.delete(_state).where(_state.c.subject.in_(subjects))).rowcount
             events = connection.execute(sa.delete(_events).where(_events.c.subject.in_(subjects))).rowcount
-            links = connection.execute(sa.delete(_links).where(
-                sa.or_(_links.c.customer_subject == subject, _links.c.anonymous_subject == subject))).rowcount
+            links = connection.execute(
+                sa.delete(_links).where(
+                    sa.or_(_links.c.customer_subject == subject, _links.c.anonymous_subject == subject)
+                )
+            ).rowcount
             _bump(connection, ["erasures", *(counter_name(row.key, row.value) for row in final)])
         return preferences, events, links, len(subjects)
 

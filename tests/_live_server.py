@@ -34,8 +34,14 @@ def free_port() -> int:
 def server_env(**overrides: str) -> dict[str, str]:
     """Environment for ``prefkit serve`` with test secrets (``overrides`` win; ``""`` removes a variable)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFKIT_")}
-    env.update(PREFKIT_SECRET=SECRET, PREFKIT_SHOP_SECRET=SHOP_SECRET, PREFKIT_ADMIN_KEY=ADMIN_KEY,
-               PREFKIT_API_KEY=API_KEY, PREFKIT_WRITE_RATE_LIMIT="0", PYTHONUNBUFFERED="1")
+    env.update(
+        PREFKIT_SECRET=SECRET,
+        PREFKIT_SHOP_SECRET=SHOP_SECRET,
+        PREFKIT_ADMIN_KEY=ADMIN_KEY,
+        PREFKIT_API_KEY=API_KEY,
+        PREFKIT_WRITE_RATE_LIMIT="0",
+        PYTHONUNBUFFERED="1",
+    )
     for key, value in overrides.items():
         if value == "":
             env.pop(key, None)
@@ -45,10 +51,17 @@ def server_env(**overrides: str) -> dict[str, str]:
 
 
 class LiveServer:
-    """``prefkit serve`` for ``registry`` on ``database_url``; ``start()``, ``kill()`` (SIGKILL), ``stop()``."""
+    """``prefkit serve`` for ``registry`` on ``database_url``; ``kill()`` sends SIGKILL, ``stop()`` SIGTERM."""
 
-    def __init__(self, registry: Path | str, database_url: str, *, log_path: Path | None = None,
-                 port: int | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        registry: Path | str,
+        database_url: str,
+        *,
+        log_path: Path | None = None,
+        port: int | None = None,
+        **env: str,
+    ) -> None:
         self.registry = str(registry)
         self.database_url = database_url
         self.port = port or free_port()
@@ -58,18 +71,38 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "bff.cli", "serve", "--registry", self.registry, "--host", "127.0.0.1",
-                "--port", str(self.port), "--database-url", self.database_url]
+        return [
+            sys.executable,
+            "-m",
+            "bff.cli",
+            "serve",
+            "--registry",
+            self.registry,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--database-url",
+            self.database_url,
+        ]
 
     def start(self, timeout: float = 60.0) -> LiveServer:
         log: Any = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(self.command(), env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"prefkit serve exited with {self.process.returncode} before answering"
-                                   + (f"; log: {self.log_path}" if self.log_path else ""))
+                raise RuntimeError(
+                    f"prefkit serve exited with {self.process.returncode} before answering"
+                    + (f"; log: {self.log_path}" if self.log_path else "")
+                )
             try:
                 if httpx.get(self.url + "/api/v1/healthz", timeout=1.0).status_code == 200:
                     return self

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-
 from _bff_app import WRITE, write_registry
 from _live_server import LiveServer
+
 from bff.identity import SUBJECT_COOKIE
 from bff.storage import ConsentEvent, Database, verify_chain
 
@@ -53,8 +53,9 @@ def _parallel(servers: list[LiveServer], cookie: str, bodies: list[dict[str, Any
 
     def send(index: int) -> httpx.Response:
         server = servers[index % len(servers)]
-        with httpx.Client(base_url=server.url, headers=WRITE, cookies={SUBJECT_COOKIE: cookie},
-                          timeout=60) as client:
+        with httpx.Client(
+            base_url=server.url, headers=WRITE, cookies={SUBJECT_COOKIE: cookie}, timeout=60
+        ) as client:
             barrier.wait(timeout=30)
             return client.patch("/api/v1/preferences", json=bodies[index])
 
@@ -68,7 +69,9 @@ def _current(server: LiveServer, cookie: str) -> dict[str, Any]:
 
 
 def _subject(server: LiveServer, cookie: str) -> str:
-    return httpx.get(server.url + "/api/v1/me/export", cookies={SUBJECT_COOKIE: cookie}, timeout=10).json()["subject"]
+    return httpx.get(server.url + "/api/v1/me/export", cookies={SUBJECT_COOKIE: cookie}, timeout=10).json()[
+        "subject"
+    ]
 
 
 def _ledger(database_url: str, subject: str) -> list[Any]:
@@ -76,9 +79,11 @@ def _ledger(database_url: str, subject: str) -> list[Any]:
     try:
         with database.read() as connection:
             assert verify_chain(connection, subject) is None
-            return connection.execute(sa.select(_events.c.seq, _events.c.key, _events.c.old_value,
-                                                _events.c.new_value)
-                                      .where(_events.c.subject == subject).order_by(_events.c.seq)).all()
+            return connection.execute(
+                sa.select(_events.c.seq, _events.c.key, _events.c.old_value, _events.c.new_value)
+                .where(_events.c.subject == subject)
+                .order_by(_events.c.seq)
+            ).all()
     finally:
         database.dispose()
 
@@ -86,8 +91,12 @@ def _ledger(database_url: str, subject: str) -> list[Any]:
 def _different(key: str, current: Any) -> Any:
     """A valid value of ``key`` that differs from ``current``."""
     choices: dict[str, list[Any]] = {
-        "newsletter": [True, False], "recommendations": [True, False], "service_quality": [True, False],
-        "level": [0, 2, 4, 6, 8, 10], "balance": [0.0, 0.25, 0.5, 0.75, 1.0], "colors": ALL_COLOR_SETS,
+        "newsletter": [True, False],
+        "recommendations": [True, False],
+        "service_quality": [True, False],
+        "level": [0, 2, 4, 6, 8, 10],
+        "balance": [0.0, 0.25, 0.5, 0.75, 1.0],
+        "colors": ALL_COLOR_SETS,
         "size": ["s", "m"],
     }
     return next(value for value in choices[key] if value != current)
@@ -138,7 +147,7 @@ def test_parallel_patches_to_one_key_lose_nothing(servers: tuple[list[LiveServer
     # ...and each round's events are exactly that round's acknowledged values.
     start = 0
     for values in submitted_rounds:
-        chunk = events[start:start + len(values)]
+        chunk = events[start : start + len(values)]
         assert sorted(map(tuple, (e.new_value for e in chunk))) == sorted(map(tuple, values))
         start += len(values)
     assert _current(live[1], cookie)["colors"] == previous

@@ -31,18 +31,24 @@ def test_sigkill_during_write_load_loses_no_acknowledged_write(database_url: str
 def test_the_check_catches_a_lost_acknowledged_write_that_the_chain_alone_cannot(tmp_path: Path) -> None:
     """Truncating a chain's tail leaves a chain that verifies; the acknowledged-write check still fails."""
     import sqlalchemy as sa
-
     from _bff_app import WRITE, running_app
-    from bff.storage import Database
     from kill_durability import REGISTRY, KillReport, _verify, _Write, _Writer
+
+    from bff.storage import Database
 
     registry = tmp_path / "registry.toml"
     registry.write_text(REGISTRY, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'lost.db'}"
     with running_app(registry, url) as (client, _service):
-        writes = [_Write(key="balance", value=0.0), _Write(key="size", value="m"), _Write(key="balance", value=1.0)]
+        writes = [
+            _Write(key="balance", value=0.0),
+            _Write(key="size", value="m"),
+            _Write(key="balance", value=1.0),
+        ]
         for write in writes:
-            response = client.put(f"/api/v1/preferences/{write.key}", json={"value": write.value}, headers=WRITE)
+            response = client.put(
+                f"/api/v1/preferences/{write.key}", json={"value": write.value}, headers=WRITE
+            )
             write.acknowledged = response.status_code == 200
         subject = client.get("/api/v1/me/export").json()["subject"]
     writer = _Writer(cookie="", subject=subject, writes=writes)
@@ -58,4 +64,6 @@ def test_the_check_catches_a_lost_acknowledged_write_that_the_chain_alone_cannot
         database.dispose()
     lost = KillReport(acknowledged=3)
     _verify(url, [writer], lost)
-    assert any("acknowledged write balance=1.0 is missing" in problem for problem in lost.problems), lost.problems
+    assert any("acknowledged write balance=1.0 is missing" in problem for problem in lost.problems), (
+        lost.problems
+    )

@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 import schemathesis
+from _bff_app import write_registry
+from _live_server import ADMIN_KEY, API_KEY, LiveServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
-
-from _bff_app import write_registry
-from _live_server import ADMIN_KEY, API_KEY, LiveServer
 
 EXAMPLES = 60
 HEADERS = {"X-Prefkit-CSRF": "1", "X-Admin-Key": ADMIN_KEY, "X-API-Key": API_KEY}
@@ -45,17 +44,26 @@ def _operations(server: LiveServer) -> list[Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"])
-def test_every_generated_request_gets_a_documented_non_5xx_answer(live_api: tuple[LiveServer, Path],
-                                                                  mode: GenerationMode) -> None:
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["positive", "negative"]
+)
+def test_every_generated_request_gets_a_documented_non_5xx_answer(
+    live_api: tuple[LiveServer, Path], mode: GenerationMode
+) -> None:
     server, log = live_api
     operations = _operations(server)
     assert len(operations) >= 15, [op.label for op in operations]
     failures: list[str] = []
     for operation in operations:
+
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
             case.call_and_validate(base_url=server.url, headers=HEADERS, timeout=30, checks=CHECKS)
 

@@ -9,17 +9,24 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from _bff_app import API_KEY, REGISTRY_TOML, SHOP_SECRET, WRITE, running_app, write_registry
+
 from bff.identity import SUBJECT_COOKIE, issue_customer_token
 from bff.rights import anonymous_counters, counter_name
 from bff.storage import Database, verify_chain
 
-REGISTRY = REGISTRY_TOML.replace('name = "Test Shop"', 'name = "Test Shop"\ncontroller_contact = "privacy@test.shop"\n'
-                                 'privacy_policy_url = "https://test.shop/privacy"', 1)
-NEW_WORDING = REGISTRY.replace('description = { pl = "Raz w tygodniu.", en = "Once a week." }',
-                               'description = { pl = "Dwa razy w tygodniu.", en = "Twice a week." }\n'
-                               'data_used = { pl = ["adres e-mail"], en = ["e-mail address"] }', 1)
+REGISTRY = REGISTRY_TOML.replace(
+    'name = "Test Shop"',
+    'name = "Test Shop"\ncontroller_contact = "privacy@test.shop"\n'
+    'privacy_policy_url = "https://test.shop/privacy"',
+    1,
+)
+NEW_WORDING = REGISTRY.replace(
+    'description = { pl = "Raz w tygodniu.", en = "Once a week." }',
+    'description = { pl = "Dwa razy w tygodniu.", en = "Twice a week." }\n'
+    'data_used = { pl = ["adres e-mail"], en = ["e-mail address"] }',
+    1,
+)
 TABLES = ("preference_state", "consent_event", "subject_link")
 
 
@@ -32,13 +39,19 @@ def _rows_mentioning(database_url: str, subject: str) -> dict[str, int]:
     try:
         with database.read() as connection:
             counts = {
-                "preference_state": connection.execute(sa.text(
-                    "SELECT count(*) FROM preference_state WHERE subject = :s"), {"s": subject}).scalar_one(),
-                "consent_event": connection.execute(sa.text(
-                    "SELECT count(*) FROM consent_event WHERE subject = :s"), {"s": subject}).scalar_one(),
-                "subject_link": connection.execute(sa.text(
-                    "SELECT count(*) FROM subject_link WHERE anonymous_subject = :s OR customer_subject = :s"),
-                    {"s": subject}).scalar_one(),
+                "preference_state": connection.execute(
+                    sa.text("SELECT count(*) FROM preference_state WHERE subject = :s"), {"s": subject}
+                ).scalar_one(),
+                "consent_event": connection.execute(
+                    sa.text("SELECT count(*) FROM consent_event WHERE subject = :s"), {"s": subject}
+                ).scalar_one(),
+                "subject_link": connection.execute(
+                    sa.text(
+                        "SELECT count(*) FROM subject_link "
+                        "WHERE anonymous_subject = :s OR customer_subject = :s"
+                    ),
+                    {"s": subject},
+                ).scalar_one(),
             }
     finally:
         database.dispose()
@@ -51,10 +64,16 @@ def registry_file(tmp_path: Path) -> Path:
 
 
 def test_export_contains_stored_effective_history_with_wording_per_version_and_receipts(
-        registry_file: Path, database_url: str) -> None:
+    registry_file: Path, database_url: str
+) -> None:
     with running_app(registry_file, database_url) as (client, service):
-        assert client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code == 200
-        assert client.put("/api/v1/preferences/balance", json={"value": 0.75}, headers=WRITE).status_code == 200
+        assert (
+            client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code
+            == 200
+        )
+        assert (
+            client.put("/api/v1/preferences/balance", json={"value": 0.75}, headers=WRITE).status_code == 200
+        )
         old_version = service.registry.current.version
         registry_file.write_text(NEW_WORDING, encoding="utf-8")
         assert service.registry.reload() is not None
@@ -72,13 +91,25 @@ def test_export_contains_stored_effective_history_with_wording_per_version_and_r
     assert document["format"] == "prefkit-subject-export/1"
     subject = document["subject"]
     assert subject.startswith("anon:") and document["subject_kind"] == "anonymous"
-    assert document["controller"] == {"name": "Test Shop", "contact": "privacy@test.shop",
-                                      "privacy_policy_url": "https://test.shop/privacy"}
-    assert document["identities"] == [{"subject": subject, "kind": "anonymous", "relation": "self",
-                                       "linked_at": None}]
+    assert document["controller"] == {
+        "name": "Test Shop",
+        "contact": "privacy@test.shop",
+        "privacy_policy_url": "https://test.shop/privacy",
+    }
+    assert document["identities"] == [
+        {"subject": subject, "kind": "anonymous", "relation": "self", "linked_at": None}
+    ]
     preferences = {p["key"]: p for p in document["preferences"]}
-    assert set(preferences) == {"newsletter", "recommendations", "service_quality", "essential", "level",
-                                "balance", "colors", "size"}
+    assert set(preferences) == {
+        "newsletter",
+        "recommendations",
+        "service_quality",
+        "essential",
+        "level",
+        "balance",
+        "colors",
+        "size",
+    }
     assert preferences["newsletter"]["effective_value"] is False
     assert preferences["newsletter"]["source"] == "explicit"
     assert preferences["newsletter"]["stored"]["value"] is False
@@ -89,7 +120,10 @@ def test_export_contains_stored_effective_history_with_wording_per_version_and_r
 
     history = document["history"]
     assert [(e["key"], e["seq"], e["old_value"], e["new_value"]) for e in history] == [
-        ("newsletter", 1, False, True), ("balance", 2, 0.5, 0.75), ("newsletter", 3, True, False)]
+        ("newsletter", 1, False, True),
+        ("balance", 2, 0.5, 0.75),
+        ("newsletter", 3, True, False),
+    ]
     granted, _, withdrawn = history
     assert granted["wording"]["registry_version"] == old_version
     assert granted["wording"]["text_hash_verified"] is True
@@ -139,8 +173,9 @@ def test_receipt_ids_are_stable_across_exports(registry_file: Path, sqlite_url: 
     assert {r["collection_method"] for r in first} == {"'accept all' button"}
 
 
-def test_export_of_customer_lists_merged_anonymous_identity_and_its_chain(registry_file: Path,
-                                                                          database_url: str) -> None:
+def test_export_of_customer_lists_merged_anonymous_identity_and_its_chain(
+    registry_file: Path, database_url: str
+) -> None:
     with running_app(registry_file, database_url) as (client, _service):
         client.put("/api/v1/preferences/colors", json={"value": ["red"]}, headers=WRITE)
         anonymous = client.get("/api/v1/me/export").json()["subject"]
@@ -157,7 +192,8 @@ def test_export_of_customer_lists_merged_anonymous_identity_and_its_chain(regist
 
 
 def test_erasure_needs_csrf_then_removes_everything_keeps_only_anonymous_counters(
-        registry_file: Path, database_url: str) -> None:
+    registry_file: Path, database_url: str
+) -> None:
     with running_app(registry_file, database_url) as (client, service):
         client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE)
         client.put("/api/v1/preferences/colors", json={"value": ["red", "blue"]}, headers=WRITE)
@@ -198,19 +234,27 @@ def test_erasure_needs_csrf_then_removes_everything_keeps_only_anonymous_counter
         after = client.get("/api/v1/me/export").json()
         assert after["subject"] == subject
         assert after["history"] == [] and after["receipts"] == []
-        assert all(p["stored"] is None and p["source"] in ("default", "requires-unmet") for p in after["preferences"])
+        assert all(
+            p["stored"] is None and p["source"] in ("default", "requires-unmet") for p in after["preferences"]
+        )
         assert after["chains"] == [{"subject": subject, "events": 0, "valid": True}]
 
         with service.database.read() as connection:
             counters = anonymous_counters(connection)
-            dump = " ".join(str(v) for v in connection.execute(sa.text("SELECT * FROM anonymous_counter")).all())
-    assert counters == {"erasures": 1, counter_name("newsletter", True): 1,
-                        counter_name("colors", ["red", "blue"]): 1}
+            dump = " ".join(
+                str(v) for v in connection.execute(sa.text("SELECT * FROM anonymous_counter")).all()
+            )
+    assert counters == {
+        "erasures": 1,
+        counter_name("newsletter", True): 1,
+        counter_name("colors", ["red", "blue"]): 1,
+    }
     assert subject not in dump
 
 
-def test_customer_erasure_removes_merged_anonymous_subjects_and_links(registry_file: Path,
-                                                                      database_url: str) -> None:
+def test_customer_erasure_removes_merged_anonymous_subjects_and_links(
+    registry_file: Path, database_url: str
+) -> None:
     with running_app(registry_file, database_url) as (client, service):
         client.put("/api/v1/preferences/size", json={"value": "m"}, headers=WRITE)
         anonymous = client.get("/api/v1/me/export").json()["subject"]
@@ -232,8 +276,9 @@ def test_customer_erasure_removes_merged_anonymous_subjects_and_links(registry_f
             assert anonymous_counters(connection)["erasures"] == 1
 
 
-def test_erasure_of_anonymous_subject_merged_into_customer_only_drops_the_link(registry_file: Path,
-                                                                              sqlite_url: str) -> None:
+def test_erasure_of_anonymous_subject_merged_into_customer_only_drops_the_link(
+    registry_file: Path, sqlite_url: str
+) -> None:
     with running_app(registry_file, sqlite_url) as (client, service):
         client.put("/api/v1/preferences/size", json={"value": "s"}, headers=WRITE)
         anonymous_cookie = _cookie(client)
@@ -250,25 +295,33 @@ def test_erasure_of_anonymous_subject_merged_into_customer_only_drops_the_link(r
         assert receipt["subjects_erased"] == 1 and receipt["identity_links_removed"] == 1
         with service.database.read() as connection:
             assert verify_chain(connection, "cust:c-9") is None
-            kept = connection.execute(sa.text("SELECT count(*) FROM consent_event WHERE subject = 'cust:c-9'"))
+            kept = connection.execute(
+                sa.text("SELECT count(*) FROM consent_event WHERE subject = 'cust:c-9'")
+            )
             assert kept.scalar_one() == 1
 
 
 @pytest.mark.parametrize("withdraw", ["delete-key", "put-false", "reject-all"])
-def test_withdrawal_is_one_action_and_immediate_in_profile(registry_file: Path, database_url: str,
-                                                           withdraw: str) -> None:
+def test_withdrawal_is_one_action_and_immediate_in_profile(
+    registry_file: Path, database_url: str, withdraw: str
+) -> None:
     with running_app(registry_file, database_url) as (client, _service):
         client.put("/api/v1/preferences/recommendations", json={"value": True}, headers=WRITE)
         subject = client.get("/api/v1/me/export").json()["subject"]
         server_view = {"X-API-Key": API_KEY}
         profile = client.get("/api/v1/profile").json()
         assert "recommendations" in profile["granted_consents"] and profile["personalized"] is True
-        assert "recommendations" in client.get("/api/v1/profile", params={"subject": subject},
-                                               headers=server_view).json()["purposes"]
+        assert (
+            "recommendations"
+            in client.get("/api/v1/profile", params={"subject": subject}, headers=server_view).json()[
+                "purposes"
+            ]
+        )
         action = {
             "delete-key": lambda: client.delete("/api/v1/preferences/recommendations", headers=WRITE),
-            "put-false": lambda: client.put("/api/v1/preferences/recommendations", json={"value": False},
-                                            headers=WRITE),
+            "put-false": lambda: client.put(
+                "/api/v1/preferences/recommendations", json={"value": False}, headers=WRITE
+            ),
             "reject-all": lambda: client.post("/api/v1/consents/reject-all", headers=WRITE),
         }[withdraw]
         assert action().status_code == 200

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import connect
-
 from _bff_app import ADMIN_KEY, API_KEY, SECRET, SHOP_SECRET, WRITE, running_app, write_registry
 from _live_server import SHOP_SECRET as LIVE_SHOP_SECRET
 from _live_server import LiveServer, server_env
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
 from bff.api import context as api_context
 from bff.api.system import AdminController
 from bff.identity import SUBJECT_COOKIE, Identity, issue_customer_token
@@ -50,15 +50,23 @@ def registry_file(tmp_path: Path) -> Path:
 
 # -- subject isolation ------------------------------------------------------------------------------
 
+
 def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
-def test_tampered_forged_foreign_and_expired_cookies_never_reach_another_subject(registry_file: Path,
-                                                                                  database_url: str) -> None:
+def test_tampered_forged_foreign_and_expired_cookies_never_reach_another_subject(
+    registry_file: Path, database_url: str
+) -> None:
     with running_app(registry_file, database_url) as (victim, _service):
-        assert victim.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code == 200
-        assert victim.put("/api/v1/preferences/colors", json={"value": ["red"]}, headers=WRITE).status_code == 200
+        assert (
+            victim.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code
+            == 200
+        )
+        assert (
+            victim.put("/api/v1/preferences/colors", json={"value": ["red"]}, headers=WRITE).status_code
+            == 200
+        )
         victim_cookie = victim.cookies[SUBJECT_COOKIE]
         victim_subject = victim.get("/api/v1/me/export").json()["subject"]
         body, _, signature = victim_cookie.rpartition(".")
@@ -72,7 +80,9 @@ def test_tampered_forged_foreign_and_expired_cookies_never_reach_another_subject
             "signed by another deployment": attacker_identity.sign_subject(victim_subject),
             "victim id with attacker's own signature": f"{_b64(victim_subject)}.0.{attacker_signature}",
             "customer id forged": attacker_identity.sign_subject("cust:c-1"),
-            "expired customer cookie replayed": real_identity.sign_subject("cust:c-1", expires_at=int(time.time()) - 5),
+            "expired customer cookie replayed": real_identity.sign_subject(
+                "cust:c-1", expires_at=int(time.time()) - 5
+            ),
             "garbage": "not-a-cookie",
         }
         for name, value in attacks.items():
@@ -96,12 +106,16 @@ def test_tampered_forged_foreign_and_expired_cookies_never_reach_another_subject
         assert mine["newsletter"]["value"] is True and mine["colors"]["value"] == ["red"]
 
 
-def test_customer_tokens_expired_forged_swapped_or_replayed_are_refused(registry_file: Path,
-                                                                        database_url: str) -> None:
+def test_customer_tokens_expired_forged_swapped_or_replayed_are_refused(
+    registry_file: Path, database_url: str
+) -> None:
     with running_app(registry_file, database_url) as (client, _service):
         own = issue_customer_token("c-1", SHOP_SECRET)
         bearer = {"Authorization": f"Bearer {own}", **WRITE}
-        assert client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=bearer).status_code == 200
+        assert (
+            client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=bearer).status_code
+            == 200
+        )
         client.cookies.clear()
 
         other = issue_customer_token("c-2", SHOP_SECRET)
@@ -111,15 +125,20 @@ def test_customer_tokens_expired_forged_swapped_or_replayed_are_refused(registry
             "expired": issue_customer_token("c-1", SHOP_SECRET, ttl=-1),
             "signed with a guessed secret": issue_customer_token("c-1", "guess-" + "y" * MIN_SECRET_LENGTH),
             "c-1 payload with c-2 signature": f"{own_payload}.{other_signature}",
-            "payload edited to c-1": _b64(json.dumps({"sub": "c-1", "exp": int(time.time()) + 300})) + "."
-                                     + other_signature,
+            "payload edited to c-1": _b64(json.dumps({"sub": "c-1", "exp": int(time.time()) + 300}))
+            + "."
+            + other_signature,
             "no signature": own_payload,
         }
-        for name, token in attacks.items():
+        for _name, token in attacks.items():
             headers = {"Authorization": f"Bearer {token}"}
             _problem(client.get("/api/v1/preferences", headers=headers), 401, "invalid-token")
             _problem(client.get("/api/v1/me/export", headers=headers), 401, "invalid-token")
-            _problem(client.post("/api/v1/session/login", json={"token": token}, headers=WRITE), 401, "invalid-token")
+            _problem(
+                client.post("/api/v1/session/login", json={"token": token}, headers=WRITE),
+                401,
+                "invalid-token",
+            )
             client.cookies.clear()
         # c-2's own valid token shows c-2's data, never c-1's.
         seen = client.get("/api/v1/preferences", headers={"Authorization": f"Bearer {other}"}).json()
@@ -127,8 +146,9 @@ def test_customer_tokens_expired_forged_swapped_or_replayed_are_refused(registry
         assert other_payload != own_payload
 
 
-def test_subject_is_never_taken_from_the_request_and_profile_needs_the_api_key(registry_file: Path,
-                                                                               sqlite_url: str) -> None:
+def test_subject_is_never_taken_from_the_request_and_profile_needs_the_api_key(
+    registry_file: Path, sqlite_url: str
+) -> None:
     with running_app(registry_file, sqlite_url) as (victim, _service):
         victim.put("/api/v1/preferences/recommendations", json={"value": True}, headers=WRITE)
         victim_subject = victim.get("/api/v1/me/export").json()["subject"]
@@ -139,17 +159,31 @@ def test_subject_is_never_taken_from_the_request_and_profile_needs_the_api_key(r
                 assert response.json()["preferences"]["recommendations"]["source"] == "default"
             assert victim_subject not in response.text, path
         _problem(victim.get("/api/v1/profile", params={"subject": victim_subject}), 401, "api-key")
-        _problem(victim.get("/api/v1/profile", params={"subject": victim_subject},
-                            headers={"X-API-Key": API_KEY[:-1] + "X"}), 401, "api-key")
-        _problem(victim.get("/api/v1/profile", params={"subject": victim_subject},
-                            headers={"X-API-Key": ""}), 401, "api-key")
+        _problem(
+            victim.get(
+                "/api/v1/profile",
+                params={"subject": victim_subject},
+                headers={"X-API-Key": API_KEY[:-1] + "X"},
+            ),
+            401,
+            "api-key",
+        )
+        _problem(
+            victim.get("/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": ""}),
+            401,
+            "api-key",
+        )
         own_profile = victim.get("/api/v1/profile").json()
         assert own_profile["subject"] != victim_subject and "recommendations" not in own_profile["purposes"]
-        server = victim.get("/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": API_KEY})
+        server = victim.get(
+            "/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": API_KEY}
+        )
         assert server.status_code == 200 and "recommendations" in server.json()["purposes"]
         # Erasure acts on the caller only.
         victim.delete("/api/v1/me", params={"subject": victim_subject}, headers=WRITE)
-        server = victim.get("/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": API_KEY})
+        server = victim.get(
+            "/api/v1/profile", params={"subject": victim_subject}, headers={"X-API-Key": API_KEY}
+        )
         assert "recommendations" in server.json()["purposes"]
 
 
@@ -169,9 +203,17 @@ def test_admin_needs_the_key_compared_in_constant_time(registry_file: Path, sqli
 
 # -- headers ----------------------------------------------------------------------------------------
 
-def test_security_headers_with_frame_ancestors_from_the_allowlist(registry_file: Path, sqlite_url: str) -> None:
+
+def test_security_headers_with_frame_ancestors_from_the_allowlist(
+    registry_file: Path, sqlite_url: str
+) -> None:
     with running_app(registry_file, sqlite_url, allowed_origins=("https://shop.example",)) as (client, _s):
-        for path in ("/api/v1/preferences", "/api/v1/registry", "/api/v1/me/export", "/api/v1/preferences/nope"):
+        for path in (
+            "/api/v1/preferences",
+            "/api/v1/registry",
+            "/api/v1/me/export",
+            "/api/v1/preferences/nope",
+        ):
             response = client.get(path)
             assert response.headers["x-content-type-options"] == "nosniff", path
             assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
@@ -188,19 +230,25 @@ def test_security_headers_with_frame_ancestors_from_the_allowlist(registry_file:
 
 # -- secrets ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"PREFKIT_SECRET": ""}, "PREFKIT_SECRET is not set"),
-    ({"PREFKIT_SECRET": "changeme"}, "PREFKIT_SECRET has only 8 characters"),
-    ({"PREFKIT_SECRET": "x" * (MIN_SECRET_LENGTH - 1)}, f"has only {MIN_SECRET_LENGTH - 1} characters"),
-    ({"PREFKIT_SHOP_SECRET": "secret"}, "PREFKIT_SHOP_SECRET has only 6 characters"),
-    ({"PREFKIT_SECRET": "changeme" * 5}, "PREFKIT_SECRET looks like a placeholder"),
-    ({"PREFKIT_SHOP_SECRET": "x" * 64}, "PREFKIT_SHOP_SECRET looks like a placeholder"),
-])
-def test_serve_refuses_to_start_outside_demo_with_a_default_or_short_secret(registry_file: Path, tmp_path: Path,
-                                                                            env: dict[str, str], message: str) -> None:
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PREFKIT_SECRET": ""}, "PREFKIT_SECRET is not set"),
+        ({"PREFKIT_SECRET": "changeme"}, "PREFKIT_SECRET has only 8 characters"),
+        ({"PREFKIT_SECRET": "x" * (MIN_SECRET_LENGTH - 1)}, f"has only {MIN_SECRET_LENGTH - 1} characters"),
+        ({"PREFKIT_SHOP_SECRET": "secret"}, "PREFKIT_SHOP_SECRET has only 6 characters"),
+        ({"PREFKIT_SECRET": "changeme" * 5}, "PREFKIT_SECRET looks like a placeholder"),
+        ({"PREFKIT_SHOP_SECRET": "x" * 64}, "PREFKIT_SHOP_SECRET looks like a placeholder"),
+    ],
+)
+def test_serve_refuses_to_start_outside_demo_with_a_default_or_short_secret(
+    registry_file: Path, tmp_path: Path, env: dict[str, str], message: str
+) -> None:
     server = LiveServer(registry_file, f"sqlite:///{tmp_path / 'refused.db'}", **env)
-    result = subprocess.run(server.command(), env=server.env, capture_output=True, text=True, timeout=60,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        server.command(), env=server.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert message in result.stderr
     assert "prefkit listening" not in result.stdout
@@ -208,8 +256,13 @@ def test_serve_refuses_to_start_outside_demo_with_a_default_or_short_secret(regi
 
 
 def test_secrets_come_only_from_the_environment() -> None:
-    result = subprocess.run([sys.executable, "-m", "bff.cli", "serve", "--help"], capture_output=True, text=True,
-                            timeout=60, env=server_env())
+    result = subprocess.run(
+        [sys.executable, "-m", "bff.cli", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=server_env(),
+    )
     assert result.returncode == 0
     assert "--secret" not in result.stdout and "--admin-key" not in result.stdout
     assert "PREFKIT_" in result.stdout
@@ -217,10 +270,14 @@ def test_secrets_come_only_from_the_environment() -> None:
 
 # -- limits -----------------------------------------------------------------------------------------
 
+
 def test_write_and_admin_rate_limits_answer_429_problems(registry_file: Path, sqlite_url: str) -> None:
     with running_app(registry_file, sqlite_url, write_rate_limit_per_minute=3) as (client, _service):
         for _ in range(3):
-            assert client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code == 200
+            assert (
+                client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code
+                == 200
+            )
         limited = client.put("/api/v1/preferences/newsletter", json={"value": False}, headers=WRITE)
         _problem(limited, 429)
         assert int(limited.headers["ratelimit-reset"]) > 0 and limited.headers["ratelimit-remaining"] == "0"
@@ -235,20 +292,41 @@ def test_write_and_admin_rate_limits_answer_429_problems(registry_file: Path, sq
 def test_request_body_size_limit_answers_413_problem(registry_file: Path, sqlite_url: str) -> None:
     with running_app(registry_file, sqlite_url, max_body_bytes=16 * 1024) as (client, _service):
         big = json.dumps({"value": ["red"] * 10_000})
-        _problem(client.put("/api/v1/preferences/colors", content=big,
-                            headers={**WRITE, "Content-Type": "application/json"}), 413)
-        _problem(client.patch("/api/v1/preferences", content=json.dumps({"colors": ["red"] * 10_000}),
-                              headers={**WRITE, "Content-Type": "application/json"}), 413)
-        _problem(client.put("/api/v1/admin/registry", content=b"#" * (3 * 1024 * 1024),
-                            headers={"X-Admin-Key": ADMIN_KEY, "Content-Type": "application/toml"}), 413)
+        _problem(
+            client.put(
+                "/api/v1/preferences/colors",
+                content=big,
+                headers={**WRITE, "Content-Type": "application/json"},
+            ),
+            413,
+        )
+        _problem(
+            client.patch(
+                "/api/v1/preferences",
+                content=json.dumps({"colors": ["red"] * 10_000}),
+                headers={**WRITE, "Content-Type": "application/json"},
+            ),
+            413,
+        )
+        _problem(
+            client.put(
+                "/api/v1/admin/registry",
+                content=b"#" * (3 * 1024 * 1024),
+                headers={"X-Admin-Key": ADMIN_KEY, "Content-Type": "application/toml"},
+            ),
+            413,
+        )
         assert client.get("/api/v1/preferences").json()["preferences"]["colors"]["source"] == "default"
 
 
 # -- live server: websockets and what is stored ----------------------------------------------------
 
+
 @pytest.fixture
 def live(registry_file: Path, tmp_path: Path) -> Any:
-    with LiveServer(registry_file, f"sqlite:///{tmp_path / 'live.db'}", log_path=tmp_path / "server.log") as server:
+    with LiveServer(
+        registry_file, f"sqlite:///{tmp_path / 'live.db'}", log_path=tmp_path / "server.log"
+    ) as server:
         yield server
 
 
@@ -257,8 +335,12 @@ def _ws_url(server: LiveServer, widget: str, query: str) -> str:
 
 
 def test_widget_websocket_closes_with_1008_over_64_kib_through_the_real_app(live: LiveServer) -> None:
-    with connect(_ws_url(live, "consent-toggle", "key=newsletter&locale=en"), origin=live.url,  # type: ignore[arg-type]
-                 max_size=None, open_timeout=10) as ws:
+    with connect(
+        _ws_url(live, "consent-toggle", "key=newsletter&locale=en"),
+        origin=live.url,  # type: ignore[arg-type]
+        max_size=None,
+        open_timeout=10,
+    ) as ws:
         first = json.loads(ws.recv(timeout=10))
         assert first["type"] == "layout-update"
         ws.send(json.dumps({"type": "layout-event", "target": "x", "data": ["y" * (64 * 1024)]}))
@@ -270,8 +352,11 @@ def test_widget_websocket_closes_with_1008_over_64_kib_through_the_real_app(live
 
 def test_widget_websocket_from_a_foreign_origin_is_refused(live: LiveServer) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        connect(_ws_url(live, "consent-toggle", "key=newsletter"), origin="https://evil.example",  # type: ignore[arg-type]
-                open_timeout=10)
+        connect(
+            _ws_url(live, "consent-toggle", "key=newsletter"),
+            origin="https://evil.example",  # type: ignore[arg-type]
+            open_timeout=10,
+        )
     assert refused.value.response.status_code == 403
 
 
@@ -281,20 +366,32 @@ def _all_stored_text(database_url: str) -> str:
     try:
         with database.read() as connection:
             tables = sa.inspect(connection).get_table_names()
-            return "\n".join(repr(row) for table in tables
-                             for row in connection.execute(sa.text(f'SELECT * FROM "{table}"')))
+            return "\n".join(
+                repr(row)
+                for table in tables
+                for row in connection.execute(sa.text(f'SELECT * FROM "{table}"'))
+            )
     finally:
         database.dispose()
 
 
-def test_ip_addresses_and_user_agents_are_not_stored(registry_file: Path, tmp_path: Path, database_url: str) -> None:
+def test_ip_addresses_and_user_agents_are_not_stored(
+    registry_file: Path, tmp_path: Path, database_url: str
+) -> None:
     marker = f"UA-MARKER-{uuid.uuid4().hex}"
     forwarded = "203.0.113.77"
-    headers = {"User-Agent": marker, "X-Forwarded-For": forwarded, "X-Real-IP": forwarded, "Forwarded": f"for={forwarded}",
-               **WRITE}
+    headers = {
+        "User-Agent": marker,
+        "X-Forwarded-For": forwarded,
+        "X-Real-IP": forwarded,
+        "Forwarded": f"for={forwarded}",
+        **WRITE,
+    }
     log = tmp_path / "server.log"
-    with LiveServer(registry_file, database_url, log_path=log) as live, \
-            httpx.Client(base_url=live.url, headers=headers, timeout=10) as client:
+    with (
+        LiveServer(registry_file, database_url, log_path=log) as live,
+        httpx.Client(base_url=live.url, headers=headers, timeout=10) as client,
+    ):
         assert client.put("/api/v1/preferences/newsletter", json={"value": True}).status_code == 200
         assert client.post("/api/v1/consents/reject-all").status_code == 200
         assert client.patch("/api/v1/preferences", json={"colors": ["blue"], "level": 6}).status_code == 200

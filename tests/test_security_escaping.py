@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from _bff_app import REGISTRY_TOML, WRITE, running_app
 from _browser import CHROMIUM_ARGS
 from _live_server import LiveServer
@@ -20,18 +19,24 @@ from _live_server import LiveServer
 SCRIPT = '<script>window.__xss="script"</script>'
 ATTRIBUTE = '"><img src=x onerror="window.__xss=\'attr\'">'
 SINGLE = "'><svg onload=window.__xss='svg'>"
-LINK = '<a href="javascript:window.__xss=\'link\'">click</a>'
+LINK = "<a href=\"javascript:window.__xss='link'\">click</a>"
 PAYLOADS = (SCRIPT, ATTRIBUTE, SINGLE, LINK)
 
 
 def malicious_registry() -> str:
     document: dict[str, Any] = tomllib.loads(REGISTRY_TOML)
-    document["shop"].update(name=f'</title>{SCRIPT} Shop', controller_contact=ATTRIBUTE,
-                            privacy_policy_url="javascript:window.__xss='policy'")
+    document["shop"].update(
+        name=f"</title>{SCRIPT} Shop",
+        controller_contact=ATTRIBUTE,
+        privacy_policy_url="javascript:window.__xss='policy'",
+    )
     prefs = {pref["key"]: pref for pref in document["preferences"]}
-    prefs["newsletter"].update(title={"pl": SCRIPT + " News", "en": SCRIPT + " News"},
-                               description={"pl": ATTRIBUTE + LINK, "en": ATTRIBUTE + LINK},
-                               data_used={"pl": [LINK, SINGLE], "en": [LINK, SINGLE]}, benefit=ATTRIBUTE)
+    prefs["newsletter"].update(
+        title={"pl": SCRIPT + " News", "en": SCRIPT + " News"},
+        description={"pl": ATTRIBUTE + LINK, "en": ATTRIBUTE + LINK},
+        data_used={"pl": [LINK, SINGLE], "en": [LINK, SINGLE]},
+        benefit=ATTRIBUTE,
+    )
     prefs["recommendations"]["title"] = {"pl": ATTRIBUTE + " Rec", "en": ATTRIBUTE + " Rec"}
     prefs["level"]["stops"] = [{"value": 0, "label": SINGLE}, {"value": 10, "label": SCRIPT}]
     prefs["colors"]["options"][0]["label"] = {"pl": SINGLE + " red", "en": SINGLE + " red"}
@@ -71,7 +76,10 @@ def test_api_serves_merchant_text_as_json_data(registry_file: Path, sqlite_url: 
 
 def test_demo_pages_escape_merchant_text_under_a_strict_csp(registry_file: Path, sqlite_url: str) -> None:
     with running_app(registry_file, sqlite_url, demo=True) as (client, _service):
-        assert client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code == 200
+        assert (
+            client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE).status_code
+            == 200
+        )
         for path in ("/demo/", "/demo/preferences", "/demo/your-data"):
             for locale in ("en", "pl"):
                 response = client.get(path, params={"locale": locale})
@@ -92,7 +100,8 @@ _PROBE = """() => {
   const onAttributes = [];
   for (const element of document.querySelectorAll('*')) {
     for (const attribute of element.attributes) {
-      if (attribute.name.toLowerCase().startsWith('on')) onAttributes.push(element.tagName + ' ' + attribute.name);
+      if (attribute.name.toLowerCase().startsWith('on'))
+        onAttributes.push(element.tagName + ' ' + attribute.name);
     }
   }
   return {
@@ -108,12 +117,20 @@ _PROBE = """() => {
 
 
 @pytest.mark.browser
-def test_components_render_merchant_text_inert_in_chromium(registry_file: Path, tmp_path: Path,
-                                                           chromium_path: str) -> None:
+def test_components_render_merchant_text_inert_in_chromium(
+    registry_file: Path, tmp_path: Path, chromium_path: str
+) -> None:
     from playwright.sync_api import sync_playwright
 
-    with LiveServer(registry_file, f"sqlite:///{tmp_path / 'xss.db'}", log_path=tmp_path / "server.log",
-                    PREFKIT_DEMO="1") as server, sync_playwright() as playwright:
+    with (
+        LiveServer(
+            registry_file,
+            f"sqlite:///{tmp_path / 'xss.db'}",
+            log_path=tmp_path / "server.log",
+            PREFKIT_DEMO="1",
+        ) as server,
+        sync_playwright() as playwright,
+    ):
         # A victim shopper whose choice the browser must never touch.
         with httpx.Client(base_url=server.url, headers=WRITE, timeout=10) as victim:
             assert victim.put("/api/v1/preferences/newsletter", json={"value": False}).status_code == 200
@@ -125,8 +142,14 @@ def test_components_render_merchant_text_inert_in_chromium(registry_file: Path, 
             page = context.new_page()
             violations: list[str] = []
             dialogs: list[str] = []
-            page.on("console", lambda message: violations.append(message.text)
-                    if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+            page.on(
+                "console",
+                lambda message: (
+                    violations.append(message.text)
+                    if "Content Security Policy" in message.text or "Refused to" in message.text
+                    else None
+                ),
+            )
             page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
             # Decide every consent first, so the consent banner does not cover the page.
             assert page.request.post("/api/v1/consents/reject-all", headers=WRITE).ok
@@ -151,13 +174,17 @@ def test_components_render_merchant_text_inert_in_chromium(registry_file: Path, 
             switch = page.wait_for_selector('[data-key="newsletter"] [role="switch"]', timeout=20_000)
             assert switch is not None and switch.get_attribute("aria-checked") == "false"
             switch.click()
-            page.wait_for_selector('[data-key="newsletter"] [role="switch"][aria-checked="true"]', timeout=20_000)
+            page.wait_for_selector(
+                '[data-key="newsletter"] [role="switch"][aria-checked="true"]', timeout=20_000
+            )
             own = page.request.get("/api/v1/preferences").json()["preferences"]["newsletter"]
             assert own["value"] is True and own["source"] == "explicit"
             assert "newsletter" in page.request.get("/api/v1/profile").json()["granted_consents"]
             # Withdrawal from the widget is the same one action, and the profile follows at once.
             switch.click()
-            page.wait_for_selector('[data-key="newsletter"] [role="switch"][aria-checked="false"]', timeout=20_000)
+            page.wait_for_selector(
+                '[data-key="newsletter"] [role="switch"][aria-checked="false"]', timeout=20_000
+            )
             assert "newsletter" not in page.request.get("/api/v1/profile").json()["granted_consents"]
             assert page.evaluate(_PROBE)["xss"] is None
         finally:

@@ -28,7 +28,8 @@ ME_PATH = "/api/v1/me"
 
 def _cleared_cookie(request: Request[Any, Any, Any]) -> str:
     secure = "; Secure" if request.url.scheme == "https" else ""
-    return f"{SUBJECT_COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax{secure}"
+    expired = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    return f"{SUBJECT_COOKIE}=; Path=/; {expired}; HttpOnly; SameSite=Lax{secure}"
 
 
 class RightsController(Controller):
@@ -38,23 +39,35 @@ class RightsController(Controller):
     tags = ["subject rights"]
 
     @get("/export", summary="Everything stored about you (JSON attachment with consent receipts)")
-    async def export(self, request: Request[Any, Any, Any], locale: str | None = None) -> Response[SubjectExport]:
+    async def export(
+        self, request: Request[Any, Any, Any], locale: str | None = None
+    ) -> Response[SubjectExport]:
         identity = identity_of(request)
         service = service_of(request)
         snapshot = service.registry.current
-        chosen = negotiate_locale(locale, request.headers.get("accept-language"), snapshot.locales,
-                                  snapshot.default_locale)
+        chosen = negotiate_locale(
+            locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
+        )
         document = await SubjectRights(service).export(identity.subject, locale=chosen, gpc=gpc_of(request))
         filename = f"prefkit-export-{document.exported_at.strftime('%Y%m%dT%H%M%SZ')}.json"
-        return Response(document, headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                           "Cache-Control": "no-store"})
+        return Response(
+            document,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
-    @delete("/", summary="Erase everything stored about you; returns an erasure receipt and clears the cookie",
-            status_code=200)
+    @delete(
+        "/",
+        summary="Erase everything stored about you; returns an erasure receipt and clears the cookie",
+        status_code=200,
+    )
     async def erase(self, request: Request[Any, Any, Any]) -> Response[ErasureReceipt]:
         identity = identity_of(request)
         receipt = await SubjectRights(service_of(request)).erase(identity.subject)
         # The identity middleware must not hand out a cookie in the same response that clears it.
         request.scope["state"]["prefkit_cookie_set"] = True
-        return Response(receipt, headers={"Set-Cookie": _cleared_cookie(request), "Cache-Control": "no-store"})
-
+        return Response(
+            receipt, headers={"Set-Cookie": _cleared_cookie(request), "Cache-Control": "no-store"}
+        )

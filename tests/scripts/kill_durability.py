@@ -74,7 +74,11 @@ key = "colors"
 kind = "filter"
 multiple = true
 title = "Colors"
-options = [{ key = "red", label = "Red" }, { key = "green", label = "Green" }, { key = "blue", label = "Blue" }]
+options = [
+  { key = "red", label = "Red" },
+  { key = "green", label = "Green" },
+  { key = "blue", label = "Blue" },
+]
 
 [[preferences]]
 key = "size"
@@ -122,18 +126,23 @@ class KillReport:
         return not self.problems and self.acknowledged > 0
 
     def __str__(self) -> str:
-        lines = [f"cycles: {self.cycles} (SIGKILL with a write in flight: {self.kills_mid_request})",
-                 f"acknowledged writes: {self.acknowledged}; in flight at a kill: {self.in_flight_at_kill} "
-                 f"({self.in_flight_committed} of them committed)",
-                 f"subjects: {self.subjects}; ledger events: {self.ledger_events}",
-                 "result: OK — every acknowledged write survived and every chain verifies" if self.ok
-                 else "result: FAILED"]
+        lines = [
+            f"cycles: {self.cycles} (SIGKILL with a write in flight: {self.kills_mid_request})",
+            f"acknowledged writes: {self.acknowledged}; in flight at a kill: {self.in_flight_at_kill} "
+            f"({self.in_flight_committed} of them committed)",
+            f"subjects: {self.subjects}; ledger events: {self.ledger_events}",
+            "result: OK — every acknowledged write survived and every chain verifies"
+            if self.ok
+            else "result: FAILED",
+        ]
         lines += [f"  - {problem}" for problem in self.problems[:50]]
         return "\n".join(lines)
 
 
 def _stored(server: LiveServer, cookie: str) -> dict[str, Any]:
-    document = httpx.get(server.url + "/api/v1/me/export", cookies={SUBJECT_COOKIE: cookie}, timeout=30).json()
+    document = httpx.get(
+        server.url + "/api/v1/me/export", cookies={SUBJECT_COOKIE: cookie}, timeout=30
+    ).json()
     return {item["key"]: item["stored"]["value"] for item in document["preferences"] if item["stored"]}
 
 
@@ -154,8 +163,9 @@ def _load(server: LiveServer, writers: list[_Writer], quota: int, report: KillRe
 
     def work(writer: _Writer) -> None:
         nonlocal acknowledged, in_flight
-        with httpx.Client(base_url=server.url, headers=WRITE_HEADERS, cookies={SUBJECT_COOKIE: writer.cookie},
-                          timeout=30) as client:
+        with httpx.Client(
+            base_url=server.url, headers=WRITE_HEADERS, cookies={SUBJECT_COOKIE: writer.cookie}, timeout=30
+        ) as client:
             while True:
                 write = _next_write(writer)
                 writer.writes.append(write)
@@ -197,36 +207,58 @@ def _verify(database_url: str, writers: list[_Writer], report: KillReport) -> No
                 if broken is not None:
                     report.problems.append(f"{subject}: chain broken at {broken.seq}: {broken.reason}")
             report.subjects = len(subjects)
-            report.ledger_events = connection.execute(sa.select(sa.func.count()).select_from(_events)).scalar_one()
+            report.ledger_events = connection.execute(
+                sa.select(sa.func.count()).select_from(_events)
+            ).scalar_one()
             for writer in writers:
-                events = connection.execute(sa.select(_events.c.key, _events.c.new_value)
-                                            .where(_events.c.subject == writer.subject)
-                                            .order_by(_events.c.seq)).all()
+                events = connection.execute(
+                    sa.select(_events.c.key, _events.c.new_value)
+                    .where(_events.c.subject == writer.subject)
+                    .order_by(_events.c.seq)
+                ).all()
                 position = 0
                 for write in writer.writes:
-                    matches = position < len(events) and (events[position].key, events[position].new_value) == (
-                        write.key, write.value)
+                    matches = position < len(events) and (
+                        events[position].key,
+                        events[position].new_value,
+                    ) == (write.key, write.value)
                     if matches:
                         position += 1
                         report.in_flight_committed += 0 if write.acknowledged else 1
                     elif write.acknowledged:
-                        report.problems.append(f"{writer.subject}: acknowledged write {write.key}={write.value!r} "
-                                               f"is missing from the ledger (at event {position + 1})")
+                        report.problems.append(
+                            f"{writer.subject}: acknowledged write {write.key}={write.value!r} "
+                            f"is missing from the ledger (at event {position + 1})"
+                        )
                         return
                 if position != len(events):
-                    report.problems.append(f"{writer.subject}: {len(events) - position} ledger event(s) no client "
-                                           "sent")
-                stored = {row.key: row.value for row in connection.execute(
-                    sa.select(_state.c.key, _state.c.value).where(_state.c.subject == writer.subject))}
+                    report.problems.append(
+                        f"{writer.subject}: {len(events) - position} ledger event(s) no client sent"
+                    )
+                stored = {
+                    row.key: row.value
+                    for row in connection.execute(
+                        sa.select(_state.c.key, _state.c.value).where(_state.c.subject == writer.subject)
+                    )
+                }
                 last = {event.key: event.new_value for event in events}
                 if stored != last:
-                    report.problems.append(f"{writer.subject}: stored state {stored} is not the ledger's {last}")
+                    report.problems.append(
+                        f"{writer.subject}: stored state {stored} is not the ledger's {last}"
+                    )
     finally:
         database.dispose()
 
 
-def run(database_url: str, *, cycles: int = 5, writers: int = 8, quota: int = 40, workdir: Path | None = None,
-        log: Any = None) -> KillReport:
+def run(
+    database_url: str,
+    *,
+    cycles: int = 5,
+    writers: int = 8,
+    quota: int = 40,
+    workdir: Path | None = None,
+    log: Any = None,
+) -> KillReport:
     """Run the kill test against ``database_url`` (an empty database, or one this function used before)."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="prefkit-kill-"))
     registry = workdir / "registry.toml"
@@ -248,7 +280,10 @@ def run(database_url: str, *, cycles: int = 5, writers: int = 8, quota: int = 40
         report.kills_mid_request += 1 if in_flight else 0
         report.cycles += 1
         if log:
-            log(f"cycle {cycle + 1}: killed with {in_flight} write(s) in flight; {report.acknowledged} acknowledged")
+            log(
+                f"cycle {cycle + 1}: killed with {in_flight} write(s) in flight; "
+                f"{report.acknowledged} acknowledged"
+            )
     server.start()  # recovery after the last kill: the database opens and the API answers
     try:
         for writer in clients:
