@@ -51,7 +51,7 @@ def server_env(**overrides: str) -> dict[str, str]:
 
 
 class LiveServer:
-    """``prefkit serve`` for ``registry`` on ``database_url``; ``kill()`` sends SIGKILL, ``stop()`` SIGTERM."""
+    """``prefkit serve`` on ``database_url``; ``kill()`` sends SIGKILL (a crash), ``stop()`` SIGTERM."""
 
     def __init__(
         self,
