@@ -38,6 +38,8 @@ from typing import Any, Literal
 import anyio.to_thread
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from preference_registry import ConsentType, FilterType, RegistrySnapshot, SliderType
@@ -358,12 +360,9 @@ def anonymous_counters(connection: Connection) -> dict[str, int]:
 
 
 def _bump(connection: Connection, names: Iterable[str]) -> None:
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     for name in names:
-        # One statement per counter: concurrent erasures of different subjects add up instead of overwriting.
-        if connection.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        # An upsert per counter: concurrent erasures of different subjects add up instead of overwriting.
         statement = insert(_counters).values(name=name, count=1)
         connection.execute(
             statement.on_conflict_do_update(
