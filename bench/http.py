@@ -299,7 +299,7 @@ def main() -> None:
               f", python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
         # The load's own subjects have the same shape in both phases (a state row per consent, the same
         # number of events), so the comparison isolates the effect of the database's size.
-        per_subject = max(1, args.seed_events // max(1, args.seed_subjects))
+        per_subject = max(1, args.seed_events // args.seed_subjects) if args.seed_subjects > 0 else 10
         own = [f"anon:{'e' * 24}{index:08x}" for index in range(args.concurrency)]
         seed(database_url, own, per_subject, registry)
         empty = asyncio.run(run_phase(f"empty database (only the {len(own)} load subjects)", port, _cookies(own),
