@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["API_PREFIX", "ApiError", "PrefkitApi"]
 
 API_PREFIX = "/api/v1"
-_CSRF_HEADER = "X-Prefkit-CSRF"  # non-browser clients mark cookie-authenticated writes (see bff/api/security.py)
+_CSRF_HEADER = (
+    "X-Prefkit-CSRF"  # non-browser clients mark cookie-authenticated writes (see bff/api/security.py)
+)
 
 
 class ApiError(AssertionError):
@@ -38,17 +40,28 @@ class ApiError(AssertionError):
 class PrefkitApi:
     """Calls ``/api/v1`` as the subject of ``context`` (or as a cookie-jar-only subject when None)."""
 
-    def __init__(self, base_url: str, context: BrowserContext | None = None, *,
-                 headers: Mapping[str, str] | None = None, admin_key: str | None = None,
-                 timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        context: BrowserContext | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        admin_key: str | None = None,
+        timeout_s: float = 15.0,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.context = context
         self.admin_key = admin_key
         hooks: dict[str, list[Any]] = {}
         if context is not None:
             hooks = {"request": [self._cookies_from_context], "response": [self._cookies_to_context]}
-        self.http = httpx.Client(base_url=self.base_url, headers=dict(headers or {}), timeout=timeout_s,
-                                 event_hooks=hooks, follow_redirects=False)
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            headers=dict(headers or {}),
+            timeout=timeout_s,
+            event_hooks=hooks,
+            follow_redirects=False,
+        )
 
     # --- cookie sharing with the browser context ---------------------------------------------------------
 
@@ -68,8 +81,12 @@ class PrefkitApi:
             jar.load(header)
             for name, morsel in jar.items():
                 cookie: dict[str, Any] = {
-                    "name": name, "value": morsel.value, "domain": host, "path": morsel["path"] or "/",
-                    "httpOnly": bool(morsel["httponly"]), "secure": bool(morsel["secure"]),
+                    "name": name,
+                    "value": morsel.value,
+                    "domain": host,
+                    "path": morsel["path"] or "/",
+                    "httpOnly": bool(morsel["httponly"]),
+                    "secure": bool(morsel["secure"]),
                     "sameSite": (morsel["samesite"] or "Lax").capitalize(),
                 }
                 if morsel["max-age"]:
@@ -80,8 +97,9 @@ class PrefkitApi:
 
     # --- plumbing ------------------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, expect: int | tuple[int, ...] | None = 200,
-                **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, expect: int | tuple[int, ...] | None = 200, **kwargs: Any
+    ) -> httpx.Response:
         """Send a request to ``path`` (relative to the API root unless it starts with ``/``)."""
         url = path if path.startswith("/") else f"{API_PREFIX}/{path}"
         headers = dict(kwargs.pop("headers", None) or {})

@@ -50,6 +50,7 @@ class BrowserSettings:
         path = Path(self.executable_path)
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise FileNotFoundError(
-                f"Chromium not found at {self.executable_path}: install it (Debian: apt-get install -y chromium) "
-                "or pass --prefkit-browser-path / set PREFKIT_BROWSER_PATH"
+                f"Chromium not found at {self.executable_path}: install it "
+                "(Debian: apt-get install -y chromium) or pass --prefkit-browser-path "
+                "/ set PREFKIT_BROWSER_PATH"
             )

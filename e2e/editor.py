@@ -120,7 +120,7 @@ class RegistryEditor:
                 block = re.sub(r"^theme\s*=.*$", line, block, count=1, flags=re.MULTILINE)
             else:
                 block = block.replace("[shop]", "[shop]\n" + line, 1)
-            return current[:shop.start()] + block + current[shop.end():]
+            return current[: shop.start()] + block + current[shop.end() :]
         if self.format == "json":
             document = json.loads(current)
             document["shop"]["theme"] = theme
@@ -144,8 +144,9 @@ class RegistryEditor:
 
     def add_broken_preference(self) -> Any:
         """Append a type of a kind that does not exist; returns the rejection the server reports."""
-        return self.apply_broken(self.with_preference({"key": "e2e_broken", "kind": "no_such_kind",
-                                                       "title": "broken"}))
+        return self.apply_broken(
+            self.with_preference({"key": "e2e_broken", "kind": "no_such_kind", "title": "broken"})
+        )
 
     def apply_broken(self, text: str) -> Any:
         """Write an invalid registry and wait until the server reports it rejected (admin status).
@@ -161,8 +162,10 @@ class RegistryEditor:
             if rejection is not None and rejection != before:
                 return rejection
             if time.monotonic() >= deadline:
-                raise RegistryEditTimeout(f"the server did not report the broken registry as rejected within "
-                                          f"{self.timeout_s:.0f}s; admin status: {status}")
+                raise RegistryEditTimeout(
+                    f"the server did not report the broken registry as rejected within "
+                    f"{self.timeout_s:.0f}s; admin status: {status}"
+                )
             time.sleep(_POLL_INTERVAL_S)  # polling the server's status, not a synchronization sleep
 
     def wait_for(self, condition: Callable[[str], bool], description: str) -> str:
@@ -173,8 +176,10 @@ class RegistryEditor:
             if condition(version):
                 return version
             if time.monotonic() >= deadline:
-                raise RegistryEditTimeout(f"registry file edited, but within {self.timeout_s:.0f}s the server "
-                                          f"still serves version {version} (waited for {description})")
+                raise RegistryEditTimeout(
+                    f"registry file edited, but within {self.timeout_s:.0f}s the server "
+                    f"still serves version {version} (waited for {description})"
+                )
             time.sleep(_POLL_INTERVAL_S)
 
     def restore(self) -> None:
@@ -182,7 +187,9 @@ class RegistryEditor:
         try:
             if self.path.read_text(encoding="utf-8") != self.original:
                 self.write(self.original)
-            self.wait_for(lambda version: version == self.original_version,
-                          f"the original version {self.original_version}")
+            self.wait_for(
+                lambda version: version == self.original_version,
+                f"the original version {self.original_version}",
+            )
         finally:
             self.api.close()

@@ -36,8 +36,14 @@ import pytest
 # objects' helpers get pytest's detailed assertion messages too.
 pytest.register_assert_rewrite("e2e.flows", "e2e.pages", "e2e.waiting")
 
-from .browser import CHROMIUM_ARGS, GPC_ARGS, BrowserSettings, resolve_browser_path
-from .server import PrefkitServer, SelfStartedServerConfig, default_registry_path, log_tail, start_prefkit_server
+from .browser import CHROMIUM_ARGS, GPC_ARGS, BrowserSettings, resolve_browser_path  # noqa: E402
+from .server import (  # noqa: E402
+    PrefkitServer,
+    SelfStartedServerConfig,
+    default_registry_path,
+    log_tail,
+    start_prefkit_server,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Playwright
@@ -67,41 +73,71 @@ _SERVER = pytest.StashKey[PrefkitServer]()
 _COLLECTION_PREFS = pytest.StashKey[list[tuple[str, str]]]()
 
 
-# --- options ------------------------------------------------------------------------------------------------
+# --- options ---------------------------------------------------------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prefkit", "prefkit end-to-end flows")
-    group.addoption("--prefkit-base-url", default=os.environ.get("PREFKIT_E2E_BASE_URL"),
-                    help="URL of a running prefkit deployment to test (default: the plugin starts "
-                         "`prefkit serve` itself on a free 127.0.0.1 port with a throwaway SQLite database)")
-    group.addoption("--prefkit-registry", default=None,
-                    help="registry file for the self-started server (default: the demo shop registry)")
-    group.addoption("--prefkit-browser-path", default=None,
-                    help="Chromium binary (default: env PREFKIT_BROWSER_PATH, else /usr/bin/chromium)")
+    group.addoption(
+        "--prefkit-base-url",
+        default=os.environ.get("PREFKIT_E2E_BASE_URL"),
+        help="URL of a running prefkit deployment to test (default: the plugin starts "
+        "`prefkit serve` itself on a free 127.0.0.1 port with a throwaway SQLite database)",
+    )
+    group.addoption(
+        "--prefkit-registry",
+        default=None,
+        help="registry file for the self-started server (default: the demo shop registry)",
+    )
+    group.addoption(
+        "--prefkit-browser-path",
+        default=None,
+        help="Chromium binary (default: env PREFKIT_BROWSER_PATH, else /usr/bin/chromium)",
+    )
     group.addoption("--prefkit-headed", action="store_true", default=False, help="show the browser window")
-    group.addoption("--prefkit-artifacts", default="artifacts/e2e",
-                    help="where screenshots and traces of failing tests and the server log go "
-                         "(default: artifacts/e2e)")
-    group.addoption("--prefkit-shop-secret", default=os.environ.get("PREFKIT_SHOP_SECRET"),
-                    help="PREFKIT_SHOP_SECRET of an external deployment (enables the logged-in flows)")
-    group.addoption("--prefkit-admin-key", default=os.environ.get("PREFKIT_ADMIN_KEY"),
-                    help="PREFKIT_ADMIN_KEY of an external deployment (lets flows read the admin registry status)")
-    group.addoption("--prefkit-embed-origin", default=os.environ.get("PREFKIT_E2E_EMBED_ORIGIN"),
-                    help="an origin http://127.0.0.1:PORT that the external deployment allowlists "
-                         "(PREFKIT_ALLOWED_ORIGINS); the plugin serves the static host page there")
-    group.addoption("--prefkit-center-path", default=None,
-                    help="path of the page showing the preference center (default: the demo's)")
-    group.addoption("--prefkit-listing-path", default=None,
-                    help="path of the product listing page (default: the demo's)")
-    group.addoption("--prefkit-start-timeout", type=float, default=60.0,
-                    help="seconds the self-started server may take to answer /readyz (default: 60)")
+    group.addoption(
+        "--prefkit-artifacts",
+        default="artifacts/e2e",
+        help="where screenshots and traces of failing tests and the server log go (default: artifacts/e2e)",
+    )
+    group.addoption(
+        "--prefkit-shop-secret",
+        default=os.environ.get("PREFKIT_SHOP_SECRET"),
+        help="PREFKIT_SHOP_SECRET of an external deployment (enables the logged-in flows)",
+    )
+    group.addoption(
+        "--prefkit-admin-key",
+        default=os.environ.get("PREFKIT_ADMIN_KEY"),
+        help="PREFKIT_ADMIN_KEY of an external deployment (lets flows read the admin registry status)",
+    )
+    group.addoption(
+        "--prefkit-embed-origin",
+        default=os.environ.get("PREFKIT_E2E_EMBED_ORIGIN"),
+        help="an origin http://127.0.0.1:PORT that the external deployment allowlists "
+        "(PREFKIT_ALLOWED_ORIGINS); the plugin serves the static host page there",
+    )
+    group.addoption(
+        "--prefkit-center-path",
+        default=None,
+        help="path of the page showing the preference center (default: the demo's)",
+    )
+    group.addoption(
+        "--prefkit-listing-path", default=None, help="path of the product listing page (default: the demo's)"
+    )
+    group.addoption(
+        "--prefkit-start-timeout",
+        type=float,
+        default=60.0,
+        help="seconds the self-started server may take to answer /readyz (default: 60)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: needs Debian Chromium via Playwright")
     config.addinivalue_line(
-        "markers", "prefkit_registry_edit: edits the registry file; skipped unless the plugin started the server")
+        "markers",
+        "prefkit_registry_edit: edits the registry file; skipped unless the plugin started the server",
+    )
 
 
 def _artifacts_dir(config: pytest.Config) -> Path:
@@ -109,7 +145,7 @@ def _artifacts_dir(config: pytest.Config) -> Path:
     return path if path.is_absolute() else Path(config.invocation_params.dir) / path
 
 
-# --- registry-driven parametrization ----------------------------------------------------------------------
+# --- registry-driven parametrization ---------------------------------------------------------------------
 
 
 def _collection_preferences(config: pytest.Config) -> list[tuple[str, str]]:
@@ -123,7 +159,9 @@ def _collection_preferences(config: pytest.Config) -> list[tuple[str, str]]:
         try:
             view = httpx.get(base_url.rstrip("/") + "/api/v1/registry", timeout=15).raise_for_status().json()
         except httpx.HTTPError as exc:
-            raise pytest.UsageError(f"--prefkit-base-url: cannot read {base_url}/api/v1/registry: {exc}") from exc
+            raise pytest.UsageError(
+                f"--prefkit-base-url: cannot read {base_url}/api/v1/registry: {exc}"
+            ) from exc
         prefs = [(item["key"], item["kind"]) for item in view["preferences"]]
     else:
         from preference_registry import load_file  # noqa: PLC0415
@@ -140,21 +178,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "prefkit_preference" not in metafunc.fixturenames:
         return
     prefs = _collection_preferences(metafunc.config)
-    metafunc.parametrize("prefkit_preference_key", [key for key, _ in prefs],
-                         ids=[f"{kind}-{key}" for key, kind in prefs])
+    metafunc.parametrize(
+        "prefkit_preference_key", [key for key, _ in prefs], ids=[f"{kind}-{key}" for key, kind in prefs]
+    )
 
 
-# --- server -------------------------------------------------------------------------------------------------
+# --- server ----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def prefkit_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefkitServer]:
+def prefkit_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrefkitServer]:
     """The server under test: ``--prefkit-base-url`` as given, or a ``prefkit serve`` the plugin runs."""
     config = request.config
     base_url = config.getoption("--prefkit-base-url")
     if base_url:
         server = PrefkitServer(
-            base_url=base_url.rstrip("/"), self_started=False,
+            base_url=base_url.rstrip("/"),
+            self_started=False,
             shop_secret=config.getoption("--prefkit-shop-secret") or None,
             admin_key=config.getoption("--prefkit-admin-key") or None,
             embed_origin=(config.getoption("--prefkit-embed-origin") or "").rstrip("/") or None,
@@ -185,7 +227,7 @@ def static_host(prefkit_server: PrefkitServer) -> Iterator[StaticHost]:
         yield host
 
 
-# --- browser, contexts, shoppers --------------------------------------------------------------------------
+# --- browser, contexts, shoppers -------------------------------------------------------------------------
 
 
 # Module scope, not session: Playwright's sync API cannot run twice at once in one thread, and a suite may
@@ -199,12 +241,19 @@ def _playwright() -> Iterator[Playwright]:
         yield playwright
 
 
-def _launch(request: pytest.FixtureRequest, playwright: Playwright, extra_args: tuple[str, ...] = ()) -> Browser:
-    settings = BrowserSettings(executable_path=resolve_browser_path(request.config.getoption("--prefkit-browser-path")),
-                               headed=request.config.getoption("--prefkit-headed"))
+def _launch(
+    request: pytest.FixtureRequest, playwright: Playwright, extra_args: tuple[str, ...] = ()
+) -> Browser:
+    settings = BrowserSettings(
+        executable_path=resolve_browser_path(request.config.getoption("--prefkit-browser-path")),
+        headed=request.config.getoption("--prefkit-headed"),
+    )
     settings.check()
-    return playwright.chromium.launch(executable_path=settings.executable_path,
-                                      args=[*CHROMIUM_ARGS, *extra_args], headless=not settings.headed)
+    return playwright.chromium.launch(
+        executable_path=settings.executable_path,
+        args=[*CHROMIUM_ARGS, *extra_args],
+        headless=not settings.headed,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -241,12 +290,16 @@ def _demo_paths(config: pytest.Config) -> Any:
     from .shopper import DemoPaths  # noqa: PLC0415
 
     defaults = DemoPaths()
-    return DemoPaths(center=config.getoption("--prefkit-center-path") or defaults.center,
-                     listing=config.getoption("--prefkit-listing-path") or defaults.listing)
+    return DemoPaths(
+        center=config.getoption("--prefkit-center-path") or defaults.center,
+        listing=config.getoption("--prefkit-listing-path") or defaults.listing,
+    )
 
 
 @pytest.fixture
-def new_shopper(request: pytest.FixtureRequest, browser: Browser, prefkit_server: PrefkitServer) -> Iterator[ShopperFactory]:
+def new_shopper(
+    request: pytest.FixtureRequest, browser: Browser, prefkit_server: PrefkitServer
+) -> Iterator[ShopperFactory]:
     """Factory of fresh anonymous shoppers: ``new_shopper(locale="en", gpc=True)``; each its own context."""
     from .api import PrefkitApi  # noqa: PLC0415
     from .shopper import Shopper  # noqa: PLC0415
@@ -255,7 +308,9 @@ def new_shopper(request: pytest.FixtureRequest, browser: Browser, prefkit_server
     shoppers: list[Shopper] = []
     default_locale: list[str] = []
 
-    def make(locale: str | None = None, *, gpc: bool = False, extra_headers: dict[str, str] | None = None) -> Shopper:
+    def make(
+        locale: str | None = None, *, gpc: bool = False, extra_headers: dict[str, str] | None = None
+    ) -> Shopper:
         if locale is None:
             if not default_locale:
                 with PrefkitApi(prefkit_server.base_url) as anonymous:
@@ -265,15 +320,25 @@ def new_shopper(request: pytest.FixtureRequest, browser: Browser, prefkit_server
         if gpc:
             headers["Sec-GPC"] = "1"  # the browser sends it by itself; the API client needs it spelled out
         engine = request.getfixturevalue("gpc_browser") if gpc else browser
-        context = engine.new_context(locale=locale, extra_http_headers=extra_headers or None,
-                                     viewport={"width": 1280, "height": 900})
+        context = engine.new_context(
+            locale=locale, extra_http_headers=extra_headers or None, viewport={"width": 1280, "height": 900}
+        )
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.tracing.start(screenshots=True, snapshots=True, title=request.node.nodeid)
         traced.append(_TracedContext(context=context, label=f"shopper{len(traced) + 1}"))
         page = context.new_page()
-        api = PrefkitApi(prefkit_server.base_url, context, headers=headers, admin_key=prefkit_server.admin_key)
-        shopper = Shopper(context=context, page=page, server=prefkit_server, api=api, locale=locale,
-                          paths=_demo_paths(request.config), gpc=gpc)
+        api = PrefkitApi(
+            prefkit_server.base_url, context, headers=headers, admin_key=prefkit_server.admin_key
+        )
+        shopper = Shopper(
+            context=context,
+            page=page,
+            server=prefkit_server,
+            api=api,
+            locale=locale,
+            paths=_demo_paths(request.config),
+            gpc=gpc,
+        )
         shoppers.append(shopper)
         return shopper
 
@@ -356,7 +421,7 @@ def registry_editor(prefkit_server: PrefkitServer) -> Iterator[RegistryEditor]:
         editor.restore()
 
 
-# --- artifacts on failure ------------------------------------------------------------------------------------
+# --- artifacts on failure --------------------------------------------------------------------------------
 
 
 def _safe_name(nodeid: str) -> str:
@@ -404,4 +469,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.sections.append(("prefkit artifacts", "\n".join(str(path) for path in saved)))
     server = item.config.stash.get(_SERVER, None)
     if server is not None and server.log_path is not None:
-        report.sections.append((f"prefkit server log (tail of {server.log_path})", log_tail(server.log_path, 40)))
+        report.sections.append(
+            (f"prefkit server log (tail of {server.log_path})", log_tail(server.log_path, 40))
+        )

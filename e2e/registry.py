@@ -60,11 +60,19 @@ class PreferenceInfo:
     @classmethod
     def from_view(cls, item: dict[str, Any]) -> PreferenceInfo:
         return cls(
-            key=item["key"], kind=item["kind"], title=item["title"], default=item.get("default"),
-            requires=tuple(item.get("requires") or ()), description=item.get("description"),
-            mechanism=item.get("mechanism"), switchable=bool(item.get("switchable", True)),
-            gpc=bool(item.get("gpc", False)), minimum=item.get("min"), maximum=item.get("max"),
-            step=item.get("step"), multiple=bool(item.get("multiple", False)),
+            key=item["key"],
+            kind=item["kind"],
+            title=item["title"],
+            default=item.get("default"),
+            requires=tuple(item.get("requires") or ()),
+            description=item.get("description"),
+            mechanism=item.get("mechanism"),
+            switchable=bool(item.get("switchable", True)),
+            gpc=bool(item.get("gpc", False)),
+            minimum=item.get("min"),
+            maximum=item.get("max"),
+            step=item.get("step"),
+            multiple=bool(item.get("multiple", False)),
             options=tuple(OptionInfo(key=o["key"], label=o["label"]) for o in item.get("options") or ()),
             raw=item,
         )
@@ -98,8 +106,11 @@ class RegistryInfo:
     def from_view(cls, view: dict[str, Any]) -> RegistryInfo:
         shop = view.get("shop") or {}
         return cls(
-            version=view["version"], locale=view["locale"], shop_name=shop.get("name", ""),
-            theme=shop.get("theme") or "default", locales=tuple(view.get("locales") or ()),
+            version=view["version"],
+            locale=view["locale"],
+            shop_name=shop.get("name", ""),
+            theme=shop.get("theme") or "default",
+            locales=tuple(view.get("locales") or ()),
             preferences=tuple(PreferenceInfo.from_view(item) for item in view["preferences"]),
         )
 
@@ -108,12 +119,17 @@ class RegistryInfo:
         for pref in self.preferences:
             if pref.key == key:
                 return pref
-        raise KeyError(f"no preference {key!r} in registry {self.version} (have: {[p.key for p in self.preferences]})")
+        raise KeyError(
+            f"no preference {key!r} in registry {self.version} (have: {[p.key for p in self.preferences]})"
+        )
 
     def consents(self, *, switchable: bool | None = None) -> list[PreferenceInfo]:
         """Consent types, optionally only the (non-)switchable ones."""
-        return [p for p in self.preferences
-                if p.kind == "consent" and (switchable is None or p.switchable == switchable)]
+        return [
+            p
+            for p in self.preferences
+            if p.kind == "consent" and (switchable is None or p.switchable == switchable)
+        ]
 
     def opt_in_consents(self) -> list[PreferenceInfo]:
         """Switchable consents that start off (what reject-all must leave off)."""

@@ -107,8 +107,13 @@ def log_tail(path: Path | None, lines: int = 60) -> str:
     return "\n".join(content[-lines:])
 
 
-def wait_until_ready(base_url: str, *, timeout_s: float, process: subprocess.Popen[bytes] | None = None,
-                     log_path: Path | None = None) -> dict[str, object]:
+def wait_until_ready(
+    base_url: str,
+    *,
+    timeout_s: float,
+    process: subprocess.Popen[bytes] | None = None,
+    log_path: Path | None = None,
+) -> dict[str, object]:
     """Poll the readiness endpoint until it answers 200 (returns its JSON body) or the deadline passes."""
     deadline = time.monotonic() + timeout_s
     last_problem = "no answer yet"
@@ -147,8 +152,17 @@ def prefkit_command(*args: str) -> list[str]:
 
 
 def _server_command(registry: Path, port: int, database_url: str) -> list[str]:
-    return prefkit_command("serve", "--registry", str(registry), "--host", "127.0.0.1", "--port", str(port),
-                           "--database-url", database_url)
+    return prefkit_command(
+        "serve",
+        "--registry",
+        str(registry),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+    )
 
 
 @contextlib.contextmanager
@@ -179,14 +193,25 @@ def start_prefkit_server(config: SelfStartedServerConfig) -> Iterator[PrefkitSer
     with config.log_path.open("wb") as log:
         process = subprocess.Popen(
             _server_command(registry, port, database_url),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=config.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=config.workdir,
             start_new_session=True,
         )
         try:
-            wait_until_ready(base_url, timeout_s=config.start_timeout_s, process=process, log_path=config.log_path)
+            wait_until_ready(
+                base_url, timeout_s=config.start_timeout_s, process=process, log_path=config.log_path
+            )
             yield PrefkitServer(
-                base_url=base_url, self_started=True, registry_path=registry, registry_writable=True,
-                shop_secret=shop_secret, admin_key=admin_key, embed_origin=embed_origin,
+                base_url=base_url,
+                self_started=True,
+                registry_path=registry,
+                registry_writable=True,
+                shop_secret=shop_secret,
+                admin_key=admin_key,
+                embed_origin=embed_origin,
                 log_path=config.log_path,
             )
         finally:

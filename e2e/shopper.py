@@ -76,15 +76,17 @@ class Shopper:
 
     def center(self, page: Page | None = None, *, locale: str | None = None) -> PreferenceCenterPage:
         """Page object of the preference center in ``page`` (default: the first tab); not yet navigated."""
-        return PreferenceCenterPage(page or self.page, self.server.base_url, self.registry(locale),
-                                    path=self.paths.center)
+        return PreferenceCenterPage(
+            page or self.page, self.server.base_url, self.registry(locale), path=self.paths.center
+        )
 
     def banner(self, page: Page | None = None, *, locale: str | None = None) -> ConsentBanner:
         return ConsentBanner(page or self.page, locale or self.locale, self.sessions(page))
 
     def listing(self, page: Page | None = None, *, locale: str | None = None) -> DemoListingPage:
-        return DemoListingPage(page or self.page, self.server.base_url, self.registry(locale),
-                               path=self.paths.listing)
+        return DemoListingPage(
+            page or self.page, self.server.base_url, self.registry(locale), path=self.paths.listing
+        )
 
     def login(self, customer_id: str) -> dict[str, object]:
         """Log in as ``customer_id`` with a token signed by the shop secret (as the shop's backend would)."""

@@ -24,8 +24,10 @@ THEMES = ("default", "dark", "high-contrast")
 
 _AXE = Axe()
 # WCAG 2.1 A and AA (what the kit promises) plus axe's best practices.
-_AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
-                "resultTypes": ["violations"]}
+_AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 
 
 def _demo_pages(server: PrefkitServer, paths: Any) -> list[str]:
@@ -52,8 +54,9 @@ def _violations(page: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_demo_pages_have_no_axe_violations(theme: str, new_shopper: ShopperFactory, prefkit_server: PrefkitServer,
-                                           request: pytest.FixtureRequest) -> None:
+def test_demo_pages_have_no_axe_violations(
+    theme: str, new_shopper: ShopperFactory, prefkit_server: PrefkitServer, request: pytest.FixtureRequest
+) -> None:
     probe = new_shopper()
     current_theme = probe.registry().theme
     if theme != current_theme:

@@ -96,7 +96,8 @@ def test_keyboard_only_journey(shopper: Shopper) -> None:
         same_row = abs(after["top"] - before["top"]) < max(before["height"], 8) / 2
         assert after["top"] >= before["top"] - 2 or (same_row and after["left"] > before["left"]), (
             f"Tab order jumps back up: {before['role']} {before['name']!r} (y={before['top']:.0f}) then "
-            f"{after['role']} {after['name']!r} (y={after['top']:.0f})")
+            f"{after['role']} {after['name']!r} (y={after['top']:.0f})"
+        )
 
     reached = {(stop["role"], stop["name"]) for stop in stops}
     for pref in registry.preferences:
@@ -140,7 +141,8 @@ def _operate_focused(center: PreferenceCenterPage, page: Page, info: dict[str, A
         # The re-render may have replaced the node: operate the same option again through the page.
         page.keyboard.press("Space")
         expect(center.root.get_by_role("checkbox", name=info["name"], exact=True).first).to_be_checked(
-            checked=was_checked)
+            checked=was_checked
+        )
 
 
 def test_slider_requires_consent(shopper: Shopper) -> None:
@@ -163,12 +165,18 @@ def test_slider_requires_consent(shopper: Shopper) -> None:
         center.consent(required).expect_checked(True)
     slider.expect_enabled()
     assert pref.step is not None and pref.maximum is not None and pref.minimum is not None
-    key, target = ("ArrowRight", pref.default + pref.step) if pref.default < pref.maximum else \
-        ("ArrowLeft", pref.default - pref.step)
+    key, target = (
+        ("ArrowRight", pref.default + pref.step)
+        if pref.default < pref.maximum
+        else ("ArrowLeft", pref.default - pref.step)
+    )
     slider.press(key)
     slider.expect_value(target)
-    state = eventually(lambda: shopper.api.preference(pref.key), lambda s: s["value"] == target,
-                       what=f"{pref.key} to be stored as {target}")
+    state = eventually(
+        lambda: shopper.api.preference(pref.key),
+        lambda s: s["value"] == target,
+        what=f"{pref.key} to be stored as {target}",
+    )
     assert state["in_effect"] is True and state["missing_requirements"] == [], state
 
 
@@ -202,8 +210,11 @@ def test_login_carries_choices_over(shopper: Shopper, new_shopper: ShopperFactor
     consent = center.registry.opt_in_consents()[0]
     center.consent(consent.key).toggle_with_keyboard()
     center.consent(consent.key).expect_checked(True)
-    eventually(lambda: shopper.api.preference(consent.key), lambda s: s["value"] is True,
-               what=f"{consent.key} to be stored before login")
+    eventually(
+        lambda: shopper.api.preference(consent.key),
+        lambda s: s["value"] is True,
+        what=f"{consent.key} to be stored before login",
+    )
 
     customer_id = f"qa-{uuid.uuid4().hex[:12]}"
     session = shopper.login(customer_id)

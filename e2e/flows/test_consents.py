@@ -29,9 +29,11 @@ def test_first_visit_reject_all(shopper: Shopper) -> None:
     banner.expect_shown()
     banner.reject_all()
 
-    state = eventually(shopper.api.preferences,
-                       lambda body: all(body["preferences"][c.key]["source"] == "explicit" for c in switchable),
-                       what="every switchable consent to be recorded as an explicit decision")
+    state = eventually(
+        shopper.api.preferences,
+        lambda body: all(body["preferences"][c.key]["source"] == "explicit" for c in switchable),
+        what="every switchable consent to be recorded as an explicit decision",
+    )
     for consent in registry.opt_in_consents():
         assert state["preferences"][consent.key]["value"] is False, state["preferences"][consent.key]
 
@@ -55,20 +57,30 @@ def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
 
     toggle.switch.click()
     toggle.expect_checked(True)
-    eventually(lambda: shopper.api.preference(consent.key), lambda s: s["value"] is True,
-               what=f"{consent.key} to be stored as granted")
+    eventually(
+        lambda: shopper.api.preference(consent.key),
+        lambda s: s["value"] is True,
+        what=f"{consent.key} to be stored as granted",
+    )
     center.reload()
     center.consent(consent.key).expect_checked(True)
 
     center.consent(consent.key).switch.click()  # one click withdraws
     center.consent(consent.key).expect_checked(False)
-    eventually(lambda: shopper.api.preference(consent.key), lambda s: s["value"] is False,
-               what=f"{consent.key} to be stored as withdrawn")
+    eventually(
+        lambda: shopper.api.preference(consent.key),
+        lambda s: s["value"] is False,
+        what=f"{consent.key} to be stored as withdrawn",
+    )
     center.reload()
     center.consent(consent.key).expect_checked(False)
 
-    events = [e for e in shopper.api.history(center.locale) if e["key"] == consent.key and e["method"] == "ui"]
-    assert [e["new_value"] for e in events] == [False, True], f"expected withdraw then grant (newest first): {events}"
+    events = [
+        e for e in shopper.api.history(center.locale) if e["key"] == consent.key and e["method"] == "ui"
+    ]
+    assert [e["new_value"] for e in events] == [False, True], (
+        f"expected withdraw then grant (newest first): {events}"
+    )
     for event in events:
         assert event["created_at"] and event["text_hash"], event
         assert event["title"] == consent.title, event
@@ -107,7 +119,11 @@ def test_gpc_turns_flagged_consents_off(new_shopper: ShopperFactory) -> None:
         center.consent(consent.key).expect_checked(True)
 
     notice = CATALOGS.get(center.locale, {}).get("gpc_notice")
-    assert notice, ("the kit has no GPC notice text (components.i18n has no 'gpc_notice'): the preference center "
-                    "does not tell the shopper that their browser's privacy signal switched consents off")
+    assert notice, (
+        "the kit has no GPC notice text (components.i18n has no 'gpc_notice'): the preference center "
+        "does not tell the shopper that their browser's privacy signal switched consents off"
+    )
     for consent in flagged:
-        expect(center.consent(consent.key).switch).to_have_accessible_description(re.compile(re.escape(notice[:20])))
+        expect(center.consent(consent.key).switch).to_have_accessible_description(
+            re.compile(re.escape(notice[:20]))
+        )

@@ -21,14 +21,19 @@ def test_static_host_page_with_several_widgets(static_host: StaticHost, new_shop
     shopper.answer_banner_beforehand()
     shopper.page.goto(static_host.url("index.html"))
     registry = shopper.registry(shopper.page.locator("html").get_attribute("lang") or shopper.locale)
-    assert urlsplit(shopper.page.url).netloc != urlsplit(shopper.server.base_url).netloc, "not a second origin"
+    assert urlsplit(shopper.page.url).netloc != urlsplit(shopper.server.base_url).netloc, (
+        "not a second origin"
+    )
 
     mounted = expect_widgets_rendered(shopper.page)
     assert mounted >= 3, f"the static host page mounts only {mounted} widget(s); it should show several"
 
     # Every control the page shows is one of the registry's types, located by role and registry title.
-    switches = [c for c in registry.consents(switchable=True)
-                if shopper.page.get_by_role("switch", name=c.title, exact=True).count()]
+    switches = [
+        c
+        for c in registry.consents(switchable=True)
+        if shopper.page.get_by_role("switch", name=c.title, exact=True).count()
+    ]
     assert switches, "no consent switch rendered on the static host page"
     consent = switches[0]
     switch = shopper.page.get_by_role("switch", name=consent.title, exact=True).first
@@ -36,13 +41,18 @@ def test_static_host_page_with_several_widgets(static_host: StaticHost, new_shop
     switch.focus()
     shopper.page.keyboard.press("Space")
     expect(switch).to_have_attribute("aria-checked", "false" if before else "true")
-    eventually(lambda: shopper.api.preference(consent.key), lambda s: s["value"] is (not before),
-               what=f"the change made on the static host page ({consent.key}) to reach the BFF")
+    eventually(
+        lambda: shopper.api.preference(consent.key),
+        lambda s: s["value"] is (not before),
+        what=f"the change made on the static host page ({consent.key}) to reach the BFF",
+    )
 
     # A change made elsewhere (the API) shows up in the embedded widget without a reload.
     shopper.api.set_preference(consent.key, before)
     expect(switch).to_have_attribute("aria-checked", "true" if before else "false")
 
-    kinds = {"slider": shopper.page.get_by_role("slider").count(),
-             "filter": shopper.page.get_by_role("group").count() + shopper.page.get_by_role("radiogroup").count()}
+    kinds = {
+        "slider": shopper.page.get_by_role("slider").count(),
+        "filter": shopper.page.get_by_role("group").count() + shopper.page.get_by_role("radiogroup").count(),
+    }
     assert any(kinds.values()), f"the static host page shows only consents: {kinds}"

@@ -29,22 +29,36 @@ def test_registry_change_while_page_is_open(shopper: Shopper, registry_editor: R
     key = f"e2e_hot_{uuid.uuid4().hex[:8]}"
     title = {locale: f"E2E hot filter {key[-8:]} ({locale})" for locale in before.locales}
     label = {locale: f"E2E option ({locale})" for locale in before.locales}
-    new_version = registry_editor.add_preference({
-        "key": key, "kind": "filter", "multiple": True, "title": title,
-        "description": {locale: "Added while the page was open." for locale in before.locales},
-        "options": [{"key": "e2e_option", "label": label}],
-    })
+    new_version = registry_editor.add_preference(
+        {
+            "key": key,
+            "kind": "filter",
+            "multiple": True,
+            "title": title,
+            "description": {locale: "Added while the page was open." for locale in before.locales},
+            "options": [{"key": "e2e_option", "label": label}],
+        }
+    )
     assert new_version != before.version
 
-    added = PreferenceInfo(key=key, kind="filter", title=title[before.locale], default=[], multiple=True,
-                           options=(OptionInfo(key="e2e_option", label=label[before.locale]),))
+    added = PreferenceInfo(
+        key=key,
+        kind="filter",
+        title=title[before.locale],
+        default=[],
+        multiple=True,
+        options=(OptionInfo(key="e2e_option", label=label[before.locale]),),
+    )
     group = FilterGroupWidget(center.root, added)
     expect(group.group).to_be_visible()  # no reload happened in between
     group.expect_selected("e2e_option", False)
     group.toggle_with_keyboard("e2e_option")
     group.expect_selected("e2e_option", True)
-    state = eventually(lambda: shopper.api.preference(key), lambda s: s["value"] == ["e2e_option"],
-                       what=f"the new type {key!r} to be stored")
+    state = eventually(
+        lambda: shopper.api.preference(key),
+        lambda s: s["value"] == ["e2e_option"],
+        what=f"the new type {key!r} to be stored",
+    )
     assert state["source"] == "explicit", state
 
     rejection = registry_editor.add_broken_preference()
@@ -57,6 +71,9 @@ def test_registry_change_while_page_is_open(shopper: Shopper, registry_editor: R
     center.consent(existing.key).expect_checked(False)
     center.consent(existing.key).toggle_with_keyboard()
     center.consent(existing.key).expect_checked(True)
-    eventually(lambda: shopper.api.preference(existing.key), lambda s: s["value"] is True,
-               what=f"{existing.key} to be saved after the broken edit")
+    eventually(
+        lambda: shopper.api.preference(existing.key),
+        lambda s: s["value"] is True,
+        what=f"{existing.key} to be saved after the broken edit",
+    )
     expect(center.root.get_by_text("broken", exact=True)).to_have_count(0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from e2e.shopper import Shopper
 from e2e.plugin import ShopperFactory
+from e2e.shopper import Shopper
 
 pytestmark = pytest.mark.browser
 
@@ -27,10 +27,14 @@ def test_center_in_locale(new_shopper: ShopperFactory, locale: str) -> None:
         if pref.kind == "consent" and not pref.switchable:
             control.expect_notice_only()  # type: ignore[union-attr]
         else:
-            expect(getattr(control, {"consent": "switch", "slider": "slider", "filter": "group"}[pref.kind])).to_be_visible()
+            expect(
+                getattr(control, {"consent": "switch", "slider": "slider", "filter": "group"}[pref.kind])
+            ).to_be_visible()
     other = "en" if locale == "pl" else "pl"
     if other in registry.locales:
-        other_titles = {p.title for p in shopper.registry(other).preferences} - {p.title for p in registry.preferences}
+        other_titles = {p.title for p in shopper.registry(other).preferences} - {
+            p.title for p in registry.preferences
+        }
         for title in other_titles:
             expect(center.root.get_by_text(title, exact=True)).to_have_count(0)
 

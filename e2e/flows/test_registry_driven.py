@@ -25,8 +25,11 @@ def _grant_requirements(center: PreferenceCenterPage, pref: PreferenceInfo, shop
         toggle = center.consent(required)
         toggle.toggle_with_keyboard()
         toggle.expect_checked(True)
-        eventually(lambda key=required: shopper.api.preference(key), lambda state: state["value"] is True,
-                   what=f"the required consent {required!r} to be stored as granted")
+        eventually(
+            lambda key=required: shopper.api.preference(key),
+            lambda state: state["value"] is True,
+            what=f"the required consent {required!r} to be stored as granted",
+        )
 
 
 def _operate(center: PreferenceCenterPage, pref: PreferenceInfo, current: Any) -> Any:
@@ -95,9 +98,12 @@ def test_preference_by_keyboard_persists(shopper: Shopper, prefkit_preference: P
     if pref.kind == "consent" and not pref.switchable:
         # notice_only: shown as information, never a switch, and the API refuses to change it.
         center.consent(pref.key).expect_notice_only()
-        refused = shopper.api.request("PUT", f"preferences/{pref.key}", json={"value": not pref.default},
-                                      expect=None)
-        assert 400 <= refused.status_code < 500, f"changing notice_only {pref.key!r} answered {refused.status_code}"
+        refused = shopper.api.request(
+            "PUT", f"preferences/{pref.key}", json={"value": not pref.default}, expect=None
+        )
+        assert 400 <= refused.status_code < 500, (
+            f"changing notice_only {pref.key!r} answered {refused.status_code}"
+        )
         assert refused.headers["content-type"].startswith("application/problem+json"), refused.headers
         assert pref.key in refused.text, f"the problem does not name the key: {refused.text}"
         assert all(event["key"] != pref.key for event in shopper.api.history())
@@ -106,9 +112,11 @@ def test_preference_by_keyboard_persists(shopper: Shopper, prefkit_preference: P
     _grant_requirements(center, pref, shopper)
     expected = _operate(center, pref, shopper.api.preference(pref.key)["value"])
 
-    state = eventually(lambda: shopper.api.preference(pref.key),
-                       lambda state: _stored(pref, state["value"]) == expected,
-                       what=f"GET /api/v1/preferences/{pref.key} to return the value set in the UI ({expected!r})")
+    state = eventually(
+        lambda: shopper.api.preference(pref.key),
+        lambda state: _stored(pref, state["value"]) == expected,
+        what=f"GET /api/v1/preferences/{pref.key} to return the value set in the UI ({expected!r})",
+    )
     assert state["source"] == "explicit", state
     assert state["in_effect"] is True, state
 

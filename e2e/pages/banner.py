@@ -23,7 +23,8 @@ class ConsentBanner:
         self.text = kit_text(locale)
         title = self.text("banner_title")
         self.root: Locator = page.get_by_role("dialog", name=title, exact=True).or_(
-            page.get_by_role("region", name=title, exact=True))
+            page.get_by_role("region", name=title, exact=True)
+        )
 
     @property
     def accept_all_button(self) -> Locator:

@@ -60,7 +60,8 @@ class WidgetSessions:
         socket = self.sockets.get(widget)
         if socket is None:
             socket = self.page.wait_for_event(
-                "websocket", predicate=lambda ws: _widget_of(ws.url) == widget, timeout=timeout_ms)
+                "websocket", predicate=lambda ws: _widget_of(ws.url) == widget, timeout=timeout_ms
+            )
         if not self.frames.get(widget):
             socket.wait_for_event("framereceived", timeout=timeout_ms)
 

@@ -20,19 +20,39 @@ pytestmark = pytest.mark.browser
 REGISTRY = Path(__file__).parent / "registries" / "qa-shop.yaml"
 
 
+@pytest.mark.timeout(600)  # a whole pytest run of flows in a subprocess
 def test_registry_driven_flows_follow_another_registry(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA",
-         "--pyargs", "e2e.flows.test_registry_driven", "e2e.flows.test_center", "e2e.flows.test_hot_reload",
-         "-k", "by_keyboard or keyboard_only or registry_change",
-         f"--prefkit-registry={REGISTRY}", f"--prefkit-artifacts={tmp_path / 'artifacts'}"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=480, stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rA",
+            "--pyargs",
+            "e2e.flows.test_registry_driven",
+            "e2e.flows.test_center",
+            "e2e.flows.test_hot_reload",
+            "-k",
+            "by_keyboard or keyboard_only or registry_change",
+            f"--prefkit-registry={REGISTRY}",
+            f"--prefkit-artifacts={tmp_path / 'artifacts'}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        stdin=subprocess.DEVNULL,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"flows failed with {REGISTRY.name}:\n{output}"
     for generated in ("consent-order_updates", "consent-newsletter", "filter-size", "slider-discount_focus"):
-        assert re.search(rf"PASSED \S*test_preference_by_keyboard_persists\[{generated}\]", output), \
+        assert re.search(rf"PASSED \S*test_preference_by_keyboard_persists\[{generated}\]", output), (
             f"no passing generated test for {generated}:\n{output}"
+        )
     passed = re.search(r"(\d+) passed", output)
     # 4 generated (one per declared type) + keyboard journey + hot reload.
     assert passed and int(passed.group(1)) == 6, f"expected 6 passing flows:\n{output}"

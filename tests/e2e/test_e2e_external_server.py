@@ -24,20 +24,37 @@ SUBSET = "by_keyboard or grant_and_withdraw or two_tabs or login or static_host 
 """Registry-driven flows, flows 2, 5 (must skip: not our registry file), 6, 7 and 11."""
 
 
+@pytest.mark.timeout(600)  # a whole pytest run of flows in a subprocess
 def test_flows_against_an_already_running_demo(tmp_path: Path) -> None:
     port, embed_port = free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
     shop_secret = secrets.token_urlsafe(32)
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFKIT_")}
-    env.update(PREFKIT_SHOP_SECRET=shop_secret, PREFKIT_ALLOWED_ORIGINS=f"http://127.0.0.1:{embed_port}",
-               PREFKIT_WRITE_RATE_LIMIT="100000", PYTHONUNBUFFERED="1")
+    env.update(
+        PREFKIT_SHOP_SECRET=shop_secret,
+        PREFKIT_ALLOWED_ORIGINS=f"http://127.0.0.1:{embed_port}",
+        PREFKIT_WRITE_RATE_LIMIT="100000",
+        PYTHONUNBUFFERED="1",
+    )
     log_path = tmp_path / "demo.log"
     with log_path.open("wb") as log:
         demo = subprocess.Popen(
-            prefkit_command("demo", "--host", "127.0.0.1", "--port", str(port),
-                            "--database-url", f"sqlite:///{tmp_path / 'demo.db'}"),
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            prefkit_command(
+                "demo",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database-url",
+                f"sqlite:///{tmp_path / 'demo.db'}",
+            ),
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         wait_until_ready(base_url, timeout_s=60, process=demo, log_path=log_path)
         qa_project = tmp_path / "shop-qa"
@@ -46,19 +63,44 @@ def test_flows_against_an_already_running_demo(tmp_path: Path) -> None:
         qa_env = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         qa_env.pop("PREFKIT_SHOP_SECRET")
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-p", "prefkit", "-p", "no:cacheprovider", "-q", "-rs",
-             "--pyargs", "e2e.flows.test_registry_driven", "e2e.flows.test_consents", "e2e.flows.test_center",
-             "e2e.flows.test_hot_reload", "e2e.flows.test_embedding", "-k", SUBSET,
-             f"--prefkit-base-url={base_url}", f"--prefkit-shop-secret={shop_secret}",
-             f"--prefkit-embed-origin=http://127.0.0.1:{embed_port}",
-             f"--prefkit-artifacts={qa_project / 'artifacts'}"],
-            cwd=qa_project, env=qa_env, capture_output=True, text=True, timeout=480, stdin=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "prefkit",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "-rs",
+                "--pyargs",
+                "e2e.flows.test_registry_driven",
+                "e2e.flows.test_consents",
+                "e2e.flows.test_center",
+                "e2e.flows.test_hot_reload",
+                "e2e.flows.test_embedding",
+                "-k",
+                SUBSET,
+                f"--prefkit-base-url={base_url}",
+                f"--prefkit-shop-secret={shop_secret}",
+                f"--prefkit-embed-origin=http://127.0.0.1:{embed_port}",
+                f"--prefkit-artifacts={qa_project / 'artifacts'}",
+            ],
+            cwd=qa_project,
+            env=qa_env,
+            capture_output=True,
+            text=True,
+            timeout=540,
+            stdin=subprocess.DEVNULL,
+        )
     finally:
         stop_process(demo)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"the flows failed against the running demo:\n{output}\n--- demo log ---\n" \
-                                   f"{log_tail(log_path, 40)}"
+    assert result.returncode == 0, (
+        f"the flows failed against the running demo:\n{output}\n--- demo log ---\n{log_tail(log_path, 40)}"
+    )
     passed = re.search(r"(\d+) passed", output)
     assert passed and int(passed.group(1)) >= 10, f"too few flows ran:\n{output}"
-    assert re.search(r"SKIPPED .*registry file can only be edited when the plugin started the server", output), \
-        f"the hot-reload flow must skip against a server the plugin did not start:\n{output}"
+    assert re.search(
+        r"SKIPPED .*registry file can only be edited when the plugin started the server", output
+    ), f"the hot-reload flow must skip against a server the plugin did not start:\n{output}"
