@@ -12,7 +12,7 @@ from ..service import PreferenceService
 from ..settings import Settings
 from .problems import ProblemError
 
-__all__ = ["gpc_of", "identity_helper_of", "identity_of", "keys_match", "service_of", "settings_of", "writer_identity"]
+__all__ = ["gpc_of", "identity_helper_of", "identity_of", "keys_match", "service_of", "settings_of"]
 
 
 def service_of(request: Request[Any, Any, Any]) -> PreferenceService:
@@ -40,8 +40,6 @@ def identity_of(request: Request[Any, Any, Any]) -> ResolvedIdentity:
                            title="Invalid customer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return identity
 
-
-writer_identity = identity_of
 
 
 def keys_match(presented: str | None, expected: str) -> bool:
