@@ -320,14 +320,16 @@ def test_neutral_score_is_popularity_only() -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(others=others, first=st.integers(0, 10), second=st.integers(0, 10),
-       small=st.sampled_from([[], ["small"]]), cats=st.sampled_from([[], ["bags"], ["shoes", "home"]]))
+       small=st.sampled_from([[], ["small"]]), cats=st.sampled_from([[], ["bags"], ["shoes", "home"]]),
+       eco_before=st.sampled_from([[], ["eco"]]), eco=st.sampled_from([[], ["eco"]]))
 def test_a_shared_index_answers_like_a_fresh_one_whatever_was_asked_before(
-        others: list[Product], first: int, second: int, small: list[str], cats: list[str]) -> None:
-    """The index caches whole-catalog columns; a later profile must never see an earlier profile's data."""
+        others: list[Product], first: int, second: int, small: list[str], cats: list[str], eco_before: list[str],
+        eco: list[str]) -> None:
+    """The index caches candidate sets and columns; a later profile must never see an earlier one's data."""
     catalog = CATALOG + others
     shared = RankingIndex(catalog)
-    earlier = profile_for(DEMO, full(first, small_brands=["small"], categories=["home"]))
-    later = profile_for(DEMO, full(second, small_brands=small, categories=cats))
+    earlier = profile_for(DEMO, full(first, small_brands=["small"], categories=["home"], eco_only=eco_before))
+    later = profile_for(DEMO, full(second, small_brands=small, categories=cats, eco_only=eco))
     rank_catalog(shared, earlier, locale="en")
     reused = rank_catalog(shared, later, locale="en")
     fresh = rank_catalog(RankingIndex(catalog), later, locale="en")

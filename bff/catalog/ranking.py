@@ -36,9 +36,9 @@ everything the shopper did not allow (a preference whose required consent is mis
   ``order.popular``, ``order.default``, ``order.neutral``.
 
 Performance: :class:`RankingIndex` keeps the catalog in neutral order with per-attribute columns built once
-per catalog; for the whole catalog (no search, category or hard filter) it also caches each attribute's
-min/max and 0..1 column, so a query only weights and adds lists in C (``map``) and picks the page with a
-heap. Reasons are worked out only for the page actually returned. Every path (whole catalog, subset, single
+per catalog; for the whole catalog and for each recent combination of hard filters (no search or category)
+it also caches the candidate positions and each attribute's min/max and 0..1 column, so a query only weights
+and adds lists in C (``map``) and picks the page with a heap. Reasons are worked out only for the page actually returned. Every path (whole catalog, subset, single
 item) uses one normalization formula, so a product scores and is explained identically in all of them.
 """
 
@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import heapq
 import operator
+from collections import OrderedDict
 from itertools import repeat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ POPULAR_THRESHOLD = 0.8
 """Normalized popularity from which a personalized item is explained as popular."""
 BETTER_THRESHOLD = 0.65
 """Normalized criterion score from which an item is "better" on it (``1 - this``: "worse")."""
+VIEW_CACHE_SIZE = 32
+"""Hard-filter combinations whose candidate sets a :class:`RankingIndex` keeps (least recently used go)."""
 NOTICEABLE_WEIGHT = 0.15
 """Effective weight (intensity x slider share) from which a criterion is worth explaining."""
 
@@ -216,6 +219,25 @@ def _getter(items: Sequence[Any]) -> Callable[[Any, str], Any]:
     return lambda item, name: getattr(item, name, None)
 
 
+class _View:
+    """Candidate positions (``None``: every item) and what is derived from them alone."""
+
+    __slots__ = ("positions", "cache", "lock")
+
+    def __init__(self, positions: list[int] | None) -> None:
+        self.positions = positions
+        self.cache: dict[tuple[Any, ...], Any] = {}
+        self.lock = Lock()
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        value = self.cache.get(key)
+        if value is None:
+            value = build()
+            with self.lock:
+                value = self.cache.setdefault(key, value)
+        return value
+
+
 class RankingIndex(Generic[Item]):
     """A catalog prepared for ranking: items in neutral order, attribute columns built on first use.
 
@@ -223,7 +245,7 @@ class RankingIndex(Generic[Item]):
     their attributes as Python attributes (Structs, dataclasses) or mapping keys.
     """
 
-    __slots__ = ("items", "neutral_attribute", "_columns", "_derived", "_get", "_lock")
+    __slots__ = ("items", "neutral_attribute", "_columns", "_views", "_get", "_lock")
 
     def __init__(self, items: Sequence[Item], *, neutral_attribute: str = "popularity") -> None:
         get = _getter(items)
@@ -236,7 +258,7 @@ class RankingIndex(Generic[Item]):
         self.neutral_attribute = neutral_attribute
         self._get = get
         self._columns: dict[str, list[Any]] = {}
-        self._derived: dict[tuple[Any, ...], Any] = {}
+        self._views: OrderedDict[tuple[Any, ...], _View] = OrderedDict()
         self._lock = Lock()
 
     def __len__(self) -> int:
@@ -253,17 +275,21 @@ class RankingIndex(Generic[Item]):
                     self._columns[attribute] = column
         return column
 
-    def derived(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-        """A value computed from the whole catalog once (bounds, normalized columns), then cached.
-
-        The cache is bounded by what profiles can ask for: attributes x directions declared in the registry,
-        and the option sets of ``prefer`` filters."""
-        value = self._derived.get(key)
-        if value is None:
-            value = build()
-            with self._lock:
-                value = self._derived.setdefault(key, value)
-        return value
+    def view(self, rules: tuple[Any, ...], build: Callable[[], list[int] | None]) -> _View:
+        """The candidate set a combination of hard filters leaves (``()``: the whole catalog), with its own
+        cache of bounds and 0..1 columns. The most recent :data:`VIEW_CACHE_SIZE` combinations are kept."""
+        with self._lock:
+            view = self._views.get(rules)
+            if view is not None:
+                self._views.move_to_end(rules)
+                return view
+        view = _View(build())
+        with self._lock:
+            view = self._views.setdefault(rules, view)
+            self._views.move_to_end(rules)
+            while len(self._views) > VIEW_CACHE_SIZE:
+                self._views.popitem(last=False)
+        return view
 
 
 def _number(value: Any) -> float | None:
@@ -353,9 +379,10 @@ def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None
               bounds: Mapping[str, Any] | None = None) -> _Evaluation:
     """Scores of the kept items among ``positions`` (``None``: all); ``bounds`` overrides the candidates'
     min/max (and then clamps)."""
-    positions = _filter(plan, index, positions)
     if positions is None and bounds is None:
-        return _evaluate_whole(plan, index)
+        rules = tuple((rule.attribute, rule.exclude, rule.values) for rule in plan.hard)
+        return _evaluate_view(plan, index, index.view(rules, lambda: _filter(plan, index, None)))
+    positions = _filter(plan, index, positions)
     clamp = bounds is not None
     gathered: dict[str, Sequence[Any]] = {}
 
@@ -387,23 +414,25 @@ def _scored(plan: _Plan, positions: list[int] | None, popularity: list[float],
     return _Evaluation(positions=positions, scores=scores, popularity=popularity, features=features)
 
 
-def _evaluate_whole(plan: _Plan, index: RankingIndex[Any]) -> _Evaluation:
-    """:func:`_evaluate` over the whole catalog: its 0..1 columns depend on the catalog only, so they are
-    computed once per index and a query only weights and adds them (C-level ``map``)."""
+def _evaluate_view(plan: _Plan, index: RankingIndex[Any], view: _View) -> _Evaluation:
+    """:func:`_evaluate` over a cached candidate set (whole catalog or a hard-filter combination): its 0..1
+    columns depend on the catalog and the filters only, so they are computed once and a query only weights
+    and adds them (C-level ``map``)."""
+    positions = view.positions
 
     def unit(attribute: str, prefer: str) -> list[float]:
         def build() -> list[float]:
-            column = index.column(attribute)
-            return _unit(column, prefer, index.derived(("bounds", attribute), lambda: _bounds(column)), False)
-        return index.derived(("unit", attribute, prefer), build)
+            values = _gather(index, attribute, positions)
+            return _unit(values, prefer, view.get(("bounds", attribute), lambda: _bounds(values)), False)
+        return view.get(("unit", attribute, prefer), build)
 
     def matches(attribute: str, values: frozenset[Any]) -> list[float]:
-        return index.derived(("match", attribute, values),
-                             lambda: [1.0 if v in values else 0.0 for v in index.column(attribute)])
+        return view.get(("match", attribute, values),
+                        lambda: [1.0 if v in values else 0.0 for v in _gather(index, attribute, positions)])
 
     features = [matches(s.attribute, s.values) if s.values is not None else unit(s.attribute, s.prefer)
                 for s in plan.signals]
-    return _scored(plan, None, unit(index.neutral_attribute, "higher"), features)
+    return _scored(plan, positions, unit(index.neutral_attribute, "higher"), features)
 
 
 def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
