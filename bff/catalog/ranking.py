@@ -333,10 +333,6 @@ def _unit(values: Sequence[Any], prefer: str, bounds: tuple[float, float] | None
     return scored
 
 
-def _times(values: list[float], weight: float) -> list[float]:
-    return list(map(operator.mul, values, repeat(weight)))
-
-
 # --- evaluation (shared by the single-item and the whole-catalog paths) ------------------------------
 
 
@@ -408,9 +404,10 @@ def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None
 
 def _scored(plan: _Plan, positions: list[int] | None, popularity: list[float],
             features: list[list[float]]) -> _Evaluation:
-    scores = _times(popularity, NEUTRAL_WEIGHT)
+    # Lazy maps: one list per signal, no intermediate weighted copies (this is the hot loop of a query).
+    scores = list(map(operator.mul, popularity, repeat(NEUTRAL_WEIGHT)))
     for signal, feature in zip(plan.signals, features):
-        scores = list(map(operator.add, scores, _times(feature, signal.weight)))
+        scores = list(map(operator.add, scores, map(operator.mul, feature, repeat(signal.weight))))
     return _Evaluation(positions=positions, scores=scores, popularity=popularity, features=features)
 
 
