@@ -1,4 +1,22 @@
-"""The catalog: products, ranking by the shopper's own choices, explanations, and ``GET /api/v1/catalog``."""
+"""The catalog: products, ranking by the shopper's own choices, explanations, and ``GET /api/v1/catalog``.
+
+Modules
+    :mod:`~bff.catalog.ranking`  the pure ranking function and its contract: ``rank(item, profile)``,
+                                 ``rank_catalog(items, profile, locale=)``, ``rank_page(...)``, ``RankingIndex``
+    :mod:`~bff.catalog.explain`  reasons and the profile in Polish/English with the registry's own labels
+    :mod:`~bff.catalog.data`     ``Product``, the seeded generator, ``Catalog`` (search, categories),
+                                 ``sample_catalog()`` (240 products), ``load_catalog(path)`` for a JSON file
+    :mod:`~bff.catalog.query`    one query as the API and the demo run it (``run_query``)
+    :mod:`~bff.catalog.routes`   ``GET /api/v1/catalog``, ``GET /api/v1/catalog/products/{id}``
+
+Plugging in a shop's own data or engine (both optional, per app)::
+
+    app = create_app(settings)
+    app.state.prefkit_catalog = load_catalog("products.json")   # default: the sample catalog
+    app.state.prefkit_ranker = my_engine                         # default: ranking.rank_page
+
+Importing this package registers the routes with :func:`bff.app.register_routes` (``bff.app`` imports it).
+"""
 
 from __future__ import annotations
 
