@@ -86,8 +86,11 @@ class Connection:
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
         assert self.reader is not None and self.writer is not None
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 f"Origin: http://{self.host}:{self.port}"]
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Origin: http://{self.host}:{self.port}",
+        ]
         if self.cookie:
             lines.append(f"Cookie: prefkit_sid={self.cookie}")
         if body:
@@ -127,8 +130,17 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def drive(name: str, host: str, port: int, cookies: list[str | None], method: str, path: str,
-                bodies: list[bytes], duration: float, warmup: float) -> Result:
+async def drive(
+    name: str,
+    host: str,
+    port: int,
+    cookies: list[str | None],
+    method: str,
+    path: str,
+    bodies: list[bytes],
+    duration: float,
+    warmup: float,
+) -> Result:
     result = Result(name)
     connections = [Connection(host, port, cookie) for cookie in cookies]
     await asyncio.gather(*(c.open() for c in connections))
@@ -177,22 +189,41 @@ def seed(database_url: str, names: list[str], per_subject: int, registry_path: P
     chunk = 2000
     for offset in range(0, len(names), chunk):
         state_rows, event_rows = [], []
-        for index, subject in enumerate(names[offset:offset + chunk], start=offset):
+        for index, subject in enumerate(names[offset : offset + chunk], start=offset):
             prev = GENESIS_HASH
             value = False
             for seq in range(1, per_subject + 1):
                 key = consents[seq % len(consents)]
                 moment = base + timedelta(seconds=index, microseconds=seq)
-                fields = dict(subject=subject, seq=seq, key=key, old_value=value, new_value=not value, method="api",
-                              registry_version=snapshot.version, text_hash=snapshot.text_hash(key),
-                              made_under_gpc=False, created_at=moment)
+                fields = dict(
+                    subject=subject,
+                    seq=seq,
+                    key=key,
+                    old_value=value,
+                    new_value=not value,
+                    method="api",
+                    registry_version=snapshot.version,
+                    text_hash=snapshot.text_hash(key),
+                    made_under_gpc=False,
+                    created_at=moment,
+                )
                 digest = event_hash(prev_hash=prev, **fields)
                 event_rows.append({**fields, "prev_hash": prev, "hash": digest})
                 prev, value = digest, not value
             for key in consents:
-                state_rows.append(dict(subject=subject, key=key, value=True, decided_at=base,
-                                       text_hash=snapshot.text_hash(key), registry_version=snapshot.version,
-                                       made_under_gpc=False, expiry_logged=False, gpc_logged=False))
+                state_rows.append(
+                    dict(
+                        subject=subject,
+                        key=key,
+                        value=True,
+                        decided_at=base,
+                        text_hash=snapshot.text_hash(key),
+                        registry_version=snapshot.version,
+                        made_under_gpc=False,
+                        expiry_logged=False,
+                        gpc_logged=False,
+                    )
+                )
         with database.write() as connection:
             connection.execute(sa.insert(state_table), state_rows)
             connection.execute(sa.insert(event_table), event_rows)
@@ -210,8 +241,11 @@ def seed(database_url: str, names: list[str], per_subject: int, registry_path: P
         with database.write_engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     database.dispose()
-    print(f"seeded {len(names):,} subjects ({total:,} ledger events in the database) in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"seeded {len(names):,} subjects ({total:,} ledger events in the database) in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 # -- orchestration ----------------------------------------------------------------------------------
@@ -248,29 +282,45 @@ async def run_phase(label: str, port: int, cookies: list[str], args: argparse.Na
     host = "127.0.0.1"
     put_bodies = [b'{"value": true}', b'{"value": false}']
     results = {}
-    for name, method, path, bodies in (("hello-world", "GET", "/hello", []),
-                                       ("GET /api/v1/preferences", "GET", "/api/v1/preferences", []),
-                                       ("PUT consent (durable)", "PUT", "/api/v1/preferences/marketing_email",
-                                        put_bodies)):
-        results[name] = await drive(name, host, port, cookies, method, path, bodies, args.duration, args.warmup)
+    for name, method, path, bodies in (
+        ("hello-world", "GET", "/hello", []),
+        ("GET /api/v1/preferences", "GET", "/api/v1/preferences", []),
+        ("PUT consent (durable)", "PUT", "/api/v1/preferences/marketing_email", put_bodies),
+    ):
+        results[name] = await drive(
+            name, host, port, cookies, method, path, bodies, args.duration, args.warmup
+        )
     hello = results["hello-world"]
     print(f"\n== {label} (concurrency {args.concurrency}, {args.duration:g} s per scenario) ==")
-    print(f"{'scenario':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs hello':>10}")
+    print(
+        f"{'scenario':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'vs hello':>10}"
+    )
     for result in results.values():
         ratio = result.rps / hello.rps if hello.rps else float("nan")
-        print(f"{result.name:<28}{len(result.latencies):>10,}{result.rps:>10.0f}{result.pct(0.50):>9.2f}"
-              f"{result.pct(0.99):>9.2f}{result.errors:>8}{ratio:>9.0%}")
+        print(
+            f"{result.name:<28}{len(result.latencies):>10,}{result.rps:>10.0f}{result.pct(0.50):>9.2f}"
+            f"{result.pct(0.99):>9.2f}{result.errors:>8}{ratio:>9.0%}"
+        )
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per scenario (default 5)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="measured seconds per scenario (default 5)"
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each scenario")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--seed-subjects", type=int, default=100_000, help="subjects to pre-seed (0: skip phase)")
+    parser.add_argument(
+        "--seed-subjects", type=int, default=100_000, help="subjects to pre-seed (0: skip phase)"
+    )
     parser.add_argument("--seed-events", type=int, default=1_000_000, help="ledger events to pre-seed")
-    parser.add_argument("--database-url", default=None, help="empty database to use (default: temp SQLite file)")
+    parser.add_argument(
+        "--database-url", default=None, help="empty database to use (default: temp SQLite file)"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="prefkit-bench-"))
@@ -288,32 +338,68 @@ def main() -> None:
     database.dispose()
 
     port = _free_port()
-    env = {**os.environ, "PREFKIT_REGISTRY": str(registry), "PREFKIT_DATABASE_URL": database_url,
-           "PREFKIT_SECRET": BENCH_SECRET, "PREFKIT_WRITE_RATE_LIMIT": "0", "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.http:bench_app", "--factory", "--host",
-                               "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning",
-                               "--no-access-log"], cwd=REPO, env=env)
+    env = {
+        **os.environ,
+        "PREFKIT_REGISTRY": str(registry),
+        "PREFKIT_DATABASE_URL": database_url,
+        "PREFKIT_SECRET": BENCH_SECRET,
+        "PREFKIT_WRITE_RATE_LIMIT": "0",
+        "PYTHONPATH": str(REPO),
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.http:bench_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=REPO,
+        env=env,
+    )
     try:
         _wait_ready(port, server)
-        print(f"server: uvicorn, 1 worker, 127.0.0.1:{port}, database {Database(database_url).url.get_backend_name()}"
-              f", python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
+        print(
+            f"server: uvicorn, 1 worker, 127.0.0.1:{port}, "
+            f"database {Database(database_url).url.get_backend_name()}"
+            f", python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
+            flush=True,
+        )
         # The load's own subjects have the same shape in both phases (a state row per consent, the same
         # number of events), so the comparison isolates the effect of the database's size.
         per_subject = max(1, args.seed_events // args.seed_subjects) if args.seed_subjects > 0 else 10
         own = [f"anon:{'e' * 24}{index:08x}" for index in range(args.concurrency)]
         seed(database_url, own, per_subject, registry)
-        empty = asyncio.run(run_phase(f"empty database (only the {len(own)} load subjects)", port, _cookies(own),
-                                      args))
+        empty = asyncio.run(
+            run_phase(f"empty database (only the {len(own)} load subjects)", port, _cookies(own), args)
+        )
         if args.seed_subjects > 0:
             subjects = [f"anon:{index:032x}" for index in range(1, args.seed_subjects + 1)]
             seed(database_url, subjects, per_subject, registry)
             step = max(1, len(subjects) // args.concurrency)
-            seeded_cookies = _cookies(subjects[::step][:args.concurrency])
-            seeded = asyncio.run(run_phase(f"{args.seed_subjects:,} subjects, {args.seed_events:,} events",
-                                           port, seeded_cookies, args))
+            seeded_cookies = _cookies(subjects[::step][: args.concurrency])
+            seeded = asyncio.run(
+                run_phase(
+                    f"{args.seed_subjects:,} subjects, {args.seed_events:,} events",
+                    port,
+                    seeded_cookies,
+                    args,
+                )
+            )
             name = "GET /api/v1/preferences"
-            print(f"\nseeded/empty read latency: p50 {seeded[name].pct(0.5) / empty[name].pct(0.5):.2f}x, "
-                  f"p99 {seeded[name].pct(0.99) / empty[name].pct(0.99):.2f}x (target <= 1.5x)")
+            print(
+                f"\nseeded/empty read latency: p50 {seeded[name].pct(0.5) / empty[name].pct(0.5):.2f}x, "
+                f"p99 {seeded[name].pct(0.99) / empty[name].pct(0.99):.2f}x (target <= 1.5x)"
+            )
     finally:
         server.send_signal(signal.SIGINT)
         try:

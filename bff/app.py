@@ -27,13 +27,13 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Request, Router
-from sqlalchemy import exc as sa_exc
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from sqlalchemy import exc as sa_exc
 
 from preference_registry import RegistryService
 
@@ -99,8 +99,9 @@ def _reactpy_router(context: AppContext) -> Router | None:
         return None
     from .reactpy_bridge import ReactPyBridgeConfig, create_reactpy_router
 
-    return create_reactpy_router(ReactPyBridgeConfig(widgets=widgets_module.WIDGETS,
-                                                     allowed_origins=context.settings.allowed_origins))
+    return create_reactpy_router(
+        ReactPyBridgeConfig(widgets=widgets_module.WIDGETS, allowed_origins=context.settings.allowed_origins)
+    )
 
 
 def _throttled(request: Request[Any, Any, Any]) -> bool:
@@ -108,8 +109,15 @@ def _throttled(request: Request[Any, Any, Any]) -> bool:
     return is_write(request.method) or request.url.path.startswith(API_PREFIX + "/admin")
 
 
-def create_app(settings: Settings, *, registry: RegistryService | None = None, database: Database | None = None,
-               service: PreferenceService | None = None, migrate: bool = True, watch: bool = True) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    registry: RegistryService | None = None,
+    database: Database | None = None,
+    service: PreferenceService | None = None,
+    migrate: bool = True,
+    watch: bool = True,
+) -> Litestar:
     """The BFF for ``settings``. ``registry``/``database``/``service`` override what settings describe
     (tests inject a clock through ``service``). Migrations run and the registry file is watched while the
     app is running (lifespan), unless ``migrate``/``watch`` say otherwise."""
@@ -121,8 +129,12 @@ def create_app(settings: Settings, *, registry: RegistryService | None = None, d
         registry = RegistryService.from_file(settings.registry_path)
     database = database or Database(settings.database_url)
     service = service or PreferenceService(registry, database)
-    identity = Identity(secret=settings.secret, shop_secret=settings.shop_secret,
-                        cookie_secure=settings.cookie_secure, customer_session_days=settings.customer_session_days)
+    identity = Identity(
+        secret=settings.secret,
+        shop_secret=settings.shop_secret,
+        cookie_secure=settings.cookie_secure,
+        customer_session_days=settings.customer_session_days,
+    )
     context = AppContext(settings=settings, service=service, registry=registry, identity=identity)
 
     for name in OPTIONAL_MODULES:
@@ -134,10 +146,18 @@ def create_app(settings: Settings, *, registry: RegistryService | None = None, d
     for factory in _route_factories:
         extra_handlers.extend(factory(context))
 
-    api = Router(path=API_PREFIX, route_handlers=[
-        RegistryController, PreferenceController, ConsentController, ProfileController, SessionController,
-        AdminController, HealthController,
-    ])
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            RegistryController,
+            PreferenceController,
+            ConsentController,
+            ProfileController,
+            SessionController,
+            AdminController,
+            HealthController,
+        ],
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -170,13 +190,23 @@ def create_app(settings: Settings, *, registry: RegistryService | None = None, d
         DefineMiddleware(IdentityMiddleware, identity=identity, merge=service.merge),
     ]
     if settings.write_rate_limit_per_minute:
-        middleware.append(RateLimitConfig(rate_limit=("minute", settings.write_rate_limit_per_minute),
-                                          check_throttle_handler=_throttled).middleware)
+        middleware.append(
+            RateLimitConfig(
+                rate_limit=("minute", settings.write_rate_limit_per_minute), check_throttle_handler=_throttled
+            ).middleware
+        )
 
-    cors = CORSConfig(allow_origins=list(settings.allowed_origins), allow_credentials=True,
-                      allow_methods=["GET", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"],
-                      allow_headers=["content-type", "authorization", "sec-gpc", CSRF_HEADER],
-                      expose_headers=["etag"]) if settings.allowed_origins else None
+    cors = (
+        CORSConfig(
+            allow_origins=list(settings.allowed_origins),
+            allow_credentials=True,
+            allow_methods=["GET", "PUT", "PATCH", "DELETE", "POST", "OPTIONS"],
+            allow_headers=["content-type", "authorization", "sec-gpc", CSRF_HEADER],
+            expose_headers=["etag"],
+        )
+        if settings.allowed_origins
+        else None
+    )
 
     app = Litestar(
         route_handlers=[api, gpc_well_known, *extra_handlers],
@@ -185,11 +215,20 @@ def create_app(settings: Settings, *, registry: RegistryService | None = None, d
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
-            title="prefkit BFF", version="1", path="/schema",
+            title="prefkit BFF",
+            version="1",
+            path="/schema",
             description="Registry-driven preference endpoints. Errors are RFC 9457 application/problem+json.",
-            render_plugins=[RegistryAwareJsonPlugin(lambda: registry.current), ScalarRenderPlugin(path="/")]),
-        state=State({"prefkit": service, "prefkit_settings": settings, "prefkit_identity": identity,
-                     "prefkit_context": context}),
+            render_plugins=[RegistryAwareJsonPlugin(lambda: registry.current), ScalarRenderPlugin(path="/")],
+        ),
+        state=State(
+            {
+                "prefkit": service,
+                "prefkit_settings": settings,
+                "prefkit_identity": identity,
+                "prefkit_context": context,
+            }
+        ),
         lifespan=[lifespan],
     )
     return app

@@ -52,8 +52,10 @@ def _run(settings: object, host: str, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
-               f"OpenAPI: http://{host}:{port}/schema)")
+    click.echo(
+        f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
+        f"OpenAPI: http://{host}:{port}/schema)"
+    )
     # No access log: uvicorn's names every client's IP address, which prefkit never keeps (see SECURITY.md).
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, access_log=False)
 
@@ -76,8 +78,10 @@ def validate(file: Path) -> None:
         click.echo(f"{file}: {len(errors)} error(s)", err=True)
         for issue in exc.issues:
             where = issue.path or "(document)"
-            line = f"  {issue.source or file}: {where}: {'warning: ' if issue.severity == 'warning' else ''}" \
-                   f"{issue.message}"
+            line = (
+                f"  {issue.source or file}: {where}: {'warning: ' if issue.severity == 'warning' else ''}"
+                f"{issue.message}"
+            )
             if issue.expected is not None or issue.got is not None:
                 line += f"\n      expected: {issue.expected or '?'}\n      got:      {issue.got or '?'}"
             click.echo(line, err=True)
@@ -89,8 +93,10 @@ def validate(file: Path) -> None:
     click.echo(f"{file}: valid")
     click.echo(f"  version:     {snapshot.version}")
     click.echo(f"  shop:        {snapshot.shop.name}")
-    click.echo(f"  preferences: {len(snapshot.preferences)} "
-               f"({', '.join(f'{count} {kind}' for kind, count in sorted(kinds.items()))})")
+    click.echo(
+        f"  preferences: {len(snapshot.preferences)} "
+        f"({', '.join(f'{count} {kind}' for kind, count in sorted(kinds.items()))})"
+    )
     click.echo(f"  locales:     {', '.join(snapshot.locales)} (default {snapshot.default_locale})")
     click.echo(f"  warnings:    {len(snapshot.warnings)}")
     for warning in snapshot.warnings:
@@ -98,12 +104,24 @@ def validate(file: Path) -> None:
 
 
 @main.command()
-@click.option("--registry", "registry", type=click.Path(dir_okay=False), envvar="PREFKIT_REGISTRY",
-              required=True, help="Registry file (env PREFKIT_REGISTRY); watched for changes.")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="PREFKIT_HOST", help="Interface to bind.")
+@click.option(
+    "--registry",
+    "registry",
+    type=click.Path(dir_okay=False),
+    envvar="PREFKIT_REGISTRY",
+    required=True,
+    help="Registry file (env PREFKIT_REGISTRY); watched for changes.",
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="PREFKIT_HOST", help="Interface to bind."
+)
 @click.option("--port", default=8000, show_default=True, type=int, envvar="PREFKIT_PORT", help="Port.")
-@click.option("--database-url", envvar="PREFKIT_DATABASE_URL", default=None,
-              help="SQLAlchemy URL (env PREFKIT_DATABASE_URL; default sqlite:///./prefkit.db).")
+@click.option(
+    "--database-url",
+    envvar="PREFKIT_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL; default sqlite:///./prefkit.db).",
+)
 def serve(registry: str, host: str, port: int, database_url: str | None) -> None:
     """Run the BFF (migrates the database first). Secrets come from PREFKIT_* environment variables."""
     _run(_settings(registry_path=registry, database_url=database_url), host, port)
@@ -125,8 +143,12 @@ def _demo_secret() -> str:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port.")
 @click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True, help="Demo database.")
-@click.option("--registry", type=click.Path(dir_okay=False), default=None,
-              help="Registry file (default: the demo shop's).")
+@click.option(
+    "--registry",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Registry file (default: the demo shop's).",
+)
 def demo(host: str, port: int, database_url: str, registry: str | None) -> None:
     """Run the demo shop locally: demo registry, SQLite database, created on first run and reused after."""
     registry_path = registry or str(demo_registry_path())
@@ -137,8 +159,13 @@ def demo(host: str, port: int, database_url: str, registry: str | None) -> None:
 
 
 @main.command()
-@click.option("--database-url", envvar="PREFKIT_DATABASE_URL", default="sqlite:///./prefkit.db",
-              show_default=True, help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).")
+@click.option(
+    "--database-url",
+    envvar="PREFKIT_DATABASE_URL",
+    default="sqlite:///./prefkit.db",
+    show_default=True,
+    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
+)
 def migrate(database_url: str) -> None:
     """Apply pending database migrations."""
     from .storage import Database
@@ -152,8 +179,13 @@ def migrate(database_url: str) -> None:
 
 
 @main.command("verify-ledger")
-@click.option("--database-url", envvar="PREFKIT_DATABASE_URL", default="sqlite:///./prefkit.db",
-              show_default=True, help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).")
+@click.option(
+    "--database-url",
+    envvar="PREFKIT_DATABASE_URL",
+    default="sqlite:///./prefkit.db",
+    show_default=True,
+    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
+)
 @click.option("--subject", default=None, help="Only this subject (default: every subject).")
 def verify_ledger(database_url: str, subject: str | None) -> None:
     """Verify the consent ledger's hash chains; exit 1 and name the first broken link of each bad chain."""
@@ -164,10 +196,16 @@ def verify_ledger(database_url: str, subject: str | None) -> None:
     database = Database(database_url)
     events = ConsentEvent.__table__  # type: ignore[attr-defined]
     with database.read() as connection:
-        subjects = [subject] if subject else list(connection.execute(sa.select(events.c.subject).distinct()).scalars())
+        subjects = (
+            [subject]
+            if subject
+            else list(connection.execute(sa.select(events.c.subject).distinct()).scalars())
+        )
         broken = [link for link in (verify_chain(connection, s) for s in subjects) if link is not None]
     for link in broken:
-        click.echo(f"BROKEN {link.subject} at event {link.seq} (row {link.event_id}): {link.reason}", err=True)
+        click.echo(
+            f"BROKEN {link.subject} at event {link.seq} (row {link.event_id}): {link.reason}", err=True
+        )
     click.echo(f"{len(subjects) - len(broken)} of {len(subjects)} chain(s) verify")
     if broken:
         sys.exit(1)

@@ -80,8 +80,9 @@ class InvalidCustomerToken(ValueError):
     """A customer token that must not be trusted; the message says why (malformed, bad signature, expired)."""
 
 
-def issue_customer_token(customer_id: str, secret: str, ttl: timedelta | int = 300, *,
-                         now: float | None = None) -> str:
+def issue_customer_token(
+    customer_id: str, secret: str, ttl: timedelta | int = 300, *, now: float | None = None
+) -> str:
     """A customer token for ``customer_id`` valid for ``ttl`` (seconds or timedelta), signed with ``secret``
     (the shop's ``PREFKIT_SHOP_SECRET``). For shops' backends and tests."""
     if not customer_id or len(customer_id) > _MAX_CUSTOMER_ID:
@@ -184,7 +185,8 @@ class Identity:
             max_age = _ANONYMOUS_COOKIE_SECONDS
             value = self.sign_subject(subject)
         secure_flag = "; Secure" if (self.cookie_secure if self.cookie_secure is not None else secure) else ""
-        return f"{SUBJECT_COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure_flag}".encode()
+        attributes = f"Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure_flag}"
+        return f"{SUBJECT_COOKIE}={value}; {attributes}".encode()
 
     def resolve(self, headers: dict[str, str]) -> ResolvedIdentity:
         """Identify a connection from its (lower-cased) headers, without any I/O."""
@@ -197,17 +199,26 @@ class Identity:
         authorization = headers.get("authorization", "")
         if authorization[:7].lower() == "bearer ":
             try:
-                return ResolvedIdentity(subject=self.customer_subject(authorization[7:]), kind="customer",
-                                        via="bearer", cookie_rejected=cookie_rejected)
+                return ResolvedIdentity(
+                    subject=self.customer_subject(authorization[7:]),
+                    kind="customer",
+                    via="bearer",
+                    cookie_rejected=cookie_rejected,
+                )
             except InvalidCustomerToken as exc:
                 fallback = cookie_subject or self.new_anonymous_subject()
-                return ResolvedIdentity(subject=fallback, kind=_kind(fallback),
-                                        via="cookie" if cookie_subject else "new", token_error=str(exc),
-                                        cookie_rejected=cookie_rejected)
+                return ResolvedIdentity(
+                    subject=fallback,
+                    kind=_kind(fallback),
+                    via="cookie" if cookie_subject else "new",
+                    token_error=str(exc),
+                    cookie_rejected=cookie_rejected,
+                )
         if cookie_subject is not None:
             return ResolvedIdentity(subject=cookie_subject, kind=_kind(cookie_subject), via="cookie")
-        return ResolvedIdentity(subject=self.new_anonymous_subject(), kind="anonymous", via="new",
-                                cookie_rejected=cookie_rejected)
+        return ResolvedIdentity(
+            subject=self.new_anonymous_subject(), kind="anonymous", via="new", cookie_rejected=cookie_rejected
+        )
 
     def anonymous_cookie_subject(self, headers: dict[str, str]) -> str | None:
         """The anonymous subject of a valid cookie in ``headers`` (the one to merge on login)."""
@@ -246,7 +257,9 @@ def identity_from_connection(connection: Any) -> ResolvedIdentity:
     scope = connection if isinstance(connection, dict) else connection.scope
     resolved = scope.get("state", {}).get(_STATE_KEY)
     if resolved is None:
-        raise RuntimeError("IdentityMiddleware did not run for this connection; add it to the app's middleware")
+        raise RuntimeError(
+            "IdentityMiddleware did not run for this connection; add it to the app's middleware"
+        )
     return resolved
 
 

@@ -147,8 +147,13 @@ class _Row(msgspec.Struct, kw_only=True):
     gpc_logged: bool = False
 
     def decision(self) -> StoredDecision:
-        return StoredDecision(value=self.value, decided_at=self.decided_at, text_hash=self.text_hash,
-                              registry_version=self.registry_version, made_under_gpc=self.made_under_gpc)
+        return StoredDecision(
+            value=self.value,
+            decided_at=self.decided_at,
+            text_hash=self.text_hash,
+            registry_version=self.registry_version,
+            made_under_gpc=self.made_under_gpc,
+        )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -156,9 +161,18 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _rows(raw: list[StateRow]) -> dict[str, _Row]:
-    return {key: _Row(value=value, decided_at=decided_at, text_hash=text_hash, registry_version=version,
-                      made_under_gpc=gpc, expiry_logged=expiry, gpc_logged=gpc_logged)
-            for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw}
+    return {
+        key: _Row(
+            value=value,
+            decided_at=decided_at,
+            text_hash=text_hash,
+            registry_version=version,
+            made_under_gpc=gpc,
+            expiry_logged=expiry,
+            gpc_logged=gpc_logged,
+        )
+        for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw
+    }
 
 
 def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
@@ -166,10 +180,19 @@ def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
 
 
 def _save_row(connection: Connection, subject: str, key: str, row: _Row, *, exists: bool) -> None:
-    hot_sql(connection).save_state(connection, subject, key, value=row.value, decided_at=row.decided_at,
-                                   text_hash=row.text_hash, registry_version=row.registry_version,
-                                   made_under_gpc=row.made_under_gpc, expiry_logged=row.expiry_logged,
-                                   gpc_logged=row.gpc_logged, exists=exists)
+    hot_sql(connection).save_state(
+        connection,
+        subject,
+        key,
+        value=row.value,
+        decided_at=row.decided_at,
+        text_hash=row.text_hash,
+        registry_version=row.registry_version,
+        made_under_gpc=row.made_under_gpc,
+        expiry_logged=row.expiry_logged,
+        gpc_logged=row.gpc_logged,
+        exists=exists,
+    )
 
 
 def _delete_row(connection: Connection, subject: str, key: str) -> None:
@@ -191,8 +214,9 @@ def _parse_version(source_text: str, fmt: str) -> RegistrySnapshot | None:
 class PreferenceService:
     """Reads and changes subjects' preferences against the live registry. All I/O methods are async."""
 
-    def __init__(self, registry: RegistryService, database: Database, *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, registry: RegistryService, database: Database, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.registry = registry
         """The live registry; every call works on the snapshot current when it starts."""
         self.database = database
@@ -238,26 +262,32 @@ class PreferenceService:
 
     async def verify(self, subject: str) -> BrokenLink | None:
         """The first broken link of ``subject``'s ledger chain, or ``None`` when it verifies."""
+
         def work() -> BrokenLink | None:
             with self.database.read() as connection:
                 return verify_chain(connection, subject)
+
         return await self.database.offload.call(work)
 
     # -- changing -------------------------------------------------------------------------------
-    async def set_values(self, subject: str, changes: Mapping[str, Any], *, method: str,
-                         gpc: bool = False) -> dict[str, EffectiveValue]:
+    async def set_values(
+        self, subject: str, changes: Mapping[str, Any], *, method: str, gpc: bool = False
+    ) -> dict[str, EffectiveValue]:
         """Validate every change, then store them and their ledger events in one transaction.
 
         Raises :class:`PreferenceValidationError` listing every problem (nothing is stored then). Keys
         not in ``changes`` never change. Returns the effective values afterwards."""
         snapshot = self.registry.current
         values = self.validate(snapshot, changes)
-        effective, changed = await self.database.offload.call(self._write_values, subject, snapshot, values, method,
-                                                            gpc)
+        effective, changed = await self.database.offload.call(
+            self._write_values, subject, snapshot, values, method, gpc
+        )
         self._notify(subject, changed)
         return effective
 
-    async def reset(self, subject: str, key: str, *, method: str, gpc: bool = False) -> dict[str, EffectiveValue]:
+    async def reset(
+        self, subject: str, key: str, *, method: str, gpc: bool = False
+    ) -> dict[str, EffectiveValue]:
         """Back to the default; for a consent this is a withdrawal (stored as an explicit ``false``)."""
         snapshot = self.registry.current
         pref = snapshot.get(key)
@@ -265,7 +295,9 @@ class PreferenceService:
             raise UnknownPreferenceError(key)
         if isinstance(pref, ConsentType):
             return await self.set_values(subject, {key: False}, method=method, gpc=gpc)
-        effective, changed = await self.database.offload.call(self._write_reset, subject, snapshot, key, method, gpc)
+        effective, changed = await self.database.offload.call(
+            self._write_reset, subject, snapshot, key, method, gpc
+        )
         self._notify(subject, changed)
         return effective
 
@@ -285,25 +317,38 @@ class PreferenceService:
         if anonymous_subject == customer_subject:
             return []
         snapshot = self.registry.current
-        changed = await self.database.offload.call(self._write_merge, anonymous_subject, customer_subject, snapshot)
+        changed = await self.database.offload.call(
+            self._write_merge, anonymous_subject, customer_subject, snapshot
+        )
         self._notify(customer_subject, changed)
         return sorted(changed)
 
     def validate(self, snapshot: RegistrySnapshot, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """``changes`` with every value normalized, or :class:`PreferenceValidationError` with all problems."""
+        """``changes`` with every value normalized, or :class:`PreferenceValidationError` listing every
+        problem."""
         problems: list[ValueProblem] = []
         values: dict[str, Any] = {}
         for key, raw in changes.items():
             if key not in snapshot:
                 known = ", ".join(pref.key for pref in snapshot.preferences)
-                problems.append(ValueProblem(key=key, path="key", message=f"unknown preference key {key!r}",
-                                             expected=f"one of: {known}", got=key))
+                problems.append(
+                    ValueProblem(
+                        key=key,
+                        path="key",
+                        message=f"unknown preference key {key!r}",
+                        expected=f"one of: {known}",
+                        got=key,
+                    )
+                )
                 continue
             try:
                 values[key] = snapshot.validate_value(key, raw)
             except ValueValidationError as exc:
-                problems.append(ValueProblem(key=key, path=exc.path, message=exc.message, expected=exc.expected,
-                                             got=exc.got))
+                problems.append(
+                    ValueProblem(
+                        key=key, path=exc.path, message=exc.message, expected=exc.expected, got=exc.got
+                    )
+                )
         if problems:
             raise PreferenceValidationError(problems)
         return values
@@ -343,26 +388,45 @@ class PreferenceService:
         now = datetime.now(UTC)
         try:
             with self.database.write() as connection:
-                exists = connection.execute(sa.select(_versions.c.version)
-                                            .where(_versions.c.version == snapshot.version)).first()
+                exists = connection.execute(
+                    sa.select(_versions.c.version).where(_versions.c.version == snapshot.version)
+                ).first()
                 if exists:
-                    connection.execute(sa.update(_versions).where(_versions.c.version == snapshot.version)
-                                       .values(activated_at=now))
+                    connection.execute(
+                        sa.update(_versions)
+                        .where(_versions.c.version == snapshot.version)
+                        .values(activated_at=now)
+                    )
                 else:
-                    connection.execute(sa.insert(_versions).values(
-                        version=snapshot.version, source_text=snapshot.source_text, format=snapshot.format,
-                        source=(snapshot.source or "")[:500] or None, activated_at=now))
+                    connection.execute(
+                        sa.insert(_versions).values(
+                            version=snapshot.version,
+                            source_text=snapshot.source_text,
+                            format=snapshot.format,
+                            source=(snapshot.source or "")[:500] or None,
+                            activated_at=now,
+                        )
+                    )
         except sa.exc.IntegrityError:  # another process stored the same version at the same moment
             pass
 
     def registry_versions(self) -> list[dict[str, Any]]:
         """Stored registry versions, most recently activated first (sync)."""
         with self.database.read() as connection:
-            result = connection.execute(sa.select(_versions.c.version, _versions.c.format, _versions.c.source,
-                                                  _versions.c.activated_at)
-                                        .order_by(_versions.c.activated_at.desc()))
-            return [{"version": r.version, "format": r.format, "source": r.source,
-                     "activated_at": _utc(r.activated_at)} for r in result]
+            result = connection.execute(
+                sa.select(
+                    _versions.c.version, _versions.c.format, _versions.c.source, _versions.c.activated_at
+                ).order_by(_versions.c.activated_at.desc())
+            )
+            return [
+                {
+                    "version": r.version,
+                    "format": r.format,
+                    "source": r.source,
+                    "activated_at": _utc(r.activated_at),
+                }
+                for r in result
+            ]
 
     # -- worker-thread parts --------------------------------------------------------------------
     def _read_rows(self, subject: str) -> dict[str, _Row]:
@@ -383,7 +447,9 @@ class PreferenceService:
 
     def _log_overrides(self, subject: str, snapshot: RegistrySnapshot, gpc: bool, now: datetime) -> None:
         def work(connection: Connection) -> None:
-            rows = _load_rows(connection, subject)  # again, under the lock: another request may have logged it
+            rows = _load_rows(
+                connection, subject
+            )  # again, under the lock: another request may have logged it
             effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
             drafts: list[EventDraft] = []
             for key, current in effective.items():
@@ -398,16 +464,32 @@ class PreferenceService:
                     method = "gpc"
                 else:
                     continue
-                drafts.append(EventDraft(key=key, old_value=row.value, new_value=current.value, method=method,
-                                         registry_version=snapshot.version, text_hash=snapshot.text_hash(key),
-                                         made_under_gpc=gpc))
+                drafts.append(
+                    EventDraft(
+                        key=key,
+                        old_value=row.value,
+                        new_value=current.value,
+                        method=method,
+                        registry_version=snapshot.version,
+                        text_hash=snapshot.text_hash(key),
+                        made_under_gpc=gpc,
+                    )
+                )
                 _save_row(connection, subject, key, row, exists=True)
             append_events(connection, subject, drafts, now)
 
         self.database.run_write([subject], work)
 
-    def _write_values(self, subject: str, snapshot: RegistrySnapshot, values: Mapping[str, Any], method: str,
-                      gpc: bool, *, always_record: bool = False) -> tuple[dict[str, EffectiveValue], set[str]]:
+    def _write_values(
+        self,
+        subject: str,
+        snapshot: RegistrySnapshot,
+        values: Mapping[str, Any],
+        method: str,
+        gpc: bool,
+        *,
+        always_record: bool = False,
+    ) -> tuple[dict[str, EffectiveValue], set[str]]:
         now = self.clock()
 
         def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
@@ -422,18 +504,34 @@ class PreferenceService:
                 pref = snapshot.get(key)
                 gpc_relevant = isinstance(pref, ConsentType) and pref.gpc
                 decision_changes = (
-                    row is None or row.value != value or row.text_hash != text_hash
+                    row is None
+                    or row.value != value
+                    or row.text_hash != text_hash
                     or current.source in ("expired", "gpc")
-                    or (gpc_relevant and gpc and not row.made_under_gpc))
+                    or (gpc_relevant and gpc and not row.made_under_gpc)
+                )
                 if not (decision_changes or always_record):
                     continue
-                new_row = _Row(value=value, decided_at=now, text_hash=text_hash, registry_version=snapshot.version,
-                               made_under_gpc=gpc)
+                new_row = _Row(
+                    value=value,
+                    decided_at=now,
+                    text_hash=text_hash,
+                    registry_version=snapshot.version,
+                    made_under_gpc=gpc,
+                )
                 _save_row(connection, subject, key, new_row, exists=row is not None)
                 rows[key] = new_row
-                drafts.append(EventDraft(key=key, old_value=current.value, new_value=value, method=method,
-                                         registry_version=snapshot.version, text_hash=text_hash,
-                                         made_under_gpc=gpc))
+                drafts.append(
+                    EventDraft(
+                        key=key,
+                        old_value=current.value,
+                        new_value=value,
+                        method=method,
+                        registry_version=snapshot.version,
+                        text_hash=text_hash,
+                        made_under_gpc=gpc,
+                    )
+                )
                 if current.value != value or current.source != "explicit" or decision_changes:
                     changed.add(key)
             append_events(connection, subject, drafts, now)
@@ -441,8 +539,9 @@ class PreferenceService:
 
         return self.database.run_write([subject], work)
 
-    def _write_reset(self, subject: str, snapshot: RegistrySnapshot, key: str, method: str,
-                     gpc: bool) -> tuple[dict[str, EffectiveValue], set[str]]:
+    def _write_reset(
+        self, subject: str, snapshot: RegistrySnapshot, key: str, method: str, gpc: bool
+    ) -> tuple[dict[str, EffectiveValue], set[str]]:
         now = self.clock()
 
         def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
@@ -452,19 +551,35 @@ class PreferenceService:
                 before = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
                 _delete_row(connection, subject, key)
                 del rows[key]
-                append_events(connection, subject, [EventDraft(
-                    key=key, old_value=before[key].value, new_value=snapshot.default_value(key), method=method,
-                    registry_version=snapshot.version, text_hash=snapshot.text_hash(key), made_under_gpc=gpc)], now)
+                append_events(
+                    connection,
+                    subject,
+                    [
+                        EventDraft(
+                            key=key,
+                            old_value=before[key].value,
+                            new_value=snapshot.default_value(key),
+                            method=method,
+                            registry_version=snapshot.version,
+                            text_hash=snapshot.text_hash(key),
+                            made_under_gpc=gpc,
+                        )
+                    ],
+                    now,
+                )
                 changed.add(key)
             return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
 
         return self.database.run_write([subject], work)
 
-    async def _all_consents(self, subject: str, grant: bool, method: str, gpc: bool) -> dict[str, EffectiveValue]:
+    async def _all_consents(
+        self, subject: str, grant: bool, method: str, gpc: bool
+    ) -> dict[str, EffectiveValue]:
         snapshot = self.registry.current
         values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
         effective, changed = await self.database.offload.call(
-            lambda: self._write_values(subject, snapshot, values, method, gpc, always_record=True))
+            lambda: self._write_values(subject, snapshot, values, method, gpc, always_record=True)
+        )
         self._notify(subject, changed)
         return effective
 
@@ -473,8 +588,9 @@ class PreferenceService:
 
         def work(connection: Connection) -> set[str]:
             changed: set[str] = set()
-            if connection.execute(sa.select(_links.c.customer_subject)
-                                  .where(_links.c.anonymous_subject == anonymous)).first():
+            if connection.execute(
+                sa.select(_links.c.customer_subject).where(_links.c.anonymous_subject == anonymous)
+            ).first():
                 return changed
             source_rows = _load_rows(connection, anonymous)
             target_rows = _load_rows(connection, customer)
@@ -484,46 +600,88 @@ class PreferenceService:
                 existing = target_rows.get(key)
                 if existing is not None and existing.decided_at >= row.decided_at:
                     continue  # the customer's own decision is more recent: it stands
-                taken = _Row(value=row.value, decided_at=row.decided_at, text_hash=row.text_hash,
-                             registry_version=row.registry_version, made_under_gpc=row.made_under_gpc)
+                taken = _Row(
+                    value=row.value,
+                    decided_at=row.decided_at,
+                    text_hash=row.text_hash,
+                    registry_version=row.registry_version,
+                    made_under_gpc=row.made_under_gpc,
+                )
                 _save_row(connection, customer, key, taken, exists=existing is not None)
                 old_value = before[key].value if key in before else (existing.value if existing else None)
-                drafts.append(EventDraft(key=key, old_value=old_value, new_value=row.value, method="merge",
-                                         registry_version=row.registry_version, text_hash=row.text_hash,
-                                         made_under_gpc=row.made_under_gpc))
+                drafts.append(
+                    EventDraft(
+                        key=key,
+                        old_value=old_value,
+                        new_value=row.value,
+                        method="merge",
+                        registry_version=row.registry_version,
+                        text_hash=row.text_hash,
+                        made_under_gpc=row.made_under_gpc,
+                    )
+                )
                 changed.add(key)
             append_events(connection, customer, drafts, now)
-            connection.execute(sa.insert(_links).values(anonymous_subject=anonymous, customer_subject=customer,
-                                                        linked_at=now))
+            connection.execute(
+                sa.insert(_links).values(
+                    anonymous_subject=anonymous, customer_subject=customer, linked_at=now
+                )
+            )
             return changed
 
         return self.database.run_write([anonymous, customer], work)
 
     def _history(self, subject: str, locale: str | None) -> list[HistoryEntry]:
         with self.database.read() as connection:
-            events = connection.execute(sa.select(_events).where(_events.c.subject == subject)
-                                        .order_by(_events.c.seq.desc())).all()
+            events = connection.execute(
+                sa.select(_events).where(_events.c.subject == subject).order_by(_events.c.seq.desc())
+            ).all()
             versions = {row.registry_version for row in events}
-            sources = {
-                row.version: (row.source_text, row.format)
-                for row in connection.execute(sa.select(_versions.c.version, _versions.c.source_text,
-                                                        _versions.c.format)
-                                              .where(_versions.c.version.in_(versions)))
-            } if versions else {}
+            sources = (
+                {
+                    row.version: (row.source_text, row.format)
+                    for row in connection.execute(
+                        sa.select(_versions.c.version, _versions.c.source_text, _versions.c.format).where(
+                            _versions.c.version.in_(versions)
+                        )
+                    )
+                }
+                if versions
+                else {}
+            )
         current = self.registry.current
         entries = []
         for row in events:
-            snapshot = current if row.registry_version == current.version else (
-                _parse_version(*sources[row.registry_version]) if row.registry_version in sources else None)
+            snapshot = (
+                current
+                if row.registry_version == current.version
+                else (
+                    _parse_version(*sources[row.registry_version])
+                    if row.registry_version in sources
+                    else None
+                )
+            )
             pref = snapshot.get(row.key) if snapshot else None
             title = description = None
             if snapshot is not None and pref is not None:
                 shown_locale = locale if locale in snapshot.locales else snapshot.default_locale
                 title = snapshot.text(pref.title, shown_locale)
                 description = snapshot.text(pref.description, shown_locale)
-            entries.append(HistoryEntry(
-                id=row.id, seq=row.seq, key=row.key, old_value=row.old_value, new_value=row.new_value,
-                method=row.method, created_at=_utc(row.created_at), registry_version=row.registry_version,
-                text_hash=row.text_hash, made_under_gpc=bool(row.made_under_gpc), title=title,
-                description=description, hash=row.hash))
+            entries.append(
+                HistoryEntry(
+                    id=row.id,
+                    seq=row.seq,
+                    key=row.key,
+                    old_value=row.old_value,
+                    new_value=row.new_value,
+                    method=row.method,
+                    created_at=_utc(row.created_at),
+                    registry_version=row.registry_version,
+                    text_hash=row.text_hash,
+                    made_under_gpc=bool(row.made_under_gpc),
+                    title=title,
+                    description=description,
+                    hash=row.hash,
+                )
+            )
         return entries

@@ -69,7 +69,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     """``PREFKIT_MAX_BODY_BYTES``: largest request body accepted (413 beyond)."""
     cookie_secure: bool | None = None
-    """``PREFKIT_COOKIE_SECURE``: force the cookie's ``Secure`` flag; unset means "when the request is https"."""
+    """``PREFKIT_COOKIE_SECURE``: force the cookie's ``Secure`` flag; unset means "when the request is
+    https"."""
     customer_session_days: int = 30
     """``PREFKIT_CUSTOMER_SESSION_DAYS``: lifetime of the cookie set by ``/session/login``."""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -87,8 +88,12 @@ class Settings:
             values["registry_path"] = env["PREFKIT_REGISTRY"] or None
         if env.get("PREFKIT_DATABASE_URL"):
             values["database_url"] = env["PREFKIT_DATABASE_URL"]
-        for name, attr in (("PREFKIT_SECRET", "secret"), ("PREFKIT_SHOP_SECRET", "shop_secret"),
-                           ("PREFKIT_ADMIN_KEY", "admin_key"), ("PREFKIT_API_KEY", "api_key")):
+        for name, attr in (
+            ("PREFKIT_SECRET", "secret"),
+            ("PREFKIT_SHOP_SECRET", "shop_secret"),
+            ("PREFKIT_ADMIN_KEY", "admin_key"),
+            ("PREFKIT_API_KEY", "api_key"),
+        ):
             if name in env:
                 values[attr] = env[name]
         if "PREFKIT_ALLOWED_ORIGINS" in env:
@@ -96,14 +101,17 @@ class Settings:
         if "PREFKIT_DEMO" in env:
             values["demo"] = _bool("PREFKIT_DEMO", env["PREFKIT_DEMO"])
         if "PREFKIT_WRITE_RATE_LIMIT" in env:
-            values["write_rate_limit_per_minute"] = _int("PREFKIT_WRITE_RATE_LIMIT", env["PREFKIT_WRITE_RATE_LIMIT"])
+            values["write_rate_limit_per_minute"] = _int(
+                "PREFKIT_WRITE_RATE_LIMIT", env["PREFKIT_WRITE_RATE_LIMIT"]
+            )
         if "PREFKIT_MAX_BODY_BYTES" in env:
             values["max_body_bytes"] = _int("PREFKIT_MAX_BODY_BYTES", env["PREFKIT_MAX_BODY_BYTES"])
         if env.get("PREFKIT_COOKIE_SECURE"):
             values["cookie_secure"] = _bool("PREFKIT_COOKIE_SECURE", env["PREFKIT_COOKIE_SECURE"])
         if "PREFKIT_CUSTOMER_SESSION_DAYS" in env:
-            values["customer_session_days"] = _int("PREFKIT_CUSTOMER_SESSION_DAYS",
-                                                   env["PREFKIT_CUSTOMER_SESSION_DAYS"])
+            values["customer_session_days"] = _int(
+                "PREFKIT_CUSTOMER_SESSION_DAYS", env["PREFKIT_CUSTOMER_SESSION_DAYS"]
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("allowed_origins"), str):
             values["allowed_origins"] = _origins(values["allowed_origins"])
@@ -114,8 +122,11 @@ class Settings:
         settings = self
         if settings.demo:
             # A random secret per process: demo cookies simply stop matching after a restart.
-            fills = {attr: secrets.token_urlsafe(32) for attr in ("secret", "shop_secret")
-                     if len(getattr(settings, attr)) < MIN_SECRET_LENGTH}
+            fills = {
+                attr: secrets.token_urlsafe(32)
+                for attr in ("secret", "shop_secret")
+                if len(getattr(settings, attr)) < MIN_SECRET_LENGTH
+            }
             settings = replace(settings, **fills)
         else:
             if len(settings.secret) < MIN_SECRET_LENGTH:
@@ -124,22 +135,33 @@ class Settings:
                     f"PREFKIT_SECRET {state}; it signs the shopper's cookie and must be at least "
                     f"{MIN_SECRET_LENGTH} random characters, e.g. "
                     "`export PREFKIT_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')` "
-                    "(or run `prefkit demo` for a local demo)")
+                    "(or run `prefkit demo` for a local demo)"
+                )
             if settings.shop_secret and len(settings.shop_secret) < MIN_SECRET_LENGTH:
-                raise SettingsError(f"PREFKIT_SHOP_SECRET has only {len(settings.shop_secret)} characters; "
-                                    f"use at least {MIN_SECRET_LENGTH} random characters or leave it unset")
-            for name, value in (("PREFKIT_SECRET", settings.secret), ("PREFKIT_SHOP_SECRET", settings.shop_secret)):
+                raise SettingsError(
+                    f"PREFKIT_SHOP_SECRET has only {len(settings.shop_secret)} characters; "
+                    f"use at least {MIN_SECRET_LENGTH} random characters or leave it unset"
+                )
+            for name, value in (
+                ("PREFKIT_SECRET", settings.secret),
+                ("PREFKIT_SHOP_SECRET", settings.shop_secret),
+            ):
                 # Long but not random ("xxxx...", "changemechangeme..."): a placeholder someone forgot to replace.
                 if value and len(set(value)) < _MIN_DISTINCT_SECRET_CHARACTERS:
-                    raise SettingsError(f"{name} looks like a placeholder (only {len(set(value))} different "
-                                        f"characters); use {MIN_SECRET_LENGTH} or more random characters")
+                    raise SettingsError(
+                        f"{name} looks like a placeholder (only {len(set(value))} different "
+                        f"characters); use {MIN_SECRET_LENGTH} or more random characters"
+                    )
         if settings.max_body_bytes <= 0:
             raise SettingsError(f"PREFKIT_MAX_BODY_BYTES must be positive, got {settings.max_body_bytes}")
         if settings.write_rate_limit_per_minute < 0:
-            raise SettingsError("PREFKIT_WRITE_RATE_LIMIT must be 0 (off) or positive, "
-                                f"got {settings.write_rate_limit_per_minute}")
+            raise SettingsError(
+                "PREFKIT_WRITE_RATE_LIMIT must be 0 (off) or positive, "
+                f"got {settings.write_rate_limit_per_minute}"
+            )
         for origin in settings.allowed_origins:
             if "://" not in origin or origin.count("/") != 2:
-                raise SettingsError(f"PREFKIT_ALLOWED_ORIGINS entries look like 'https://shop.example[:port]', "
-                                    f"got {origin!r}")
+                raise SettingsError(
+                    f"PREFKIT_ALLOWED_ORIGINS entries look like 'https://shop.example[:port]', got {origin!r}"
+                )
         return settings

@@ -111,9 +111,15 @@ def write_registry(directory: Path, text: str = REGISTRY_TOML, name: str = "regi
 
 
 def make_settings(registry_path: Path | str, database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(registry_path=str(registry_path), database_url=database_url, secret=SECRET,
-                                  shop_secret=SHOP_SECRET, admin_key=ADMIN_KEY, api_key=API_KEY,
-                                  write_rate_limit_per_minute=0)
+    values: dict[str, Any] = dict(
+        registry_path=str(registry_path),
+        database_url=database_url,
+        secret=SECRET,
+        shop_secret=SHOP_SECRET,
+        admin_key=ADMIN_KEY,
+        api_key=API_KEY,
+        write_rate_limit_per_minute=0,
+    )
     values.update(overrides)
     return Settings(**values).checked()
 
@@ -129,8 +135,13 @@ class Clock:
 
 
 @contextmanager
-def running_app(registry_path: Path, database_url: str, *, clock: Callable[[], datetime] | None = None,
-                **settings_overrides: Any) -> Iterator[tuple[TestClient, PreferenceService]]:
+def running_app(
+    registry_path: Path,
+    database_url: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    **settings_overrides: Any,
+) -> Iterator[tuple[TestClient, PreferenceService]]:
     settings = make_settings(registry_path, database_url, **settings_overrides)
     registry = RegistryService.from_file(registry_path)
     database = Database(database_url)
@@ -143,8 +154,9 @@ def running_app(registry_path: Path, database_url: str, *, clock: Callable[[], d
         database.dispose()
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05,
-             message: str = "condition") -> Any:
+def wait_for(
+    condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"
+) -> Any:
     """Poll ``condition`` until truthy (returned) or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:

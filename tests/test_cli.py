@@ -14,18 +14,27 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-
 from _bff_app import wait_for
+
 from bff.storage.migrate import head_revision
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "examples" / "demo-shop.toml"
 
 
-def prefkit(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def prefkit(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFKIT_")}
-    return subprocess.run([sys.executable, "-m", "bff.cli", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, env={**clean, **(env or {})}, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "bff.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_validate_good_file_prints_summary() -> None:
@@ -39,13 +48,23 @@ def test_validate_good_file_prints_summary() -> None:
 
 def test_validate_broken_file_prints_every_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
-    broken.write_text(DEMO.read_text(encoding="utf-8").replace("max = 10", "max = -1").replace(
-        'mechanism = "opt_in"\ngpc = true\nexpires_after_days = 365\nsection = "communication"',
-        'mechanism = "opt-in"\ngpc = true\nexpires_after_days = 365\nsection = "communication"'), encoding="utf-8")
+    broken.write_text(
+        DEMO.read_text(encoding="utf-8")
+        .replace("max = 10", "max = -1")
+        .replace(
+            'mechanism = "opt_in"\ngpc = true\nexpires_after_days = 365\nsection = "communication"',
+            'mechanism = "opt-in"\ngpc = true\nexpires_after_days = 365\nsection = "communication"',
+        ),
+        encoding="utf-8",
+    )
     result = prefkit("validate", str(broken))
     assert result.returncode == 1
     assert "error(s)" in result.stderr
-    assert "preferences[0].mechanism" in result.stderr and "expected:" in result.stderr and "got:" in result.stderr
+    assert (
+        "preferences[0].mechanism" in result.stderr
+        and "expected:" in result.stderr
+        and "got:" in result.stderr
+    )
     assert str(broken) in result.stderr
 
 
@@ -77,7 +96,9 @@ def test_migrate_and_verify_ledger(tmp_path: Path) -> None:
 
 
 def test_packaged_demo_registry_matches_the_example() -> None:
-    assert (REPO / "bff" / "data" / "demo-shop.toml").read_text(encoding="utf-8") == DEMO.read_text(encoding="utf-8")
+    assert (REPO / "bff" / "data" / "demo-shop.toml").read_text(encoding="utf-8") == DEMO.read_text(
+        encoding="utf-8"
+    )
 
 
 def _free_port() -> int:
@@ -90,9 +111,15 @@ def _free_port() -> int:
 def demo_server(cwd: Path) -> Iterator[str]:
     port = _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFKIT_")}
-    process = subprocess.Popen([sys.executable, "-m", "bff.cli", "demo", "--port", str(port)], cwd=cwd,
-                               env=clean, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bff.cli", "demo", "--port", str(port)],
+        cwd=cwd,
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -119,11 +146,15 @@ def demo_server(cwd: Path) -> Iterator[str]:
 def test_demo_creates_database_then_reuses_it(tmp_path: Path) -> None:
     with demo_server(tmp_path) as base, httpx.Client(base_url=base) as client:
         assert (tmp_path / "prefkit-demo.db").is_file()
-        response = client.put("/api/v1/preferences/eco_only", json={"value": ["eco"]},
-                              headers={"Origin": base})
+        response = client.put(
+            "/api/v1/preferences/eco_only", json={"value": ["eco"]}, headers={"Origin": base}
+        )
         assert response.status_code == 200, response.text
         cookie = client.cookies["prefkit_sid"]
-    with demo_server(tmp_path) as base, httpx.Client(base_url=base, cookies={"prefkit_sid": cookie}) as client:
+    with (
+        demo_server(tmp_path) as base,
+        httpx.Client(base_url=base, cookies={"prefkit_sid": cookie}) as client,
+    ):
         body = client.get("/api/v1/preferences").json()
         assert body["preferences"]["eco_only"]["value"] == ["eco"]  # same database, same cookie secret
         history = client.get("/api/v1/consents/history").json()

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _bff_app import SECRET, SHOP_SECRET, WRITE, Clock, running_app, write_registry
 from litestar import Litestar, WebSocket, websocket
 from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient
 
-from _bff_app import SECRET, SHOP_SECRET, WRITE, Clock, running_app, write_registry
 from bff.identity import (
     Identity,
     IdentityMiddleware,
@@ -39,8 +39,9 @@ def test_customer_token_round_trip_and_refusals() -> None:
     token = issue_customer_token("cust-42", SHOP_SECRET, ttl=60)
     assert verify_customer_token(token, SHOP_SECRET) == "cust-42"
     with pytest.raises(InvalidCustomerToken, match="expired"):
-        verify_customer_token(issue_customer_token("cust-42", SHOP_SECRET, ttl=60, now=time.time() - 120),
-                              SHOP_SECRET)
+        verify_customer_token(
+            issue_customer_token("cust-42", SHOP_SECRET, ttl=60, now=time.time() - 120), SHOP_SECRET
+        )
     with pytest.raises(InvalidCustomerToken, match="signature"):
         verify_customer_token(token, "another-shop-secret-0123456789abcdef")
     payload, _, signature = token.partition(".")
@@ -80,10 +81,14 @@ def test_expired_or_forged_bearer_token_is_401(app: tuple[TestClient, Preference
     response = client.get("/api/v1/preferences", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"] == "urn:prefkit:problem:invalid-token" and "expired" in response.json()["detail"]
+    assert (
+        response.json()["type"] == "urn:prefkit:problem:invalid-token"
+        and "expired" in response.json()["detail"]
+    )
     forged = issue_customer_token("c-1", "not-the-shop-secret-0123456789abcdef")
-    response = client.put("/api/v1/preferences/size", json={"value": "s"},
-                          headers={"Authorization": f"Bearer {forged}"})
+    response = client.put(
+        "/api/v1/preferences/size", json={"value": "s"}, headers={"Authorization": f"Bearer {forged}"}
+    )
     assert response.status_code == 401 and "signature" in response.json()["detail"]
     response = client.post("/api/v1/session/login", json={"token": expired}, headers=WRITE)
     assert response.status_code == 401 and response.json()["type"] == "urn:prefkit:problem:invalid-token"
@@ -91,8 +96,9 @@ def test_expired_or_forged_bearer_token_is_401(app: tuple[TestClient, Preference
 
 def test_login_merges_anonymous_choices_once(app: tuple[TestClient, PreferenceService], clock: Clock) -> None:
     client, service = app
-    import anyio
     from datetime import timedelta
+
+    import anyio
 
     # The customer decided some things earlier, elsewhere.
     customer = "cust:c-7"
@@ -100,8 +106,9 @@ def test_login_merges_anonymous_choices_once(app: tuple[TestClient, PreferenceSe
     clock.now += timedelta(minutes=5)
     # Anonymously, in this browser, later: a conflicting newer choice and a new one.
     client.patch("/api/v1/preferences", json={"size": "m", "balance": 0.25}, headers=WRITE)
-    response = client.post("/api/v1/session/login", json={"token": issue_customer_token("c-7", SHOP_SECRET)},
-                           headers=WRITE)
+    response = client.post(
+        "/api/v1/session/login", json={"token": issue_customer_token("c-7", SHOP_SECRET)}, headers=WRITE
+    )
     assert response.status_code == 200
     assert response.json() == {"subject_kind": "customer", "merged_keys": ["balance", "size"]}
     assert "prefkit_sid=" in response.headers["set-cookie"]
@@ -113,16 +120,22 @@ def test_login_merges_anonymous_choices_once(app: tuple[TestClient, PreferenceSe
     assert prefs["newsletter"]["value"] is True  # the customer's own choice stays
     events = client.get("/api/v1/consents/history").json()["events"]
     assert sorted((e["key"], e["method"]) for e in events if e["method"] == "merge") == [
-        ("balance", "merge"), ("size", "merge")]
+        ("balance", "merge"),
+        ("size", "merge"),
+    ]
     assert client.get("/api/v1/consents/history").json()["chain"]["valid"] is True
     assert anyio.run(service.merge, "anon:" + "0" * 32, customer) == []  # nothing to take over
 
 
-def test_bearer_with_anonymous_cookie_merges_on_first_sight(app: tuple[TestClient, PreferenceService]) -> None:
+def test_bearer_with_anonymous_cookie_merges_on_first_sight(
+    app: tuple[TestClient, PreferenceService],
+) -> None:
     client, service = app
     client.put("/api/v1/preferences/colors", json={"value": ["red"]}, headers=WRITE)
     bearer = {"Authorization": f"Bearer {issue_customer_token('c-9', SHOP_SECRET)}"}
-    assert client.get("/api/v1/preferences", headers=bearer).json()["preferences"]["colors"]["value"] == ["red"]
+    assert client.get("/api/v1/preferences", headers=bearer).json()["preferences"]["colors"]["value"] == [
+        "red"
+    ]
     client.get("/api/v1/preferences", headers=bearer)
     import anyio
 

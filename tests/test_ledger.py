@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from _bff_app import REGISTRY_TOML
+
 from bff.service import PreferenceService
 from bff.storage import Database
 from preference_registry import RegistryService, load_registry
@@ -37,8 +37,10 @@ def test_chain_verifies_and_detects_a_tampered_row(service: PreferenceService) -
     run(service.set_values(SUBJECT, {"size": "m"}, method="ui"))
     assert run(service.verify(SUBJECT)) is None
     with service.database.write() as connection:
-        connection.execute(sa.text("UPDATE consent_event SET new_value = :v WHERE subject = :s AND seq = 2"),
-                           {"v": "true", "s": SUBJECT})
+        connection.execute(
+            sa.text("UPDATE consent_event SET new_value = :v WHERE subject = :s AND seq = 2"),
+            {"v": "true", "s": SUBJECT},
+        )
     broken = run(service.verify(SUBJECT))
     assert broken is not None and broken.seq == 2 and "altered" in broken.reason
 
@@ -48,7 +50,9 @@ def test_chain_detects_a_deleted_row(service: PreferenceService) -> None:
     run(service.set_values(SUBJECT, {"newsletter": False}, method="api"))
     run(service.set_values(SUBJECT, {"newsletter": True}, method="api"))
     with service.database.write() as connection:
-        connection.execute(sa.text("DELETE FROM consent_event WHERE subject = :s AND seq = 2"), {"s": SUBJECT})
+        connection.execute(
+            sa.text("DELETE FROM consent_event WHERE subject = :s AND seq = 2"), {"s": SUBJECT}
+        )
     broken = run(service.verify(SUBJECT))
     assert broken is not None and broken.seq == 2 and "gap" in broken.reason
 
@@ -56,18 +60,29 @@ def test_chain_detects_a_deleted_row(service: PreferenceService) -> None:
 def test_chain_detects_a_rewritten_timestamp(service: PreferenceService) -> None:
     run(service.set_values(SUBJECT, {"newsletter": True}, method="api"))
     with service.database.write() as connection:
-        connection.execute(sa.text("UPDATE consent_event SET method = 'ui' WHERE subject = :s"), {"s": SUBJECT})
+        connection.execute(
+            sa.text("UPDATE consent_event SET method = 'ui' WHERE subject = :s"), {"s": SUBJECT}
+        )
     assert run(service.verify(SUBJECT)).seq == 1
 
 
 def test_concurrent_writes_to_one_subject_never_fork_the_chain(service: PreferenceService) -> None:
     async def hammer() -> None:
-        await asyncio.gather(*(service.set_values(SUBJECT, {"level": (i % 6) * 2, "size": "sm"[i % 2]},
-                                                  method="api") for i in range(24)))
+        await asyncio.gather(
+            *(
+                service.set_values(SUBJECT, {"level": (i % 6) * 2, "size": "sm"[i % 2]}, method="api")
+                for i in range(24)
+            )
+        )
+
     run(hammer())
     with service.database.read() as connection:
-        seqs = [row.seq for row in connection.execute(
-            sa.text("SELECT seq FROM consent_event WHERE subject = :s ORDER BY seq"), {"s": SUBJECT})]
+        seqs = [
+            row.seq
+            for row in connection.execute(
+                sa.text("SELECT seq FROM consent_event WHERE subject = :s ORDER BY seq"), {"s": SUBJECT}
+            )
+        ]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 24
     assert run(service.verify(SUBJECT)) is None
 
@@ -79,14 +94,18 @@ def test_state_and_ledger_are_one_transaction(service: PreferenceService) -> Non
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql(
                 "CREATE TRIGGER refuse_colors BEFORE INSERT ON consent_event WHEN NEW.key = 'colors' "
-                "BEGIN SELECT RAISE(ABORT, 'refused by test'); END")
+                "BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+            )
         else:
             connection.exec_driver_sql(
                 "CREATE FUNCTION refuse_colors() RETURNS trigger AS $$ BEGIN "
                 "IF NEW.key = 'colors' THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$ "
-                "LANGUAGE plpgsql")
-            connection.exec_driver_sql("CREATE TRIGGER refuse_colors BEFORE INSERT ON consent_event "
-                                       "FOR EACH ROW EXECUTE FUNCTION refuse_colors()")
+                "LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER refuse_colors BEFORE INSERT ON consent_event "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_colors()"
+            )
     with pytest.raises(sa.exc.DBAPIError, match="refused by test"):
         run(service.set_values(SUBJECT, {"size": "m", "colors": ["red"]}, method="api"))
     values = run(service.effective(SUBJECT))
@@ -102,7 +121,9 @@ def test_subjects_have_independent_chains(service: PreferenceService) -> None:
     first, second = run(service.history(SUBJECT))[0], run(service.history(other))[0]
     assert first.seq == second.seq == 1 and first.hash != second.hash
     with service.database.write() as connection:
-        connection.execute(sa.text("UPDATE consent_event SET new_value = 'false' WHERE subject = :s"), {"s": other})
+        connection.execute(
+            sa.text("UPDATE consent_event SET new_value = 'false' WHERE subject = :s"), {"s": other}
+        )
     assert run(service.verify(SUBJECT)) is None and run(service.verify(other)) is not None
 
 
@@ -130,11 +151,17 @@ def test_two_instances_on_one_database_keep_one_chain(service: PreferenceService
     other_database = Database(database_url)
     other = PreferenceService(service.registry, other_database)
     try:
+
         async def both() -> None:
-            await asyncio.gather(*(
-                (service if i % 2 else other).set_values(SUBJECT, {"level": (i % 6) * 2, "size": "sm"[i % 2]},
-                                                         method="api")
-                for i in range(20)))
+            await asyncio.gather(
+                *(
+                    (service if i % 2 else other).set_values(
+                        SUBJECT, {"level": (i % 6) * 2, "size": "sm"[i % 2]}, method="api"
+                    )
+                    for i in range(20)
+                )
+            )
+
         run(both())
         run(service.set_values(SUBJECT, {"colors": ["green"]}, method="api"))
         assert run(other.effective(SUBJECT))["colors"].value == ["green"]

@@ -6,6 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from bff.settings import Settings, SettingsError
+
+GOOD_SECRET = "k3y-0123456789abcdefghijklmnopqrstuvwx"
 from bff.storage import Database
 from bff.storage.migrate import current_revision, head_revision
 
@@ -43,9 +45,9 @@ def test_settings_refuse_missing_or_short_secret_outside_demo() -> None:
     with pytest.raises(SettingsError, match="has only 5 characters"):
         Settings.from_env({"PREFKIT_SECRET": "short"})
     with pytest.raises(SettingsError, match="PREFKIT_SHOP_SECRET"):
-        Settings.from_env({"PREFKIT_SECRET": "s" * 32, "PREFKIT_SHOP_SECRET": "tiny"})
+        Settings.from_env({"PREFKIT_SECRET": GOOD_SECRET, "PREFKIT_SHOP_SECRET": "tiny"})
     with pytest.raises(SettingsError, match="PREFKIT_ALLOWED_ORIGINS"):
-        Settings.from_env({"PREFKIT_SECRET": "s" * 32, "PREFKIT_ALLOWED_ORIGINS": "shop.example"})
+        Settings.from_env({"PREFKIT_SECRET": GOOD_SECRET, "PREFKIT_ALLOWED_ORIGINS": "shop.example"})
     with pytest.raises(SettingsError, match="PREFKIT_DEMO"):
         Settings.from_env({"PREFKIT_DEMO": "maybe"})
     demo = Settings.from_env({"PREFKIT_DEMO": "1"})
@@ -53,13 +55,22 @@ def test_settings_refuse_missing_or_short_secret_outside_demo() -> None:
 
 
 def test_settings_from_env() -> None:
-    settings = Settings.from_env({
-        "PREFKIT_SECRET": "s" * 40, "PREFKIT_REGISTRY": "shop.toml",
-        "PREFKIT_DATABASE_URL": "postgresql+psycopg://u@h/db",
-        "PREFKIT_ALLOWED_ORIGINS": "https://shop.example, http://localhost:3000/",
-        "PREFKIT_WRITE_RATE_LIMIT": "120", "PREFKIT_MAX_BODY_BYTES": "1000", "PREFKIT_ADMIN_KEY": "a",
-    })
+    settings = Settings.from_env(
+        {
+            "PREFKIT_SECRET": GOOD_SECRET,
+            "PREFKIT_REGISTRY": "shop.toml",
+            "PREFKIT_DATABASE_URL": "postgresql+psycopg://u@h/db",
+            "PREFKIT_ALLOWED_ORIGINS": "https://shop.example, http://localhost:3000/",
+            "PREFKIT_WRITE_RATE_LIMIT": "120",
+            "PREFKIT_MAX_BODY_BYTES": "1000",
+            "PREFKIT_ADMIN_KEY": "a",
+        }
+    )
     assert settings.registry_path == "shop.toml" and settings.database_url.startswith("postgresql")
     assert settings.allowed_origins == ("https://shop.example", "http://localhost:3000")
-    assert (settings.write_rate_limit_per_minute, settings.max_body_bytes, settings.admin_key) == (120, 1000, "a")
-    assert Settings.from_env({"PREFKIT_SECRET": "s" * 40}).database_url == "sqlite:///./prefkit.db"
+    assert (settings.write_rate_limit_per_minute, settings.max_body_bytes, settings.admin_key) == (
+        120,
+        1000,
+        "a",
+    )
+    assert Settings.from_env({"PREFKIT_SECRET": GOOD_SECRET}).database_url == "sqlite:///./prefkit.db"

@@ -36,12 +36,20 @@ def identity_of(request: Request[Any, Any, Any]) -> ResolvedIdentity:
     """The caller's identity; 401 when a bearer token was presented but refused."""
     identity = identity_from_connection(request)
     if identity.token_error:
-        raise ProblemError(401, "invalid-token", f"customer token refused: {identity.token_error}",
-                           title="Invalid customer token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise ProblemError(
+            401,
+            "invalid-token",
+            f"customer token refused: {identity.token_error}",
+            title="Invalid customer token",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return identity
-
 
 
 def keys_match(presented: str | None, expected: str) -> bool:
     """Constant-time comparison; an unset expected key never matches."""
-    return bool(expected) and presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
+    return (
+        bool(expected)
+        and presented is not None
+        and hmac.compare_digest(presented.encode(), expected.encode())
+    )

@@ -29,8 +29,12 @@ _API_METHOD = "api"
 
 
 def _response(request: Request[Any, Any, Any], effective: dict[str, EffectiveValue]) -> PreferencesResponse:
-    return PreferencesResponse(registry_version=service_of(request).registry.current.version, gpc=gpc_of(request),
-                               subject_kind=identity_of(request).kind, preferences=effective)
+    return PreferencesResponse(
+        registry_version=service_of(request).registry.current.version,
+        gpc=gpc_of(request),
+        subject_kind=identity_of(request).kind,
+        preferences=effective,
+    )
 
 
 def _known(request: Request[Any, Any, Any], key: str) -> None:
@@ -50,14 +54,24 @@ class PreferenceController(Controller):
         return _response(request, await service_of(request).effective(identity.subject, gpc=gpc_of(request)))
 
     @patch("/", summary="Set several preferences at once (keys not submitted never change)")
-    async def patch_preferences(self, request: Request[Any, Any, Any], data: dict[str, Any]) -> PreferencesResponse:
+    async def patch_preferences(
+        self, request: Request[Any, Any, Any], data: dict[str, Any]
+    ) -> PreferencesResponse:
         identity = identity_of(request)
         if not data:
-            raise ProblemError(422, "validation", "the body names no preference to change",
-                               errors=[FieldError(path="body", message="empty object",
-                                                  expected="an object of key -> value", got="{}")])
-        effective = await service_of(request).set_values(identity.subject, data, method=_API_METHOD,
-                                                         gpc=gpc_of(request))
+            raise ProblemError(
+                422,
+                "validation",
+                "the body names no preference to change",
+                errors=[
+                    FieldError(
+                        path="body", message="empty object", expected="an object of key -> value", got="{}"
+                    )
+                ],
+            )
+        effective = await service_of(request).set_values(
+            identity.subject, data, method=_API_METHOD, gpc=gpc_of(request)
+        )
         return _response(request, effective)
 
     @get("/{key:str}", summary="One preference")
@@ -66,12 +80,15 @@ class PreferenceController(Controller):
         return await service_of(request).get(identity.subject, key, gpc=gpc_of(request))
 
     @put("/{key:str}", summary="Set one preference", status_code=200)
-    async def put_preference(self, request: Request[Any, Any, Any], key: str, data: ValueBody) -> EffectiveValue:
+    async def put_preference(
+        self, request: Request[Any, Any, Any], key: str, data: ValueBody
+    ) -> EffectiveValue:
         identity = identity_of(request)
         _known(request, key)
         request.scope["state"]["prefkit_error_path"] = "value"
-        effective = await service_of(request).set_values(identity.subject, {key: data.value}, method=_API_METHOD,
-                                                         gpc=gpc_of(request))
+        effective = await service_of(request).set_values(
+            identity.subject, {key: data.value}, method=_API_METHOD, gpc=gpc_of(request)
+        )
         return effective[key]
 
     @delete("/{key:str}", summary="Back to the default (for a consent: withdraw it)", status_code=200)
@@ -79,7 +96,9 @@ class PreferenceController(Controller):
         identity = identity_of(request)
         _known(request, key)
         request.scope["state"]["prefkit_error_path"] = "value"
-        effective = await service_of(request).reset(identity.subject, key, method=_API_METHOD, gpc=gpc_of(request))
+        effective = await service_of(request).reset(
+            identity.subject, key, method=_API_METHOD, gpc=gpc_of(request)
+        )
         return effective[key]
 
 
@@ -106,12 +125,16 @@ class ConsentController(Controller):
         snapshot = service.registry.current
         from preference_registry import negotiate_locale
 
-        chosen = negotiate_locale(locale, request.headers.get("accept-language"), snapshot.locales,
-                                  snapshot.default_locale)
+        chosen = negotiate_locale(
+            locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
+        )
         events = await service.history(identity.subject, locale=chosen)
         broken = await service.verify(identity.subject)
-        chain = ChainStatus(valid=True) if broken is None else ChainStatus(valid=False, broken_at_seq=broken.seq,
-                                                                            reason=broken.reason)
+        chain = (
+            ChainStatus(valid=True)
+            if broken is None
+            else ChainStatus(valid=False, broken_at_seq=broken.seq, reason=broken.reason)
+        )
         return HistoryResponse(events=events, chain=chain)
 
 
@@ -126,11 +149,19 @@ class ProfileController(Controller):
         api_key = request.headers.get("x-api-key")
         if api_key is not None or subject is not None:
             if not keys_match(api_key, settings_of(request).api_key):
-                raise ProblemError(401, "api-key", "reading another subject's profile needs a valid X-API-Key",
-                                   title="API key required")
+                raise ProblemError(
+                    401,
+                    "api-key",
+                    "reading another subject's profile needs a valid X-API-Key",
+                    title="API key required",
+                )
             if not subject:
-                raise ProblemError(400, "invalid-request", "server-to-server access needs ?subject=<subject id>",
-                                   errors=[FieldError(path="subject", message="missing", expected="a subject id")])
+                raise ProblemError(
+                    400,
+                    "invalid-request",
+                    "server-to-server access needs ?subject=<subject id>",
+                    errors=[FieldError(path="subject", message="missing", expected="a subject id")],
+                )
             return await service_of(request).profile(subject, gpc=gpc_of(request))
         identity = identity_of(request)
         return await service_of(request).profile(identity.subject, gpc=gpc_of(request))
@@ -142,8 +173,11 @@ class SessionController(Controller):
     path = "/session"
     tags = ["session"]
 
-    @post("/login", summary="Exchange a customer token for the customer cookie; merges the anonymous choices",
-          status_code=200)
+    @post(
+        "/login",
+        summary="Exchange a customer token for the customer cookie; merges the anonymous choices",
+        status_code=200,
+    )
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> Response[SessionResponse]:
         from ..identity import InvalidCustomerToken
 
@@ -151,8 +185,9 @@ class SessionController(Controller):
         try:
             customer = helper.customer_subject(data.token)
         except InvalidCustomerToken as exc:
-            raise ProblemError(401, "invalid-token", f"customer token refused: {exc}",
-                               title="Invalid customer token") from None
+            raise ProblemError(
+                401, "invalid-token", f"customer token refused: {exc}", title="Invalid customer token"
+            ) from None
         current = identity_from_connection(request)
         merged: list[str] = []
         if current.subject.startswith(ANONYMOUS_PREFIX) and current.via == "cookie":
@@ -162,10 +197,14 @@ class SessionController(Controller):
     @post("/logout", summary="Forget the customer: a fresh anonymous subject", status_code=200)
     async def logout(self, request: Request[Any, Any, Any]) -> Response[SessionResponse]:
         helper = identity_helper_of(request)
-        return _with_cookie(request, helper.new_anonymous_subject(), SessionResponse(subject_kind="anonymous"))
+        return _with_cookie(
+            request, helper.new_anonymous_subject(), SessionResponse(subject_kind="anonymous")
+        )
 
 
-def _with_cookie(request: Request[Any, Any, Any], subject: str, body: SessionResponse) -> Response[SessionResponse]:
+def _with_cookie(
+    request: Request[Any, Any, Any], subject: str, body: SessionResponse
+) -> Response[SessionResponse]:
     helper = identity_helper_of(request)
     request.scope["state"]["prefkit_cookie_set"] = True  # the middleware must not add a second cookie
     header = helper.set_cookie_header(subject, secure=request.url.scheme == "https").decode()

@@ -20,16 +20,34 @@ from preference_registry import RegistryLoadError
 
 from ..service import PreferenceValidationError, UnknownPreferenceError
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "FieldError", "Problem", "ProblemError", "exception_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "FieldError",
+    "Problem",
+    "ProblemError",
+    "exception_handlers",
+    "problem_response",
+]
 
 logger = logging.getLogger("prefkit.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 406: "Not acceptable", 409: "Conflict", 413: "Request body too large",
-           415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
-           500: "Internal server error", 503: "Service unavailable"}
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
 
 
 class FieldError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -65,28 +83,57 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 class ProblemError(HTTPException):
     """Raise to answer with a specific problem type."""
 
-    def __init__(self, status_code: int, slug: str, detail: str, *, title: str | None = None,
-                 errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        slug: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail=detail, status_code=status_code, headers=headers)
         self.slug = slug
         self.title = title
         self.errors = errors
 
 
-def problem_response(request: Request[Any, Any, Any] | None, status: int, slug: str, detail: str | None, *,
-                     title: str | None = None, errors: list[FieldError] | None = None,
-                     headers: dict[str, str] | None = None) -> Response[bytes]:
-    problem = Problem(type=f"urn:prefkit:problem:{slug}", title=title or _TITLES.get(status, "Error"),
-                      status=status, detail=detail, instance=request.url.path if request is not None else None,
-                      errors=errors)
-    return Response(msgspec.json.encode(problem), status_code=status, media_type=PROBLEM_MEDIA_TYPE,
-                    headers=headers)
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    status: int,
+    slug: str,
+    detail: str | None,
+    *,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    problem = Problem(
+        type=f"urn:prefkit:problem:{slug}",
+        title=title or _TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        instance=request.url.path if request is not None else None,
+        errors=errors,
+    )
+    return Response(
+        msgspec.json.encode(problem), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
 
 
 def _slug_for(status: int) -> str:
-    return {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-            405: "method-not-allowed", 413: "body-too-large", 415: "unsupported-media-type",
-            429: "rate-limited", 503: "unavailable"}.get(status, "http-error")
+    return {
+        400: "bad-request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "body-too-large",
+        415: "unsupported-media-type",
+        429: "rate-limited",
+        503: "unavailable",
+    }.get(status, "http-error")
 
 
 def _litestar_validation_errors(extra: Any) -> list[FieldError]:
@@ -101,8 +148,15 @@ def _litestar_validation_errors(extra: Any) -> list[FieldError]:
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     headers = dict(exc.headers or {})
     if isinstance(exc, ProblemError):
-        return problem_response(request, exc.status_code, exc.slug, exc.detail, title=exc.title, errors=exc.errors,
-                                headers=headers)
+        return problem_response(
+            request,
+            exc.status_code,
+            exc.slug,
+            exc.detail,
+            title=exc.title,
+            errors=exc.errors,
+            headers=headers,
+        )
     if isinstance(exc, ValidationException):
         errors = _litestar_validation_errors(exc.extra) or [FieldError(path="body", message=exc.detail)]
         detail = exc.detail
@@ -114,7 +168,9 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem_response(request, status, _slug_for(status), exc.detail, errors=errors, headers=headers)
 
 
-def _on_preference_validation(request: Request[Any, Any, Any], exc: PreferenceValidationError) -> Response[bytes]:
+def _on_preference_validation(
+    request: Request[Any, Any, Any], exc: PreferenceValidationError
+) -> Response[bytes]:
     prefix = request.scope.get("state", {}).get("prefkit_error_path")
     errors = []
     for problem in exc.problems:
@@ -123,12 +179,17 @@ def _on_preference_validation(request: Request[Any, Any, Any], exc: PreferenceVa
         elif prefix == "value":  # PUT {"value": ...}: the path is inside the body's "value"
             path = problem.path
         else:  # PATCH {"key": value}: "value[2]" of key k is "k[2]"
-            path = problem.key + problem.path[len("value"):]
-        errors.append(FieldError(path=path, message=problem.message, expected=problem.expected, got=problem.got))
+            path = problem.key + problem.path[len("value") :]
+        errors.append(
+            FieldError(path=path, message=problem.message, expected=problem.expected, got=problem.got)
+        )
     unknown = [p.key for p in exc.problems if p.path == "key"]
-    detail = (f"{len(errors)} problem(s) with the submitted values; nothing was changed"
-              + (f" (unknown key(s): {', '.join(unknown)})" if unknown else ""))
-    return problem_response(request, 422, "validation", detail, title="Invalid preference value", errors=errors)
+    detail = f"{len(errors)} problem(s) with the submitted values; nothing was changed" + (
+        f" (unknown key(s): {', '.join(unknown)})" if unknown else ""
+    )
+    return problem_response(
+        request, 422, "validation", detail, title="Invalid preference value", errors=errors
+    )
 
 
 def _on_unknown_preference(request: Request[Any, Any, Any], exc: UnknownPreferenceError) -> Response[bytes]:
@@ -136,26 +197,43 @@ def _on_unknown_preference(request: Request[Any, Any, Any], exc: UnknownPreferen
 
 
 def _on_registry_error(request: Request[Any, Any, Any], exc: RegistryLoadError) -> Response[bytes]:
-    errors = [FieldError(path=issue.path, message=issue.message, expected=issue.expected, got=issue.got)
-              for issue in exc.errors]
-    return problem_response(request, 422, "invalid-registry",
-                            f"the registry document has {len(errors)} error(s); the active registry is unchanged",
-                            title="Invalid registry document", errors=errors)
+    errors = [
+        FieldError(path=issue.path, message=issue.message, expected=issue.expected, got=issue.got)
+        for issue in exc.errors
+    ]
+    return problem_response(
+        request,
+        422,
+        "invalid-registry",
+        f"the registry document has {len(errors)} error(s); the active registry is unchanged",
+        title="Invalid registry document",
+        errors=errors,
+    )
 
 
 def _on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     # Connection refused, server gone, file unopenable, lock wait exhausted, pool exhausted. Setting a value
     # is idempotent, so telling the client to retry is always safe.
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return problem_response(request, 503, "database-unavailable",
-                            "the preference database is temporarily unavailable; please retry shortly "
-                            "(a change answered with this error was not acknowledged)", title="Service unavailable", headers={"Retry-After": "5"})
+    return problem_response(
+        request,
+        503,
+        "database-unavailable",
+        "the preference database is temporarily unavailable; please retry shortly "
+        "(a change answered with this error was not acknowledged)",
+        title="Service unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal",
-                            "an unexpected error occurred; it has been logged")
+    return problem_response(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal",
+        "an unexpected error occurred; it has been logged",
+    )
 
 
 exception_handlers: dict[Any, Any] = {

@@ -49,11 +49,25 @@ def origin_of(url: str) -> str | None:
 
 
 async def _refuse(scope: dict[str, Any], send: Any, detail: str) -> None:
-    body = msgspec.json.encode(Problem(type="urn:prefkit:problem:csrf", title="Cross-site request refused",
-                                       status=403, detail=detail, instance=scope.get("path")))
-    await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode())]})
+    body = msgspec.json.encode(
+        Problem(
+            type="urn:prefkit:problem:csrf",
+            title="Cross-site request refused",
+            status=403,
+            detail=detail,
+            instance=scope.get("path"),
+        )
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -87,18 +101,23 @@ class CsrfMiddleware:
             host = headers.get(b"host", b"").decode("latin-1")
             own = origin_of(f"{scope.get('scheme', 'http')}://{host}") if host else None
             # Behind a TLS-terminating proxy the scheme seen here may be http: compare host[:port] then.
-            same = origin is not None and (origin == own or (own is not None and origin.split("://", 1)[1]
-                                                                   == own.split("://", 1)[1]))
+            same = origin is not None and (
+                origin == own or (own is not None and origin.split("://", 1)[1] == own.split("://", 1)[1])
+            )
             if same or origin in self.allowed:
                 return None
-            return (f"origin {origin_header.decode('latin-1')!r} may not change preferences here "
-                    "(not this site and not in PREFKIT_ALLOWED_ORIGINS)")
+            return (
+                f"origin {origin_header.decode('latin-1')!r} may not change preferences here "
+                "(not this site and not in PREFKIT_ALLOWED_ORIGINS)"
+            )
         fetch_site = headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
         if fetch_site in ("cross-site", "same-site"):
             return f"cross-site request without an Origin header (Sec-Fetch-Site: {fetch_site})"
         if not headers.get(CSRF_HEADER.encode()):
-            return ("a state-changing request authenticated by cookie needs an Origin header (browsers send it) "
-                    f"or the header X-Prefkit-CSRF: 1")
+            return (
+                "a state-changing request authenticated by cookie needs an Origin header (browsers send it) "
+                "or the header X-Prefkit-CSRF: 1"
+            )
         return None
 
 
@@ -122,11 +141,15 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                         (b"content-security-policy", csp)]
-                message = {**message, "headers": [*message.get("headers", []),
-                                                   *(h for h in extra if h[0] not in present)]}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                    (b"content-security-policy", csp),
+                ]
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), *(h for h in extra if h[0] not in present)],
+                }
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -37,11 +37,16 @@ class RegistryController(Controller):
     @get("/", summary="The active registry, localized (?locale= or Accept-Language), with ETag")
     async def registry(self, request: Request[Any, Any, Any], locale: str | None = None) -> Response[Any]:
         snapshot = service_of(request).registry.current
-        chosen = negotiate_locale(locale, request.headers.get("accept-language"), snapshot.locales,
-                                  snapshot.default_locale)
+        chosen = negotiate_locale(
+            locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
+        )
         etag = f'"{snapshot.version}-{chosen}"'
-        headers = {"ETag": etag, "Vary": "Accept-Language", "Cache-Control": "no-cache",
-                   "Content-Language": chosen}
+        headers = {
+            "ETag": etag,
+            "Vary": "Accept-Language",
+            "Cache-Control": "no-cache",
+            "Content-Language": chosen,
+        }
         if _etag_matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         return Response(registry_view(snapshot, chosen), headers=headers)
@@ -63,8 +68,12 @@ class HealthController(Controller):
         except Exception as exc:  # noqa: BLE001 - any driver error means "not ready"
             raise ProblemError(503, "not-ready", f"database unreachable: {type(exc).__name__}") from None
         snapshot = service.registry.current
-        return {"status": "ready", "database": service.database.url.get_backend_name(),
-                "registry_version": snapshot.version, "preference_count": len(snapshot.preferences)}
+        return {
+            "status": "ready",
+            "database": service.database.url.get_backend_name(),
+            "registry_version": snapshot.version,
+            "preference_count": len(snapshot.preferences),
+        }
 
 
 class AdminStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,10 +95,13 @@ class AdminController(Controller):
     def _authorize(request: Request[Any, Any, Any]) -> None:
         expected = settings_of(request).admin_key
         if not expected:
-            raise ProblemError(403, "admin-disabled", "administration is disabled (PREFKIT_ADMIN_KEY is not set)")
+            raise ProblemError(
+                403, "admin-disabled", "administration is disabled (PREFKIT_ADMIN_KEY is not set)"
+            )
         if not keys_match(request.headers.get("x-admin-key"), expected):
-            raise ProblemError(401, "admin-key", "a valid X-Admin-Key header is required",
-                               title="Admin key required")
+            raise ProblemError(
+                401, "admin-key", "a valid X-Admin-Key header is required", title="Admin key required"
+            )
 
     @get("/registry", summary="Active registry version, history, last rejected attempt")
     async def status(self, request: Request[Any, Any, Any]) -> AdminStatus:
@@ -98,8 +110,12 @@ class AdminController(Controller):
         history = await anyio.to_thread.run_sync(service.registry_versions)
         return AdminStatus(active=service.registry.status(), history=history)
 
-    @put("/registry", summary="Submit a registry document (TOML/YAML/JSON): validated, stored, activated",
-         request_max_body_size=ADMIN_MAX_BODY_BYTES, status_code=200)
+    @put(
+        "/registry",
+        summary="Submit a registry document (TOML/YAML/JSON): validated, stored, activated",
+        request_max_body_size=ADMIN_MAX_BODY_BYTES,
+        status_code=200,
+    )
     async def submit(self, request: Request[Any, Any, Any], format: str | None = None) -> dict[str, Any]:
         self._authorize(request)
         service = service_of(request)
@@ -108,15 +124,20 @@ class AdminController(Controller):
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ProblemError(400, "invalid-request", "the registry document must be UTF-8 text") from None
-        fmt = _FORMATS.get((format or "").lower()) or _format_from_content_type(request.headers.get("content-type"))
+        fmt = _FORMATS.get((format or "").lower()) or _format_from_content_type(
+            request.headers.get("content-type")
+        )
         source = f"admin upload {datetime.now(UTC).isoformat(timespec='seconds')}"
         # RegistryLoadError -> 422 problem listing every error (see problems.py); the old registry stays.
         snapshot = await anyio.to_thread.run_sync(lambda: service.registry.validate(text, fmt, source))
         # Activation notifies listeners, one of which stores the version in the database: off the loop.
         activated = await anyio.to_thread.run_sync(service.registry.activate, snapshot)
-        return {"version": snapshot.version, "activated": activated,
-                "preference_count": len(snapshot.preferences),
-                "warnings": [msgspec.to_builtins(w) for w in snapshot.warnings]}
+        return {
+            "version": snapshot.version,
+            "activated": activated,
+            "preference_count": len(snapshot.preferences),
+            "warnings": [msgspec.to_builtins(w) for w in snapshot.warnings],
+        }
 
 
 def _format_from_content_type(content_type: str | None) -> Any:
@@ -134,6 +155,11 @@ _GPC_DOCUMENT = msgspec.json.encode({"gpc": True, "lastUpdate": "2026-11-22"})
 
 @get("/.well-known/gpc.json", summary="Global Privacy Control support resource", tags=["gpc"])
 async def gpc_well_known() -> Response[bytes]:
-    return Response(_GPC_DOCUMENT, media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=86400",
-                             "ETag": '"' + hashlib.sha256(_GPC_DOCUMENT).hexdigest()[:16] + '"'})
+    return Response(
+        _GPC_DOCUMENT,
+        media_type="application/json",
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            "ETag": '"' + hashlib.sha256(_GPC_DOCUMENT).hexdigest()[:16] + '"',
+        },
+    )

@@ -108,22 +108,41 @@ def _texts(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]
 
 
 def _preference(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
-    item: dict[str, Any] = {"key": pref.key, "kind": pref.kind, **_texts(snapshot, pref, locale),
-                            "section": pref.section, "requires": list(pref.requires),
-                            "default": snapshot.default_value(pref.key), "text_hash": snapshot.text_hash(pref.key),
-                            "value_schema": snapshot.value_schema(pref.key)}
+    item: dict[str, Any] = {
+        "key": pref.key,
+        "kind": pref.kind,
+        **_texts(snapshot, pref, locale),
+        "section": pref.section,
+        "requires": list(pref.requires),
+        "default": snapshot.default_value(pref.key),
+        "text_hash": snapshot.text_hash(pref.key),
+        "value_schema": snapshot.value_schema(pref.key),
+    }
     if isinstance(pref, ConsentType):
-        item.update(purpose=pref.purpose, mechanism=pref.mechanism.value, switchable=pref.switchable,
-                    gpc=pref.gpc, expires_after_days=pref.expires_after_days)
+        item.update(
+            purpose=pref.purpose,
+            mechanism=pref.mechanism.value,
+            switchable=pref.switchable,
+            gpc=pref.gpc,
+            expires_after_days=pref.expires_after_days,
+        )
     elif isinstance(pref, SliderType):
-        item.update(min=pref.min, max=pref.max, step=pref.step, page_step=pref.effective_page_step,
-                    stops=[{"value": stop.value, "label": snapshot.text(stop.label, locale)} for stop in pref.stops],
-                    applies_to=msgspec.to_builtins(pref.applies_to) if pref.applies_to else None)
+        item.update(
+            min=pref.min,
+            max=pref.max,
+            step=pref.step,
+            page_step=pref.effective_page_step,
+            stops=[{"value": stop.value, "label": snapshot.text(stop.label, locale)} for stop in pref.stops],
+            applies_to=msgspec.to_builtins(pref.applies_to) if pref.applies_to else None,
+        )
     elif isinstance(pref, FilterType):
-        item.update(multiple=pref.multiple,
-                    options=[{"key": option.key, "label": snapshot.text(option.label, locale)}
-                             for option in pref.options],
-                    applies_to=msgspec.to_builtins(pref.applies_to) if pref.applies_to else None)
+        item.update(
+            multiple=pref.multiple,
+            options=[
+                {"key": option.key, "label": snapshot.text(option.label, locale)} for option in pref.options
+            ],
+            applies_to=msgspec.to_builtins(pref.applies_to) if pref.applies_to else None,
+        )
     return item
 
 
@@ -131,14 +150,25 @@ def registry_view(snapshot: RegistrySnapshot, locale: str) -> RegistryView:
     shop = snapshot.shop
     sections = []
     for section, prefs in snapshot.sections():
-        sections.append({
-            "key": section.key if section else None,
-            "title": snapshot.text(section.title, locale) if section else None,
-            "description": snapshot.text(section.description, locale) if section else None,
-            "preferences": [pref.key for pref in prefs],
-        })
+        sections.append(
+            {
+                "key": section.key if section else None,
+                "title": snapshot.text(section.title, locale) if section else None,
+                "description": snapshot.text(section.description, locale) if section else None,
+                "preferences": [pref.key for pref in prefs],
+            }
+        )
     return RegistryView(
-        version=snapshot.version, locale=locale, default_locale=snapshot.default_locale, locales=snapshot.locales,
-        shop={"name": shop.name, "controller_contact": shop.controller_contact,
-              "privacy_policy_url": shop.privacy_policy_url, "theme": shop.theme},
-        sections=sections, preferences=[_preference(snapshot, pref, locale) for pref in snapshot.preferences])
+        version=snapshot.version,
+        locale=locale,
+        default_locale=snapshot.default_locale,
+        locales=snapshot.locales,
+        shop={
+            "name": shop.name,
+            "controller_contact": shop.controller_contact,
+            "privacy_policy_url": shop.privacy_policy_url,
+            "theme": shop.theme,
+        },
+        sections=sections,
+        preferences=[_preference(snapshot, pref, locale) for pref in snapshot.preferences],
+    )

@@ -36,8 +36,12 @@ def is_sqlite(url: str | sa.URL) -> bool:
 
 
 def _sqlite_engine(url: sa.URL, *, begin: str) -> Engine:
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                              pool_size=8, max_overflow=24)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=8,
+        max_overflow=24,
+    )
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -103,12 +107,14 @@ class Database:
 
     @contextmanager
     def write(self, subjects: Iterable[str] = ()) -> Iterator[Connection]:
-        """One transaction holding the write locks of ``subjects``; commits on success, rolls back on error."""
+        """One transaction holding the write locks of ``subjects``; commits on success, rolls back on
+        error."""
         with self._write_lock or nullcontext(), self.write_engine.begin() as connection:
             if not self.sqlite:
                 for subject in sorted(set(subjects)):
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:subject))"),
-                                       {"subject": subject})
+                    connection.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtext(:subject))"), {"subject": subject}
+                    )
             yield connection
 
     def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:

@@ -24,16 +24,24 @@ __all__ = ["HotSql", "StateRow", "hot_sql", "hot_sql_for"]
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
-_SELECT_STATE = ("SELECT key, value, decided_at, text_hash, registry_version, made_under_gpc, expiry_logged, "
-                 "gpc_logged FROM preference_state WHERE subject = ?")
-_INSERT_STATE = ("INSERT INTO preference_state (subject, key, value, decided_at, text_hash, registry_version, "
-                 "made_under_gpc, expiry_logged, gpc_logged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_UPDATE_STATE = ("UPDATE preference_state SET value = ?, decided_at = ?, text_hash = ?, registry_version = ?, "
-                 "made_under_gpc = ?, expiry_logged = ?, gpc_logged = ? WHERE subject = ? AND key = ?")
+_SELECT_STATE = (
+    "SELECT key, value, decided_at, text_hash, registry_version, made_under_gpc, expiry_logged, "
+    "gpc_logged FROM preference_state WHERE subject = ?"
+)
+_INSERT_STATE = (
+    "INSERT INTO preference_state (subject, key, value, decided_at, text_hash, registry_version, "
+    "made_under_gpc, expiry_logged, gpc_logged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_STATE = (
+    "UPDATE preference_state SET value = ?, decided_at = ?, text_hash = ?, registry_version = ?, "
+    "made_under_gpc = ?, expiry_logged = ?, gpc_logged = ? WHERE subject = ? AND key = ?"
+)
 _DELETE_STATE = "DELETE FROM preference_state WHERE subject = ? AND key = ?"
 _CHAIN_HEAD = "SELECT seq, hash FROM consent_event WHERE subject = ? ORDER BY seq DESC LIMIT 1"
-_INSERT_EVENT = ("INSERT INTO consent_event (subject, seq, key, old_value, new_value, method, registry_version, "
-                 "text_hash, made_under_gpc, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT_EVENT = (
+    "INSERT INTO consent_event (subject, seq, key, old_value, new_value, method, registry_version, "
+    "text_hash, made_under_gpc, created_at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 StateRow = tuple[str, Any, datetime, str, str, bool, bool, bool]
 """``(key, value, decided_at (aware UTC), text_hash, registry_version, made_under_gpc, expiry_logged,
@@ -72,22 +80,52 @@ class HotSql:
     def state_rows(self, raw: list[tuple[Any, ...]]) -> list[StateRow]:
         """Driver rows of :attr:`select_state` decoded (JSON, timestamps, flags)."""
         if self.sqlite:  # JSON and timestamps come back as text (numbers as numbers: NUMERIC affinity)
-            return [(key, _decode(value) if isinstance(value, str) else value,
-                     _utc(datetime.fromisoformat(decided_at)), text_hash, version, bool(gpc), bool(expiry),
-                     bool(gpc_logged))
-                    for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw]
-        return [(key, value, _utc(decided_at), text_hash, version, bool(gpc), bool(expiry), bool(gpc_logged))
-                for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw]
+            return [
+                (
+                    key,
+                    _decode(value) if isinstance(value, str) else value,
+                    _utc(datetime.fromisoformat(decided_at)),
+                    text_hash,
+                    version,
+                    bool(gpc),
+                    bool(expiry),
+                    bool(gpc_logged),
+                )
+                for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw
+            ]
+        return [
+            (key, value, _utc(decided_at), text_hash, version, bool(gpc), bool(expiry), bool(gpc_logged))
+            for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw
+        ]
 
     # -- statements on a connection in a write transaction ------------------------------------------
     def load_state(self, connection: Connection, subject: str) -> list[StateRow]:
         return self.state_rows(list(connection.exec_driver_sql(self.select_state, (subject,))))
 
-    def save_state(self, connection: Connection, subject: str, key: str, *, value: Any, decided_at: datetime,
-                   text_hash: str, registry_version: str, made_under_gpc: bool, expiry_logged: bool,
-                   gpc_logged: bool, exists: bool) -> None:
-        encoded = (self.json(value), self.time(decided_at), text_hash, registry_version, self.flag(made_under_gpc),
-                   self.flag(expiry_logged), self.flag(gpc_logged))
+    def save_state(
+        self,
+        connection: Connection,
+        subject: str,
+        key: str,
+        *,
+        value: Any,
+        decided_at: datetime,
+        text_hash: str,
+        registry_version: str,
+        made_under_gpc: bool,
+        expiry_logged: bool,
+        gpc_logged: bool,
+        exists: bool,
+    ) -> None:
+        encoded = (
+            self.json(value),
+            self.time(decided_at),
+            text_hash,
+            registry_version,
+            self.flag(made_under_gpc),
+            self.flag(expiry_logged),
+            self.flag(gpc_logged),
+        )
         if exists:
             connection.exec_driver_sql(self.update_state, (*encoded, subject, key))
         else:
@@ -101,9 +139,23 @@ class HotSql:
         return (row[0], row[1]) if row else None
 
     def insert_events(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        params = [(r["subject"], r["seq"], r["key"], self.json(r["old_value"]), self.json(r["new_value"]), r["method"],
-                   r["registry_version"], r["text_hash"], self.flag(r["made_under_gpc"]), self.time(r["created_at"]),
-                   r["prev_hash"], r["hash"]) for r in rows]
+        params = [
+            (
+                r["subject"],
+                r["seq"],
+                r["key"],
+                self.json(r["old_value"]),
+                self.json(r["new_value"]),
+                r["method"],
+                r["registry_version"],
+                r["text_hash"],
+                self.flag(r["made_under_gpc"]),
+                self.time(r["created_at"]),
+                r["prev_hash"],
+                r["hash"],
+            )
+            for r in rows
+        ]
         if len(params) == 1:
             connection.exec_driver_sql(self.insert_event, params[0])
         else:

@@ -19,8 +19,15 @@ from sqlalchemy.engine import Connection
 from .hot import hot_sql
 from .models import ConsentEvent
 
-__all__ = ["GENESIS_HASH", "BrokenLink", "EventDraft", "append_events", "canonical_time", "event_hash",
-           "verify_chain"]
+__all__ = [
+    "GENESIS_HASH",
+    "BrokenLink",
+    "EventDraft",
+    "append_events",
+    "canonical_time",
+    "event_hash",
+    "verify_chain",
+]
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of a subject's first event."""
@@ -73,14 +80,34 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
-def event_hash(*, prev_hash: str, subject: str, seq: int, key: str, old_value: Any, new_value: Any, method: str,
-               registry_version: str, text_hash: str, made_under_gpc: bool, created_at: datetime) -> str:
-    body = _canonical.encode({
-        "subject": subject, "seq": seq, "key": key, "old_value": _canonical_value(old_value),
-        "new_value": _canonical_value(new_value),
-        "method": method, "registry_version": registry_version, "text_hash": text_hash,
-        "made_under_gpc": made_under_gpc, "created_at": canonical_time(created_at),
-    })
+def event_hash(
+    *,
+    prev_hash: str,
+    subject: str,
+    seq: int,
+    key: str,
+    old_value: Any,
+    new_value: Any,
+    method: str,
+    registry_version: str,
+    text_hash: str,
+    made_under_gpc: bool,
+    created_at: datetime,
+) -> str:
+    body = _canonical.encode(
+        {
+            "subject": subject,
+            "seq": seq,
+            "key": key,
+            "old_value": _canonical_value(old_value),
+            "new_value": _canonical_value(new_value),
+            "method": method,
+            "registry_version": registry_version,
+            "text_hash": text_hash,
+            "made_under_gpc": made_under_gpc,
+            "created_at": canonical_time(created_at),
+        }
+    )
     return hashlib.sha256(prev_hash.encode() + b"\n" + body).hexdigest()
 
 
@@ -96,9 +123,18 @@ def append_events(connection: Connection, subject: str, drafts: list[EventDraft]
     rows = []
     for draft in drafts:
         seq += 1
-        fields = dict(subject=subject, seq=seq, key=draft.key, old_value=draft.old_value, new_value=draft.new_value,
-                      method=draft.method, registry_version=draft.registry_version, text_hash=draft.text_hash,
-                      made_under_gpc=draft.made_under_gpc, created_at=now)
+        fields = dict(
+            subject=subject,
+            seq=seq,
+            key=draft.key,
+            old_value=draft.old_value,
+            new_value=draft.new_value,
+            method=draft.method,
+            registry_version=draft.registry_version,
+            text_hash=draft.text_hash,
+            made_under_gpc=draft.made_under_gpc,
+            created_at=now,
+        )
         digest = event_hash(prev_hash=prev, **fields)
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
@@ -108,20 +144,43 @@ def append_events(connection: Connection, subject: str, drafts: list[EventDraft]
 def verify_chain(connection: Connection, subject: str) -> BrokenLink | None:
     """The first broken link of ``subject``'s chain, or ``None`` when every event verifies."""
     prev, expected_seq = GENESIS_HASH, 1
-    result = connection.execute(sa.select(_events).where(_events.c.subject == subject).order_by(_events.c.seq))
+    result = connection.execute(
+        sa.select(_events).where(_events.c.subject == subject).order_by(_events.c.seq)
+    )
     for row in result:
         if row.seq != expected_seq:
-            return BrokenLink(subject=subject, seq=expected_seq, event_id=row.id,
-                              reason=f"sequence gap: expected event {expected_seq}, found {row.seq}")
+            return BrokenLink(
+                subject=subject,
+                seq=expected_seq,
+                event_id=row.id,
+                reason=f"sequence gap: expected event {expected_seq}, found {row.seq}",
+            )
         if row.prev_hash != prev:
-            return BrokenLink(subject=subject, seq=row.seq, event_id=row.id,
-                              reason="prev_hash does not match the previous event's hash")
-        recomputed = event_hash(prev_hash=row.prev_hash, subject=row.subject, seq=row.seq, key=row.key,
-                                old_value=row.old_value, new_value=row.new_value, method=row.method,
-                                registry_version=row.registry_version, text_hash=row.text_hash,
-                                made_under_gpc=bool(row.made_under_gpc), created_at=row.created_at)
+            return BrokenLink(
+                subject=subject,
+                seq=row.seq,
+                event_id=row.id,
+                reason="prev_hash does not match the previous event's hash",
+            )
+        recomputed = event_hash(
+            prev_hash=row.prev_hash,
+            subject=row.subject,
+            seq=row.seq,
+            key=row.key,
+            old_value=row.old_value,
+            new_value=row.new_value,
+            method=row.method,
+            registry_version=row.registry_version,
+            text_hash=row.text_hash,
+            made_under_gpc=bool(row.made_under_gpc),
+            created_at=row.created_at,
+        )
         if recomputed != row.hash:
-            return BrokenLink(subject=subject, seq=row.seq, event_id=row.id,
-                              reason="content does not match its hash (the event was altered)")
+            return BrokenLink(
+                subject=subject,
+                seq=row.seq,
+                event_id=row.id,
+                reason="content does not match its hash (the event was altered)",
+            )
         prev, expected_seq = row.hash, expected_seq + 1
     return None

@@ -21,8 +21,9 @@ _PG_MIGRATION_LOCK = 0x70726566
 def alembic_config(url: str | sa.URL) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", sa.make_url(url).render_as_string(hide_password=False)
-                           .replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", sa.make_url(url).render_as_string(hide_password=False).replace("%", "%%")
+    )
     return config
 
 

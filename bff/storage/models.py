@@ -8,7 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AnonymousCounter", "ConsentEvent", "PreferenceState", "RegistryVersionRow", "SubjectLink", "metadata"]
+__all__ = [
+    "AnonymousCounter",
+    "ConsentEvent",
+    "PreferenceState",
+    "RegistryVersionRow",
+    "SubjectLink",
+    "metadata",
+]
 
 # Naming convention: Alembic batch mode on SQLite and PostgreSQL agree on constraint names.
 metadata = SQLModel.metadata
