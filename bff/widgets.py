@@ -15,6 +15,8 @@ Mount-point attributes (all optional except ``data-key`` where noted):
                        ``none`` for unstyled; default: the registry's ``shop.theme``
 ``data-chips``         ``true``/``false``: chips of the selection (filter group, center)
 ``data-modal``         ``false`` renders the consent banner inline instead of as a modal dialog
+``gpc``                ``1`` when the browser has Global Privacy Control on (set by the bootstrap script;
+                       websocket handshakes carry no ``Sec-GPC`` header in Chromium)
 ===================== =========================================================================
 
 Extra routes (``WIDGET_ROUTES``, registered with :func:`bff.app.register_routes` at import):
@@ -245,10 +247,14 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
             else None,
             erase=_subject_rights() is not None,
         )
+        # Chromium sends Sec-GPC on page requests but not on websocket handshakes, so a ``gpc=1`` prop (for
+        # the bootstrap script to set from navigator.globalPrivacyControl) counts too. Either source is
+        # trusted: a client claiming GPC can only make its own processing more private.
+        gpc = gpc_of(connection) or request.props.get("gpc") == "1"  # type: ignore[arg-type]
         store = ServiceStore(
             service,
             subject_from_connection(connection),
-            gpc=gpc_of(connection),  # type: ignore[arg-type]
+            gpc=gpc,
             locale=locale,
             capabilities=capabilities,
         )

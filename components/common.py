@@ -53,6 +53,7 @@ class ControlContext:
     error: str | None
     stale: bool
     missing: tuple[str, ...]
+    gpc: bool
     session: PreferenceSession | None
 
     @property
@@ -63,6 +64,7 @@ class ControlContext:
     def states(self, *extra: str | None) -> tuple[str | None, ...]:
         return (
             *extra,
+            "gpc" if self.gpc else None,
             "disabled" if self.disabled else None,
             "stale" if self.stale else None,
             "saving" if self.saving else None,
@@ -113,6 +115,7 @@ def resolve_control(
             saving=False,
             error=None,
             stale=False,
+            gpc=False,
             missing=tuple(missing_requirements or ()),
             session=session,
         )
@@ -136,6 +139,7 @@ def resolve_control(
         saving=key in session.pending,
         error=session.errors.get(key),
         stale=bool(state and state.stale),
+        gpc=bool(state and state.source == "gpc"),
         missing=tuple(
             missing_requirements
             if missing_requirements is not None
@@ -177,6 +181,10 @@ def texts_block(
     if facts:
         # One paragraph, one fact per line (the theme sets white-space: pre-line).
         blocks.append(html.p(part("transparency", (), names), "\n".join(facts)))
+    if ctx.gpc:
+        blocks.append(
+            html.p(part("gpc-notice", ("gpc",), names, {"id": ctx.ids("gpc")}), ctx.text("gpc_notice"))
+        )
     if ctx.missing:
         blocks.append(
             html.p(
@@ -194,6 +202,8 @@ def described_by(ctx: ControlContext, *extra: str) -> str:
     ids = []
     if ctx.pref.description:
         ids.append(ctx.ids("description"))
+    if ctx.gpc:
+        ids.append(ctx.ids("gpc"))
     if ctx.missing:
         ids.append(ctx.ids("requires"))
     if ctx.error:

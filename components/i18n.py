@@ -45,6 +45,10 @@ _EN: Final[Mapping[str, str]] = {
     "method_ui": "on this page",
     "method_api": "through the shop",
     "method_gpc": "browser privacy signal",
+    "gpc_notice": (
+        "Your browser's privacy signal (Global Privacy Control) switched this off. "
+        "You can switch it on here if you want to."
+    ),
     "method_expiry": "expired",
     "method_accept_all": "accept all",
     "method_reject_all": "reject all",
@@ -98,6 +102,10 @@ _PL: Final[Mapping[str, str]] = {
     "method_ui": "na tej stronie",
     "method_api": "przez sklep",
     "method_gpc": "sygnał prywatności przeglądarki",
+    "gpc_notice": (
+        "Sygnał prywatności Twojej przeglądarki (Global Privacy Control) wyłączył tę zgodę. "
+        "Jeśli chcesz, możesz ją tu włączyć."
+    ),
     "method_expiry": "wygasła",
     "method_accept_all": "zaakceptuj wszystkie",
     "method_reject_all": "odrzuć wszystkie",

@@ -651,3 +651,57 @@ def test_screenshots_of_the_center_per_theme_and_locale(
     assert target.stat().st_size > 10_000
     if theme == "default" and locale == "en":
         shutil.copyfile(target, ARTIFACTS / "preference-center.png")
+
+
+def _granted_earlier_without_gpc(env: Env, browser: Browser) -> Any:
+    earlier = browser.new_context()  # the same shopper, earlier, from a browser without GPC
+    api_patch(earlier, env, {"marketing_email": True, "analytics": True})
+    state = earlier.storage_state()
+    earlier.close()
+    return state
+
+
+def _expect_gpc_explained_and_overridable(context: BrowserContext, env: Env, page: Page) -> None:
+    switch = page.get_by_role("switch", name="Marketing e-mails")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(switch).to_have_accessible_description(re.compile("Global Privacy Control"))
+    tab_to(page, switch)
+    page.keyboard.press("Space")  # the shopper may still choose otherwise, knowingly
+    expect(switch).to_have_attribute("aria-checked", "true")
+    expect(page.locator("[data-part=gpc-notice]")).to_have_count(0)
+    stored = api_preferences(context, env)["marketing_email"]
+    assert (stored["value"], stored["source"]) == (True, "explicit")
+
+
+def test_gpc_prop_switches_flagged_consents_off_and_says_why(env: Env, browser: Browser) -> None:
+    context = browser.new_context(storage_state=_granted_earlier_without_gpc(env, browser))
+    try:
+        url = env.write_page(
+            "gpc-prop.html", mount("consent-toggle", key="marketing_email", locale="en", gpc="1")
+        )
+        page = open_page(context, url)
+        _expect_gpc_explained_and_overridable(context, env, page)
+    finally:
+        context.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Chromium sends no Sec-GPC on websocket handshakes; prefkit.js must pass "
+    "navigator.globalPrivacyControl as gpc=1 (bridge owner)",
+)
+def test_browser_gpc_reaches_the_widgets(env: Env, browser: Browser, chromium_path: str) -> None:
+    state = _granted_earlier_without_gpc(env, browser)
+    # Chromium's own GPC: Sec-GPC: 1 on page requests, navigator.globalPrivacyControl === true.
+    gpc_browser = browser.browser_type.launch(
+        executable_path=chromium_path, args=[*CHROMIUM_ARGS, "--enable-features=GlobalPrivacyControlForce"]
+    )
+    try:
+        context = gpc_browser.new_context(storage_state=state)
+        page = open_page(
+            context, env.write_page("gpc.html", mount("consent-toggle", key="marketing_email", locale="en"))
+        )
+        assert page.evaluate("navigator.globalPrivacyControl") is True
+        _expect_gpc_explained_and_overridable(context, env, page)
+    finally:
+        gpc_browser.close()

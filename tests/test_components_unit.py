@@ -74,6 +74,7 @@ class MemoryStore:
         self._snapshot = snapshot
         self.values: dict[str, Any] = {}
         self.stale: set[str] = set()
+        self.gpc: set[str] = set()  # consents a GPC signal switched off
         self.refuse = refuse
         self.calls: list[tuple[str, Any]] = []
         self._listeners: list[Callable[[], None]] = []
@@ -92,6 +93,9 @@ class MemoryStore:
         for pref in self._snapshot.preferences:
             explicit = pref.key in self.values
             value = self.values[pref.key] if explicit else self._snapshot.default_value(pref.key)
+            if pref.key in self.gpc:
+                result[pref.key] = State(key=pref.key, value=False, source="gpc")
+                continue
             missing = [r for r in pref.requires if self.values.get(r) is not True]
             result[pref.key] = State(
                 key=pref.key,
@@ -533,3 +537,15 @@ async def test_banner_stays_closed_once_every_consent_is_decided(snapshot: Regis
     async with Session(PreferenceProvider(store, ConsentBanner(), locale="en")) as s:
         await s.until(lambda: loaded(s), "first load")
         assert s.find_all(role="dialog") == []
+
+
+async def test_a_consent_switched_off_by_gpc_says_why(snapshot: RegistrySnapshot) -> None:
+    store = MemoryStore(snapshot)
+    store.values["marketing_email"] = True
+    store.gpc.add("marketing_email")
+    async with Session(PreferenceProvider(store, ConsentToggle("marketing_email"), locale="pl")) as s:
+        await s.until(lambda: loaded(s), "first load")
+        switch = s.find(role="switch")
+        assert attrs(switch)["aria-checked"] == "false" and "gpc" in attrs(switch)["data-state"].split()
+        described = [_text(s.by_id(i)) for i in attrs(switch)["aria-describedby"].split()]
+        assert any(text.startswith("Sygnał prywatności Twojej przeglądarki") for text in described)
