@@ -334,3 +334,24 @@ def test_a_shared_index_answers_like_a_fresh_one_whatever_was_asked_before(
     reused = rank_catalog(shared, later, locale="en")
     fresh = rank_catalog(RankingIndex(catalog), later, locale="en")
     assert [(e.item.id, e.score, e.reasons) for e in reused] == [(e.item.id, e.score, e.reasons) for e in fresh]
+
+
+@settings(max_examples=30, deadline=None)
+@given(slider=st.integers(0, 10), eco=st.sampled_from([[], ["eco"]]),
+       queries=st.lists(st.sampled_from(["linen", "wool bag", "czarn", "skorzana", "zzz"]), min_size=1, max_size=4),
+       category=st.sampled_from([None, "bags", "shoes"]))
+def test_cached_search_candidate_sets_rank_like_uncached_ones(slider: int, eco: list[str], queries: list[str],
+                                                              category: str | None) -> None:
+    from bff.catalog import Catalog, generate_products
+
+    catalog = Catalog.from_products(generate_products(300, seed=3))
+    profile = profile_for(DEMO, full(slider, eco_only=eco, small_brands=["small"]))
+    for query in queries:  # several searches in a row share the index's caches
+        positions = catalog.select(query=query, category=category)
+        key = catalog.selection_key(query=query, category=category)
+        cached = rank_page(catalog.index, profile, locale="en", positions=positions, candidates_key=key, limit=50)
+        plain = rank_page(RankingIndex(list(catalog.index.items)), profile, locale="en",
+                          positions=None if positions is None else list(positions), limit=50)
+        assert cached.total == plain.total
+        assert [(e.item.id, e.reasons) for e in cached.items] == [(e.item.id, e.reasons) for e in plain.items]
+        assert [e.score for e in cached.items] == pytest.approx([e.score for e in plain.items])

@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from threading import Lock
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -51,6 +52,8 @@ SAMPLE_SEED = 20240517
 """Seed of the bundled sample catalog."""
 SAMPLE_SIZE = 240
 """Number of products in the bundled sample catalog."""
+SELECTION_CACHE_SIZE = 64
+"""Search/category selections a :class:`Catalog` remembers."""
 
 
 class Product(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,6 +234,9 @@ class Catalog:
     """Categories present, in first-seen neutral order."""
     _search_text: tuple[str, ...]
     """Per index position, the folded names (all locales), brand and material."""
+    _selections: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
+    """Recent selections (insertion order: the oldest goes first)."""
+    _selections_lock: Lock = field(default_factory=Lock)
 
     @classmethod
     def from_products(cls, products: Iterable[Product]) -> Catalog:
@@ -247,14 +253,26 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.index)
 
+    def selection_key(self, *, query: str | None = None, category: str | None = None) -> tuple[Any, ...] | None:
+        """What identifies a selection: the folded search words and the category (``None``: everything)."""
+        words = tuple(fold_text(query).split()) if query else ()
+        if not words and category is None:
+            return None
+        return (words, category)
+
     def select(self, *, query: str | None = None, category: str | None = None) -> list[int] | None:
         """Index positions matching a text query (every word must occur) and a category, in neutral order.
 
-        ``None`` means "everything" (no narrowing asked), which spares building a full position list.
+        ``None`` means "everything" (no narrowing asked), which spares building a full position list. The last
+        :data:`SELECTION_CACHE_SIZE` selections are kept: a live listing repeats its query on every change.
         """
-        words = fold_text(query).split() if query else []
-        if not words and category is None:
+        key = self.selection_key(query=query, category=category)
+        if key is None:
             return None
+        cached = self._selections.get(key)
+        if cached is not None:
+            return cached
+        words, _ = key
         positions: Sequence[int] = range(len(self.index))
         if category is not None:
             column = self.index.column("category")
@@ -262,7 +280,12 @@ class Catalog:
         if words:
             text = self._search_text
             positions = [i for i in positions if all(word in text[i] for word in words)]
-        return list(positions)
+        selected = list(positions)
+        with self._selections_lock:
+            self._selections[key] = selected
+            while len(self._selections) > SELECTION_CACHE_SIZE:
+                self._selections.pop(next(iter(self._selections)))
+        return selected
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -188,8 +188,11 @@ def run_query(catalog: Catalog, snapshot: RegistrySnapshot, profile: Profile, qu
         raise UnknownCategoryError(query.category, catalog.categories)
     texts = ReasonTexts(snapshot, ATTRIBUTE_WORDS)
     positions = catalog.select(query=query.q, category=query.category)
+    extra: dict[str, Any] = {}
+    if ranker is rank_page:  # prefkit's engine caches candidate sets by key; a shop's engine gets the contract
+        extra["candidates_key"] = catalog.selection_key(query=query.q, category=query.category)
     ranked = ranker(catalog.index, profile, locale=locale, render=texts.render, positions=positions,
-                       offset=(query.page - 1) * query.per_page, limit=query.per_page)
+                    offset=(query.page - 1) * query.per_page, limit=query.per_page, **extra)
     return CatalogPage(
         locale=locale, q=query.q, category=query.category, page=query.page, per_page=query.per_page,
         total=ranked.total, pages=max(1, -(-ranked.total // query.per_page)), personalized=ranked.personalized,

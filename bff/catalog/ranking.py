@@ -48,7 +48,7 @@ import heapq
 import operator
 from collections import OrderedDict
 from itertools import repeat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from threading import Lock
 from typing import Any, Generic, Literal, TypeVar
@@ -372,12 +372,12 @@ def _candidate_bounds(plan: _Plan, index: RankingIndex[Any], positions: list[int
 
 
 def _evaluate(plan: _Plan, index: RankingIndex[Any], positions: list[int] | None,
-              bounds: Mapping[str, Any] | None = None) -> _Evaluation:
+              bounds: Mapping[str, Any] | None = None, candidates_key: Hashable | None = None) -> _Evaluation:
     """Scores of the kept items among ``positions`` (``None``: all); ``bounds`` overrides the candidates'
-    min/max (and then clamps)."""
-    if positions is None and bounds is None:
-        rules = tuple((rule.attribute, rule.exclude, rule.values) for rule in plan.hard)
-        return _evaluate_view(plan, index, index.view(rules, lambda: _filter(plan, index, None)))
+    min/max (and then clamps). ``candidates_key`` names ``positions`` so their candidate set is cached."""
+    if bounds is None and (positions is None or candidates_key is not None):
+        rules = (candidates_key, *((rule.attribute, rule.exclude, rule.values) for rule in plan.hard))
+        return _evaluate_view(plan, index, index.view(rules, lambda: _filter(plan, index, positions)))
     positions = _filter(plan, index, positions)
     clamp = bounds is not None
     gathered: dict[str, Sequence[Any]] = {}
@@ -512,11 +512,13 @@ ReasonRenderer = Callable[[Reason, str], str]
 
 def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, locale: str,
               render: ReasonRenderer | None = None, positions: Sequence[int] | None = None,
-              offset: int = 0, limit: int | None = None) -> RankedPage[Item]:
+              offset: int = 0, limit: int | None = None, candidates_key: Hashable | None = None) -> RankedPage[Item]:
     """Rank ``items`` for ``profile`` and return the slice ``[offset, offset + limit)``, explained.
 
     ``positions`` (ascending indexes into ``index.items``) restricts the candidate set, e.g. to the results of
-    a text search; normalization then runs over those candidates only. ``render(reason, locale)`` turns reasons
+    a text search; normalization then runs over those candidates only. Give such positions a
+    ``candidates_key`` (e.g. the normalized search) when the same ``positions`` always come with the same key:
+    the index then caches that candidate set like the whole catalog's. ``render(reason, locale)`` turns reasons
     into text (default: :class:`bff.catalog.explain.ReasonTexts` without registry labels, i.e. keys).
     """
     index = items if isinstance(items, RankingIndex) else RankingIndex(items)
@@ -526,7 +528,8 @@ def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, l
         render = ReasonTexts().render
     plan = _compile(profile)
     offset = max(0, offset)
-    evaluation = _evaluate(plan, index, None if positions is None else list(positions))
+    evaluation = _evaluate(plan, index, None if positions is None else list(positions),
+                           candidates_key=candidates_key if positions is not None else None)
     scores = evaluation.scores
     total = len(scores)
     end = total if limit is None else min(total, offset + max(0, limit))
