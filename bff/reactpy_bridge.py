@@ -153,6 +153,13 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
     async def bootstrap_script(request: Request[Any, Any, Any]) -> Response[bytes]:
         return _serve_asset(request, bootstrap)
 
+    @get("/session", include_in_schema=False)
+    async def warm_session() -> Response[None]:
+        # Nothing to answer: the app's identity middleware sets the subject cookie on this response when
+        # there is none yet. prefkit.js calls it before opening any socket, so the widgets of a shopper's
+        # very first page share one subject instead of racing to create one each.
+        return Response(None, status_code=204, headers={"Cache-Control": "no-store"})
+
     @get("/static/{name:str}", include_in_schema=False)
     async def reactpy_static(request: Request[Any, Any, Any]) -> Response[bytes]:
         # Path params are read from the connection, not injected: Litestar 2.x deprecates the inferred
@@ -202,7 +209,7 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
 
     return Router(
         path=config.path_prefix,
-        route_handlers=[bootstrap_script, reactpy_static, component_stream_over_http, component_stream],
+        route_handlers=[bootstrap_script, warm_session, reactpy_static, component_stream_over_http, component_stream],
     )
 
 

@@ -563,11 +563,6 @@ def test_static_host_page_embeds_three_widgets_from_another_port(env: Env, conte
     expect(page.get_by_role("checkbox", name="Eco products only")).to_be_checked()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="first visit: concurrent widget handshakes each get a new anonymous "
-    "subject; needs prefkit.js to obtain the identity cookie before mounting (bridge owner)",
-)
 def test_first_visit_widgets_share_one_shopper(env: Env, context: BrowserContext) -> None:
     url = env.write_page(
         "first-visit.html",
@@ -685,11 +680,6 @@ def test_gpc_prop_switches_flagged_consents_off_and_says_why(env: Env, browser: 
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Chromium sends no Sec-GPC on websocket handshakes; prefkit.js must pass "
-    "navigator.globalPrivacyControl as gpc=1 (bridge owner)",
-)
 def test_browser_gpc_reaches_the_widgets(env: Env, browser: Browser, chromium_path: str) -> None:
     state = _granted_earlier_without_gpc(env, browser)
     # Chromium's own GPC: Sec-GPC: 1 on page requests, navigator.globalPrivacyControl === true.

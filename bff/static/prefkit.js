@@ -52,7 +52,18 @@ function redirectSocketsToBff() {
   return sentinel;
 }
 
-/** Query string carrying the element's data-* attributes (data-key="x" -> key=x). */
+/**
+ * One request before any socket opens, so the BFF's identity cookie exists when the widgets connect:
+ * on a shopper's first page several handshakes would otherwise each get a new anonymous subject.
+ * A failure is not fatal: the widgets still mount (each then starts its own session).
+ */
+const sessionReady = fetch(new URL("session", BASE), { credentials: "include", cache: "no-store" })
+  .catch(() => undefined);
+
+/**
+ * Query string carrying the element's data-* attributes (data-key="x" -> key=x), plus the browser's
+ * Global Privacy Control signal: browsers send no Sec-GPC header on websocket handshakes.
+ */
 function propsOf(element) {
   const params = new URLSearchParams();
   for (const { name, value } of element.attributes) {
@@ -60,6 +71,7 @@ function propsOf(element) {
     const prop = name.slice("data-".length);
     if (!RESERVED_PROPS.has(prop)) params.append(prop, value);
   }
+  if (navigator.globalPrivacyControl === true && !params.has("gpc")) params.append("gpc", "1");
   return params.toString();
 }
 
@@ -69,13 +81,13 @@ export function mountWidget(element) {
   if (!widget || mounted.has(element)) return;
   mounted.add(element);
   const query = propsOf(element);
-  mountReactPy({
+  sessionReady.then(() => mountReactPy({
     mountElement: element,
     pathPrefix,
     // mountReactPy() concatenates pathPrefix + componentPath and then appends path/qs with URLSearchParams,
     // so a query string here survives (also on reconnects).
     componentPath: encodeURIComponent(widget) + (query ? `?${query}` : ""),
-  });
+  }));
 }
 
 /** Mount every widget element inside `root` (and `root` itself if it is one). */
