@@ -159,3 +159,18 @@ def test_demo_creates_database_then_reuses_it(tmp_path: Path) -> None:
         assert body["preferences"]["eco_only"]["value"] == ["eco"]  # same database, same cookie secret
         history = client.get("/api/v1/consents/history").json()
         assert len(history["events"]) == 1 and history["chain"]["valid"] is True
+
+
+def test_serve_refuses_a_broken_registry_with_its_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(DEMO.read_text(encoding="utf-8").replace("max = 10", "max = -1"), encoding="utf-8")
+    result = prefkit(
+        "serve",
+        "--registry",
+        str(broken),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        env={"PREFKIT_SECRET": "k3y-0123456789abcdefghijklmnopqrstuvwx"},
+    )
+    assert result.returncode == 1
+    assert "error(s)" in result.stderr and "preferences[3]" in result.stderr
