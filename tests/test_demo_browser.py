@@ -1,5 +1,5 @@
-"""The demo shop's main flows in Debian Chromium against a real ``prefkit serve`` (the e2e plugin's
-``prefkit_server``: a subprocess with its own SQLite database).
+"""The demo shop's main flows in Debian Chromium against a real ``prefkit serve`` (started with the e2e
+package's ``start_prefkit_server``: a subprocess with its own SQLite database, for this module only).
 
 The browser is this module's own (module scope): a session-wide sync Playwright would still be running when
 later modules start theirs, which Playwright refuses. Every wait is a condition, never a sleep.
@@ -17,11 +17,21 @@ pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
 
 from _browser import CHROMIUM_ARGS  # noqa: E402
+from e2e.server import PrefkitServer, SelfStartedServerConfig, default_registry_path, start_prefkit_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
 LIVE_PRODUCTS = "[data-part=live-listing] [data-part=product]"
 WRITE = {"X-Prefkit-CSRF": "1"}
+
+
+@pytest.fixture(scope="module")
+def prefkit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefkitServer]:
+    workdir = tmp_path_factory.mktemp("demo-shop")
+    config = SelfStartedServerConfig(registry_source=default_registry_path(), workdir=workdir,
+                                     log_path=workdir / "server.log")
+    with start_prefkit_server(config) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
