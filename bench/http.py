@@ -414,6 +414,14 @@ def main() -> None:
                 f"\nseeded/empty read latency: p50 {seeded[name].pct(0.5) / empty[name].pct(0.5):.2f}x, "
                 f"p99 {seeded[name].pct(0.99) / empty[name].pct(0.99):.2f}x (target <= 1.5x)"
             )
+            # The same ratio with each phase's read latency taken relative to its own hello-world latency:
+            # on a shared machine this removes what the background load did between the two phases.
+            hello = "hello-world"
+            for q, label in ((0.5, "p50"), (0.99, "p99")):
+                relative = (seeded[name].pct(q) / seeded[hello].pct(q)) / (
+                    empty[name].pct(q) / empty[hello].pct(q)
+                )
+                print(f"seeded/empty read latency relative to hello-world, {label}: {relative:.2f}x")
     finally:
         server.send_signal(signal.SIGINT)
         try:
