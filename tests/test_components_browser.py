@@ -695,3 +695,23 @@ def test_browser_gpc_reaches_the_widgets(env: Env, browser: Browser, chromium_pa
         _expect_gpc_explained_and_overridable(context, env, page)
     finally:
         gpc_browser.close()
+
+
+def test_focus_moves_on_when_a_focused_chip_disappears(env: Env, context: BrowserContext) -> None:
+    url = env.write_page(
+        "chips-live.html",
+        mount("filter-group", key="small_brands", locale="en", chips="true"),
+        mount("consent-toggle", key="analytics", locale="en"),
+    )
+    prime_identity(context, env)
+    page = open_page(context, url, widgets=2)
+    checkbox = page.get_by_role("checkbox", name="Prefer small brands")
+    tab_to(page, checkbox)
+    page.keyboard.press("Space")
+    chip = page.get_by_role("button", name="Remove Prefer small brands")
+    page.keyboard.press("Tab")
+    expect(chip).to_be_focused()
+    api_patch(context, env, {"small_brands": []})  # unchecked elsewhere while the chip has focus
+    expect(chip).to_have_count(0)
+    # Not lost to the top of the page: on to the next control, where Tab would have gone.
+    expect(page.get_by_role("switch", name="Visit statistics")).to_be_focused()

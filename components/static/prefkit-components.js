@@ -17,6 +17,8 @@
  *   data-prefkit-autofocus="selector"  focus (the matching descendant of) this element when it appears.
  *   data-prefkit-chip                  a removable chip: after it is removed, focus goes to the next chip
  *                                      (or the group's first option) instead of being lost.
+ * Any other focused element a re-render removes hands focus to its control's remaining chips or to the
+ * next focusable element after the control.
  */
 if (!window.__prefkitComponents) {
   window.__prefkitComponents = true;
@@ -159,6 +161,34 @@ if (!window.__prefkitComponents) {
     true,
   );
 
+  // The last focused element inside a widget, with the control it belongs to: when a re-render removes
+  // it (a chip whose option was unchecked meanwhile, a control gone from the registry), focus moves on
+  // to what came next instead of falling back to the top of the page.
+  let lastFocus = null;
+  document.addEventListener(
+    "focusin",
+    (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      const root = target && target.closest("[data-prefkit-root]");
+      lastFocus = root ? { element: target, control: target.closest("[data-key]") || root } : null;
+    },
+    true,
+  );
+
+  function recoverLostFocus() {
+    const active = document.activeElement;
+    if (!lastFocus || lastFocus.element.isConnected || (active && active !== document.body)) return;
+    const { control } = lastFocus;
+    lastFocus = null;
+    if (!control.isConnected) return;
+    const chips = Array.from(control.querySelectorAll("[data-prefkit-chip]")).filter((el) => !el.disabled);
+    if (chips.length) return chips[0].focus();
+    const following = focusables(document.body).find(
+      (el) => !control.contains(el) && control.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING,
+    );
+    (following || focusables(control)[0])?.focus();
+  }
+
   function settleFocus() {
     if (activeDialog && !activeDialog.isConnected) {
       activeDialog = null;
@@ -193,6 +223,7 @@ if (!window.__prefkitComponents) {
         pendingChip = null;
       }
     }
+    if (!pendingChip) recoverLostFocus();
   }
 
   new MutationObserver(settleFocus).observe(document.documentElement, { childList: true, subtree: true });
