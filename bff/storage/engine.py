@@ -195,6 +195,7 @@ class Database:
             connection.execute(sa.text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.offload.close()
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()

@@ -44,11 +44,14 @@ class BatchedReader:
         self._ready = threading.Condition()
         self._name = name
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._ready:
+            if self._closed:
+                raise RuntimeError("the database was disposed")
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
                 self._thread.start()
@@ -56,11 +59,20 @@ class BatchedReader:
             self._ready.notify()
         return await future
 
+    def close(self) -> None:
+        """Let the worker thread end once the queue is empty."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+
     def _work(self) -> None:
         while True:
             with self._ready:
-                while not self._queue:
+                while not self._queue and not self._closed:
                     self._ready.wait()
+                if not self._queue:  # closed and drained
+                    self._thread = None
+                    return
                 batch = list(self._queue)
                 self._queue.clear()
             by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = defaultdict(list)
@@ -91,3 +103,9 @@ class Offloader:
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        """Stop the worker threads once their current work is done (``Database.dispose``)."""
+        if self._reader is not None:
+            self._reader.close()
+        self._pool.shutdown(wait=False)
