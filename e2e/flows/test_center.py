@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.api import PrefkitApi
 from e2e.pages.center import PreferenceCenterPage
 from e2e.plugin import ShopperFactory
 from e2e.shopper import Shopper
@@ -79,20 +81,22 @@ def test_keyboard_only_journey(shopper: Shopper) -> None:
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     stops: list[dict[str, Any]] = []
     entered = False
+    left_at: dict[str, Any] | None = None
     for _ in range(_MAX_TAB_STOPS):
         page.keyboard.press("Tab")
         info = _focus_info(center)
         if info is None or not info["inside"]:
             if entered:
+                left_at = info
                 break
             continue
         entered = True
         stops.append(info)
         assert info["visibleFocus"], f"focus is not visible on {info['role']} {info['name']!r}"
-        _operate_focused(center, page, info)
+        _operate_focused(center, page, shopper.api, info)
     assert stops, "Tab never entered the preference center"
 
-    for before, after in zip(stops, stops[1:]):
+    for before, after in itertools.pairwise(stops):
         same_row = abs(after["top"] - before["top"]) < max(before["height"], 8) / 2
         assert after["top"] >= before["top"] - 2 or (same_row and after["left"] > before["left"]), (
             f"Tab order jumps back up: {before['role']} {before['name']!r} (y={before['top']:.0f}) then "
@@ -100,24 +104,34 @@ def test_keyboard_only_journey(shopper: Shopper) -> None:
         )
 
     reached = {(stop["role"], stop["name"]) for stop in stops}
+    journey = " -> ".join(f"{stop['role']} {stop['name']!r}" for stop in stops)
+    journey += f" -> left the center to {left_at and (left_at['role'], left_at['name'])}"
     for pref in registry.preferences:
         if pref.kind == "consent" and pref.switchable:
-            assert ("switch", pref.title) in reached, f"switch {pref.title!r} not reachable by Tab"
+            assert ("switch", pref.title) in reached, (
+                f"switch {pref.title!r} not reachable by Tab; Tab went: {journey}"
+            )
         elif pref.kind == "slider":
-            assert ("slider", pref.title) in reached, f"slider {pref.title!r} not reachable by Tab"
+            assert ("slider", pref.title) in reached, (
+                f"slider {pref.title!r} not reachable by Tab; Tab went: {journey}"
+            )
         elif pref.kind == "filter" and pref.multiple:
             labels = {stop["name"] for stop in stops if stop["role"] == "checkbox"}
             expected = {o.label for o in pref.options}
-            assert expected <= labels, f"options of {pref.title!r} not all reachable: {expected - labels}"
+            assert expected <= labels, (
+                f"options of {pref.title!r} not all reachable: {expected - labels}; Tab went: {journey}"
+            )
         elif pref.kind == "filter":
             # A radio group is one Tab stop (its checked radio, or "no preference"); arrows move inside it.
             labels = {stop["name"] for stop in stops if stop["role"] == "radio"}
             choices = {o.label for o in pref.options} | {center.text("no_choice")}
-            assert labels & choices, f"radio group {pref.title!r} not reachable by Tab"
-    assert ("button", center.text("reject_all")) in reached, "Reject all is not reachable by Tab"
+            assert labels & choices, f"radio group {pref.title!r} not reachable by Tab; Tab went: {journey}"
+    assert ("button", center.text("reject_all")) in reached, (
+        "Reject all is not reachable by Tab; Tab went: {journey}"
+    )
 
 
-def _operate_focused(center: PreferenceCenterPage, page: Page, info: dict[str, Any]) -> None:
+def _operate_focused(center: PreferenceCenterPage, page: Page, api: PrefkitApi, info: dict[str, Any]) -> None:
     """Operate the focused control by keyboard and put it back, checking each change is reflected."""
     focused = page.locator("*:focus")
     if info["role"] == "switch":
@@ -135,6 +149,8 @@ def _operate_focused(center: PreferenceCenterPage, page: Page, info: dict[str, A
         page.keyboard.press("ArrowRight" if at_max else "ArrowLeft")
         expect(focused).to_have_attribute("aria-valuenow", before or "")
     elif info["role"] == "checkbox":
+        key = next(p.key for p in center.registry.preferences if info["name"] in {o.label for o in p.options})
+        events_before = len([e for e in api.history() if e["key"] == key])
         was_checked = focused.is_checked()
         page.keyboard.press("Space")
         expect(focused).to_be_checked(checked=not was_checked)
@@ -143,6 +159,15 @@ def _operate_focused(center: PreferenceCenterPage, page: Page, info: dict[str, A
         expect(center.root.get_by_role("checkbox", name=info["name"], exact=True).first).to_be_checked(
             checked=was_checked
         )
+        # Let both saves settle before the next Tab: a late confirmation of the first one would show the
+        # option's chip ("Remove <label>") just long enough for Tab to land on it before it goes away.
+        eventually(
+            lambda: len([e for e in api.history() if e["key"] == key]),
+            lambda n: n >= events_before + 2,
+            what=f"both changes of {info['name']!r} to be recorded",
+        )
+        chip = center.root.get_by_role("button", name=center.text("remove", label=info["name"]), exact=True)
+        expect(chip).to_have_count(0 if not was_checked else 1)
 
 
 def test_slider_requires_consent(shopper: Shopper) -> None:
