@@ -15,7 +15,7 @@ Mount-point attributes (all optional except ``data-key`` where noted):
                        ``none`` for unstyled; default: the registry's ``shop.theme``
 ``data-chips``         ``true``/``false``: chips of the selection (filter group, center)
 ``data-modal``         ``false`` renders the consent banner inline instead of as a modal dialog
-``gpc``                ``1`` when the browser has Global Privacy Control on (set by the bootstrap script;
+``gpc``                ``1`` when the browser has Global Privacy Control on (added by prefkit.js:
                        websocket handshakes carry no ``Sec-GPC`` header in Chromium)
 ===================== =========================================================================
 
@@ -247,9 +247,9 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
             else None,
             erase=_subject_rights() is not None,
         )
-        # Chromium sends Sec-GPC on page requests but not on websocket handshakes, so a ``gpc=1`` prop (for
-        # the bootstrap script to set from navigator.globalPrivacyControl) counts too. Either source is
-        # trusted: a client claiming GPC can only make its own processing more private.
+        # Chromium sends Sec-GPC on page requests but not on websocket handshakes, so the ``gpc=1`` prop
+        # (set by prefkit.js from navigator.globalPrivacyControl) counts too. Either source is trusted: a
+        # client claiming GPC can only make its own processing more private.
         gpc = gpc_of(connection) or request.props.get("gpc") == "1"  # type: ignore[arg-type]
         store = ServiceStore(
             service,

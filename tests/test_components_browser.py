@@ -159,9 +159,9 @@ def mount(widget: str, **props: str) -> str:
 def prime_identity(context: BrowserContext, env: Env) -> None:
     """Give the shopper their identity cookie before a page with several widgets opens.
 
-    Without it, a first visit's widgets open their websockets at the same moment, each without a cookie,
-    and each gets a new anonymous subject (see test_first_visit_widgets_share_one_shopper). A same-origin
-    page load or any API call sets the cookie; prefkit.js should do this itself for cross-origin pages.
+    prefkit.js does this itself (one request before any widget connects, see
+    test_first_visit_widgets_share_one_shopper); tests that also call the API before the page opens use
+    this to be independent of that ordering.
     """
     response = context.request.get(f"{env.bff}/api/v1/preferences")
     assert response.ok and "prefkit_sid" in {c["name"] for c in context.cookies()}
@@ -538,7 +538,7 @@ def test_static_host_page_embeds_three_widgets_from_another_port(env: Env, conte
     html = STATIC_HOST_PAGE.read_text(encoding="utf-8")
     assert len(re.findall(r'data-prefkit-widget="[a-z]', html)) == 3 and html.count("<script") == 1
     (env.host.directory / "static-host.html").write_text(html.replace(EXAMPLE_BFF, env.bff), encoding="utf-8")
-    prime_identity(context, env)
+    # No priming: a shopper's very first page, three widgets connecting at once.
     page = open_page(context, env.page_url("static-host.html"), widgets=3)
     toggle = page.get_by_role("switch", name="Personalized recommendations")
     slider = page.get_by_role("slider", name="Price or sustainability")
