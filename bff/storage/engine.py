@@ -29,6 +29,8 @@ __all__ = ["Database", "is_sqlite"]
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 5
+"""Seconds to wait for a PostgreSQL connection (unless the URL sets ``connect_timeout``)."""
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -87,7 +89,10 @@ class Database:
             self.engine = _sqlite_engine(self.url, begin="BEGIN")
             self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE")
         else:
-            self.engine = sa.create_engine(self.url, pool_size=10, max_overflow=22, pool_pre_ping=True)
+            # A server that accepts connections but never answers must not hang requests (or `migrate`) forever.
+            timeout = {} if "connect_timeout" in self.url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+            self.engine = sa.create_engine(self.url, pool_size=10, max_overflow=22, pool_pre_ping=True,
+                                           connect_args=timeout)
             self.write_engine = self.engine
         # SQLite has one writer at a time anyway. Queueing this process's writers on a lock, rather than
         # letting them all poll SQLite's busy handler (which sleeps up to 100 ms between tries), keeps
