@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -166,3 +167,27 @@ def test_sqlite_locked_by_another_process_answers_503_and_recovers(sqlite_app: t
     events = client.get("/api/v1/consents/history").json()
     assert [e["new_value"] for e in events["events"]] == [False, True]  # the refused writes left nothing
     assert events["chain"]["valid"] is True
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port whose server accepts connections and never says a word (a hung database host)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # the kernel completes handshakes into the backlog; nobody ever answers
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+@pytest.mark.postgres
+def test_serve_against_a_hung_postgres_gives_up_with_a_message(silent_server: int, tmp_path: Path) -> None:
+    registry = write_registry(tmp_path)
+    server = LiveServer(registry, f"postgresql+psycopg://prefkit@127.0.0.1:{silent_server}/prefkit")
+    # Without a connect timeout this would wait forever; subprocess.run's timeout turns that into a failure.
+    result = subprocess.run(
+        server.command(), env=server.env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot migrate" in result.stderr and "timeout" in result.stderr.lower(), result.stderr
