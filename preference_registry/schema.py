@@ -52,6 +52,9 @@ Key = Annotated[
 ]
 Locale = Annotated[str, Meta(pattern=LOCALE_PATTERN, description="BCP 47 language tag, e.g. `pl`, `en`.")]
 NonEmptyText = Annotated[str, Meta(min_length=1, max_length=4000)]
+# Merchant links end up in href attributes: only schemes that cannot run script (no `javascript:`, `data:`).
+SafeUrl = Annotated[str, Meta(pattern=r"^(https?://|mailto:|/(?!/))[^\s<>\"']*$", max_length=2000,
+                              description="http(s) or mailto URL, or a path on the shop's own site")]
 
 LocalizedText = Union[NonEmptyText, dict[Locale, NonEmptyText]]
 """A text per locale (``{pl = "...", en = "..."}``) or one plain string meaning the shop's default locale."""
@@ -81,8 +84,8 @@ class ShopSettings(_Strict):
     """Theme name from ``themes/`` (``default``, ``dark``, ``high-contrast``) or a shop's own."""
     controller_contact: str | None = None
     """Where a shopper reaches the controller (e-mail or URL); shown in consent receipts."""
-    privacy_policy_url: str | None = None
-    """Link to the full privacy policy."""
+    privacy_policy_url: SafeUrl | None = None
+    """Link to the full privacy policy: ``https://``, ``http://``, ``mailto:`` or a site path (``/privacy``)."""
 
 
 class Section(_Strict):

@@ -157,3 +157,15 @@ def test_unknown_top_level_and_missing_shop() -> None:
 def test_non_object_document() -> None:
     errors = errors_of([1, 2])  # type: ignore[arg-type]
     assert errors[0].path == "" and errors[0].expected.startswith("object")
+
+
+def test_privacy_policy_url_cannot_carry_script() -> None:
+    for bad in ("javascript:alert(1)", "data:text/html,<script>", "//evil.example/x", "/x\" onmouseover=\"y"):
+        doc = copy.deepcopy(BASE)
+        doc["shop"]["privacy_policy_url"] = bad
+        errors = {e.path: e for e in errors_of(doc)}
+        assert "shop.privacy_policy_url" in errors, bad
+    for good in ("https://shop.example/privacy", "/privacy", "mailto:dpo@shop.example"):
+        doc = copy.deepcopy(BASE)
+        doc["shop"]["privacy_policy_url"] = good
+        assert load(doc).shop.privacy_policy_url == good
