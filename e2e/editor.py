@@ -101,7 +101,7 @@ class RegistryEditor:
             document = json.loads(current)
             document.setdefault("preferences", []).append(dict(fields))
             return json.dumps(document, ensure_ascii=False, indent=2)
-        import yaml  # noqa: PLC0415
+        import yaml
 
         document = yaml.safe_load(current)
         document.setdefault("preferences", []).append(dict(fields))
@@ -125,7 +125,7 @@ class RegistryEditor:
             document = json.loads(current)
             document["shop"]["theme"] = theme
             return json.dumps(document, ensure_ascii=False, indent=2)
-        import yaml  # noqa: PLC0415
+        import yaml
 
         document = yaml.safe_load(current)
         document["shop"]["theme"] = theme

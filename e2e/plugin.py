@@ -36,8 +36,8 @@ import pytest
 # objects' helpers get pytest's detailed assertion messages too.
 pytest.register_assert_rewrite("e2e.flows", "e2e.pages", "e2e.waiting")
 
-from .browser import CHROMIUM_ARGS, GPC_ARGS, BrowserSettings, resolve_browser_path  # noqa: E402
-from .server import (  # noqa: E402
+from .browser import CHROMIUM_ARGS, GPC_ARGS, BrowserSettings, resolve_browser_path
+from .server import (
     PrefkitServer,
     SelfStartedServerConfig,
     default_registry_path,
@@ -117,6 +117,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(PREFKIT_ALLOWED_ORIGINS); the plugin serves the static host page there",
     )
     group.addoption(
+        "--prefkit-static-host",
+        default=None,
+        help="folder with the static host page (index.html) served on the embed origin "
+        "(default: examples/static-host of a prefkit source checkout)",
+    )
+    group.addoption(
         "--prefkit-center-path",
         default=None,
         help="path of the page showing the preference center (default: the demo's)",
@@ -154,7 +160,7 @@ def _collection_preferences(config: pytest.Config) -> list[tuple[str, str]]:
         return config.stash[_COLLECTION_PREFS]
     base_url = config.getoption("--prefkit-base-url")
     if base_url:
-        import httpx  # noqa: PLC0415
+        import httpx
 
         try:
             view = httpx.get(base_url.rstrip("/") + "/api/v1/registry", timeout=15).raise_for_status().json()
@@ -164,7 +170,7 @@ def _collection_preferences(config: pytest.Config) -> list[tuple[str, str]]:
             ) from exc
         prefs = [(item["key"], item["kind"]) for item in view["preferences"]]
     else:
-        from preference_registry import load_file  # noqa: PLC0415
+        from preference_registry import load_file
 
         path = config.getoption("--prefkit-registry") or default_registry_path()
         snapshot = load_file(str(path))
@@ -217,13 +223,16 @@ def prefkit_server(
 
 
 @pytest.fixture(scope="session")
-def static_host(prefkit_server: PrefkitServer) -> Iterator[StaticHost]:
+def static_host(request: pytest.FixtureRequest, prefkit_server: PrefkitServer) -> Iterator[StaticHost]:
     """The static host page folder served on the allowlisted second origin (cross-origin embedding)."""
-    from .static_host import serve_static_host  # noqa: PLC0415
+    from .static_host import default_static_host_dir, serve_static_host
 
     if not prefkit_server.embed_origin:
         pytest.skip("no allowlisted second origin known (pass --prefkit-embed-origin http://127.0.0.1:PORT)")
-    with serve_static_host(prefkit_server) as host:
+    folder = Path(request.config.getoption("--prefkit-static-host") or default_static_host_dir())
+    if not (folder / "index.html").is_file():
+        pytest.skip(f"no static host page at {folder / 'index.html'} (pass --prefkit-static-host DIR)")
+    with serve_static_host(prefkit_server, folder) as host:
         yield host
 
 
@@ -234,7 +243,7 @@ def static_host(prefkit_server: PrefkitServer) -> Iterator[StaticHost]:
 # hold other modules that start their own (prefkit's does). Within a module every test shares one browser.
 @pytest.fixture(scope="module")
 def _playwright() -> Iterator[Playwright]:
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
@@ -287,7 +296,7 @@ class _TracedContext:
 
 
 def _demo_paths(config: pytest.Config) -> Any:
-    from .shopper import DemoPaths  # noqa: PLC0415
+    from .shopper import DemoPaths
 
     defaults = DemoPaths()
     return DemoPaths(
@@ -301,8 +310,8 @@ def new_shopper(
     request: pytest.FixtureRequest, browser: Browser, prefkit_server: PrefkitServer
 ) -> Iterator[ShopperFactory]:
     """Factory of fresh anonymous shoppers: ``new_shopper(locale="en", gpc=True)``; each its own context."""
-    from .api import PrefkitApi  # noqa: PLC0415
-    from .shopper import Shopper  # noqa: PLC0415
+    from .api import PrefkitApi
+    from .shopper import Shopper
 
     traced: list[_TracedContext] = request.node.stash.setdefault(_CONTEXTS, [])
     shoppers: list[Shopper] = []
@@ -410,7 +419,7 @@ def registry_editor(prefkit_server: PrefkitServer) -> Iterator[RegistryEditor]:
     Restores the original file at the end and waits until its version is live again. Skips when the
     server was not started by the plugin (a shared deployment's registry is not ours to edit).
     """
-    from .editor import RegistryEditor  # noqa: PLC0415
+    from .editor import RegistryEditor
 
     if not (prefkit_server.registry_writable and prefkit_server.registry_path):
         pytest.skip("the registry file can only be edited when the plugin started the server itself")

@@ -21,8 +21,8 @@ import httpx
 
 __all__ = [
     "PrefkitServer",
-    "ServerStartError",
     "SelfStartedServerConfig",
+    "ServerStartError",
     "default_registry_path",
     "free_port",
     "log_tail",
@@ -94,7 +94,7 @@ def free_port() -> int:
 
 def default_registry_path() -> Path:
     """The demo shop registry that ships with prefkit (the one ``prefkit demo`` serves)."""
-    from bff.cli import demo_registry_path  # noqa: PLC0415 - the CLI knows where the demo registry lives
+    from bff.cli import demo_registry_path
 
     return demo_registry_path()
 

@@ -90,7 +90,7 @@ class Shopper:
 
     def login(self, customer_id: str) -> dict[str, object]:
         """Log in as ``customer_id`` with a token signed by the shop secret (as the shop's backend would)."""
-        from bff.identity import issue_customer_token  # noqa: PLC0415 - the token format lives with the BFF
+        from bff.identity import issue_customer_token
 
         if not self.server.shop_secret:
             raise RuntimeError("the shop secret of this server is unknown (pass --prefkit-shop-secret)")

@@ -51,7 +51,7 @@ example tells a shop to make)."""
 class _HostHandler(http.server.SimpleHTTPRequestHandler):
     bff_url: str = PLACEHOLDER_BFF
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:

@@ -32,7 +32,7 @@ _AXE_OPTIONS = {
 
 def _demo_pages(server: PrefkitServer, paths: Any) -> list[str]:
     """Every page of the demo: listing, one product, preferences, your data."""
-    import httpx  # noqa: PLC0415
+    import httpx
 
     pages = [paths.listing, paths.center, "/demo/your-data"]
     catalog = httpx.get(server.url("/api/v1/catalog"), timeout=15)

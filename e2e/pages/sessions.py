@@ -72,7 +72,7 @@ MOUNT_POINTS = "[data-prefkit-widget]"
 
 def expect_widgets_rendered(page: Page, timeout_ms: float = 10_000) -> int:
     """Wait until every widget mount point on ``page`` holds rendered content; returns how many there are."""
-    from playwright.sync_api import expect  # noqa: PLC0415
+    from playwright.sync_api import expect
 
     mounts = page.locator(MOUNT_POINTS)
     expect(page.locator(f"{MOUNT_POINTS}:not(:has(*))")).to_have_count(0, timeout=timeout_ms)

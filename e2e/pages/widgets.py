@@ -7,7 +7,6 @@ controls keep their WAI-ARIA roles and their registry titles as accessible names
 from __future__ import annotations
 
 import re
-from typing import Union
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -15,11 +14,11 @@ from ..registry import PreferenceInfo
 
 __all__ = ["ConsentToggleWidget", "FilterGroupWidget", "Scope", "SliderWidget", "number_text"]
 
-Scope = Union[Page, Locator]
+Scope = Page | Locator
 """Where a widget is looked for: the whole page or a container (a widget mount point, the center)."""
 
 
-def number_text(value: float | int) -> str:
+def number_text(value: float) -> str:
     """How a number appears in ``aria-valuenow`` (``2``, not ``2.0``, for whole numbers)."""
     return str(int(value)) if float(value).is_integer() else str(value)
 
@@ -65,7 +64,7 @@ class SliderWidget:
         for key in keys:
             self.slider.page.keyboard.press(key)
 
-    def expect_value(self, value: float | int) -> None:
+    def expect_value(self, value: float) -> None:
         expect(self.slider).to_have_attribute("aria-valuenow", number_text(value))
 
     def expect_bounds(self) -> None:

@@ -41,6 +41,7 @@ def test_registry_driven_flows_follow_another_registry(tmp_path: Path) -> None:
             f"--prefkit-registry={REGISTRY}",
             f"--prefkit-artifacts={tmp_path / 'artifacts'}",
         ],
+        check=False,
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -41,6 +41,7 @@ def test_failing_flow_leaves_screenshots_and_traces(tmp_path: Path) -> None:
             "test_deliberate.py",
             f"--prefkit-artifacts={artifacts}",
         ],
+        check=False,
         cwd=tmp_path,
         capture_output=True,
         text=True,

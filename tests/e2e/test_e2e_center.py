@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from e2e.flows.test_center import *  # noqa: F403 - the flows are the tests
+from e2e.flows.test_center import *

@@ -86,6 +86,7 @@ def test_flows_against_an_already_running_demo(tmp_path: Path) -> None:
                 f"--prefkit-embed-origin=http://127.0.0.1:{embed_port}",
                 f"--prefkit-artifacts={qa_project / 'artifacts'}",
             ],
+            check=False,
             cwd=qa_project,
             env=qa_env,
             capture_output=True,
