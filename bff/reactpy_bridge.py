@@ -76,9 +76,9 @@ _WIDGET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _WS_POLICY_VIOLATION: Final[int] = 1008
 
 _STATIC_MEDIA_TYPES: Final[Mapping[str, str]] = {
-    ".js": "text/javascript; charset=utf-8",
+    ".js": "text/javascript",  # Litestar appends "; charset=utf-8" to text/* itself
     ".map": "application/json",
-    ".css": "text/css; charset=utf-8",
+    ".css": "text/css",
 }
 # esbuild names code-split chunks after their content hash (``index-bz53xswt.js``): safe to cache forever.
 _HASHED_ASSET = re.compile(r"-[a-z0-9]{8}\.js(\.map)?$")
