@@ -161,26 +161,26 @@ def requirement_names(ctx: ControlContext) -> str:
 def texts_block(
     ctx: ControlContext, *, with_description: bool = True, lead: str | None = None
 ) -> list[VdomDict]:
-    """Description, "what we use", "what you get", the requirement hint and the error as flat paragraphs,
-    each with an id for ``aria-describedby`` (see :func:`described_by`).
+    """The description with "what we use" / "what you get", the requirement hint and the error, each a
+    paragraph with an id for ``aria-describedby`` (see :func:`described_by`).
 
-    Kept deliberately flat (one ``<p>`` per fact): every element costs server memory in every open
-    session, and a paragraph with a labelled span reads as well as a definition list."""
+    Kept deliberately flat (one ``<p>``, one fact per line): every element costs server memory in every
+    open session, and the transparency facts belong to the description a screen reader reads anyway."""
     pref, names = ctx.pref, ctx.class_names
     blocks: list[VdomDict] = []
-    if with_description and pref.description:
-        blocks.append(
-            html.p(part("description", (), names, {"id": ctx.ids("description")}), ctx.t(pref.description))
-        )
+    lines = [ctx.t(pref.description)] if with_description and pref.description else []
+    if lead:
+        lines.append(lead)
     data_used = ctx.snapshot.text_list(pref.data_used, ctx.locale)
-    facts = [lead] if lead else []
     if data_used:
-        facts.append(f"{ctx.text('what_we_use')}: {', '.join(data_used)}")
+        lines.append(f"{ctx.text('what_we_use')}: {', '.join(data_used)}")
     if pref.benefit:
-        facts.append(f"{ctx.text('what_you_get')}: {ctx.t(pref.benefit)}")
-    if facts:
-        # One paragraph, one fact per line (the theme sets white-space: pre-line).
-        blocks.append(html.p(part("transparency", (), names), "\n".join(facts)))
+        lines.append(f"{ctx.text('what_you_get')}: {ctx.t(pref.benefit)}")
+    if lines:
+        # The theme sets white-space: pre-line, so each fact is on its own line.
+        blocks.append(
+            html.p(part("description", (), names, {"id": ctx.ids("description")}), "\n".join(lines))
+        )
     if ctx.gpc:
         blocks.append(
             html.p(part("gpc-notice", ("gpc",), names, {"id": ctx.ids("gpc")}), ctx.text("gpc_notice"))
@@ -200,7 +200,7 @@ def texts_block(
 def described_by(ctx: ControlContext, *extra: str) -> str:
     """``aria-describedby`` of a control: its description, requirement hint, error and ``extra`` ids."""
     ids = []
-    if ctx.pref.description:
+    if ctx.pref.description or ctx.pref.data_used or ctx.pref.benefit:
         ids.append(ctx.ids("description"))
     if ctx.gpc:
         ids.append(ctx.ids("gpc"))

@@ -126,7 +126,7 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
                 "value": option_key or "-",
                 "checked": checked,
                 "disabled": True if ctx.disabled else None,
-                "onChange": handler(choose(option_key)),
+                "onChange": None if ctx.disabled else handler(choose(option_key)),
             }
         )
         # The label wraps its input: labelled without ids, one element less per option.
@@ -166,8 +166,8 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict
                                 "aria-label": ctx.text("remove", label=labels.get(option_key, option_key)),
                                 "data-prefkit-chip": "true",
                                 "disabled": True if ctx.disabled else None,
-                                "onClick": handler(remove(option_key)),
-                                "onKeyDown": handler(remove_by_key(option_key)),
+                                "onClick": None if ctx.disabled else handler(remove(option_key)),
+                                "onKeyDown": None if ctx.disabled else handler(remove_by_key(option_key)),
                             }
                         ),
                     ),

@@ -176,12 +176,11 @@ def _render(
     # Pointer handlers sit on an empty hit area, not on the track: ReactPy's client sends the event's
     # target and currentTarget serialized with their child elements, and a childless element keeps each
     # pointer event at about 20 KB (the bridge refuses messages over 64 KB).
-    hit_attrs: dict[str, Any] = {
-        "data-prefkit-track-hit": "",
-        "onPointerDown": handler(on_pointer_down),
-        "onPointerUp": handler(on_pointer_up),
-    }
-    if dragging:
+    # A disabled slider gets no handlers at all: its keys and clicks are not even sent to the server.
+    hit_attrs: dict[str, Any] = {"data-prefkit-track-hit": ""}
+    if not ctx.disabled:
+        hit_attrs |= {"onPointerDown": handler(on_pointer_down), "onPointerUp": handler(on_pointer_up)}
+    if dragging and not ctx.disabled:
         # Only while a button is down: hovering must not stream events to the server.
         hit_attrs["onPointerMove"] = handler(on_pointer_move, throttle=50)
     thumb_attrs = optional(
@@ -198,11 +197,11 @@ def _render(
             "aria-busy": "true" if ctx.saving else None,
             "data-percent": percent,
             "data-prefkit-keys": _KEYS_ATTRIBUTE,
-            "onKeyDown": handler(on_key),
+            "onKeyDown": None if ctx.disabled else handler(on_key),
         }
     )
-    # The scale's end labels, drawn by the theme from data attributes (one element instead of a list:
-    # the current value's own label is shown by value-text, and assistive technology reads valuetext).
+    # The scale in one element: the end labels are drawn by the theme from data attributes, the current
+    # value's label is its text (assistive technology reads aria-valuetext instead: aria-hidden).
     low, high = pref.stop_for(pref.min), pref.stop_for(pref.max)
     scale = html.span(
         part(
@@ -216,7 +215,8 @@ def _render(
                     "data-max-label": ctx.t(high.label) if high else str(pref.max),
                 }
             ),
-        )
+        ),
+        value_text if value_text is not None else str(shown),
     )
     # The track draws the rail and the filled range itself (::before/::after, width from data-percent).
     return html.div(
@@ -226,11 +226,6 @@ def _render(
             part("track", states, names, {"data-prefkit-track": "", "data-percent": percent}),
             html.div(part("track-hit", states, names, hit_attrs)),
             html.div(part("thumb", states, names, thumb_attrs)),
-        ),
-        # The visible value; screen readers get it from aria-valuetext/valuenow instead.
-        html.span(
-            part("value-text", states, names, {"aria-hidden": "true"}),
-            value_text if value_text is not None else str(shown),
         ),
         scale,
         *texts_block(ctx),

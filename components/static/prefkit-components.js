@@ -175,12 +175,23 @@ if (!window.__prefkitComponents) {
     true,
   );
 
+  const IDENTITY = ["role", "name", "value", "aria-label", "data-part"];
+
+  // The same control re-created by a re-render (same tag, role, name, value, label and part).
+  function replacementFor(element, control) {
+    return Array.from(control.querySelectorAll(element.tagName)).find((candidate) =>
+      IDENTITY.every((attribute) => candidate.getAttribute(attribute) === element.getAttribute(attribute)),
+    );
+  }
+
   function recoverLostFocus() {
     const active = document.activeElement;
     if (!lastFocus || lastFocus.element.isConnected || (active && active !== document.body)) return;
-    const { control } = lastFocus;
+    const { element, control } = lastFocus;
     lastFocus = null;
     if (!control.isConnected) return;
+    const replacement = replacementFor(element, control);
+    if (replacement) return replacement.focus();
     const chips = Array.from(control.querySelectorAll("[data-prefkit-chip]")).filter((el) => !el.disabled);
     if (chips.length) return chips[0].focus();
     const following = focusables(document.body).find(
