@@ -222,7 +222,8 @@ def test_consent_toggle_keyboard_aria_and_persistence(env: Env, context: Browser
     expect(switch).to_have_attribute("aria-checked", "false")  # opt-in: never pre-ticked
     assert labelled_text(page, switch) == "Marketing e-mails"
     assert described_text(page, switch) == [
-        "News and offers once a week.\nWhat we use: e-mail address, purchase history\nWhat you get: Offers that fit you."
+        "News and offers once a week.\nWhat we use: e-mail address, purchase history\n"
+        "What you get: Offers that fit you."
     ]
     widget = page.locator("[data-part=consent][data-key=marketing_email]")
     expect(widget).to_contain_text("What we use")
