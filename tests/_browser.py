@@ -1,8 +1,5 @@
-"""Shared Chromium settings for browser tests.
-
-Playwright cannot download its own browser here, so tests launch Debian's Chromium by path
-(the `chromium_path` fixture in tests/conftest.py) with these arguments. The network flags keep
-Chromium from phoning home on a machine whose network is closed.
+"""Shared Chromium settings for browser tests: the QA kit's own (``e2e.browser``), so the suite and the kit
+launch Chromium the same way.
 
 Tests import it as ``from _browser import CHROMIUM_ARGS`` (tests/ is on sys.path because
 tests/conftest.py lives there and the suite runs in pytest's default import mode).
@@ -10,21 +7,15 @@ tests/conftest.py lives there and the suite runs in pytest's default import mode
 
 from __future__ import annotations
 
-import os
+from e2e.browser import CHROMIUM_ARGS as _KIT_ARGS
+from e2e.browser import DEFAULT_BROWSER_PATH, resolve_browser_path
 
-CHROMIUM_ARGS: list[str] = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+__all__ = ["CHROMIUM_ARGS", "DEFAULT_CHROMIUM_PATH", "chromium_executable"]
 
-DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium"
+CHROMIUM_ARGS: list[str] = list(_KIT_ARGS)
+DEFAULT_CHROMIUM_PATH = DEFAULT_BROWSER_PATH
 
 
 def chromium_executable() -> str:
     """The Chromium binary to launch: env PREFKIT_BROWSER_PATH, else Debian's /usr/bin/chromium."""
-    return os.environ.get("PREFKIT_BROWSER_PATH") or DEFAULT_CHROMIUM_PATH
+    return resolve_browser_path(None)
