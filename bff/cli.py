@@ -155,6 +155,7 @@ def demo(host: str, port: int, database_url: str, registry: str | None) -> None:
     secret = os.environ.get("PREFKIT_SECRET") or _demo_secret()
     settings = _settings(registry_path=registry_path, database_url=database_url, demo=True, secret=secret)
     click.echo(f"demo registry: {registry_path}")
+    click.echo(f"demo shop:     http://{host}:{port}/demo/")
     _run(settings, host, port)
 
 
