@@ -28,7 +28,9 @@ def malicious_registry() -> str:
     document["shop"].update(
         name=f"</title>{SCRIPT} Shop",
         controller_contact=ATTRIBUTE,
-        privacy_policy_url="javascript:window.__xss='policy'",
+        # A `javascript:` policy URL is refused by the registry itself (tests/test_registry_validation.py);
+        # the most hostile link it accepts is a site path carrying script-looking text.
+        privacy_policy_url="/privacy?return=javascript:alert(1)",
     )
     prefs = {pref["key"]: pref for pref in document["preferences"]}
     prefs["newsletter"].update(
