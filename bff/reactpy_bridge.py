@@ -46,6 +46,7 @@ import orjson
 import reactpy
 from litestar import Request, Response, Router, WebSocket, get, websocket
 from litestar.exceptions import HTTPException, NotFoundException, WebSocketDisconnect
+from reactpy.config import REACTPY_ASYNC_RENDERING
 from reactpy.core.hooks import ConnectionContext
 from reactpy.core.layout import Layout
 from reactpy.core.serve import serve_layout
@@ -71,6 +72,13 @@ _BOOTSTRAP_FILE: Final[Path] = Path(__file__).parent / "static" / "prefkit.js"
 _LOCATION_PARAMS: Final[frozenset[str]] = frozenset({"path", "qs"})
 
 _WIDGET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+# ReactPy 2.0.0b13 renders components concurrently by default. When a provider and a component below it
+# re-render in the same tick (a save updates the session values and the component's own state), both
+# renders diff the same subtree and unmount it twice (KeyError in Layout._unmount_model_states; the
+# consent banner crashed on "Save my choices"). One render at a time removes the race; a widget session's
+# renders are tiny, so nothing is lost.
+REACTPY_ASYNC_RENDERING.current = False
 
 # RFC 6455 close code for "policy violation" (oversized, binary or malformed messages).
 _WS_POLICY_VIOLATION: Final[int] = 1008

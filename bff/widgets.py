@@ -34,7 +34,6 @@ from typing import Any, Final
 
 from litestar import Request, Response, Router, get
 from litestar.exceptions import NotFoundException
-from reactpy.config import REACTPY_ASYNC_RENDERING
 from reactpy.types import Component
 
 import components
@@ -85,12 +84,6 @@ _UI_METHOD: Final = "ui"
 _THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _UNSTYLED: Final = "none"
 
-# ReactPy 2.0.0b13 renders components concurrently by default. When a provider and a component below it
-# re-render in the same tick (a save updates the session values and the component's own state), both
-# renders diff the same subtree and unmount it twice (KeyError in Layout._unmount_model_states; the
-# banner crashed on "Save my choices"). Rendering one component at a time removes the race; a session's
-# renders are tiny, so nothing is lost. (Belongs with the other ReactPy glue in bff/reactpy_bridge.py.)
-REACTPY_ASYNC_RENDERING.current = False
 
 
 class ServiceStore:

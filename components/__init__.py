@@ -32,6 +32,7 @@ from .session import (
     use_session,
 )
 from .slider import PreferenceSlider, slider_key_value, slider_value_at
+from .why_this import WhyThis
 from .store import (
     EffectiveState,
     HistoryEntry,
@@ -65,6 +66,7 @@ __all__ = [
     "SessionContext",
     "StoreCapabilities",
     "Unsubscribe",
+    "WhyThis",
     "YourData",
     "control_for",
     "kit_text",

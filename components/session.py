@@ -29,6 +29,7 @@ __all__ = [
     "PreferenceProvider",
     "PreferenceSession",
     "SessionContext",
+    "on_loop",
     "use_session",
 ]
 
@@ -111,7 +112,7 @@ def use_session() -> PreferenceSession | None:
     return use_context(SessionContext)
 
 
-def _on_loop(callback: Callable[..., None]) -> Callable[..., None]:
+def on_loop(callback: Callable[..., None]) -> Callable[..., None]:
     """Wrap a store listener so it always runs on the session's event loop.
 
     Registry reloads happen in a worker thread (``asyncio.to_thread``) and a store may notify from
@@ -207,8 +208,8 @@ def PreferenceProvider(
             if own_commits.current == 0:
                 schedule_reload()
 
-        unsubscribe_values = store.subscribe(_on_loop(changed))
-        unsubscribe_registry = store.subscribe_registry(_on_loop(schedule_reload))
+        unsubscribe_values = store.subscribe(on_loop(changed))
+        unsubscribe_registry = store.subscribe_registry(on_loop(schedule_reload))
         schedule_reload()
 
         def cleanup() -> None:

@@ -21,12 +21,12 @@ from ..identity import SUBJECT_COOKIE
 from ..rights import ErasureReceipt, SubjectExport, SubjectRights
 from .context import gpc_of, identity_of, service_of
 
-__all__ = ["ME_PATH", "RightsController"]
+__all__ = ["ME_PATH", "RightsController", "cleared_cookie"]
 
 ME_PATH = "/api/v1/me"
 
 
-def _cleared_cookie(request: Request[Any, Any, Any]) -> str:
+def cleared_cookie(request: Request[Any, Any, Any]) -> str:
     secure = "; Secure" if request.url.scheme == "https" else ""
     expired = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
     return f"{SUBJECT_COOKIE}=; Path=/; {expired}; HttpOnly; SameSite=Lax{secure}"
@@ -69,5 +69,5 @@ class RightsController(Controller):
         # The identity middleware must not hand out a cookie in the same response that clears it.
         request.scope["state"]["prefkit_cookie_set"] = True
         return Response(
-            receipt, headers={"Set-Cookie": _cleared_cookie(request), "Cache-Control": "no-store"}
+            receipt, headers={"Set-Cookie": cleared_cookie(request), "Cache-Control": "no-store"}
         )

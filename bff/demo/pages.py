@@ -223,13 +223,13 @@ def create_demo_router(context: Any = None) -> list[Any]:
             raise NotFoundException("erasure is not offered by this server")
         if data.get("confirm") != "yes":
             return render("erase_unconfirmed.html", page, status=400)
-        from bff.api.rights import _cleared_cookie  # the API's own cookie-clearing header, not a copy of it
+        from bff.api.rights import cleared_cookie
         from bff.rights import SubjectRights
 
         receipt = await SubjectRights(service).erase(identity_of(request).subject)
         request.scope["state"]["prefkit_cookie_set"] = True  # no fresh cookie in the response that clears it
         response = render("erased.html", page, receipt=receipt)
-        response.headers["Set-Cookie"] = _cleared_cookie(request)
+        response.headers["Set-Cookie"] = cleared_cookie(request)
         return response
 
     static = create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False)

@@ -27,7 +27,7 @@ from bff.catalog.routes import ProductResponse, product_view
 from bff.identity import subject_from_connection
 from bff.reactpy_bridge import WidgetFactory, WidgetRequest
 from bff.service import PreferenceService
-from components.session import _on_loop as on_session_loop  # the kit's loop-safe listener wrapper
+from components.session import on_loop as on_session_loop
 from components.why_this import why_this_view
 from preference_registry import negotiate_locale
 
