@@ -21,7 +21,7 @@ from reactpy.types import VdomDict
 
 from preference_registry import ConsentType, FilterType, PreferenceType, SliderType
 
-from .common import UNSET, resolve_control
+from .common import UNSET, Latest, resolve_control
 from .consent_toggle import ConsentToggle, consent_view
 from .filter_group import FilterGroup, filter_view
 from .handlers import handler
@@ -42,15 +42,6 @@ __all__ = [
 
 _METHODS = frozenset(key for key in CATALOGS[FALLBACK_LOCALE] if key.startswith("method_"))
 _HEADINGS = {2: html.h2, 3: html.h3, 4: html.h4, 5: html.h5, 6: html.h6}
-
-
-class _Latest:
-    """A slider's latest shown value (the ``latest`` ref of :func:`~components.slider.slider_view`)."""
-
-    __slots__ = ("current",)
-
-    def __init__(self) -> None:
-        self.current: Any = None
 
 
 def control_for(pref: PreferenceType, *, chips: bool = False) -> Any:
@@ -302,10 +293,10 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
             id_prefix=None,
         )
         if isinstance(pref, SliderType):
-            holder = latest.current.setdefault(pref.key, _Latest())
+            holder = latest.current.setdefault(pref.key, Latest())
             return slider_view(ctx, drafts.get(pref.key), set_draft_of(pref.key), holder)
         if isinstance(pref, FilterType):
-            return filter_view(ctx, chips=chips)
+            return filter_view(ctx, chips=chips, latest=latest.current.setdefault(pref.key, Latest()))
         return consent_view(ctx)
 
     sections: list[VdomDict] = []

@@ -18,6 +18,7 @@ from .session import PreferenceSession
 __all__ = [
     "UNSET",
     "ControlContext",
+    "Latest",
     "described_by",
     "optional",
     "requirement_names",
@@ -35,6 +36,16 @@ class _Unset:
 
 UNSET: Any = _Unset()
 """Marks "no value given": ``None`` is a real value for a single-select filter."""
+
+
+class Latest:
+    """A control's latest value between renders (``slider_view`` / ``filter_view``): events that arrive
+    before the previous change re-rendered must build on that change, not on what was rendered."""
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Any = None
 
 
 @dataclass(frozen=True, slots=True)

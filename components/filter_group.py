@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reactpy import component, html
+from reactpy import component, html, use_ref
 from reactpy.types import VdomDict
 
 from preference_registry import FilterType, RegistrySnapshot
 
-from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .common import UNSET, ControlContext, Latest, described_by, optional, resolve_control, texts_block
 from .handlers import handler
 from .parts import ClassNames, part
 from .session import use_session
@@ -54,18 +54,27 @@ def FilterGroup(
         id_prefix=id_prefix,
         missing_requirements=missing_requirements,
     )
-    return filter_view(ctx, chips=chips, class_names=class_names)
+    latest = use_ref(None)
+    return filter_view(ctx, chips=chips, class_names=class_names, latest=latest)
 
 
 def filter_view(
-    ctx: ControlContext | str, *, chips: bool = False, class_names: ClassNames | None = None
+    ctx: ControlContext | str,
+    *,
+    chips: bool = False,
+    class_names: ClassNames | None = None,
+    latest: Any = None,
 ) -> VdomDict:
-    """The markup of a filter control (also used directly by the preference center)."""
+    """The markup of a filter control (also used directly by the preference center).
+
+    ``latest`` (anything with a ``current`` attribute, kept by the caller across renders) holds the selection
+    as last changed: two quick toggles arrive before the first save re-renders, and the second must build
+    on the first rather than on what was rendered (the shopper's first choice would be lost)."""
     if isinstance(ctx, str):
         return html.p(part("unknown", ("error",), class_names), ctx)
     if not isinstance(ctx.pref, FilterType):
         return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
-    return _render(ctx, ctx.pref, chips)
+    return _render(ctx, ctx.pref, chips, latest if latest is not None else Latest())
 
 
 def _selected(pref: FilterType, value: Any) -> list[str]:
@@ -82,37 +91,42 @@ async def _emit(ctx: ControlContext, new_value: Any) -> None:
         await result
 
 
-def _render(ctx: ControlContext, pref: FilterType, with_chips: bool) -> VdomDict:
+def _render(ctx: ControlContext, pref: FilterType, with_chips: bool, latest: Any) -> VdomDict:
     names = ctx.class_names
     selected = _selected(pref, ctx.value)
+    latest.current = selected
     input_type = "checkbox" if pref.multiple else "radio"
     group_name = ctx.ids("options")
 
+    async def change_to(new_value: Any) -> None:
+        latest.current = _selected(pref, new_value)  # before awaiting: the next event builds on it
+        await _emit(ctx, new_value)
+
     def without(option_key: str) -> Any:
-        return [o for o in selected if o != option_key] if pref.multiple else None
+        return [o for o in latest.current if o != option_key] if pref.multiple else None
 
     def choose(option_key: str | None) -> Callable[[Mapping[str, Any]], Any]:
         async def on_change(data: Mapping[str, Any]) -> None:
             if pref.multiple:
                 checked = bool((data.get("target") or {}).get("checked"))
-                wanted = {o for o in selected if o != option_key} | ({option_key} if checked else set())
+                wanted = {o for o in latest.current if o != option_key} | ({option_key} if checked else set())
                 # Registry option order, so the stored list does not depend on click order.
-                await _emit(ctx, [o for o in pref.option_keys if o in wanted])
+                await change_to([o for o in pref.option_keys if o in wanted])
             else:
-                await _emit(ctx, option_key)
+                await change_to(option_key)
 
         return on_change
 
     def remove(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
         async def on_click(_data: Mapping[str, Any]) -> None:
-            await _emit(ctx, without(option_key))
+            await change_to(without(option_key))
 
         return on_click
 
     def remove_by_key(option_key: str) -> Callable[[Mapping[str, Any]], Any]:
         async def on_key_down(data: Mapping[str, Any]) -> None:
             if data.get("key") in _REMOVE_KEYS:
-                await _emit(ctx, without(option_key))
+                await change_to(without(option_key))
 
         return on_key_down
 

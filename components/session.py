@@ -170,6 +170,11 @@ def PreferenceProvider(
     id_prefix = use_ref(None)
     own_commits = use_ref(0)  # saves of this session in flight: their change notifications are ours
     reloads = use_ref(None)
+    # Saves go to the store one at a time, in the order the shopper made them: ReactPy handles events
+    # concurrently, and two saves of one control racing each other could store the older value last.
+    save_order = use_ref(None)
+    if save_order.current is None:
+        save_order.current = asyncio.Lock()
     if id_prefix.current is None:
         id_prefix.current = "pk" + secrets.token_hex(3)
     snapshot = data.snapshot
@@ -231,8 +236,9 @@ def PreferenceProvider(
         )
         own_commits.current += 1
         try:
-            result = dict(await store.set(changes))
-            history = tuple(await store.history()) if load_history else None
+            async with save_order.current:
+                result = dict(await store.set(changes))
+                history = tuple(await store.history()) if load_history else None
         except Exception as exc:
             indicator.cancel()
             if isinstance(exc, PreferenceStoreError):

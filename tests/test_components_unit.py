@@ -553,3 +553,30 @@ async def test_a_consent_switched_off_by_gpc_says_why(snapshot: RegistrySnapshot
         assert attrs(switch)["aria-checked"] == "false" and "gpc" in attrs(switch)["data-state"].split()
         described = [_text(s.by_id(i)) for i in attrs(switch)["aria-describedby"].split()]
         assert any(text.startswith("Sygnał prywatności Twojej przeglądarki") for text in described)
+
+
+async def test_quick_toggles_before_a_save_returns_are_all_kept(snapshot: RegistrySnapshot) -> None:
+    """Two options ticked faster than the first save answers: the second change builds on the first."""
+
+    class SlowStore(MemoryStore):
+        def __init__(self, snapshot: RegistrySnapshot) -> None:
+            super().__init__(snapshot)
+            self.gate = asyncio.Event()
+
+        async def set(self, changes: Mapping[str, Any]) -> Mapping[str, State]:
+            if not self.calls:  # hold the first save until the second event has been handled
+                self.calls.append(("held", dict(changes)))
+                await self.gate.wait()
+            return await super().set(changes)
+
+    store = SlowStore(snapshot)
+    store.values["recommendations"] = True  # categories require it
+    async with Session(PreferenceProvider(store, FilterGroup("categories", chips=True), locale="en")) as s:
+        await s.until(lambda: loaded(s) and s.find_all(type="checkbox"), "loaded filter")
+        shoes, bags = s.find_all(type="checkbox")[:2]
+        await s.fire(shoes, "onChange", {"target": {"checked": True}})
+        await s.until(lambda: store.calls, "first save started")
+        await s.fire(bags, "onChange", {"target": {"checked": True}})
+        store.gate.set()
+        await s.until(lambda: store.values.get("categories") == ["shoes", "bags"], "both options stored")
+        await s.until(lambda: len(s.find_all(data_part="chip")) == 2, "two chips")
