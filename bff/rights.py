@@ -50,10 +50,10 @@ from .storage import (
     AnonymousCounter,
     ConsentEvent,
     PreferenceState,
-    RegistryVersionRow,
     SubjectLink,
     verify_chain,
 )
+from .storage.models import registry_sources
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -78,7 +78,6 @@ RECEIPT_FORMAT = "prefkit-consent-receipt/1 (after Kantara Initiative Consent Re
 
 _state = PreferenceState.__table__  # type: ignore[attr-defined]
 _events = ConsentEvent.__table__  # type: ignore[attr-defined]
-_versions = RegistryVersionRow.__table__  # type: ignore[attr-defined]
 _links = SubjectLink.__table__  # type: ignore[attr-defined]
 _counters = AnonymousCounter.__table__  # type: ignore[attr-defined]
 _canonical = msgspec.json.Encoder(order="sorted")
@@ -487,18 +486,7 @@ class SubjectRights:
                     )
                 )
             versions = {row.registry_version for row in rows}
-            sources = (
-                {
-                    row.version: (row.source_text, row.format)
-                    for row in connection.execute(
-                        sa.select(_versions.c.version, _versions.c.source_text, _versions.c.format).where(
-                            _versions.c.version.in_(versions)
-                        )
-                    )
-                }
-                if versions
-                else {}
-            )
+            sources = registry_sources(connection, versions)
         return identities, stored, rows, chains, sources
 
     @staticmethod

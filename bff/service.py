@@ -49,7 +49,7 @@ from .profile import Profile, build_profile
 from .storage import Database, EventDraft, append_events, verify_chain
 from .storage.hot import StateRow, hot_sql, hot_sql_for
 from .storage.ledger import BrokenLink
-from .storage.models import ConsentEvent, RegistryVersionRow, SubjectLink
+from .storage.models import ConsentEvent, RegistryVersionRow, SubjectLink, registry_sources
 
 __all__ = [
     "ChangeListener",
@@ -637,18 +637,7 @@ class PreferenceService:
                 sa.select(_events).where(_events.c.subject == subject).order_by(_events.c.seq.desc())
             ).all()
             versions = {row.registry_version for row in events}
-            sources = (
-                {
-                    row.version: (row.source_text, row.format)
-                    for row in connection.execute(
-                        sa.select(_versions.c.version, _versions.c.source_text, _versions.c.format).where(
-                            _versions.c.version.in_(versions)
-                        )
-                    )
-                }
-                if versions
-                else {}
-            )
+            sources = registry_sources(connection, versions)
         current = self.registry.current
         entries = []
         for row in events:
