@@ -37,6 +37,7 @@ _BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
 sys.path.insert(0, str(_BENCH_DIR.parent))
 
+from bench._support import percentile  # noqa: E402
 from bff.catalog import ATTRIBUTE_WORDS, Catalog, ReasonTexts, generate_products, rank_page  # noqa: E402
 from bff.effective import StoredDecision, resolve_effective  # noqa: E402
 from bff.profile import Profile, build_profile  # noqa: E402
@@ -50,11 +51,6 @@ def profile(snapshot: RegistrySnapshot, choices: dict[str, Any]) -> Profile:
     stored = {key: StoredDecision(value=value, decided_at=now, text_hash=snapshot.text_hash(key),
                                   registry_version=snapshot.version) for key, value in choices.items()}
     return build_profile(snapshot, resolve_effective(snapshot, stored, now=now), "bench")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def measure(query: Callable[[int], Any], repeat: int) -> tuple[list[float], list[float]]:

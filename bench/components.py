@@ -38,7 +38,6 @@ import json
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -50,6 +49,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench._support import free_port, percentile, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 BASELINE_WIDGET = "bench-counter"
@@ -192,11 +193,6 @@ def _rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 @dataclass
 class Measurement:
     widget: str
@@ -239,36 +235,14 @@ async def measure(port: int, pid: int, widget: str, n: int, toggles: int, rng: r
         widget=widget,
         sessions=n,
         kb_per_session=(rss_after - rss_before) / n,
-        p50_ms=_pct(latencies, 0.50),
-        p95_ms=_pct(latencies, 0.95),
+        p50_ms=1000 * percentile(latencies, 0.50),
+        p95_ms=1000 * percentile(latencies, 0.95),
         burst_ms=burst * 1000,
         open_seconds=open_seconds,
     )
 
 
 # -- orchestration ----------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("server exited during start")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)  # polling interval; readiness decides
-    raise SystemExit("server not ready in time")
-
-
 def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
     """A fresh database and server process for one (widget, N) measurement."""
     from bff.storage import Database
@@ -278,7 +252,7 @@ def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
     database = Database(database_url)
     database.migrate()
     database.dispose()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PREFKIT_REGISTRY": str(REPO / "examples" / "demo-shop.toml"),
@@ -310,7 +284,7 @@ def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
         env=env,
     )
     try:
-        _wait_ready(port, server)
+        wait_ready(port, server)
         return asyncio.run(measure(port, server.pid, widget, n, toggles, random.Random(seed)))
     finally:
         server.send_signal(signal.SIGINT)

@@ -40,7 +40,6 @@ import argparse
 import asyncio
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -51,6 +50,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench._support import free_port, percentile, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 ORIGIN_PORT_PLACEHOLDER = "{port}"
@@ -125,10 +126,7 @@ class Result:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     def pct(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        return 1000 * percentile(self.latencies, q)
 
 
 async def drive(
@@ -250,28 +248,6 @@ def seed(database_url: str, names: list[str], per_subject: int, registry_path: P
 
 
 # -- orchestration ----------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("server exited during start")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("server not ready in time")
-
-
 def _cookies(subjects: list[str]) -> list[str]:
     from bff.identity import Identity
 
@@ -351,7 +327,7 @@ def main() -> None:
             raise SystemExit(f"{database_url} is not empty; the bench needs an empty database")
     database.dispose()
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PREFKIT_REGISTRY": str(registry),
@@ -381,7 +357,7 @@ def main() -> None:
         env=env,
     )
     try:
-        _wait_ready(port, server)
+        wait_ready(port, server)
         print(
             f"server: uvicorn, 1 worker, 127.0.0.1:{port}, "
             f"database {Database(database_url).url.get_backend_name()}"

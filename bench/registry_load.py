@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._support import percentile  # noqa: E402
 from preference_registry import RegistryService, load_registry  # noqa: E402
 
 __all__ = ["make_registry"]
@@ -71,11 +72,6 @@ def read_latencies(service: RegistryService, duration: float) -> list[float]:
     return samples
 
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
@@ -114,9 +110,9 @@ def main() -> None:
     busy = read_latencies(service, 2.0)
     stop.set()
     thread.join()
-    print(f"\nreads of the live registry (µs): quiet p50 {pct(quiet, .5):.2f} p99 {pct(quiet, .99):.2f}; "
-          f"during {reloads[0]} reloads of 1,000 types p50 {pct(busy, .5):.2f} p99 {pct(busy, .99):.2f} "
-          f"(p99 ratio {pct(busy, .99) / pct(quiet, .99):.1f}x; the GIL, not a lock, is what readers share)")
+    print(f"\nreads of the live registry (µs): quiet p50 {percentile(quiet, .5):.2f} p99 {percentile(quiet, .99):.2f}; "
+          f"during {reloads[0]} reloads of 1,000 types p50 {percentile(busy, .5):.2f} p99 {percentile(busy, .99):.2f} "
+          f"(p99 ratio {percentile(busy, .99) / percentile(quiet, .99):.1f}x; the GIL, not a lock, is what readers share)")
 
 
 if __name__ == "__main__":
