@@ -91,7 +91,8 @@ def main() -> int:
     print(f"{'products':>9} {'scenario':<9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'cpu p50':>8} "
           f"{'cpu p99':>8} {'x sort p50':>11}")
     failed = False
-    for size in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for size in sizes:
         built = time.perf_counter()
         products = generate_products(size)  # catalog (file) order, as a shop's database returns it
         catalog = Catalog.from_products(products)
@@ -122,7 +123,10 @@ def main() -> int:
             if size == 10_000 and name == "full" and p99 >= 50:
                 failed = True
         print(f"{size:>9} (catalog build incl. generation: {build_ms:.0f} ms, once per catalog)")
-    print("target p99 < 50 ms at 10,000 products (full):", "MISSED" if failed else "met")
+    if 10_000 in sizes:
+        print("target p99 < 50 ms at 10,000 products (full):", "MISSED" if failed else "met")
+    else:
+        print("target p99 < 50 ms at 10,000 products (full): not measured in this run")
     return 1 if failed else 0
 
 
