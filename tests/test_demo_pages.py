@@ -176,3 +176,13 @@ def test_why_this_renders_in_a_reactpy_layout_with_objects_as_reasons() -> None:
     reason = next(n for n in walk(model) if n.get("attributes", {}).get("data-part") == "why-this-reason")
     assert reason["attributes"]["data-effect"] == "lower"
     assert reason["children"] == ["Ranked lower: higher price"]
+
+
+def test_demo_pages_may_be_framed_only_by_the_allowlisted_shop(tmp_path: Path) -> None:
+    shop = "https://shop.example:8443"
+    url = f"sqlite:///{tmp_path / 'framed.db'}"
+    with running_app(DEMO_REGISTRY, url, demo=True, allowed_origins=(shop,)) as (framed, _service):
+        csp = framed.get("/demo/?locale=en").headers["content-security-policy"]
+    ancestors = next(part.strip() for part in csp.split(";") if part.strip().startswith("frame-ancestors"))
+    assert ancestors == f"frame-ancestors 'self' {shop}"
+    assert "script-src 'self'" in csp  # still the strict page policy

@@ -23,7 +23,7 @@ import msgspec
 
 from .problems import PROBLEM_MEDIA_TYPE, Problem
 
-__all__ = ["CSRF_HEADER", "CsrfMiddleware", "SecurityHeadersMiddleware", "is_write", "origin_of"]
+__all__ = ["CSRF_HEADER", "CsrfMiddleware", "SecurityHeadersMiddleware", "frame_ancestors", "is_write", "origin_of"]
 
 CSRF_HEADER = "x-prefkit-csrf"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -121,6 +121,11 @@ class CsrfMiddleware:
         return None
 
 
+def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
+    """The CSP ``frame-ancestors`` sources: this site plus the allowlisted shop origins."""
+    return " ".join(["'self'", *sorted(filter(None, (origin_of(o) for o in allowed_origins)))])
+
+
 class SecurityHeadersMiddleware:
     """Adds ``X-Content-Type-Options``, ``Referrer-Policy`` and a CSP whose ``frame-ancestors`` is this site
     plus the allowlist (so the preference center can be embedded only by the shop's own pages). API
@@ -128,7 +133,7 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, app: Any, allowed_origins: tuple[str, ...] = ()) -> None:
         self.app = app
-        ancestors = " ".join(["'self'", *sorted(filter(None, (origin_of(o) for o in allowed_origins)))])
+        ancestors = frame_ancestors(allowed_origins)
         self.page_csp = f"frame-ancestors {ancestors}; object-src 'none'; base-uri 'self'".encode()
         self.api_csp = f"default-src 'none'; frame-ancestors {ancestors}".encode()
 

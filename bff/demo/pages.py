@@ -40,6 +40,7 @@ from bff.catalog.query import (
     ranker_of,
     run_query,
 )
+from bff.api.security import frame_ancestors
 from bff.catalog.routes import product_view, request_locale
 from bff.effective import EffectiveValue
 from bff.jinja_helpers import install_prefkit
@@ -132,12 +133,15 @@ class _Page:
 def create_demo_router(context: Any = None) -> list[Any]:
     """The demo pages (a Router at ``/demo``), their static files, and in demo mode the ``/`` redirect."""
     env = _environment()
+    # Framing follows the same allowlist as the rest of the BFF (the shop's own pages may embed the demo).
+    allowed = tuple(context.settings.allowed_origins) if context is not None else ()
+    page_csp = PAGE_CSP.replace("frame-ancestors 'self'", f"frame-ancestors {frame_ancestors(allowed)}")
 
     def render(template: str, page: _Page, status: int = 200, **values: Any) -> Response[str]:
         body = env.get_template(template).render(page=page, t=page.t, locale=page.locale, prefix=DEMO_PREFIX,
                                                  static=DEMO_STATIC_PATH, **values)
         return Response(body, status_code=status, media_type=MediaType.HTML,
-                        headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "private, no-store",
+                        headers={"Content-Security-Policy": page_csp, "Cache-Control": "private, no-store",
                                  "Vary": "Cookie, Accept-Language"})
 
     @get("/", include_in_schema=False, name="demo-listing")
