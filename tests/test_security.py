@@ -281,6 +281,7 @@ def test_write_and_admin_rate_limits_answer_429_problems(registry_file: Path, sq
         limited = client.put("/api/v1/preferences/newsletter", json={"value": False}, headers=WRITE)
         _problem(limited, 429)
         assert int(limited.headers["ratelimit-reset"]) > 0 and limited.headers["ratelimit-remaining"] == "0"
+        assert 1 <= int(limited.headers["retry-after"]) <= 60  # when to try again, in standard HTTP
         assert client.get("/api/v1/preferences").json()["preferences"]["newsletter"]["value"] is True
         assert client.get("/api/v1/preferences").status_code == 200  # reads are not throttled
     with running_app(registry_file, sqlite_url, write_rate_limit_per_minute=3) as (client, _service):

@@ -164,6 +164,10 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
             detail = f"the request body is not valid JSON: {detail}"
         return problem_response(request, 400, "invalid-request", detail, errors=errors, headers=headers)
     status = exc.status_code
+    if status == 429 and not any(name.lower() == "retry-after" for name in headers):
+        # RFC 9110 Retry-After, which clients and proxies honour; the draft RateLimit-Reset says the same.
+        reset = next((value for name, value in headers.items() if name.lower() == "ratelimit-reset"), None)
+        headers["Retry-After"] = str(max(1, int(reset))) if reset and reset.lstrip("-").isdigit() else "60"
     errors = [FieldError(path="body", message=exc.detail)] if status == 400 else None
     return problem_response(request, status, _slug_for(status), exc.detail, errors=errors, headers=headers)
 
