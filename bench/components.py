@@ -41,7 +41,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench._support import free_port, percentile, wait_ready  # noqa: E402
+from bff.reactpy_bridge import apply_layout_update, walk_model  # noqa: E402
 
 BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 BASELINE_WIDGET = "bench-counter"
@@ -84,31 +85,8 @@ def bench_app():  # noqa: ANN201 - Litestar
 
 
 # -- a minimal ReactPy client ---------------------------------------------------------------------------
-def _apply(model: dict[str, Any], path: str, update: dict[str, Any]) -> dict[str, Any]:
-    """Apply one ``layout-update`` (a JSON pointer into the model) and return the new model."""
-    if not path:
-        return update
-    node: Any = model
-    parts = path.strip("/").split("/")
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = update
-    else:
-        node[last] = update
-    return model
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for child in node.get("children", ()):
-            yield from _walk(child)
-
-
 def _find(model: dict[str, Any], predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-    return next((node for node in _walk(model) if predicate(node.get("attributes", {}))), None)
+    return next((node for node in walk_model(model) if predicate(node.get("attributes", {}))), None)
 
 
 @dataclass
@@ -124,7 +102,7 @@ class Session:
             while not condition(self.model):
                 message = json.loads(await self.websocket.recv())
                 if message.get("type") == "layout-update":
-                    self.model = _apply(self.model, message["path"], message["model"])
+                    self.model = apply_layout_update(self.model, message["path"], message["model"])
 
     def target(self) -> tuple[str, Callable[[dict[str, Any]], bool]]:
         """The click handler to fire, and the condition that confirms the click was processed."""

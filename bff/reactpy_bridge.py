@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
@@ -57,7 +57,9 @@ __all__ = [
     "ReactPyBridgeConfig",
     "WidgetFactory",
     "WidgetRequest",
+    "apply_layout_update",
     "create_reactpy_router",
+    "walk_model",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -397,3 +399,25 @@ def _serve_asset(request: Request[Any, Any, Any], asset: _Asset) -> Response[byt
     if asset.etag in request.headers.get("if-none-match", ""):
         return Response(b"", status_code=304, headers=headers)
     return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+
+# -- the wire model, seen from a client (benchmarks and tests speak ReactPy's protocol directly) -----------
+def apply_layout_update(model: Any, path: str, update: Any) -> Any:
+    """Apply one ``layout-update`` message (``path`` is a JSON pointer into the model; empty = the root)
+    and return the new model."""
+    if not path:
+        return update
+    node: Any = model
+    parts = path.strip("/").split("/")
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = update
+    return model
+
+
+def walk_model(node: Any) -> Iterator[dict[str, Any]]:
+    """Every element of a VDOM model, depth first (text children are skipped)."""
+    if isinstance(node, dict):
+        yield node
+        for child in node.get("children", ()):
+            yield from walk_model(child)

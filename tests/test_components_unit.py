@@ -32,6 +32,8 @@ from components import (
 )
 from preference_registry import ConsentType, RegistrySnapshot, SliderType, load_file, load_registry
 
+from bff.reactpy_bridge import apply_layout_update, walk_model
+
 DEMO = "examples/demo-shop.toml"
 
 pytestmark = pytest.mark.anyio
@@ -165,28 +167,6 @@ class MemoryStore:
 
 
 # -- a minimal client: applies layout updates and finds elements ---------------------------------
-def _set_pointer(model: dict[str, Any], path: str, value: dict[str, Any]) -> dict[str, Any]:
-    if not path:
-        return value
-    parts = path.strip("/").split("/")
-    node: Any = model
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value
-    return model
-
-
-def _walk(node: Any) -> Any:
-    if isinstance(node, dict):
-        yield node
-        for child in node.get("children", []):
-            yield from _walk(child)
-
-
 def _text(node: Any) -> str:
     if isinstance(node, str):
         return node
@@ -215,7 +195,7 @@ class Session:
     async def _apply_updates(self) -> None:
         while True:
             update = await self.layout.render()
-            self.model = _set_pointer(self.model, update["path"], update["model"])
+            self.model = apply_layout_update(self.model, update["path"], update["model"])
 
     async def until(self, condition: Callable[[], Any], what: str = "condition", timeout: float = 5.0) -> Any:
         """Poll ``condition()`` while the session runs; fail after ``timeout`` seconds."""
@@ -231,7 +211,7 @@ class Session:
     def find_all(self, **attrs: str) -> list[dict[str, Any]]:
         return [
             n
-            for n in _walk(self.model)
+            for n in walk_model(self.model)
             if all(n.get("attributes", {}).get(k.replace("_", "-")) == v for k, v in attrs.items())
         ]
 

@@ -12,6 +12,8 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
+from bff.reactpy_bridge import apply_layout_update, walk_model
+
 try:
     from _bff_app import WRITE, running_app, write_registry
 except ImportError:  # tests/ not on sys.path (e.g. --import-mode=importlib)
@@ -25,26 +27,8 @@ def client(tmp_path: Path, sqlite_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for child in node.get("children", ()):
-            yield from _walk(child)
-
-
 def _find(model: dict[str, Any], predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-    return next((n for n in _walk(model) if predicate(n.get("attributes", {}))), None)
-
-
-def _apply(model: dict[str, Any], path: str, update: dict[str, Any]) -> dict[str, Any]:
-    if not path:
-        return update
-    node: Any = model
-    parts = path.strip("/").split("/")
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = update
-    return model
+    return next((n for n in walk_model(model) if predicate(n.get("attributes", {}))), None)
 
 
 def _until(
@@ -58,7 +42,7 @@ def _until(
             return model
         message = ws.receive_json(timeout=10)
         assert message["type"] == "layout-update"
-        model = _apply(model, message["path"], message["model"])
+        model = apply_layout_update(model, message["path"], message["model"])
     raise AssertionError("the expected update never arrived")
 
 
