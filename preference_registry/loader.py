@@ -7,6 +7,7 @@ document that collects every structural problem with its path, before the semant
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import tomllib
@@ -177,8 +178,6 @@ def _check_struct(raw: Any, cls: type[msgspec.Struct], path: str, source: str | 
 
 
 def _unknown_field(name: str, path: str, known: Any, source: str | None) -> RegistryIssue:
-    import difflib
-
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f"; did you mean `{close[0]}`?" if close else ""
     return RegistryIssue(path=f"{path}.{name}" if path else name, message=f"unknown field `{name}`{hint}",

@@ -112,9 +112,6 @@ class RegistrySnapshot:
         for key, prefs in groups.items():
             yield declared.get(key) if key else None, prefs
 
-    def section_key_of(self, pref: PreferenceType) -> str | None:
-        return pref.section
-
     # -- values ---------------------------------------------------------------------------------
     def default_value(self, key: str) -> Any:
         return default_value(self._by_key[key])
