@@ -104,9 +104,10 @@ def _reactpy_router(context: AppContext) -> Router | None:
     )
 
 
-def _throttled(request: Request[Any, Any, Any]) -> bool:
+async def _throttled(request: Request[Any, Any, Any]) -> bool:
+    # Async on purpose: Litestar runs a sync check in a worker thread, a thread hop on every request.
     # Admin reads count too: otherwise GET /admin/registry is an unlimited oracle for guessing the admin key.
-    return is_write(request.method) or request.url.path.startswith(API_PREFIX + "/admin")
+    return is_write(request.method) or request.scope["path"].startswith(API_PREFIX + "/admin")
 
 
 def create_app(
