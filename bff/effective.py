@@ -54,6 +54,71 @@ class EffectiveValue(msgspec.Struct, frozen=True, kw_only=True):
     """Required consent keys that are not granted."""
 
 
+class _Entry(msgspec.Struct, frozen=True):
+    """What :func:`resolve_effective` needs of one preference type, computed once per snapshot."""
+
+    key: str
+    default: Any
+    consent: bool
+    gpc: bool
+    expires_after: timedelta | None
+    text_hash: str
+    requires: tuple[str, ...]
+    untouched: EffectiveValue
+    """The effective value when nothing is stored and no rule applies (the common case, shared)."""
+
+
+class _Plan(msgspec.Struct, frozen=True):
+    entries: tuple[_Entry, ...]
+    """In display order."""
+    grant_order: tuple[str, ...]
+    """Every key, each after the keys it requires (the registry rejects cycles)."""
+
+
+_plans: dict[int, tuple[RegistrySnapshot, _Plan]] = {}
+_MAX_PLANS = 8
+
+
+def _plan(snapshot: RegistrySnapshot) -> _Plan:
+    # Keyed by identity and holding the snapshot itself, so a recycled id() can never match another snapshot.
+    cached = _plans.get(id(snapshot))
+    if cached is not None and cached[0] is snapshot:
+        return cached[1]
+    entries = []
+    for pref in snapshot.preferences:
+        consent = isinstance(pref, ConsentType)
+        default = snapshot.default_value(pref.key)
+        entries.append(_Entry(
+            key=pref.key,
+            default=default,
+            consent=consent,
+            gpc=consent and pref.gpc,  # type: ignore[union-attr]
+            expires_after=timedelta(days=pref.expires_after_days) if consent and pref.expires_after_days else None,  # type: ignore[union-attr]
+            text_hash=snapshot.text_hash(pref.key),
+            requires=tuple(pref.requires),
+            untouched=EffectiveValue(key=pref.key, kind=pref.kind, value=default, source="default", in_effect=True),
+        ))
+    order: list[str] = []
+    placed: set[str] = set()
+
+    def place(key: str) -> None:
+        if key in placed:
+            return
+        placed.add(key)
+        pref = snapshot.get(key)
+        for required in pref.requires if pref is not None else ():
+            place(required)
+        order.append(key)
+
+    for entry in entries:
+        place(entry.key)
+    plan = _Plan(entries=tuple(entries), grant_order=tuple(order))
+    if len(_plans) >= _MAX_PLANS:
+        _plans.pop(next(iter(_plans)))
+    _plans[id(snapshot)] = (snapshot, plan)
+    return plan
+
+
 def resolve_effective(
     snapshot: RegistrySnapshot,
     stored: Mapping[str, StoredDecision],
@@ -67,44 +132,47 @@ def resolve_effective(
     consents declared ``gpc = true`` unless the subject chose otherwise while the signal was on (``gpc``);
     then anything whose required consents are not granted is kept for display but not ``in_effect``.
     Stored values for keys no longer in the registry are ignored, never deleted (proof stays).
+    Returned values may be shared between calls: treat them as immutable.
     """
+    plan = _plan(snapshot)
     base: dict[str, EffectiveValue] = {}
-    for pref in snapshot.preferences:
-        decision = stored.get(pref.key)
-        default = snapshot.default_value(pref.key)
-        value, source, stale, decided_at = default, "default", False, None
-        if decision is not None and _still_valid(snapshot, pref.key, decision.value):
+    for entry in plan.entries:
+        decision = stored.get(entry.key)
+        if decision is None and not (entry.gpc and gpc and entry.default is True):
+            base[entry.key] = entry.untouched
+            continue
+        value, source, stale, decided_at = entry.default, "default", False, None
+        # A decision stored under this very registry version was validated against it when written.
+        if decision is not None and (decision.registry_version == snapshot.version
+                                     or _still_valid(snapshot, entry.key, decision.value)):
             value, source, decided_at = decision.value, "explicit", decision.decided_at
-            if isinstance(pref, ConsentType):
-                stale = decision.text_hash != snapshot.text_hash(pref.key)
-                if pref.expires_after_days and now - decision.decided_at > timedelta(days=pref.expires_after_days):
-                    value, source, stale = default, "expired", False
-        if isinstance(pref, ConsentType) and pref.gpc and gpc and value is True:
+            if entry.consent:
+                stale = decision.text_hash != entry.text_hash
+                if entry.expires_after is not None and now - decision.decided_at > entry.expires_after:
+                    value, source, stale = entry.default, "expired", False
+        if entry.gpc and gpc and value is True:
             if source != "explicit" or not (decision and decision.made_under_gpc):
                 value, source = False, "gpc"
-        base[pref.key] = EffectiveValue(key=pref.key, kind=pref.kind, value=value, source=source,  # type: ignore[arg-type]
-                                        in_effect=True, stale=stale, decided_at=decided_at)
+        base[entry.key] = EffectiveValue(key=entry.key, kind=entry.untouched.kind, value=value, source=source,  # type: ignore[arg-type]
+                                         in_effect=True, stale=stale, decided_at=decided_at)
 
+    # A key counts as granted only if it is on and everything it requires is granted (requirements chain).
     granted: dict[str, bool] = {}
-
-    def is_granted(key: str) -> bool:
-        # A consent counts only if it is on and its own requirements hold (requirements chain).
-        if key not in granted:
-            granted[key] = False  # cycles are rejected by the registry; this only guards recursion
-            pref = snapshot.get(key)
-            granted[key] = bool(key in base and base[key].value is True and pref is not None
-                                and all(is_granted(req) for req in pref.requires))
-        return granted[key]
+    for key in plan.grant_order:
+        current = base.get(key)
+        pref = snapshot.get(key)
+        granted[key] = (current is not None and current.value is True and pref is not None
+                        and all(granted[required] for required in pref.requires))
 
     result: dict[str, EffectiveValue] = {}
-    for key, effective in base.items():
-        pref = snapshot.get(key)
-        assert pref is not None
-        missing = [req for req in pref.requires if not is_granted(req)]
-        if missing:
-            effective = msgspec.structs.replace(effective, source="requires-unmet", in_effect=False,
-                                                missing_requirements=missing)
-        result[key] = effective
+    for entry in plan.entries:
+        effective = base[entry.key]
+        if entry.requires:
+            missing = [required for required in entry.requires if not granted.get(required, False)]
+            if missing:
+                effective = msgspec.structs.replace(effective, source="requires-unmet", in_effect=False,
+                                                    missing_requirements=missing)
+        result[entry.key] = effective
     return result
 
 
