@@ -2,8 +2,11 @@
 
 Both the HTTP API and the components' store (``bff/widgets.py``) go through :class:`PreferenceService`,
 so a choice made in a widget and one made through the API are validated, stored and written to the
-ledger identically. Database work runs in worker threads (sync SQLAlchemy, see
-:mod:`bff.storage.offload`), never on the event loop.
+ledger identically. Database work never blocks the event loop: writes are built here as
+``work(connection)`` functions and run by :meth:`bff.storage.engine.Database.run_write_async` (SQLite:
+one group-commit writer thread; PostgreSQL: worker threads), other reads run in worker threads, and only
+SQLite point reads stay inline, being cheaper than a thread hand-off
+(:meth:`bff.storage.engine.Database.fetch_point`).
 
 Ledger policy (what gets an event):
 
@@ -135,25 +138,12 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     """This event's chain hash."""
 
 
-class _Row(msgspec.Struct, kw_only=True):
-    """A ``preference_state`` row in memory."""
+class _Row(StoredDecision, frozen=True, kw_only=True):
+    """A ``preference_state`` row in memory: the stored decision plus what the ledger already recorded
+    about it."""
 
-    value: Any
-    decided_at: datetime
-    text_hash: str
-    registry_version: str
-    made_under_gpc: bool = False
     expiry_logged: bool = False
     gpc_logged: bool = False
-
-    def decision(self) -> StoredDecision:
-        return StoredDecision(
-            value=self.value,
-            decided_at=self.decided_at,
-            text_hash=self.text_hash,
-            registry_version=self.registry_version,
-            made_under_gpc=self.made_under_gpc,
-        )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -199,10 +189,6 @@ def _delete_row(connection: Connection, subject: str, key: str) -> None:
     hot_sql(connection).delete(connection, subject, key)
 
 
-def _decisions(rows: Mapping[str, _Row]) -> dict[str, StoredDecision]:
-    return {key: row.decision() for key, row in rows.items()}
-
-
 @lru_cache(maxsize=32)
 def _parse_version(source_text: str, fmt: str) -> RegistrySnapshot | None:
     try:
@@ -234,10 +220,11 @@ class PreferenceService:
         the ledger (once per decision)."""
         snapshot = self.registry.current
         now = self.clock()
-        rows = await self.database.offload.read(self._read_rows, subject)
-        effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+        sql = hot_sql_for(self.database.sqlite)
+        rows = _rows(sql.state_rows(await self.database.fetch_point(sql.select_state, (subject,))))
+        effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
-            await self.database.offload.call(self._log_overrides, subject, snapshot, gpc, now)
+            await self.database.run_write_async([subject], self._overrides_work(subject, snapshot, gpc, now))
         return effective
 
     async def get(self, subject: str, key: str, *, gpc: bool = False) -> EffectiveValue:
@@ -279,8 +266,8 @@ class PreferenceService:
         not in ``changes`` never change. Returns the effective values afterwards."""
         snapshot = self.registry.current
         values = self.validate(snapshot, changes)
-        effective, changed = await self.database.offload.call(
-            self._write_values, subject, snapshot, values, method, gpc
+        effective, changed = await self.database.run_write_async(
+            [subject], self._values_work(subject, snapshot, values, method, gpc)
         )
         self._notify(subject, changed)
         return effective
@@ -295,8 +282,8 @@ class PreferenceService:
             raise UnknownPreferenceError(key)
         if isinstance(pref, ConsentType):
             return await self.set_values(subject, {key: False}, method=method, gpc=gpc)
-        effective, changed = await self.database.offload.call(
-            self._write_reset, subject, snapshot, key, method, gpc
+        effective, changed = await self.database.run_write_async(
+            [subject], self._reset_work(subject, snapshot, key, method, gpc)
         )
         self._notify(subject, changed)
         return effective
@@ -317,8 +304,8 @@ class PreferenceService:
         if anonymous_subject == customer_subject:
             return []
         snapshot = self.registry.current
-        changed = await self.database.offload.call(
-            self._write_merge, anonymous_subject, customer_subject, snapshot
+        changed = await self.database.run_write_async(
+            [anonymous_subject, customer_subject], self._merge_work(anonymous_subject, customer_subject, snapshot)
         )
         self._notify(customer_subject, changed)
         return sorted(changed)
@@ -429,10 +416,6 @@ class PreferenceService:
             ]
 
     # -- worker-thread parts --------------------------------------------------------------------
-    def _read_rows(self, subject: str) -> dict[str, _Row]:
-        sql = hot_sql_for(self.database.sqlite)
-        return _rows(sql.state_rows(self.database.fetch_all(sql.select_state, (subject,))))
-
     @staticmethod
     def _unlogged_overrides(effective: Mapping[str, EffectiveValue], rows: Mapping[str, _Row]) -> bool:
         for key, current in effective.items():
@@ -445,22 +428,25 @@ class PreferenceService:
                 return True
         return False
 
-    def _log_overrides(self, subject: str, snapshot: RegistrySnapshot, gpc: bool, now: datetime) -> None:
+    @staticmethod
+    def _overrides_work(
+        subject: str, snapshot: RegistrySnapshot, gpc: bool, now: datetime
+    ) -> Callable[[Connection], None]:
         def work(connection: Connection) -> None:
             rows = _load_rows(
                 connection, subject
             )  # again, under the lock: another request may have logged it
-            effective = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+            effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
             drafts: list[EventDraft] = []
             for key, current in effective.items():
                 row = rows.get(key)
                 if row is None:
                     continue
                 if current.source == "expired" and not row.expiry_logged:
-                    row.expiry_logged = True
+                    row = rows[key] = msgspec.structs.replace(row, expiry_logged=True)
                     method = "expiry"
                 elif current.source == "gpc" and row.value is True and not row.gpc_logged:
-                    row.gpc_logged = True
+                    row = rows[key] = msgspec.structs.replace(row, gpc_logged=True)
                     method = "gpc"
                 else:
                     continue
@@ -478,9 +464,9 @@ class PreferenceService:
                 _save_row(connection, subject, key, row, exists=True)
             append_events(connection, subject, drafts, now)
 
-        self.database.run_write([subject], work)
+        return work
 
-    def _write_values(
+    def _values_work(
         self,
         subject: str,
         snapshot: RegistrySnapshot,
@@ -489,12 +475,12 @@ class PreferenceService:
         gpc: bool,
         *,
         always_record: bool = False,
-    ) -> tuple[dict[str, EffectiveValue], set[str]]:
+    ) -> Callable[[Connection], tuple[dict[str, EffectiveValue], set[str]]]:
         now = self.clock()
 
         def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
             rows = _load_rows(connection, subject)
-            before = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+            before = resolve_effective(snapshot, rows, gpc=gpc, now=now)
             drafts: list[EventDraft] = []
             changed: set[str] = set()
             for key, value in values.items():
@@ -535,20 +521,20 @@ class PreferenceService:
                 if current.value != value or current.source != "explicit" or decision_changes:
                     changed.add(key)
             append_events(connection, subject, drafts, now)
-            return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+            return resolve_effective(snapshot, rows, gpc=gpc, now=now), changed
 
-        return self.database.run_write([subject], work)
+        return work
 
-    def _write_reset(
+    def _reset_work(
         self, subject: str, snapshot: RegistrySnapshot, key: str, method: str, gpc: bool
-    ) -> tuple[dict[str, EffectiveValue], set[str]]:
+    ) -> Callable[[Connection], tuple[dict[str, EffectiveValue], set[str]]]:
         now = self.clock()
 
         def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
             rows = _load_rows(connection, subject)
             changed: set[str] = set()
             if key in rows:
-                before = resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now)
+                before = resolve_effective(snapshot, rows, gpc=gpc, now=now)
                 _delete_row(connection, subject, key)
                 del rows[key]
                 append_events(
@@ -568,22 +554,24 @@ class PreferenceService:
                     now,
                 )
                 changed.add(key)
-            return resolve_effective(snapshot, _decisions(rows), gpc=gpc, now=now), changed
+            return resolve_effective(snapshot, rows, gpc=gpc, now=now), changed
 
-        return self.database.run_write([subject], work)
+        return work
 
     async def _all_consents(
         self, subject: str, grant: bool, method: str, gpc: bool
     ) -> dict[str, EffectiveValue]:
         snapshot = self.registry.current
         values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
-        effective, changed = await self.database.offload.call(
-            lambda: self._write_values(subject, snapshot, values, method, gpc, always_record=True)
+        effective, changed = await self.database.run_write_async(
+            [subject], self._values_work(subject, snapshot, values, method, gpc, always_record=True)
         )
         self._notify(subject, changed)
         return effective
 
-    def _write_merge(self, anonymous: str, customer: str, snapshot: RegistrySnapshot) -> set[str]:
+    def _merge_work(
+        self, anonymous: str, customer: str, snapshot: RegistrySnapshot
+    ) -> Callable[[Connection], set[str]]:
         now = self.clock()
 
         def work(connection: Connection) -> set[str]:
@@ -594,7 +582,7 @@ class PreferenceService:
                 return changed
             source_rows = _load_rows(connection, anonymous)
             target_rows = _load_rows(connection, customer)
-            before = resolve_effective(snapshot, _decisions(target_rows), gpc=False, now=now)
+            before = resolve_effective(snapshot, target_rows, gpc=False, now=now)
             drafts: list[EventDraft] = []
             for key, row in sorted(source_rows.items()):
                 existing = target_rows.get(key)
@@ -629,7 +617,7 @@ class PreferenceService:
             )
             return changed
 
-        return self.database.run_write([anonymous, customer], work)
+        return work
 
     def _history(self, subject: str, locale: str | None) -> list[HistoryEntry]:
         with self.database.read() as connection:
