@@ -135,7 +135,10 @@ class Database:
         no explicit transaction; a single SELECT is atomic). ``sql`` uses ``?`` placeholders. Blocks:
         call it from a worker thread."""
         statement = self._statement(sql)
-        connection = self._raw_connection()
+        try:
+            connection = self.engine.raw_connection()
+        except self._dbapi_error as exc:  # cannot connect: raise like SQLAlchemy's own paths (-> 503)
+            raise sa.exc.DBAPIError.instance(statement, params, exc, self._dbapi_error) from exc
         try:
             return self._execute(connection, statement, params)
         finally:
@@ -163,25 +166,25 @@ class Database:
     def _dbapi_error(self) -> type[Exception]:
         return self.engine.dialect.loaded_dbapi.Error
 
-    def _raw_connection(self) -> Any:
-        """A pooled DBAPI connection; a failure to connect raises like SQLAlchemy's own paths (-> 503)."""
-        try:
-            return self.engine.raw_connection()
-        except self._dbapi_error as exc:
-            raise sa.exc.DBAPIError.instance(None, None, exc, self._dbapi_error) from exc
-
     def _execute(self, connection: Any, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return driver_execute(connection, self._dbapi_error, statement, params, fetch=True)
 
     def _inline_connection(self) -> Any:
-        """This thread's own SQLite connection for inline reads: read-only, never waits for a lock."""
+        """This thread's own SQLite connection for inline reads: read-only, never waits for a lock.
+
+        Opened directly rather than from the pool: the pool's connect hook sets pragmas under a 30 s
+        busy timeout, which must not run on an event loop. WAL mode is a property of the file, set by
+        the pooled connections."""
         connection = getattr(self._inline, "connection", None)
         if connection is None:
-            pooled = self._raw_connection()
-            connection = pooled.driver_connection
-            pooled.detach()  # ours for good: the pool neither reuses nor resets it
-            connection.execute("PRAGMA busy_timeout=0")
-            connection.execute("PRAGMA query_only=ON")
+            args, kwargs = self.engine.dialect.create_connect_args(self.url)
+            try:
+                connection = sqlite3.connect(
+                    *args, **{**kwargs, "timeout": 0, "isolation_level": None, "check_same_thread": False}
+                )
+                connection.execute("PRAGMA query_only=ON")
+            except sqlite3.Error as exc:
+                raise sa.exc.DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
             with self._inline_lock:
                 self._inline_connections.append(connection)
             self._inline.connection = connection
