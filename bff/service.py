@@ -165,6 +165,20 @@ def _rows(raw: list[StateRow]) -> dict[str, _Row]:
     }
 
 
+@lru_cache(maxsize=16_384)
+def _sqlite_row(raw: tuple[Any, ...]) -> _Row:
+    return _rows(hot_sql_for(True).state_rows([raw]))[raw[0]]
+
+
+def _read_rows(sqlite: bool, raw: list[tuple[Any, ...]]) -> dict[str, _Row]:
+    """Decoded rows of the hot read. Decoding (JSON, timestamps) costs more than SQLite's read, and a
+    shopper's page reads the same rows again and again; SQLite's raw rows are plain text and numbers, so
+    they key a cache of their own decoding (a different stored row is a different key: never stale)."""
+    if sqlite:
+        return {row[0]: _sqlite_row(row) for row in raw}
+    return _rows(hot_sql_for(False).state_rows(raw))
+
+
 def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
     return _rows(hot_sql(connection).load_state(connection, subject))
 
@@ -220,8 +234,8 @@ class PreferenceService:
         the ledger (once per decision)."""
         snapshot = self.registry.current
         now = self.clock()
-        sql = hot_sql_for(self.database.sqlite)
-        rows = _rows(sql.state_rows(await self.database.fetch_point(sql.select_state, (subject,))))
+        sqlite = self.database.sqlite
+        rows = _read_rows(sqlite, await self.database.fetch_point(hot_sql_for(sqlite).select_state, (subject,)))
         effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
             await self.database.run_write_async([subject], self._overrides_work(subject, snapshot, gpc, now))

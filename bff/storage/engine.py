@@ -147,13 +147,12 @@ class Database:
     async def fetch_point(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """:meth:`fetch_all` for a short indexed read, from async code (see the module doc)."""
         if self.sqlite:
-            statement = self._statement(sql)
-            connection = self._inline_connection()
+            connection = getattr(self._inline, "connection", None) or self._inline_connection()
             try:
-                return self._execute(connection, statement, params)
-            except sa.exc.OperationalError as exc:
-                if not _is_busy(exc.orig):
-                    raise
+                return connection.execute(sql, params).fetchall()  # sqlite3: no cursor bookkeeping of ours
+            except sqlite3.Error as exc:
+                if not _is_busy(exc):
+                    raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
         return await self.offload.call(self.fetch_all, sql, params)
 
     def _statement(self, sql: str) -> str:
