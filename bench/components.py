@@ -5,7 +5,9 @@
 
 For every N, twice — once for a trivial baseline widget (a button with a counter) and once for the full
 ``preference-center`` widget — on a freshly started server (uvicorn, 1 worker, SQLite file, demo
-registry; a fresh process each time so freed memory of one run cannot hide the next one's):
+registry; a fresh process each time so freed memory of one run cannot hide the next one's). The server
+is configured as ``prefkit serve`` runs it: websocket per-message deflate off unless ``--ws-compression``
+(its zlib state is ~45 KB per open session, in both widgets):
 
 1. warm up: one session opened, used and closed (imports, caches, first-render paths);
 2. read the server's RSS (``/proc/<pid>/status``), open N websocket sessions (ReactPy's wire protocol,
@@ -221,7 +223,7 @@ async def measure(port: int, pid: int, widget: str, n: int, toggles: int, rng: r
 
 
 # -- orchestration ----------------------------------------------------------------------------------------
-def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
+def run_one(widget: str, n: int, toggles: int, seed: int, ws_compression: bool = False) -> Measurement:
     """A fresh database and server process for one (widget, N) measurement."""
     from bff.storage import Database
 
@@ -255,6 +257,8 @@ def run_one(widget: str, n: int, toggles: int, seed: int) -> Measurement:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--ws-per-message-deflate",
+            "true" if ws_compression else "false",
             "--ws-max-size",
             "1048576",
         ],
@@ -284,10 +288,17 @@ def main() -> None:
         "--toggles", type=int, default=200, help="sequential round trips measured per N (default 200)"
     )
     parser.add_argument("--seed", type=int, default=4, help="random seed for the session choice")
+    parser.add_argument(
+        "--ws-compression",
+        action="store_true",
+        help="websocket per-message deflate on (prefkit serve --ws-compression); default off, as shipped",
+    )
     args = parser.parse_args()
 
+    compression = "on" if args.ws_compression else "off (as prefkit serve ships)"
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, uvicorn 1 worker, SQLite, demo registry",
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, uvicorn 1 worker, SQLite, demo registry, "
+        f"websocket per-message deflate {compression}",
         flush=True,
     )
     header = (
@@ -295,8 +306,8 @@ def main() -> None:
     )
     rows: list[tuple[Measurement, Measurement]] = []
     for n in args.sessions:
-        baseline = run_one(BASELINE_WIDGET, n, args.toggles, args.seed)
-        center = run_one(CENTER_WIDGET, n, args.toggles, args.seed)
+        baseline = run_one(BASELINE_WIDGET, n, args.toggles, args.seed, args.ws_compression)
+        center = run_one(CENTER_WIDGET, n, args.toggles, args.seed, args.ws_compression)
         rows.append((baseline, center))
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
         print(f"\n{header}   (load average {load}: other work on this machine inflates latencies)")

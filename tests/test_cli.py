@@ -108,11 +108,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def demo_server(cwd: Path) -> Iterator[str]:
+def demo_server(cwd: Path, *options: str) -> Iterator[str]:
     port = _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFKIT_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bff.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "bff.cli", "demo", "--port", str(port), *options],
         cwd=cwd,
         env=clean,
         stdout=subprocess.PIPE,
@@ -174,3 +174,29 @@ def test_serve_refuses_a_broken_registry_with_its_errors(tmp_path: Path) -> None
     )
     assert result.returncode == 1
     assert "error(s)" in result.stderr and "preferences[3]" in result.stderr
+
+
+def _negotiated_extensions(base: str) -> str | None:
+    """Open a widget websocket offering permessage-deflate (as browsers do); the extensions the server
+    accepted, after the widget rendered."""
+    import asyncio
+    import json
+
+    from websockets.asyncio.client import connect
+
+    async def handshake() -> str | None:
+        url = base.replace("http://", "ws://") + "/_prefkit/ws/consent-toggle?key=marketing_email&locale=en"
+        async with connect(url, compression="deflate", open_timeout=30) as websocket:
+            first = json.loads(await asyncio.wait_for(websocket.recv(), timeout=30))
+            assert first["type"] == "layout-update"  # the session is live either way
+            return websocket.response.headers.get("Sec-WebSocket-Extensions")
+
+    return asyncio.run(handshake())
+
+
+def test_component_websockets_are_uncompressed_unless_asked(tmp_path: Path) -> None:
+    """Per-message deflate keeps ~45 KB of zlib state per open widget; off by default, on by option."""
+    with demo_server(tmp_path) as base:
+        assert _negotiated_extensions(base) is None
+    with demo_server(tmp_path, "--ws-compression") as base:
+        assert "permessage-deflate" in (_negotiated_extensions(base) or "")
