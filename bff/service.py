@@ -227,12 +227,15 @@ class PreferenceService:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- reading --------------------------------------------------------------------------------
-    async def effective(self, subject: str, *, gpc: bool = False) -> dict[str, EffectiveValue]:
-        """Every preference of ``subject`` as in effect now, in display order.
+    async def effective(
+        self, subject: str, *, gpc: bool = False, snapshot: RegistrySnapshot | None = None
+    ) -> dict[str, EffectiveValue]:
+        """Every preference of ``subject`` as in effect now, in display order, under ``snapshot`` (default:
+        the registry current now; pass it to report the matching version next to the values).
 
         The first time an expired consent or a GPC override of a stored grant is seen, it is recorded in
         the ledger (once per decision)."""
-        snapshot = self.registry.current
+        snapshot = snapshot or self.registry.current
         now = self.clock()
         sqlite = self.database.sqlite
         rows = _read_rows(sqlite, await self.database.fetch_point(hot_sql_for(sqlite).select_state, (subject,)))

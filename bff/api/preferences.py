@@ -50,8 +50,15 @@ class PreferenceController(Controller):
 
     @get("/", summary="Every preference with its effective value and source")
     async def list_preferences(self, request: Request[Any, Any, Any]) -> PreferencesResponse:
-        identity = identity_of(request)
-        return _response(request, await service_of(request).effective(identity.subject, gpc=gpc_of(request)))
+        # The hot read: every lookup once, and the version reported is the one the values were resolved under.
+        identity, service, gpc = identity_of(request), service_of(request), gpc_of(request)
+        snapshot = service.registry.current
+        return PreferencesResponse(
+            registry_version=snapshot.version,
+            gpc=gpc,
+            subject_kind=identity.kind,
+            preferences=await service.effective(identity.subject, gpc=gpc, snapshot=snapshot),
+        )
 
     @patch("/", summary="Set several preferences at once (keys not submitted never change)")
     async def patch_preferences(
