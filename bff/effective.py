@@ -5,6 +5,7 @@ Pure and storage-agnostic, so the API, the components' store and the profile all
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -76,6 +77,7 @@ class _Plan(msgspec.Struct, frozen=True):
 
 
 _plans: dict[int, tuple[RegistrySnapshot, _Plan]] = {}
+_plans_lock = threading.Lock()  # the event loop and the database writer thread both resolve values
 _MAX_PLANS = 8
 
 
@@ -113,9 +115,10 @@ def _plan(snapshot: RegistrySnapshot) -> _Plan:
     for entry in entries:
         place(entry.key)
     plan = _Plan(entries=tuple(entries), grant_order=tuple(order))
-    if len(_plans) >= _MAX_PLANS:
-        _plans.pop(next(iter(_plans)))
-    _plans[id(snapshot)] = (snapshot, plan)
+    with _plans_lock:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.pop(next(iter(_plans)))
+        _plans[id(snapshot)] = (snapshot, plan)
     return plan
 
 

@@ -46,12 +46,9 @@ PG_CONNECT_TIMEOUT_S = 5
 """Seconds to wait for a PostgreSQL connection (unless the URL sets ``connect_timeout``)."""
 
 
-def _is_busy(error: BaseException | None) -> bool:
+def _is_busy(error: BaseException) -> bool:
     """SQLite's "database is locked/busy" (a lock another connection holds), as opposed to real faults."""
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
