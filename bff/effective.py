@@ -14,7 +14,7 @@ import msgspec
 
 from preference_registry import ConsentType, RegistrySnapshot
 
-__all__ = ["EffectiveValue", "Source", "StoredDecision", "resolve_effective"]
+__all__ = ["EffectiveValue", "Source", "StoredDecision", "resolve_effective", "stable_until"]
 
 Source = Literal["default", "explicit", "gpc", "expired", "requires-unmet"]
 
@@ -177,6 +177,20 @@ def resolve_effective(
                                                     missing_requirements=missing)
         result[entry.key] = effective
     return result
+
+
+def stable_until(snapshot: RegistrySnapshot, stored: Mapping[str, StoredDecision], now: datetime) -> datetime | None:
+    """The latest moment up to which :func:`resolve_effective` gives, for these arguments, the same answer as
+    at ``now`` (the next consent expiry still ahead), or ``None`` when time alone never changes it."""
+    horizon: datetime | None = None
+    for entry in _plan(snapshot).entries:
+        decision = stored.get(entry.key) if entry.expires_after is not None else None
+        if decision is None:
+            continue
+        moment = decision.decided_at + entry.expires_after  # type: ignore[operator]
+        if moment >= now and (horizon is None or moment < horizon):
+            horizon = moment
+    return horizon
 
 
 def _still_valid(snapshot: RegistrySnapshot, key: str, value: Any) -> bool:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -47,7 +48,7 @@ from preference_registry import (
     load_registry,
 )
 
-from .effective import EffectiveValue, StoredDecision, resolve_effective
+from .effective import EffectiveValue, StoredDecision, resolve_effective, stable_until
 from .profile import Profile, build_profile
 from .storage import Database, EventDraft, append_events, verify_chain
 from .storage.hot import StateRow, hot_sql, hot_sql_for
@@ -165,18 +166,35 @@ def _rows(raw: list[StateRow]) -> dict[str, _Row]:
     }
 
 
-@lru_cache(maxsize=16_384)
-def _sqlite_row(raw: tuple[Any, ...]) -> _Row:
-    return _rows(hot_sql_for(True).state_rows([raw]))[raw[0]]
+class _ResolvedCache:
+    """Effective values by what they are a pure function of: the snapshot, the GPC signal and the raw
+    SQLite state rows (plain text and numbers, so they can be a key: a changed row is a different key,
+    never a stale hit), valid until the next consent expiry. The read itself still runs every time;
+    what repeats (decoding, resolving) is what is saved."""
 
+    _MAX = 4096
 
-def _read_rows(sqlite: bool, raw: list[tuple[Any, ...]]) -> dict[str, _Row]:
-    """Decoded rows of the hot read. Decoding (JSON, timestamps) costs more than SQLite's read, and a
-    shopper's page reads the same rows again and again; SQLite's raw rows are plain text and numbers, so
-    they key a cache of their own decoding (a different stored row is a different key: never stale)."""
-    if sqlite:
-        return {row[0]: _sqlite_row(row) for row in raw}
-    return _rows(hot_sql_for(False).state_rows(raw))
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[RegistrySnapshot, dict[str, EffectiveValue], datetime,
+                                                   datetime | None]] = {}
+        self._lock = threading.Lock()  # several event loops (one per thread) may share the service
+
+    def get(self, snapshot: RegistrySnapshot, gpc: bool, raw: list[tuple[Any, ...]],
+            now: datetime) -> dict[str, EffectiveValue] | None:
+        hit = self._entries.get((id(snapshot), gpc, tuple(raw)))
+        if hit is None:
+            return None
+        owner, effective, computed_at, until = hit
+        if owner is not snapshot or now < computed_at or (until is not None and now > until):
+            return None
+        return dict(effective)  # callers own their dict
+
+    def put(self, snapshot: RegistrySnapshot, gpc: bool, raw: list[tuple[Any, ...]], now: datetime,
+            effective: dict[str, EffectiveValue], until: datetime | None) -> None:
+        with self._lock:
+            if len(self._entries) >= self._MAX:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[(id(snapshot), gpc, tuple(raw))] = (snapshot, dict(effective), now, until)
 
 
 def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
@@ -223,6 +241,7 @@ class PreferenceService:
         """Where state and ledger live."""
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         """Current time (UTC); tests replace it to move time forward instead of sleeping."""
+        self._resolved = _ResolvedCache()
         self._listeners: dict[str, list[ChangeListener]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -238,10 +257,17 @@ class PreferenceService:
         snapshot = snapshot or self.registry.current
         now = self.clock()
         sqlite = self.database.sqlite
-        rows = _read_rows(sqlite, await self.database.fetch_point(hot_sql_for(sqlite).select_state, (subject,)))
+        raw = await self.database.fetch_point(hot_sql_for(sqlite).select_state, (subject,))
+        if sqlite:
+            cached = self._resolved.get(snapshot, gpc, raw, now)
+            if cached is not None:
+                return cached
+        rows = _rows(hot_sql_for(sqlite).state_rows(raw))
         effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
             await self.database.run_write_async([subject], self._overrides_work(subject, snapshot, gpc, now))
+        elif sqlite:
+            self._resolved.put(snapshot, gpc, raw, now, effective, stable_until(snapshot, rows, now))
         return effective
 
     async def get(self, subject: str, key: str, *, gpc: bool = False) -> EffectiveValue:
