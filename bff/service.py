@@ -257,12 +257,13 @@ class PreferenceService:
         snapshot = snapshot or self.registry.current
         now = self.clock()
         sqlite = self.database.sqlite
-        raw = await self.database.fetch_point(hot_sql_for(sqlite).select_state, (subject,))
+        sql = hot_sql_for(sqlite)
+        raw = await self.database.fetch_point(sql.select_state, (subject,))
         if sqlite:
             cached = self._resolved.get(snapshot, gpc, raw, now)
             if cached is not None:
                 return cached
-        rows = _rows(hot_sql_for(sqlite).state_rows(raw))
+        rows = _rows(sql.state_rows(raw))
         effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
             await self.database.run_write_async([subject], self._overrides_work(subject, snapshot, gpc, now))

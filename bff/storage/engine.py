@@ -131,39 +131,29 @@ class Database:
         """Rows of one read-only statement, on a raw driver connection (the hot read path: no ORM,
         no explicit transaction; a single SELECT is atomic). ``sql`` uses ``?`` placeholders. Blocks:
         call it from a worker thread."""
-        statement = self._statement(sql)
+        statement = self._fetch_sql.get(sql)
+        if statement is None:
+            statement = self._fetch_sql[sql] = sql if self.sqlite else sql.replace("?", "%s")
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
             connection = self.engine.raw_connection()
-        except self._dbapi_error as exc:  # cannot connect: raise like SQLAlchemy's own paths (-> 503)
-            raise sa.exc.DBAPIError.instance(statement, params, exc, self._dbapi_error) from exc
+        except dbapi_error as exc:  # cannot connect: raise like SQLAlchemy's own paths (-> 503)
+            raise sa.exc.DBAPIError.instance(statement, params, exc, dbapi_error) from exc
         try:
-            return self._execute(connection, statement, params)
+            return driver_execute(connection, dbapi_error, statement, params, fetch=True)
         finally:
             connection.close()  # back to the pool, which rolls back whatever the driver began
 
     async def fetch_point(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """:meth:`fetch_all` for a short indexed read, from async code (see the module doc)."""
         if self.sqlite:
-            connection = getattr(self._inline, "connection", None) or self._inline_connection()
+            connection = self._inline_connection()
             try:
                 return connection.execute(sql, params).fetchall()  # sqlite3: no cursor bookkeeping of ours
             except sqlite3.Error as exc:
                 if not _is_busy(exc):
                     raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
         return await self.offload.call(self.fetch_all, sql, params)
-
-    def _statement(self, sql: str) -> str:
-        statement = self._fetch_sql.get(sql)
-        if statement is None:
-            statement = self._fetch_sql[sql] = sql if self.sqlite else sql.replace("?", "%s")
-        return statement
-
-    @property
-    def _dbapi_error(self) -> type[Exception]:
-        return self.engine.dialect.loaded_dbapi.Error
-
-    def _execute(self, connection: Any, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        return driver_execute(connection, self._dbapi_error, statement, params, fetch=True)
 
     def _inline_connection(self) -> Any:
         """This thread's own SQLite connection for inline reads: read-only, never waits for a lock.
