@@ -301,7 +301,9 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
 
     sections: list[VdomDict] = []
     for section, prefs in snapshot.sections():
-        section_key = section.key if section else "other"
+        # Section keys are `[a-z][a-z0-9_]*`, so the hyphenated name of the no-section group can never be
+        # taken by a real section: reconciliation keys and heading ids stay unique for any registry.
+        section_key = section.key if section else "no-section"
         heading_id = f"{session.id_prefix}-section-{section_key}"
         title = snapshot.text(section.title, session.locale) if section else t("other")
         description = (

@@ -104,13 +104,21 @@ class RegistrySnapshot:
         return [pref for pref in self._ordered if isinstance(pref, ConsentType)]
 
     def sections(self) -> Iterator[tuple[Section | None, list[PreferenceType]]]:
-        """``(section, types)`` in display order; types in undeclared or no section come last, by key."""
+        """``(section, types)`` in display order; types in no section come last, as ``(None, types)``.
+
+        A section that is used but not declared (accepted when the file declares none) is yielded as a
+        ``Section`` whose title is its key, so every group has its own identity: two undeclared sections
+        are two groups with two headings, never one shared "other" group.
+        """
         declared = {section.key: section for section in self.document.sections}
         groups: dict[str | None, list[PreferenceType]] = {}
         for pref in self._ordered:
             groups.setdefault(pref.section, []).append(pref)
         for key, prefs in groups.items():
-            yield declared.get(key) if key else None, prefs
+            if key is None:
+                yield None, prefs
+            else:
+                yield declared.get(key) or Section(key=key, title=key), prefs
 
     # -- values ---------------------------------------------------------------------------------
     def default_value(self, key: str) -> Any:

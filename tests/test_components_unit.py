@@ -438,6 +438,55 @@ async def test_center_groups_by_section_saves_and_announces(snapshot: RegistrySn
         assert attrs(export)["href"] == "/api/v1/me/export"
 
 
+UNDECLARED_SECTIONS = """
+[shop]
+name = "Sklep"
+
+[[preferences]]
+key = "newsletter"
+kind = "consent"
+purpose = "marketing"
+section = "contact"
+title = { pl = "Newsletter", en = "Newsletter" }
+
+[[preferences]]
+key = "stats"
+kind = "consent"
+purpose = "analytics"
+section = "privacy"
+title = { pl = "Statystyki", en = "Statistics" }
+
+[[preferences]]
+key = "loose"
+kind = "consent"
+purpose = "other"
+title = { pl = "Bez sekcji", en = "No section" }
+
+[[preferences]]
+key = "other_thing"
+kind = "consent"
+purpose = "other"
+section = "other"
+title = { pl = "Sekcja o nazwie other", en = "A section named other" }
+"""
+
+
+async def test_center_renders_sections_used_but_never_declared() -> None:
+    # Documented: a file without [[sections]] may still use `section`; each heading falls back to its key.
+    # These all used to share one reconciliation key, and ReactPy refused to render the center at all.
+    snapshot = load_registry(UNDECLARED_SECTIONS, "toml")
+    store = MemoryStore(snapshot)
+    async with Session(PreferenceProvider(store, PreferenceCenter(), locale="en")) as s:
+        await s.until(lambda: loaded(s), "first load")
+        groups = s.find_all(data_part="section")
+        assert [attrs(n)["data-section"] for n in groups] == ["contact", "privacy", "other", "no-section"]
+        assert [_text(n) for n in s.find_all(data_part="section-title")] == [
+            "contact", "privacy", "other", "Other"]
+        ids = [attrs(n)["id"] for n in s.find_all(data_part="section-title")]
+        assert len(set(ids)) == len(ids)
+        assert [attrs(n)["aria-labelledby"] for n in groups] == ids
+
+
 async def test_refused_change_is_announced_and_flagged(snapshot: RegistrySnapshot) -> None:
     store = MemoryStore(snapshot, refuse="eco_only")
     async with Session(PreferenceProvider(store, PreferenceCenter(), locale="en")) as s:
