@@ -39,8 +39,13 @@ def part(
 
 def dom_id(prefix: str, key: str, part_name: str) -> str:
     """A page-unique element id: each session has its own prefix, so two widgets showing the same key
-    on one page never collide (``aria-labelledby`` must point at exactly one element)."""
-    return f"{prefix}-{key}-{part_name}"
+    on one page never collide (``aria-labelledby`` must point at exactly one element).
+
+    The ``--`` keeps a control's ids apart from the session's own ids (``{prefix}-center-title``,
+    ``{prefix}-section-{key}``...), which never contain it: with a single hyphen, a preference keyed
+    ``center`` gave its title the center heading's id. Keys cannot contain ``-``, so no key/part pair
+    can spell another pair's id either."""
+    return f"{prefix}-{key}--{part_name}"
 
 
 def percent_of(value: float, minimum: float, maximum: float) -> int:

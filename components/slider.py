@@ -11,6 +11,7 @@ page and measures where on the track the pointer is (the server cannot measure t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from reactpy import component, html, use_ref, use_state
@@ -36,9 +37,10 @@ def _snap(pref: SliderType, raw: float) -> int | float:
     value = max(pref.min, min(pref.max, value))
     if pref.is_integral:
         return int(round(value))
-    # Float steps accumulate binary noise (0.1 * 3); round to the step's decimals.
-    decimals = max(0, len(repr(float(pref.step)).split(".")[1].rstrip("0")))
-    return round(value, decimals)
+    # Float steps accumulate binary noise (0.1 * 3); round to the step's decimals. Read them from the
+    # shortest decimal form of the step: its repr has no "." for 1e-05 or 1e-07 (an IndexError here once).
+    exponent = Decimal(repr(float(pref.step))).normalize().as_tuple().exponent
+    return round(value, max(0, -int(exponent)))
 
 
 def slider_key_value(pref: SliderType, current: float, key: str) -> int | float | None:
