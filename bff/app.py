@@ -37,11 +37,18 @@ from sqlalchemy import exc as sa_exc
 
 from preference_registry import RegistryService
 
+from .api.body import StrictJsonRequest
 from .api.openapi import RegistryAwareJsonPlugin
 from .api.preferences import ConsentController, PreferenceController, ProfileController, SessionController
 from .api.problems import exception_handlers
 from .api.security import CSRF_HEADER, CsrfMiddleware, SecurityHeadersMiddleware, is_write
-from .api.system import AdminController, HealthController, RegistryController, gpc_well_known
+from .api.system import (
+    AdminController,
+    HealthController,
+    RegistryController,
+    allow_header_hook,
+    gpc_well_known,
+)
 from .identity import Identity, IdentityMiddleware
 from .service import PreferenceService
 from .settings import Settings
@@ -211,8 +218,10 @@ def create_app(
 
     app = Litestar(
         route_handlers=[api, gpc_well_known, *extra_handlers],
+        before_send=[allow_header_hook()],  # OPTIONS' Allow lists every method of the path (litestar#4169)
         middleware=middleware,
         exception_handlers=exception_handlers,
+        request_class=StrictJsonRequest,
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

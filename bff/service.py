@@ -528,10 +528,12 @@ class PreferenceService:
             drafts: list[EventDraft] = []
             changed: set[str] = set()
             for key, value in values.items():
+                pref = snapshot.get(key)
+                if isinstance(pref, ConsentType) and not pref.switchable:
+                    continue  # restating a notice-only consent's fixed value: no decision, nothing to record
                 row = rows.get(key)
                 current = before[key]
                 text_hash = snapshot.text_hash(key)
-                pref = snapshot.get(key)
                 gpc_relevant = isinstance(pref, ConsentType) and pref.gpc
                 decision_changes = (
                     row is None

@@ -63,6 +63,8 @@ def _got(raw: Any) -> str:
 
 def _consent(pref: ConsentType, raw: Any) -> bool:
     if not pref.switchable:
+        if raw is True:
+            return True  # restating the fixed value is no change (the BFF records nothing for it)
         raise ValueValidationError(pref.key, "this is notice-only processing (strictly necessary) and cannot "
                                    "be switched", expected="no change", got=_got(raw))
     if not isinstance(raw, bool):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _bff_app import running_app, write_registry
+from _bff_app import WRITE, running_app, write_registry
 
 
 def test_openapi_documents_every_preference_value(tmp_path: Path, sqlite_url: str) -> None:
@@ -23,9 +23,9 @@ def test_openapi_documents_every_preference_value(tmp_path: Path, sqlite_url: st
         )
         assert schemas["PreferenceValue.essential"]["enum"] == [True]  # notice-only: not switchable
 
-        item = document["paths"]["/api/v1/preferences/{key}"]
-        key_param = next(p for p in item["put"]["parameters"] if p["name"] == "key")
-        assert key_param["schema"]["enum"] == [pref.key for pref in snapshot.preferences]
+        per_key = [path.removeprefix("/api/v1/preferences/") for path in document["paths"]
+                   if path.startswith("/api/v1/preferences/")]
+        assert per_key == [pref.key for pref in snapshot.preferences]
         patch_body = document["paths"]["/api/v1/preferences"]["patch"]["requestBody"]["content"][
             "application/json"
         ]["schema"]
@@ -46,3 +46,106 @@ def test_openapi_documents_every_preference_value(tmp_path: Path, sqlite_url: st
             "/api/v1/consents/accept-all" in document["paths"]
             and "/api/v1/admin/registry" in document["paths"]
         )
+
+
+def _body_schema(document: dict, path: str, method: str) -> dict:
+    return document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def test_put_body_is_the_schema_of_the_key_in_the_path(tmp_path: Path, sqlite_url: str) -> None:
+    """OpenAPI cannot tie a body to a path parameter's value, so each key gets its own path: a ``oneOf`` of
+    every key's schema let ``false`` match several branches (invalid ``oneOf``) and ``PUT level {"value":
+    true}`` pass as documented."""
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, service):
+        document = client.get("/schema/openapi.json").json()
+        snapshot = service.registry.current
+        assert "/api/v1/preferences/{key}" not in document["paths"]
+        operation_ids = [op["operationId"] for item in document["paths"].values() for op in item.values()
+                         if isinstance(op, dict) and "operationId" in op]
+        assert len(operation_ids) == len(set(operation_ids))
+        for pref in snapshot.preferences:
+            item = document["paths"][f"/api/v1/preferences/{pref.key}"]
+            assert all(p["name"] != "key" for op in item.values() for p in op.get("parameters", []))
+            assert _body_schema(document, f"/api/v1/preferences/{pref.key}", "put") == {
+                "type": "object", "required": ["value"], "additionalProperties": False,
+                "properties": {"value": {"$ref": f"#/components/schemas/PreferenceValue.{pref.key}"}}}
+            # What the document offers, the server accepts: the documented value of every key is stored.
+            value = {"consent": True, "slider": snapshot.default_value(pref.key)}.get(pref.kind, None)
+            if pref.kind == "filter":
+                value = [pref.option_keys[0]] if pref.multiple else pref.option_keys[0]
+            response = client.put(f"/api/v1/preferences/{pref.key}", json={"value": value}, headers=WRITE)
+            assert response.status_code == 200, (pref.key, response.text)
+        assert not [path for path, item in document["paths"].items() if "oneOf" in str(item.get("put", ""))]
+
+
+def test_notice_only_consent_is_documented_as_the_server_treats_it(tmp_path: Path, sqlite_url: str) -> None:
+    """Restating a notice-only consent's fixed ``true`` is accepted and records nothing (it is no decision:
+    strictly necessary processing does not rest on consent); ``false`` and withdrawal (DELETE) are refused,
+    and the document offers neither."""
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, _service):
+        document = client.get("/schema/openapi.json").json()
+        assert document["components"]["schemas"]["PreferenceValue.essential"]["enum"] == [True]
+        item = document["paths"]["/api/v1/preferences/essential"]
+        assert set(item) >= {"get", "put"} and "delete" not in item
+        assert "delete" in document["paths"]["/api/v1/preferences/newsletter"]
+
+        restated = client.put("/api/v1/preferences/essential", json={"value": True}, headers=WRITE)
+        assert restated.status_code == 200, restated.text
+        assert restated.json()["value"] is True
+        patched = client.patch("/api/v1/preferences", json={"essential": True}, headers=WRITE)
+        assert patched.status_code == 200, patched.text
+        assert client.get("/api/v1/consents/history").json()["events"] == []
+
+        refused = client.put("/api/v1/preferences/essential", json={"value": False}, headers=WRITE)
+        assert refused.status_code == 422
+        withdrawal = client.delete("/api/v1/preferences/essential", headers=WRITE)
+        assert withdrawal.status_code == 405, withdrawal.text
+        assert withdrawal.headers["content-type"].startswith("application/problem+json")
+        assert _methods(withdrawal.headers["allow"]) == {"GET", "PUT", "OPTIONS"}
+        assert client.get("/api/v1/consents/history").json()["events"] == []
+
+
+def _methods(allow: str) -> set[str]:
+    return {method.strip() for method in allow.split(",")}
+
+
+def test_allow_lists_every_method_of_the_resource(tmp_path: Path, sqlite_url: str) -> None:
+    """Litestar 2's automatic OPTIONS answer lists one handler's methods only (litestar#4169)."""
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, _service):
+        document = client.get("/schema/openapi.json").json()
+        for path in ("/api/v1/preferences", "/api/v1/preferences/newsletter", "/api/v1/preferences/essential",
+                     "/api/v1/admin/registry", "/api/v1/registry", "/.well-known/gpc.json"):
+            documented = {method.upper() for method in document["paths"][path]} | {"OPTIONS"}
+            options = client.options(path)
+            assert options.status_code == 204
+            assert _methods(options.headers["allow"]) == documented, path
+            not_allowed = client.post(path, headers=WRITE) if "POST" not in documented else None
+            if not_allowed is not None:
+                assert not_allowed.status_code == 405
+                assert _methods(not_allowed.headers["allow"]) == documented, path
+
+
+def test_bodies_and_documents_are_declared_as_they_are(tmp_path: Path, sqlite_url: str) -> None:
+    import jsonschema_rs  # schemathesis' validator, installed with it
+
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, _service):
+        document = client.get("/schema/openapi.json").json()
+        gpc = document["paths"]["/.well-known/gpc.json"]["get"]["responses"]["200"]["content"]
+        served = client.get("/.well-known/gpc.json")
+        assert served.json()["gpc"] is True
+        jsonschema_rs.validate(_resolved(document, gpc["application/json"]["schema"]), served.json())
+        assert _resolved(document, gpc["application/json"]["schema"])["type"] == "object"
+
+        # msgspec refuses unknown fields of the login body: the document says so.
+        login = _resolved(document, _body_schema(document, "/api/v1/session/login", "post"))
+        assert login["additionalProperties"] is False and login["required"] == ["token"]
+
+        upload = document["paths"]["/api/v1/admin/registry"]["put"]["requestBody"]
+        assert upload["required"] is True
+        assert {"application/toml", "application/yaml", "application/json"} <= set(upload["content"])
+
+
+def _resolved(document: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema

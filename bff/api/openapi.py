@@ -1,13 +1,18 @@
 """OpenAPI that follows the registry: per-key value schemas injected into Litestar's generated document.
 
 The preference routes are one parametrized family (``/preferences/{key}``), so Litestar alone can only
-say "any value". :class:`RegistryAwareJsonPlugin` serves ``/schema/openapi.json`` from Litestar's
+say "any value", and OpenAPI cannot tie a body schema to a path parameter's value (a ``oneOf`` of every
+key's schema is ambiguous: ``false`` matches every consent branch, and it would allow ``PUT /level
+{"value": true}``). :class:`RegistryAwareJsonPlugin` serves ``/schema/openapi.json`` from Litestar's
 generated document plus, for the registry live at request time:
 
 * ``components.schemas["PreferenceValue.<key>"]``: each key's value schema (``snapshot.value_schema``);
-* the ``{key}`` path parameter as an ``enum`` of the registered keys;
-* ``PUT /preferences/{key}``: ``value`` is ``oneOf`` the per-key schemas;
+* ``/preferences/{key}`` replaced by one path per registered key, ``/preferences/<key>``, whose
+  ``PUT`` body is ``{"value": <that key's schema>}``; a notice-only consent has no ``DELETE`` (it cannot
+  be withdrawn: the server answers 405) and its ``PUT`` takes only the fixed ``true`` (a no-op);
 * ``PATCH /preferences``: an object whose properties are the keys, each with its own schema;
+* bodies msgspec refuses unknown fields of (``forbid_unknown_fields``) as ``additionalProperties: false``;
+* ``PUT /admin/registry``: the TOML / YAML / JSON document it reads from the raw body;
 * every 4xx/5xx response as ``application/problem+json`` (RFC 9457).
 
 The result is cached per registry version, so a hot-swapped registry is documented on the next request.
@@ -23,11 +28,17 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from preference_registry import RegistrySnapshot
+import msgspec
 
-__all__ = ["PROBLEM_SCHEMA", "RegistryAwareJsonPlugin", "inject_registry"]
+from preference_registry import ConsentType, RegistrySnapshot
+
+from . import views
+
+__all__ = ["PROBLEM_SCHEMA", "RegistryAwareJsonPlugin", "inject_registry", "preference_methods"]
 
 PREFERENCES_PATH = "/api/v1/preferences"
+_KEY_TEMPLATE = PREFERENCES_PATH + "/{key}"
+ADMIN_REGISTRY_PATH = "/api/v1/admin/registry"
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -61,6 +72,63 @@ def _component(key: str) -> str:
     return f"PreferenceValue.{key}"
 
 
+def preference_methods(snapshot: RegistrySnapshot, key: str) -> frozenset[str]:
+    """The methods ``/preferences/<key>`` supports: a notice-only consent cannot be withdrawn (no DELETE)."""
+    pref = snapshot.get(key)
+    if isinstance(pref, ConsentType) and not pref.switchable:
+        return frozenset({"GET", "PUT", "OPTIONS"})
+    return frozenset({"GET", "PUT", "DELETE", "OPTIONS"})
+
+
+# Request bodies msgspec decodes with forbid_unknown_fields: Litestar's schema leaves them open.
+_CLOSED_BODIES = frozenset(
+    name for name, value in vars(views).items()
+    if isinstance(value, type) and issubclass(value, msgspec.Struct)
+    and value.__struct_config__.forbid_unknown_fields
+)
+
+_REGISTRY_UPLOAD = {
+    "required": True,
+    "description": "A registry document; its format from `?format=` or else the Content-Type. The "
+                   "semantic rules (`requires`, defaults, duplicates) are checked too: a well-formed "
+                   "document can still be refused with 422, listing every error.",
+    "content": {
+        "application/toml": {"schema": {"type": "string"}},
+        "application/yaml": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object", "required": ["shop", "preferences"]}},
+    },
+}
+
+
+def _per_key_paths(template: dict[str, Any], snapshot: RegistrySnapshot) -> dict[str, Any]:
+    """``/preferences/<key>`` for every key, from the ``{key}`` path item Litestar generated."""
+    paths: dict[str, Any] = {}
+    for pref in snapshot.preferences:
+        allowed = preference_methods(snapshot, pref.key)
+        item: dict[str, Any] = {}
+        for method, operation in template.items():
+            if not isinstance(operation, dict):
+                item[method] = copy.deepcopy(operation)
+                continue
+            if method.upper() not in allowed:
+                continue
+            operation = copy.deepcopy(operation)
+            operation["parameters"] = [p for p in operation.get("parameters", [])
+                                       if not (p.get("name") == "key" and p.get("in") == "path")]
+            if not operation["parameters"]:
+                del operation["parameters"]
+            if "operationId" in operation:
+                operation["operationId"] = f"{operation['operationId']}_{pref.key}"
+            operation["x-prefkit-key"] = pref.key
+            if method == "put":
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["value"], "additionalProperties": False,
+                    "properties": {"value": {"$ref": f"#/components/schemas/{_component(pref.key)}"}}}}}}
+            item[method] = operation
+        paths[f"{PREFERENCES_PATH}/{pref.key}"] = item
+    return paths
+
+
 def inject_registry(document: dict[str, Any], snapshot: RegistrySnapshot) -> dict[str, Any]:
     """A copy of ``document`` documenting ``snapshot``'s preference types (see module doc)."""
     doc = copy.deepcopy(document)
@@ -72,23 +140,18 @@ def inject_registry(document: dict[str, Any], snapshot: RegistrySnapshot) -> dic
         title = snapshot.text(pref.title, snapshot.default_locale) if pref else key
         components[_component(key)] = {**schema, "title": f"{key} ({pref.kind if pref else ''}): {title}"}
     components["Problem"] = PROBLEM_SCHEMA
-    refs = [{"$ref": f"#/components/schemas/{_component(key)}"} for key in keys]
     doc.setdefault("info", {})["x-prefkit-registry-version"] = snapshot.version
+    for name in _CLOSED_BODIES & set(components):
+        components[name]["additionalProperties"] = False
 
-    paths = doc.get("paths", {})
-    single = paths.get(PREFERENCES_PATH + "/{key}", {})
-    for operation in single.values():
-        if not isinstance(operation, dict):
-            continue
-        for parameter in operation.get("parameters", []):
-            if parameter.get("name") == "key" and parameter.get("in") == "path":
-                parameter["schema"] = {"type": "string", "enum": keys}
-                parameter["description"] = "A preference key of the active registry."
-    put_op = single.get("put")
-    if isinstance(put_op, dict):
-        put_op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["value"], "additionalProperties": False,
-            "properties": {"value": {"oneOf": refs, "description": "Schema of the key in the path."}}}}}}
+    paths: dict[str, Any] = {}
+    for path, path_item in doc.get("paths", {}).items():
+        # Keep the document's order, with the per-key paths where the template was.
+        if path == _KEY_TEMPLATE:
+            paths.update(_per_key_paths(path_item, snapshot))
+        else:
+            paths[path] = path_item
+    doc["paths"] = paths
     collection = paths.get(PREFERENCES_PATH, {})
     patch_op = collection.get("patch")
     if isinstance(patch_op, dict):
@@ -96,6 +159,9 @@ def inject_registry(document: dict[str, Any], snapshot: RegistrySnapshot) -> dic
             "type": "object", "minProperties": 1, "additionalProperties": False,
             "properties": {key: {"$ref": f"#/components/schemas/{_component(key)}"} for key in keys},
             "description": "Only the submitted keys change."}}}}
+    upload = paths.get(ADMIN_REGISTRY_PATH, {}).get("put")
+    if isinstance(upload, dict):
+        upload["requestBody"] = copy.deepcopy(_REGISTRY_UPLOAD)
     for path, path_item in paths.items():
         for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -13,6 +13,7 @@ from ..identity import ANONYMOUS_PREFIX, SUBJECT_COOKIE, identity_from_connectio
 from ..profile import Profile
 from ..service import UnknownPreferenceError
 from .context import gpc_of, identity_helper_of, identity_of, keys_match, service_of, settings_of
+from .openapi import preference_methods
 from .problems import FieldError, ProblemError
 from .views import (
     ChainStatus,
@@ -102,6 +103,14 @@ class PreferenceController(Controller):
     async def delete_preference(self, request: Request[Any, Any, Any], key: str) -> EffectiveValue:
         identity = identity_of(request)
         _known(request, key)
+        allowed = preference_methods(service_of(request).registry.current, key)
+        if "DELETE" not in allowed:  # notice-only: nothing to withdraw (the OpenAPI offers no DELETE here)
+            raise ProblemError(
+                405,
+                "not-withdrawable",
+                f"{key!r} is notice-only processing (strictly necessary): it cannot be withdrawn",
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
         request.scope["state"]["prefkit_error_path"] = "value"
         effective = await service_of(request).reset(
             identity.subject, key, method=_API_METHOD, gpc=gpc_of(request)

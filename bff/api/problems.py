@@ -3,12 +3,18 @@
 A problem has ``type`` (a ``urn:prefkit:problem:<slug>`` URI), ``title``, ``status``, ``detail``,
 ``instance`` (the request path) and, for validation problems, ``errors``: one entry per problem with
 ``path`` (where in the request), ``message``, ``expected`` and ``got``.
+
+An error document never amplifies the request that caused it: at most :data:`MAX_ERRORS` errors are
+listed (``errors_omitted`` counts the rest), every text taken from the request is clipped to
+:data:`MAX_ECHO_CHARACTERS`, and an unknown preference key gets at most one "did you mean" suggestion;
+the valid keys are linked once (``registry``), never repeated per error.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response
@@ -22,6 +28,9 @@ from ..service import PreferenceValidationError, UnknownPreferenceError
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "MAX_ECHO_CHARACTERS",
+    "MAX_ERRORS",
+    "REGISTRY_PATH",
     "FieldError",
     "Problem",
     "ProblemError",
@@ -32,6 +41,17 @@ __all__ = [
 logger = logging.getLogger("prefkit.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+MAX_ERRORS: Final[int] = 20
+"""Most errors listed in one problem document (registry documents: :data:`MAX_REGISTRY_ERRORS`)."""
+MAX_REGISTRY_ERRORS: Final[int] = 200
+"""An admin fixing a registry wants every mistake at once (issue 11, item 4); still a bounded answer."""
+MAX_ECHO_CHARACTERS: Final[int] = 200
+"""Longest text of an error field (a key or value from the request is clipped beyond this)."""
+REGISTRY_PATH: Final[str] = "/api/v1/registry"
+"""Where the valid preference keys are listed (linked from problems about unknown keys)."""
+_KEYS_IN_DETAIL: Final[int] = 5
+_SUGGEST_MAX_KEY: Final[int] = 64  # registry keys are at most 64 characters: nothing longer is a typo of one
 
 _TITLES = {
     400: "Bad request",
@@ -77,7 +97,11 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     instance: str | None = None
     """The request path."""
     errors: list[FieldError] | None = None
-    """Every validation problem, when there are any."""
+    """The validation problems, when there are any (the first :data:`MAX_ERRORS`)."""
+    errors_omitted: int | None = None
+    """How many more problems there were beyond those listed."""
+    registry: str | None = None
+    """Where the valid preference keys are listed, when a key was unknown."""
 
 
 class ProblemError(HTTPException):
@@ -108,17 +132,39 @@ def problem_response(
     title: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    max_errors: int = MAX_ERRORS,
+    registry: str | None = None,
 ) -> Response[bytes]:
+    listed = None if errors is None else [_clipped(error) for error in errors[:max_errors]]
+    omitted = len(errors) - max_errors if errors is not None and len(errors) > max_errors else None
     problem = Problem(
         type=f"urn:prefkit:problem:{slug}",
         title=title or _TITLES.get(status, "Error"),
         status=status,
-        detail=detail,
+        detail=None if detail is None else _clip(detail, 4 * MAX_ECHO_CHARACTERS),
         instance=request.url.path if request is not None else None,
-        errors=errors,
+        errors=listed,
+        errors_omitted=omitted,
+        registry=registry,
     )
     return Response(
         msgspec.json.encode(problem), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _clip(text: str, limit: int = MAX_ECHO_CHARACTERS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _clipped(error: FieldError) -> FieldError:
+    texts = (error.path, error.message, error.expected, error.got)
+    if all(text is None or len(text) <= MAX_ECHO_CHARACTERS for text in texts):
+        return error
+    return FieldError(
+        path=_clip(error.path),
+        message=_clip(error.message),
+        expected=None if error.expected is None else _clip(error.expected),
+        got=None if error.got is None else _clip(error.got),
     )
 
 
@@ -177,23 +223,49 @@ def _on_preference_validation(
 ) -> Response[bytes]:
     prefix = request.scope.get("state", {}).get("prefkit_error_path")
     errors = []
+    unknown: list[str] = []
     for problem in exc.problems:
         if problem.path == "key":
-            path = problem.key
-        elif prefix == "value":  # PUT {"value": ...}: the path is inside the body's "value"
+            unknown.append(problem.key)
+            if len(errors) < MAX_ERRORS:  # suggestions only for the errors listed: each one costs a search
+                errors.append(_unknown_key(request, problem.key, problem.message, problem.expected))
+            else:
+                errors.append(FieldError(path=problem.key, message=problem.message))
+            continue
+        if prefix == "value":  # PUT {"value": ...}: the path is inside the body's "value"
             path = problem.path
         else:  # PATCH {"key": value}: "value[2]" of key k is "k[2]"
             path = problem.key + problem.path[len("value") :]
         errors.append(
             FieldError(path=path, message=problem.message, expected=problem.expected, got=problem.got)
         )
-    unknown = [p.key for p in exc.problems if p.path == "key"]
+    named = ", ".join(_clip(key, 40) for key in unknown[:_KEYS_IN_DETAIL])
+    more = f" and {len(unknown) - _KEYS_IN_DETAIL} more" if len(unknown) > _KEYS_IN_DETAIL else ""
+    listing = f" (unknown key(s): {named}{more}; the valid keys are listed at GET {REGISTRY_PATH})"
     detail = f"{len(errors)} problem(s) with the submitted values; nothing was changed" + (
-        f" (unknown key(s): {', '.join(unknown)})" if unknown else ""
+        listing if unknown else ""
     )
     return problem_response(
-        request, 422, "validation", detail, title="Invalid preference value", errors=errors
+        request,
+        422,
+        "validation",
+        detail,
+        title="Invalid preference value",
+        errors=errors,
+        registry=REGISTRY_PATH if unknown else None,
     )
+
+
+def _unknown_key(request: Request[Any, Any, Any], key: str, message: str, expected: str | None) -> FieldError:
+    """One unknown key's error, with the one closest registry key when there is a close one."""
+    suggestion = None
+    if len(key) <= _SUGGEST_MAX_KEY:
+        service = request.app.state.get("prefkit")
+        keys = [pref.key for pref in service.registry.current.preferences] if service is not None else []
+        suggestion = next(iter(difflib.get_close_matches(key, keys, n=1)), None)
+    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+    expected = f"{expected or 'a key of the registry'}{hint}"
+    return FieldError(path=key, message=message, expected=expected, got=key)
 
 
 def _on_unknown_preference(request: Request[Any, Any, Any], exc: UnknownPreferenceError) -> Response[bytes]:
@@ -212,6 +284,7 @@ def _on_registry_error(request: Request[Any, Any, Any], exc: RegistryLoadError) 
         f"the registry document has {len(errors)} error(s); the active registry is unchanged",
         title="Invalid registry document",
         errors=errors,
+        max_errors=MAX_REGISTRY_ERRORS,
     )
 
 

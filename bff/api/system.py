@@ -1,23 +1,35 @@
-"""``/api/v1/registry``, health, admin and ``/.well-known/gpc.json``."""
+"""``/api/v1/registry``, health, admin, ``/.well-known/gpc.json``, and the ``Allow`` header of every resource."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, Litestar, Request, Response, get, put
+from litestar.datastructures import MutableScopeHeaders
+from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
+from litestar.types import Message, Scope
 
 from preference_registry import RegistryStatus, negotiate_locale
 
 from .context import keys_match, service_of, settings_of
+from .openapi import preference_methods
 from .problems import ProblemError
 from .views import registry_view
 
-__all__ = ["AdminController", "HealthController", "RegistryController", "gpc_well_known"]
+__all__ = [
+    "AdminController",
+    "GpcSupport",
+    "HealthController",
+    "RegistryController",
+    "allow_header_hook",
+    "gpc_well_known",
+]
 
 ADMIN_MAX_BODY_BYTES = 2 * 1024 * 1024
 _FORMATS = {"toml": "toml", "yaml": "yaml", "yml": "yaml", "json": "json"}
@@ -116,7 +128,9 @@ class AdminController(Controller):
         request_max_body_size=ADMIN_MAX_BODY_BYTES,
         status_code=200,
     )
-    async def submit(self, request: Request[Any, Any, Any], format: str | None = None) -> dict[str, Any]:
+    async def submit(
+        self, request: Request[Any, Any, Any], format: Literal["toml", "yaml", "yml", "json"] | None = None
+    ) -> dict[str, Any]:
         self._authorize(request)
         service = service_of(request)
         raw = await request.body()
@@ -124,7 +138,7 @@ class AdminController(Controller):
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ProblemError(400, "invalid-request", "the registry document must be UTF-8 text") from None
-        fmt = _FORMATS.get((format or "").lower()) or _format_from_content_type(
+        fmt = _FORMATS.get(format or "") or _format_from_content_type(
             request.headers.get("content-type")
         )
         source = f"admin upload {datetime.now(UTC).isoformat(timespec='seconds')}"
@@ -150,16 +164,65 @@ def _format_from_content_type(content_type: str | None) -> Any:
     return None
 
 
-_GPC_DOCUMENT = msgspec.json.encode({"gpc": True, "lastUpdate": "2026-11-22"})
+class GpcSupport(msgspec.Struct, frozen=True, rename="camel"):
+    """The GPC support resource (https://privacycg.github.io/gpc-spec/#gpc-support-resource)."""
+
+    gpc: bool
+    """The site honours ``Sec-GPC: 1``."""
+    last_update: date
+    """When this resource last changed (``lastUpdate``)."""
+
+
+_GPC = GpcSupport(gpc=True, last_update=date(2026, 11, 22))
+_GPC_ETAG = '"' + hashlib.sha256(msgspec.json.encode(_GPC)).hexdigest()[:16] + '"'
 
 
 @get("/.well-known/gpc.json", summary="Global Privacy Control support resource", tags=["gpc"])
-async def gpc_well_known() -> Response[bytes]:
+async def gpc_well_known() -> Response[GpcSupport]:
     return Response(
-        _GPC_DOCUMENT,
+        _GPC,
         media_type="application/json",
-        headers={
-            "Cache-Control": "public, max-age=86400",
-            "ETag": '"' + hashlib.sha256(_GPC_DOCUMENT).hexdigest()[:16] + '"',
-        },
+        headers={"Cache-Control": "public, max-age=86400", "ETag": _GPC_ETAG},
     )
+
+
+_PREFERENCE_PREFIX = "/api/v1/preferences/"
+
+
+def allow_header_hook() -> Callable[[Message, Scope], None]:
+    """A ``before_send`` hook: the automatic ``OPTIONS`` answer's ``Allow`` lists every method of the path.
+
+    Litestar 2 builds that answer from the first handler registered on a path, so ``OPTIONS
+    /api/v1/preferences`` said ``GET, OPTIONS`` without ``PATCH`` (litestar#4169, fixed in Litestar 3 only).
+    A notice-only preference cannot be withdrawn, so its resource has no ``DELETE`` (see
+    :func:`bff.api.openapi.preference_methods`)."""
+    by_template: dict[str, str] = {}  # one hook per app (create_app makes its own)
+
+    def methods_of(app: Litestar, template: str) -> str:
+        if template not in by_template:
+            route = next((r for r in app.routes if isinstance(r, HTTPRoute) and r.path_format == template), None)
+            by_template[template] = ", ".join(sorted(route.methods)) if route is not None else ""
+        return by_template[template]
+
+    def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or message["status"] not in (204, 405):
+            return
+        if message["status"] == 204 and scope.get("method") != "OPTIONS":
+            return
+        app = scope["app"]
+        path = scope.get("path", "")
+        if path.startswith(_PREFERENCE_PREFIX):
+            # Per key, also on the router's own 405 (which knows only the route).
+            snapshot = app.state.prefkit.registry.current
+            key = path[len(_PREFERENCE_PREFIX):]
+            if key in snapshot:
+                MutableScopeHeaders.from_message(message)["Allow"] = ", ".join(
+                    sorted(preference_methods(snapshot, key)))
+                return
+        template = scope.get("path_template")
+        if message["status"] == 204 and template:
+            allow = methods_of(app, template)
+            if allow:
+                MutableScopeHeaders.from_message(message)["Allow"] = allow
+
+    return hook
