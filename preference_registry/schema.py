@@ -16,6 +16,9 @@ from msgspec import Meta, Struct, field
 __all__ = [
     "KEY_PATTERN",
     "LOCALE_PATTERN",
+    "MAX_EXACT_INTEGER",
+    "SAFE_URL_PATTERN",
+    "THEME_PATTERN",
     "AppliesTo",
     "Criterion",
     "ConsentMechanism",
@@ -32,14 +35,33 @@ __all__ = [
     "Scalar",
     "Section",
     "default_value",
+    "full_match",
     "ShopSettings",
     "SliderEffect",
     "SliderStop",
     "SliderType",
 ]
 
-KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
-LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+
+def full_match(body: str) -> str:
+    """A Meta ``pattern`` that matches the whole string.
+
+    msgspec applies patterns with ``re.search``, where ``$`` also matches before a final newline (so
+    ``"en\\n"`` passed as a locale). ``$(?!\\n)`` ends at the true end in Python and means the same as ``$``
+    in ECMAScript, so the pattern published in JSON Schema / OpenAPI stays portable (``\\Z`` is not).
+    """
+    return f"^(?:{body})$(?!\\n)"
+
+
+KEY_PATTERN = full_match(r"[a-z][a-z0-9_]*")
+LOCALE_PATTERN = full_match(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
+THEME_PATTERN = full_match(r"[a-z][a-z0-9_-]*")
+SAFE_URL_PATTERN = full_match(r"(https?://|mailto:|/(?!/))[^\s<>\"']*")
+
+MAX_EXACT_INTEGER = 2**53 - 1
+"""Largest magnitude of a number in a registry: 2^53 - 1, the largest integer that JavaScript (the widgets, any
+browser client) and JSON decoders reading numbers as doubles keep exactly. Within it, every integer also fits
+SQLite's and PostgreSQL's 64-bit integers, so a stored choice reads back as the same value."""
 
 Key = Annotated[
     str,
@@ -53,7 +75,7 @@ Key = Annotated[
 Locale = Annotated[str, Meta(pattern=LOCALE_PATTERN, description="BCP 47 language tag, e.g. `pl`, `en`.")]
 NonEmptyText = Annotated[str, Meta(min_length=1, max_length=4000)]
 # Merchant links end up in href attributes: only schemes that cannot run script (no `javascript:`, `data:`).
-SafeUrl = Annotated[str, Meta(pattern=r"^(https?://|mailto:|/(?!/))[^\s<>\"']*$", max_length=2000,
+SafeUrl = Annotated[str, Meta(pattern=SAFE_URL_PATTERN, max_length=2000,
                               description="http(s) or mailto URL, or a path on the shop's own site")]
 
 LocalizedText = Union[NonEmptyText, dict[Locale, NonEmptyText]]
@@ -62,9 +84,14 @@ LocalizedText = Union[NonEmptyText, dict[Locale, NonEmptyText]]
 LocalizedList = Union[list[NonEmptyText], dict[Locale, list[NonEmptyText]]]
 """A list of short texts per locale (e.g. data categories) or one plain list in the default locale."""
 
-Scalar = Union[str, int, float, bool]
-Number = Union[int, float]
-PositiveNumber = Union[Annotated[int, Meta(gt=0)], Annotated[float, Meta(gt=0)]]
+ExactInt = Annotated[int, Meta(ge=-MAX_EXACT_INTEGER, le=MAX_EXACT_INTEGER)]
+"""An integer every part of prefkit (JSON clients, SQLite, PostgreSQL) keeps exactly."""
+ExactFloat = Annotated[float, Meta(ge=-MAX_EXACT_INTEGER, le=MAX_EXACT_INTEGER)]
+"""A finite number (no inf, no nan) in the same range."""
+Scalar = Union[str, ExactInt, ExactFloat, bool]
+Number = Union[ExactInt, ExactFloat]
+PositiveNumber = Union[Annotated[int, Meta(gt=0, le=MAX_EXACT_INTEGER)],
+                       Annotated[float, Meta(gt=0, le=MAX_EXACT_INTEGER)]]
 
 
 class _Strict(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -80,7 +107,7 @@ class ShopSettings(_Strict):
     """Locale every text must have; other locales fall back to it."""
     locales: Annotated[list[Locale], Meta(min_length=1)] = field(default_factory=lambda: ["pl", "en"])
     """Locales the shop offers; must contain ``default_locale``."""
-    theme: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_-]*$")] = "default"
+    theme: Annotated[str, Meta(pattern=THEME_PATTERN, max_length=64)] = "default"
     """Theme name from ``themes/`` (``default``, ``dark``, ``high-contrast``) or a shop's own."""
     controller_contact: str | None = None
     """Where a shopper reaches the controller (e-mail or URL); shown in consent receipts."""
@@ -97,7 +124,7 @@ class Section(_Strict):
     """Heading shown to the shopper."""
     description: LocalizedText | None = None
     """Optional text under the heading."""
-    order: int = 0
+    order: ExactInt = 0
     """Position among sections (ascending; ties keep file order)."""
 
 
@@ -127,7 +154,7 @@ class _PreferenceBase(_Strict, tag_field="kind"):
     """Transparency: what the shopper gets ("what you get")."""
     section: Key | None = None
     """Key of the section it is shown in; types without one go to a trailing "other" group."""
-    order: int = 0
+    order: ExactInt = 0
     """Position inside its section (ascending; ties keep file order)."""
     requires: list[Key] = field(default_factory=list)
     """Consent keys that must be granted for this preference to take effect."""

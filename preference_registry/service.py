@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,13 +15,18 @@ import msgspec
 
 from .errors import RegistryIssue, RegistryLoadError
 from .loader import Format, detect_format, read_file
-from .snapshot import RegistrySnapshot, load_registry
+from .snapshot import INTERNAL_ERROR, RegistrySnapshot, load_registry
 
-__all__ = ["RegistryRejection", "RegistryService", "RegistryStatus"]
+__all__ = ["MAX_RECORDED_ERRORS", "RegistryRejection", "RegistryService", "RegistryStatus"]
 
 logger = logging.getLogger("prefkit.registry")
 
 Listener = Callable[[RegistrySnapshot], None]
+
+MAX_RECORDED_ERRORS = 200
+"""Errors kept in the status of a refused document (the log has all of them)."""
+WATCH_RETRY_SECONDS = 2.0
+"""Pause before watching again after the watch itself failed."""
 
 
 class RegistryRejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,9 +108,17 @@ class RegistryService:
         try:
             return load_registry(text, fmt or detect_format(source, text), source)
         except RegistryLoadError as exc:
-            self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=exc.errors)
-            logger.warning("registry rejected, keeping version %s:\n%s", self._current.version, exc)
+            self._reject(exc, source)
             raise
+
+    def _reject(self, exc: RegistryLoadError, source: str | None) -> None:
+        errors = exc.errors
+        if len(errors) > MAX_RECORDED_ERRORS:  # the status is read often; the full list went to the log
+            more = RegistryIssue(path="", message=f"... and {len(errors) - MAX_RECORDED_ERRORS} more errors",
+                                 source=source)
+            errors = [*errors[:MAX_RECORDED_ERRORS], more]
+        self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=errors)
+        logger.warning("registry rejected, keeping version %s:\n%s", self._current.version, exc)
 
     def activate(self, snapshot: RegistrySnapshot) -> bool:
         """Make ``snapshot`` the live registry; ``False`` when it is the version already live."""
@@ -130,17 +145,18 @@ class RegistryService:
         """Re-read the watched file; ``None`` when it was rejected or unreadable (the old one stays)."""
         if self._path is None:
             return None
+        source = str(self._path)
         try:
             text, fmt = read_file(self._path)
-        except (OSError, UnicodeDecodeError) as exc:
-            issue = RegistryIssue(path="", message=f"cannot read the registry file: {exc}",
-                                  source=str(self._path))
-            self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=str(self._path),
-                                                     errors=[issue])
-            logger.warning("registry file unreadable, keeping version %s: %s", self._current.version, exc)
+        except OSError as exc:
+            issue = RegistryIssue(path="", message=f"cannot read the registry file: {exc}", source=source)
+            self._reject(RegistryLoadError([issue], source), source)
+            return None
+        except RegistryLoadError as exc:  # too large, not UTF-8
+            self._reject(exc, source)
             return None
         try:
-            return self.submit(text, fmt, source=str(self._path))
+            return self.submit(text, fmt, source=source)
         except RegistryLoadError:
             return None
 
@@ -148,14 +164,39 @@ class RegistryService:
         """Reload whenever the registry file changes, until ``stop`` is set.
 
         Watches the directory, not the file: editors save by writing a new file and renaming it over the
-        old one, which a watch on the file itself would lose.
+        old one (or by deleting and re-creating it), which a watch on the file itself would lose. Only
+        changes to the registry's own path count (a log file beside it must not trigger reloads). Nothing
+        in the file or the file system ends the loop: a failed reload is recorded as a rejection, a failed
+        watch is restarted, and the last good registry stays live.
         """
         if self._path is None:
             return
         import watchfiles
 
+        stop = stop or asyncio.Event()
         target = self._path.resolve()
-        async for changes in watchfiles.awatch(target.parent, stop_event=stop, debounce=100, step=20,
-                                               recursive=False):
-            if any(Path(changed).resolve() == target for _, changed in changes):
-                await asyncio.to_thread(self.reload)
+        wanted = str(target)
+
+        def is_registry(_change: watchfiles.Change, path: str) -> bool:
+            return os.path.normpath(path) == wanted
+
+        while not stop.is_set():
+            try:
+                async for _ in watchfiles.awatch(target.parent, watch_filter=is_registry, stop_event=stop,
+                                                 debounce=100, step=20, recursive=False):
+                    logger.info("registry file %s changed; reloading", wanted)
+                    await self._guarded_reload()
+            except Exception:  # noqa: BLE001 - e.g. the directory vanished: keep serving, watch again
+                logger.exception("watching %s failed; retrying in %ss", target.parent, WATCH_RETRY_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=WATCH_RETRY_SECONDS)
+
+    async def _guarded_reload(self) -> None:
+        try:
+            await asyncio.to_thread(self.reload)
+        except Exception as exc:  # noqa: BLE001 - last resort: the watcher must outlive any document
+            logger.exception("reloading %s failed unexpectedly; keeping version %s", self._path,
+                             self._current.version)
+            issue = RegistryIssue(path="", message=f"{INTERNAL_ERROR}: {type(exc).__name__}",
+                                  source=str(self._path))
+            self._reject(RegistryLoadError([issue], str(self._path)), str(self._path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +27,12 @@ from .schema import (
 from .validate import validate_document
 from .values import validate_value, value_json_schema, value_type
 
-__all__ = ["RegistrySnapshot", "build_snapshot", "load_registry", "text_hash"]
+__all__ = ["INTERNAL_ERROR", "RegistrySnapshot", "build_snapshot", "load_registry", "text_hash"]
 
+logger = logging.getLogger("prefkit.registry")
+
+INTERNAL_ERROR = "the registry could not be checked (an internal error of prefkit, logged)"
+"""Message of the issue reported when the checks themselves fail; never expected, tests look for it."""
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
@@ -180,12 +185,26 @@ def build_snapshot(doc: RegistryDocument, *, source_text: str, fmt: Format, sour
 
 
 def load_registry(text: str, fmt: Format, source: str | None = None) -> RegistrySnapshot:
-    """Parse, decode and validate a registry document; :class:`RegistryLoadError` lists every error."""
+    """Parse, decode and validate a registry document; :class:`RegistryLoadError` lists every error.
+
+    Whatever ``text`` holds, :class:`RegistryLoadError` is the only exception this raises: the parse is
+    bounded (see :func:`~preference_registry.loader.parse_text`), and a defect of the checks themselves is
+    logged and reported as an error of the document rather than escaping into a request or the watcher.
+    """
     raw = parse_text(text, fmt, source)
-    doc, issues, pref_indices, section_indices = decode_document(raw, source)
-    if doc is not None:
-        issues += validate_document(doc, source=source, preference_indices=pref_indices,
-                                    section_indices=section_indices)
-    if doc is None or any(issue.severity == "error" for issue in issues):
-        raise RegistryLoadError(issues, source)
-    return build_snapshot(doc, source_text=text, fmt=fmt, source=source, warnings=issues)
+    try:
+        decoded = decode_document(raw, source)
+        issues = list(decoded.issues)
+        if decoded.document is not None:
+            issues += validate_document(decoded.document, source=source,
+                                        preference_indices=decoded.preference_indices,
+                                        section_indices=decoded.section_indices, unreadable=decoded.unreadable)
+        if decoded.document is None or any(issue.severity == "error" for issue in issues):
+            raise RegistryLoadError(issues, source)
+        return build_snapshot(decoded.document, source_text=text, fmt=fmt, source=source, warnings=issues)
+    except RegistryLoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - last resort, see the docstring
+        logger.exception("checking registry %s failed unexpectedly", source or "document")
+        issue = RegistryIssue(path="", message=f"{INTERNAL_ERROR}: {type(exc).__name__}", source=source)
+        raise RegistryLoadError([issue], source) from exc

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import RegistryIssue
@@ -15,13 +16,20 @@ from .schema import (
     SliderType,
 )
 
-__all__ = ["is_on_step", "validate_document"]
+__all__ = ["MAX_SLIDER_STEPS", "is_on_step", "validate_document"]
+
+
+MAX_SLIDER_STEPS = 2**53
+"""Most steps between a slider's ``min`` and ``max``: beyond it neighbouring values are no longer distinct
+numbers."""
 
 
 def is_on_step(value: float, start: float, step: float) -> bool:
-    """Whether ``value`` sits on the grid ``start + n * step``, tolerant of float rounding."""
+    """Whether ``value`` sits on the grid ``start + n * step``: exact for integers, tolerant of float rounding."""
+    if isinstance(value, int) and isinstance(start, int) and isinstance(step, int):
+        return (value - start) % step == 0
     steps = (value - start) / step
-    return abs(steps - round(steps)) < 1e-9
+    return math.isfinite(steps) and abs(steps - round(steps)) < 1e-9
 
 
 def validate_document(
@@ -30,25 +38,47 @@ def validate_document(
     source: str | None = None,
     preference_indices: Sequence[int] | None = None,
     section_indices: Sequence[int] | None = None,
+    unreadable: Mapping[str, frozenset[str]] | None = None,
 ) -> list[RegistryIssue]:
     """Every semantic error and warning of ``doc``.
 
     The index sequences map positions in ``doc`` to positions in the file, for documents assembled from
     the parts that decoded when other parts did not (so paths still point at the right table).
+    ``unreadable`` names, per part, the fields that did not decode (they are ``None`` in ``doc``): each rule
+    runs when the fields it reads are readable, and is skipped otherwise rather than run on a guess.
     """
-    checker = _Checker(doc, source, preference_indices, section_indices)
+    checker = _Checker(doc, source, preference_indices, section_indices, unreadable or {})
     return list(checker.run())
 
 
+def _chain(keys: list[str]) -> str:
+    """A dependency chain for a message, shortened when it is long (a cycle may run through thousands)."""
+    if len(keys) <= 8:
+        return " -> ".join(keys)
+    return " -> ".join(keys[:4]) + f" -> ... ({len(keys) - 7} more) -> " + " -> ".join(keys[-3:])
+
+
 class _Checker:
-    def __init__(self, doc: RegistryDocument, source: str | None,
-                 preference_indices: Sequence[int] | None, section_indices: Sequence[int] | None) -> None:
+    def __init__(self, doc: RegistryDocument, source: str | None, preference_indices: Sequence[int] | None,
+                 section_indices: Sequence[int] | None, unreadable: Mapping[str, frozenset[str]]) -> None:
         self.doc = doc
         self.source = source
         self.pref_index = list(preference_indices or range(len(doc.preferences)))
         self.section_index = list(section_indices or range(len(doc.sections)))
+        self.unreadable = unreadable
         self.default_locale = doc.shop.default_locale
-        self.locales = list(doc.shop.locales)
+        self.locales = list(doc.shop.locales or [])
+        # Translations are checked against the shop's locales: only when those could be read.
+        self.locales_known = self.readable("shop", "default_locale", "locales")
+        self.section_keys_known = all(self.readable(f"sections[{i}]", "key") for i in self.section_index)
+
+    def readable(self, part: str, *fields: str) -> bool:
+        """Whether every one of ``fields`` of ``part`` (and everything inside them) was read."""
+        broken = self.unreadable.get(part)
+        if not broken:
+            return True
+        return not any(path == name or path.startswith((f"{name}.", f"{name}["))
+                       for path in broken for name in fields)
 
     def issue(self, path: str, message: str, expected: Any = None, got: Any = None,
               severity: str = "error") -> RegistryIssue:
@@ -60,9 +90,13 @@ class _Checker:
         yield from self.check_shop()
         yield from self.check_sections()
         by_key: dict[str, tuple[str, PreferenceType]] = {}
+        entries: list[tuple[str, PreferenceType]] = []
         for position, pref in enumerate(self.doc.preferences):
             path = f"preferences[{self.pref_index[position]}]"
-            if pref.key in by_key:
+            entries.append((path, pref))
+            if pref.key is None:
+                pass  # unreadable: reported by the structural pass
+            elif pref.key in by_key:
                 yield self.issue(f"{path}.key", f"duplicate key `{pref.key}`, first declared at "
                                  f"{by_key[pref.key][0]}", expected="a key used once", got=repr(pref.key))
             else:
@@ -75,16 +109,18 @@ class _Checker:
                 yield from self.check_slider(pref, path)
             else:
                 yield from self.check_filter(pref, path)
-        yield from self.check_requires(by_key)
+        yield from self.check_requires(entries, by_key)
 
     # -- shop and sections -------------------------------------------------------------------------
     def check_shop(self) -> Iterator[RegistryIssue]:
         shop = self.doc.shop
-        if shop.default_locale not in shop.locales:
+        if self.locales_known and shop.default_locale not in shop.locales:
             yield self.issue("shop.default_locale", "the default locale must be one of `shop.locales`",
                              expected=" | ".join(shop.locales), got=repr(shop.default_locale))
         seen: set[str] = set()
-        for index, locale in enumerate(shop.locales):
+        for index, locale in enumerate(self.locales):
+            if locale is None:
+                continue
             if locale in seen:
                 yield self.issue(f"shop.locales[{index}]", f"locale `{locale}` is listed twice",
                                  expected="unique locales", got=repr(locale))
@@ -94,16 +130,19 @@ class _Checker:
         seen: dict[str, str] = {}
         for position, section in enumerate(self.doc.sections):
             path = f"sections[{self.section_index[position]}]"
-            if section.key in seen:
-                yield self.issue(f"{path}.key", f"duplicate section key `{section.key}`, first declared at "
-                                 f"{seen[section.key]}", expected="a key used once", got=repr(section.key))
-            seen.setdefault(section.key, path)
+            if section.key is not None:
+                if section.key in seen:
+                    yield self.issue(f"{path}.key", f"duplicate section key `{section.key}`, first declared at "
+                                     f"{seen[section.key]}", expected="a key used once", got=repr(section.key))
+                seen.setdefault(section.key, path)
             yield from self.check_text(section.title, f"{path}.title")
             yield from self.check_text(section.description, f"{path}.description")
 
     def check_section_ref(self, pref: PreferenceType, path: str) -> Iterator[RegistryIssue]:
+        if pref.section is None or not self.section_keys_known:
+            return  # none declared, unreadable, or a section key unreadable (it may be the one meant)
         declared = [section.key for section in self.doc.sections]
-        if pref.section is not None and pref.section not in declared:
+        if pref.section not in declared:
             if declared:
                 yield self.issue(f"{path}.section", f"unknown section `{pref.section}`",
                                  expected=" | ".join(declared), got=repr(pref.section))
@@ -116,15 +155,17 @@ class _Checker:
         for name in ("title", "description", "data_used", "benefit"):
             yield from self.check_text(getattr(pref, name), f"{path}.{name}")
         if isinstance(pref, SliderType):
-            for index, stop in enumerate(pref.stops):
-                yield from self.check_text(stop.label, f"{path}.stops[{index}].label")
+            for index, stop in enumerate(pref.stops or []):
+                if stop is not None:
+                    yield from self.check_text(stop.label, f"{path}.stops[{index}].label")
         if isinstance(pref, FilterType):
-            for index, option in enumerate(pref.options):
-                yield from self.check_text(option.label, f"{path}.options[{index}].label")
+            for index, option in enumerate(pref.options or []):
+                if option is not None:
+                    yield from self.check_text(option.label, f"{path}.options[{index}].label")
 
     def check_text(self, text: Any, path: str) -> Iterator[RegistryIssue]:
-        if text is None or isinstance(text, (str, list)):
-            return  # a plain value is the default locale's text
+        if text is None or isinstance(text, (str, list)) or not self.locales_known:
+            return  # a plain value is the default locale's text; None: absent or unreadable
         if not text:
             yield self.issue(path, "empty translation table", expected=f"at least `{self.default_locale}`",
                              got="{}")
@@ -145,6 +186,8 @@ class _Checker:
     # -- kinds ----------------------------------------------------------------------------------
     def check_consent(self, pref: ConsentType, path: str) -> Iterator[RegistryIssue]:
         mechanism = pref.mechanism
+        if mechanism is None:
+            return  # unreadable: every rule here depends on it
         if pref.default is not None and pref.default != pref.default_value:
             if mechanism is ConsentMechanism.OPT_IN:
                 message = "an opt_in consent can never default to on (GDPR: no pre-ticked consent)"
@@ -162,30 +205,47 @@ class _Checker:
                              "so it cannot expire", expected="nothing", got=str(pref.expires_after_days))
 
     def check_slider(self, pref: SliderType, path: str) -> Iterator[RegistryIssue]:
-        if pref.min >= pref.max:
+        # The grid (min, max, step) is what every value is checked against: without it, only the rules
+        # that do not need it run.
+        grid = self.readable(path, "min", "max", "step")
+        if self.readable(path, "min", "max") and pref.min >= pref.max:
             yield self.issue(f"{path}.max", "max must be greater than min", expected=f"> {pref.min}",
                              got=pref.max)
-            return  # every other bound check would only repeat this one
-        if not is_on_step(pref.max, pref.min, pref.step):
-            yield self.issue(f"{path}.step", f"step {pref.step} does not divide the range "
-                             f"{pref.min}..{pref.max}", expected=f"a divisor of {pref.max - pref.min}",
-                             got=pref.step)
-        yield from self.check_slider_value(pref, pref.default, f"{path}.default")
-        if pref.page_step is not None and not is_on_step(pref.page_step, 0, pref.step):
+            grid = False  # every other bound check would only repeat this one
+        elif grid:
+            # Integer grids are exact at any size; a float grid finer than this has neighbours that are the
+            # same float (and a page step that overflows).
+            steps = (pref.max - pref.min) / pref.step
+            if not pref.is_integral and steps > MAX_SLIDER_STEPS:
+                yield self.issue(f"{path}.step", f"too many steps: {pref.min}..{pref.max} in steps of {pref.step} "
+                                 "has more values than can be told apart exactly",
+                                 expected=f"at most {MAX_SLIDER_STEPS} steps", got=f"{steps:.3g} steps")
+                grid = False
+            elif not is_on_step(pref.max, pref.min, pref.step):
+                yield self.issue(f"{path}.step", f"step {pref.step} does not divide the range "
+                                 f"{pref.min}..{pref.max}", expected=f"a divisor of {pref.max - pref.min}",
+                                 got=pref.step)
+        if grid and self.readable(path, "default"):
+            yield from self.check_slider_value(pref, pref.default, f"{path}.default")
+        if pref.page_step is not None and self.readable(path, "page_step", "step") \
+                and not is_on_step(pref.page_step, 0, pref.step):
             yield self.issue(f"{path}.page_step", "page_step must be a whole number of steps",
                              expected=f"a multiple of {pref.step}", got=pref.page_step)
         seen: dict[float, int] = {}
-        for index, stop in enumerate(pref.stops):
-            yield from self.check_slider_value(pref, stop.value, f"{path}.stops[{index}].value")
+        for index, stop in enumerate(pref.stops or []):
+            if stop is None or stop.value is None:
+                continue
+            if grid:
+                yield from self.check_slider_value(pref, stop.value, f"{path}.stops[{index}].value")
             if stop.value in seen:
                 yield self.issue(f"{path}.stops[{index}].value", f"value {stop.value} already labelled at "
                                  f"stops[{seen[stop.value]}]", expected="one label per value", got=stop.value)
             seen.setdefault(stop.value, index)
         effect = pref.applies_to
-        if effect is not None:
+        if effect is not None and effect.rule is not None:
             needs = {"balance": ("low", "high"), "weight": ("high",), "personalization": ()}[effect.rule]
             for end in needs:
-                if getattr(effect, end) is None:
+                if getattr(effect, end) is None and self.readable(path, f"applies_to.{end}"):
                     yield self.issue(f"{path}.applies_to.{end}", f"rule `{effect.rule}` needs a `{end}` "
                                      "criterion", expected="{ attribute = ..., prefer = ... }", got="nothing")
 
@@ -199,12 +259,17 @@ class _Checker:
 
     def check_filter(self, pref: FilterType, path: str) -> Iterator[RegistryIssue]:
         seen: dict[str, int] = {}
-        for index, option in enumerate(pref.options):
+        options = pref.options or []
+        for index, option in enumerate(options):
+            if option is None or option.key is None:
+                continue
             if option.key in seen:
                 yield self.issue(f"{path}.options[{index}].key", f"duplicate option key `{option.key}`, first "
                                  f"at options[{seen[option.key]}]", expected="unique option keys",
                                  got=repr(option.key))
             seen.setdefault(option.key, index)
+        if not self.readable(path, "default", "multiple"):
+            return
         default = pref.default
         if pref.multiple and isinstance(default, str):
             yield self.issue(f"{path}.default", "a multiple-choice filter's default is a list of option keys",
@@ -215,19 +280,24 @@ class _Checker:
                              expected="one option key", got=repr(default))
             return
         chosen = [default] if isinstance(default, str) else list(default or [])
+        # An option whose key could not be read may be the one the default names: no guess.
+        keys_known = pref.options is not None and all(o is not None and o.key is not None for o in options)
         for index, key in enumerate(chosen):
             item_path = f"{path}.default[{index}]" if isinstance(default, list) else f"{path}.default"
-            if key not in seen:
+            if keys_known and key not in seen:
                 yield self.issue(item_path, f"`{key}` is not a declared option",
-                                 expected=" | ".join(pref.option_keys), got=repr(key))
+                                 expected=" | ".join(seen), got=repr(key))
         if len(set(chosen)) != len(chosen):
             yield self.issue(f"{path}.default", "an option is selected twice", expected="unique option keys",
                              got=repr(chosen))
 
     # -- dependencies ---------------------------------------------------------------------------
-    def check_requires(self, by_key: dict[str, tuple[str, PreferenceType]]) -> Iterator[RegistryIssue]:
-        for path, pref in by_key.values():
-            for index, required in enumerate(pref.requires):
+    def check_requires(self, entries: list[tuple[str, PreferenceType]],
+                       by_key: dict[str, tuple[str, PreferenceType]]) -> Iterator[RegistryIssue]:
+        for path, pref in entries:
+            for index, required in enumerate(pref.requires or []):
+                if required is None:
+                    continue  # unreadable element
                 target = by_key.get(required)
                 if target is None:
                     yield self.issue(f"{path}.requires[{index}]", f"requires unknown key `{required}`",
@@ -239,27 +309,36 @@ class _Checker:
         yield from self.check_cycles(by_key)
 
     def check_cycles(self, by_key: dict[str, tuple[str, PreferenceType]]) -> Iterator[RegistryIssue]:
+        """Each dependency cycle once. Depth-first with an explicit stack: a ``requires`` chain thousands
+        long is user data and must not exhaust the interpreter's recursion limit."""
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done
         reported: set[frozenset[str]] = set()
 
-        def visit(key: str, trail: list[str]) -> Iterator[RegistryIssue]:
-            state[key] = 1
-            trail.append(key)
-            for required in by_key[key][1].requires:
-                if required not in by_key:
-                    continue
-                if state.get(required) == 1:
-                    cycle = trail[trail.index(required):] + [required]
+        def requirements(key: str) -> Iterator[str]:
+            return (r for r in by_key[key][1].requires or [] if r is not None and r in by_key)
+
+        for root in by_key:
+            if root in state:
+                continue
+            trail = [root]
+            position = {root: 0}
+            state[root] = 1
+            pending = [requirements(root)]
+            while pending:
+                required = next(pending[-1], None)
+                if required is None:
+                    pending.pop()
+                    done = trail.pop()
+                    del position[done]
+                    state[done] = 2
+                elif state.get(required) == 1:
+                    cycle = trail[position[required]:] + [required]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
-                        yield self.issue(f"{by_key[required][0]}.requires", "dependency cycle: "
-                                         + " -> ".join(cycle), expected="requirements without cycles",
-                                         got=" -> ".join(cycle))
+                        yield self.issue(f"{by_key[required][0]}.requires", "dependency cycle: " + _chain(cycle),
+                                         expected="requirements without cycles", got=_chain(cycle))
                 elif required not in state:
-                    yield from visit(required, trail)
-            trail.pop()
-            state[key] = 2
-
-        for key in by_key:
-            if key not in state:
-                yield from visit(key, [])
+                    state[required] = 1
+                    position[required] = len(trail)
+                    trail.append(required)
+                    pending.append(requirements(required))

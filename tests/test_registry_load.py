@@ -206,3 +206,118 @@ def test_syntax_errors_name_the_position() -> None:
     with pytest.raises(RegistryLoadError) as yaml_error:
         load_registry("shop:\n  name: [unclosed\n", "yaml", "bad.yaml")
     assert "invalid YAML" in str(yaml_error.value) and "line" in str(yaml_error.value)
+
+
+# -- documents that used to crash the loader are listed errors (issue 11, item 5) ---------------------------
+HOSTILE_BASE = '[shop]\nname = "S"\ndefault_locale = "en"\nlocales = ["en"]\n'
+
+
+def _toml_slider(numbers: str) -> str:
+    return HOSTILE_BASE + f'\n[[preferences]]\nkey = "s"\nkind = "slider"\ntitle = "T"\n{numbers}\n'
+
+
+def _yaml_slider(max_: str) -> str:
+    return ("shop: {name: S, default_locale: en, locales: [en]}\npreferences:\n"
+            f"- {{key: s, kind: slider, title: T, min: 0, max: {max_}, default: 0}}\n")
+
+
+def _json_slider(max_: str) -> str:
+    return ('{"shop": {"name": "S", "default_locale": "en", "locales": ["en"]}, "preferences": [{"key": "s", '
+            f'"kind": "slider", "title": "T", "min": 0, "max": {max_}, "default": 0}}]}}')
+
+
+DEEP = 20_000
+CRASHERS = {
+    "toml inf": (_toml_slider("min = 0\nmax = inf\ndefault = 0"), "toml", "preferences[0].max", "finite"),
+    "toml -inf": (_toml_slider("min = -inf\nmax = 1\ndefault = 0"), "toml", "preferences[0].min", "finite"),
+    "toml nan": (_toml_slider("min = 0\nmax = nan\ndefault = 0"), "toml", "preferences[0].max", "finite"),
+    "toml 10**400": (_toml_slider(f"min = 0\nmax = {10**400}\ndefault = 0"), "toml", "preferences[0].max",
+                     "9007199254740991"),
+    "toml order 10**400": (_toml_slider(f"min = 0\nmax = 1\ndefault = 0\norder = {10**400}"), "toml",
+                           "preferences[0].order", "9007199254740991"),
+    "toml 5000 digits": (_toml_slider(f"min = 0\nmax = 1{'0' * 5000}\ndefault = 0"), "toml", "", "digits"),
+    "yaml .inf": (_yaml_slider(".inf"), "yaml", "preferences[0].max", "finite"),
+    "yaml .nan": (_yaml_slider(".nan"), "yaml", "preferences[0].max", "finite"),
+    "yaml 1e400": (_yaml_slider("1.0e+400"), "yaml", "preferences[0].max", "finite"),
+    "yaml 5000 digits": (_yaml_slider("1" + "0" * 5000), "yaml", "", "digits"),
+    "json Infinity": (_json_slider("Infinity"), "json", "preferences[0].max", "finite"),
+    "json NaN": (_json_slider("NaN"), "json", "preferences[0].max", "finite"),
+    "json 10**400": (_json_slider(str(10**400)), "json", "preferences[0].max", "9007199254740991"),
+    "json 5000 digits": (_json_slider("1" + "0" * 5000), "json", "", "digits"),
+    "json deep": ('{"shop": {"name": "S"}, "x": ' + "[" * DEEP + "]" * DEEP + "}", "json", "", "nest"),
+    "yaml deep flow": ("shop: {name: S}\nx: " + "[" * DEEP + "]" * DEEP + "\n", "yaml", "", "nest"),
+    "yaml deep block": ("shop: {name: S}\nx:\n  " + "- " * 3000 + "y\n", "yaml", "", "nest"),
+    "toml deep": ("x = " + "[" * DEEP + "]" * DEEP + '\n[shop]\nname = "S"\n', "toml", "", "nest"),
+    "toml deep tables": ('[shop]\nname = "S"\n[' + ".".join(["a"] * 3000) + "]\n", "toml", ".".join(["a"] * 32),
+                         "nest"),
+    "json lone surrogate": ('{"shop": {"name": "\\ud800"}}', "json", "shop.name", "surrogate"),
+    "json lone surrogate key": ('{"shop": {"name": "S"}, "\\udc00": 1}', "json", "", "surrogate"),
+    "yaml lone surrogate": ('shop: {name: "\\ud800"}\n', "yaml", "shop.name", "surrogate"),
+    "text lone surrogate": ('[shop]\nname = "S"\n# \ud800\n', "toml", "", "surrogate"),
+}
+
+
+@pytest.mark.parametrize("name", list(CRASHERS))
+def test_documents_that_crashed_the_loader_are_precise_listed_errors(name: str) -> None:
+    text, fmt, path, fragment = CRASHERS[name]
+    with pytest.raises(RegistryLoadError) as info:
+        load_registry(text, fmt, source="shop." + fmt)
+    errors = info.value.errors
+    matching = [e for e in errors if e.path == path and fragment in str(e)]
+    assert matching, [str(e) for e in errors]
+    assert all(e.source == "shop." + fmt for e in errors)
+    assert len(str(info.value)) < 20_000  # a precise list, not an echo of the document
+
+
+def test_a_requires_chain_thousands_long_is_checked_without_recursion() -> None:
+    chain = "".join(f'\n[[preferences]]\nkey = "c{i}"\nkind = "consent"\npurpose = "p"\ntitle = "T"\n'
+                    f'requires = ["c{i + 1}"]\n' for i in range(5000))
+    tail = '\n[[preferences]]\nkey = "c5000"\nkind = "consent"\npurpose = "p"\ntitle = "T"\n'
+    assert len(load_registry(HOSTILE_BASE + chain + tail, "toml").preferences) == 5001
+    cyclic = chain + '\n[[preferences]]\nkey = "c5000"\nkind = "consent"\npurpose = "p"\ntitle = "T"\n' \
+        'requires = ["c0"]\n'
+    with pytest.raises(RegistryLoadError) as info:
+        load_registry(HOSTILE_BASE + cyclic, "toml")
+    cycles = [e for e in info.value.errors if "dependency cycle" in e.message]
+    assert len(cycles) == 1 and len(cycles[0].got or "") < 2_000  # the cycle is named, not printed in full
+
+
+def test_yaml_alias_bombs_are_refused_without_expanding_them() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
+    text = bomb + "shop: {name: S, default_locale: en, locales: [en]}\npreferences:\n" \
+        "- {key: s, kind: filter, title: *i, options: [{key: a, label: *i}]}\n"
+    with pytest.raises(RegistryLoadError) as info:
+        load_registry(text, "yaml")
+    assert any("expands to more than" in e.message for e in info.value.errors), info.value
+    recursive = "shop: &s {name: S, me: *s}\n"
+    with pytest.raises(RegistryLoadError):
+        load_registry(recursive, "yaml")
+
+
+def test_a_huge_document_is_refused_before_parsing() -> None:
+    text = HOSTILE_BASE + "# " + "x" * (3 * 1024 * 1024) + "\n"
+    with pytest.raises(RegistryLoadError) as info:
+        load_registry(text, "toml", source="big.toml")
+    issue = info.value.errors[0]
+    assert "too large" in issue.message and issue.expected and "MiB" in issue.expected
+
+
+def test_a_huge_file_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    with path.open("w") as handle:
+        handle.write(HOSTILE_BASE)
+        handle.seek(64 * 1024 * 1024)
+        handle.write("\n")
+    with pytest.raises(RegistryLoadError) as info:
+        load_file(str(path))
+    assert "too large" in info.value.errors[0].message
+
+
+def test_a_file_that_is_not_utf8_is_a_listed_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(HOSTILE_BASE.encode() + b'# caf\xe9\n')
+    with pytest.raises(RegistryLoadError) as info:
+        load_file(str(path))
+    assert "UTF-8" in info.value.errors[0].message

@@ -169,3 +169,108 @@ def test_privacy_policy_url_cannot_carry_script() -> None:
         doc = copy.deepcopy(BASE)
         doc["shop"]["privacy_policy_url"] = good
         assert load(doc).shop.privacy_policy_url == good
+
+
+# -- structural errors do not hide semantic ones (issue 11, item 4) ---------------------------------------
+def test_a_broken_entry_still_gets_every_semantic_rule_in_the_same_run() -> None:
+    doc = copy.deepcopy(BASE)
+    broken_filter = {"key": "colors", "kind": "filter", "multiple": True, "default": ["green"],
+                     "colour": "typo", "title": {"pl": "K", "en": "C"},
+                     "options": [{"key": "red", "label": {"pl": "C", "en": "R"}}]}
+    broken_slider = {"key": "level2", "kind": "slider", "min": 0, "max": 2, "default": 5, "steps": 1,
+                     "requires": ["nothing_here", "colors"], "title": {"pl": "P", "en": "L"}}
+    broken_consent = {"key": "promo", "kind": "consent", "purpose": "marketing", "default": True,
+                      "expires_after_days": "soon", "section": "nowhere", "title": {"en": "Promo"}}
+    doc["preferences"] += [broken_filter, broken_slider, broken_consent]
+    errors = {(e.path, e.message.split(",")[0].split(";")[0]) for e in errors_of(doc)}
+    wanted = {
+        # structural
+        ("preferences[3].colour", "unknown field `colour`"),
+        ("preferences[4].steps", "unknown field `steps`"),
+        ("preferences[5].expires_after_days", "wrong type or value out of bounds"),
+        # semantic, on the same broken entries
+        ("preferences[3].key", "duplicate key `colors`"),
+        ("preferences[3].default[0]", "`green` is not a declared option"),
+        ("preferences[4].default", "value outside the slider's range"),
+        ("preferences[4].requires[0]", "requires unknown key `nothing_here`"),
+        ("preferences[4].requires[1]", "`colors` is a filter"),
+        ("preferences[5].default", "an opt_in consent can never default to on (GDPR: no pre-ticked consent)"),
+        ("preferences[5].section", "unknown section `nowhere`"),
+        ("preferences[5].title.pl", "missing text in the default locale `pl`"),
+    }
+    assert wanted <= errors, sorted(wanted - errors)
+
+
+def test_semantic_rules_skip_what_could_not_be_read_instead_of_guessing() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1]["max"] = "two"       # unreadable max: no range/step/default rules from a guess
+    doc["preferences"][2]["options"][1] = 7    # unreadable option: `default` may name it, so no "not declared"
+    doc["preferences"][2]["default"] = ["blue"]
+    doc["sections"][0]["key"] = "Main!"          # unreadable section key: `recommendations` may mean it
+    paths = sorted(e.path for e in errors_of(doc))
+    assert paths == ["preferences[1].max", "preferences[2].options[1]", "sections[0].key"], paths
+
+
+def test_requires_on_entries_with_unreadable_elements_checks_the_readable_ones() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1]["requires"] = ["Bad!", "ghost"]
+    paths = {e.path: e.message for e in errors_of(doc)}
+    assert set(paths) == {"preferences[1].requires[0]", "preferences[1].requires[1]"}, paths
+    assert "requires unknown key `ghost`" in paths["preferences[1].requires[1]"]
+
+
+# -- identifiers are full matches (item 6) -------------------------------------------------------------------
+NEWLINE_CASES = [
+    (["preferences", 0, "key"], "recommendations\n", "preferences[0].key"),
+    (["shop", "default_locale"], "pl\n", "shop.default_locale"),
+    (["shop", "locales"], ["pl", "en\n"], "shop.locales[1]"),
+    (["shop", "theme"], "dark\n", "shop.theme"),
+    (["sections", 0, "key"], "main\n", "sections[0].key"),
+    (["preferences", 0, "section"], "main\n", "preferences[0].section"),
+    (["preferences", 2, "options", 0, "key"], "red\n", "preferences[2].options[0].key"),
+    (["preferences", 0, "purpose"], "recommendations\n", "preferences[0].purpose"),
+    (["preferences", 1, "requires"], ["recommendations\n"], "preferences[1].requires[0]"),
+    (["shop", "privacy_policy_url"], "https://shop.example/privacy\n", "shop.privacy_policy_url"),
+    (["shop", "privacy_policy_url"], "/privacy\n", "shop.privacy_policy_url"),
+    (["preferences", 0, "title"], {"pl": "R", "en\n": "R"}, "preferences[0].title"),
+]
+
+
+@pytest.mark.parametrize(("edit", "value", "path"), NEWLINE_CASES, ids=[c[2] for c in NEWLINE_CASES])
+def test_a_trailing_newline_never_passes_an_identifier_pattern(edit, value, path) -> None:
+    errors = errors_of(edited(edit, value))
+    assert any(e.path.startswith(path) for e in errors), [str(e) for e in errors]
+
+
+# -- slider numbers are what storage keeps exactly (item 7) --------------------------------------------------
+SAFE = 2**53 - 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("max", 10**23), ("max", 2**53), ("min", -(2**53)), ("max", 2.0**60), ("default", 10**400),
+    ("step", 2**63), ("page_step", 2.0**70),
+], ids=["max-1e23", "max-2^53", "min--2^53", "max-2.0^60", "default-10^400", "step-2^63", "page_step-2.0^70"])
+def test_slider_numbers_beyond_exact_storage_are_refused_saying_why(field: str, value: Any) -> None:
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1].update({"min": 0, "max": 2, "default": 0})
+    doc["preferences"][1][field] = value
+    errors = [e for e in errors_of(doc) if e.path == f"preferences[1].{field}"]
+    assert errors, [str(e) for e in errors_of(doc)]
+    assert "9007199254740991" in (errors[0].expected or ""), str(errors[0])
+    assert "exactly" in errors[0].message, str(errors[0])
+
+
+def test_slider_at_the_largest_bounds_is_accepted() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1].update({"min": -SAFE, "max": SAFE, "step": 1, "default": SAFE, "stops": []})
+    slider = load(doc).get("level")
+    assert (slider.min, slider.max, slider.default) == (-SAFE, SAFE, SAFE)
+
+
+def test_too_many_steps_are_refused_rather_than_overflowing() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1].update({"min": 0.0, "max": 1.0, "step": 5e-324, "default": 0.0, "stops": []})
+    errors = {e.path: e for e in errors_of(doc)}
+    assert "steps" in errors["preferences[1].step"].message
+    doc["preferences"][1].update({"min": -SAFE, "max": SAFE, "step": 1, "default": 0})  # integers: exact
+    assert load(doc).get("level").effective_page_step == round(2 * SAFE / 10)
