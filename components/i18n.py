@@ -70,6 +70,11 @@ _EN: Final[Mapping[str, str]] = {
     "loading": "Loading…",
     "center_title": "Privacy and personalization",
     "unknown_key": "Unknown preference: {key}",
+    "load_failed": "Your settings could not be loaded.",
+    "render_failed": "This part of the page could not be shown.",
+    "retry": "Try again",
+    "connection_lost": "The connection to your settings was lost.",
+    "unavailable": "Your settings are not available right now.",
 }
 
 _PL: Final[Mapping[str, str]] = {
@@ -127,6 +132,11 @@ _PL: Final[Mapping[str, str]] = {
     "loading": "Ładowanie…",
     "center_title": "Prywatność i personalizacja",
     "unknown_key": "Nieznana preferencja: {key}",
+    "load_failed": "Nie udało się wczytać Twoich ustawień.",
+    "render_failed": "Nie udało się wyświetlić tej części strony.",
+    "retry": "Spróbuj ponownie",
+    "connection_lost": "Połączenie z Twoimi ustawieniami zostało przerwane.",
+    "unavailable": "Twoje ustawienia są teraz niedostępne.",
 }
 
 CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({"en": _EN, "pl": _PL})

@@ -19,6 +19,7 @@ from reactpy.types import Component, VdomDict
 
 from preference_registry import RegistrySnapshot
 
+from .boundary import RenderBoundary, describe, error_state
 from .i18n import KitText, kit_text
 from .parts import ClassNames, part
 from .store import EffectiveState, HistoryEntry, PreferenceStore, PreferenceStoreError, StoreCapabilities
@@ -143,6 +144,7 @@ class _Data:
     errors: Mapping[str, str] = field(default_factory=dict)
     announcement: Announcement = Announcement()
     history: tuple[HistoryEntry, ...] | None = None
+    load_failed: bool = False
 
 
 # A save that takes longer than this shows its "saving" state; quicker ones go straight to the saved
@@ -168,6 +170,7 @@ def PreferenceProvider(
     """
     data, set_data = use_state(lambda: _Data(snapshot=store.snapshot))
     id_prefix = use_ref(None)
+    load_failing = use_ref(False)  # logged once per failure streak, not per retry or notification
     own_commits = use_ref(0)  # saves of this session in flight: their change notifications are ours
     reloads = use_ref(None)
     # Saves go to the store one at a time, in the order the shopper made them: ReactPy handles events
@@ -176,10 +179,12 @@ def PreferenceProvider(
     if save_order.current is None:
         save_order.current = asyncio.Lock()
     if id_prefix.current is None:
-        id_prefix.current = "pk" + secrets.token_hex(3)
+        id_prefix.current = "pk" + secrets.token_hex(4)
     snapshot = data.snapshot
     active_locale = locale or snapshot.default_locale
     t = kit_text(active_locale)
+    # For the logs: which widget failed (component and preference key), never whose data it was.
+    widget = ", ".join(describe(child) for child in children) or "PreferenceProvider"
 
     def update(**changes: Any) -> None:
         set_data(lambda current: replace(current, **changes))
@@ -194,12 +199,17 @@ def PreferenceProvider(
     async def reload(new_snapshot: RegistrySnapshot | None = None) -> None:
         try:
             fetched = await fetch()
-        except Exception:  # the page keeps what it shows; the next notification retries
-            logger.exception("loading preferences failed")
+        except Exception:
+            # The widget says so (with a retry); values already shown stay, the next notification retries.
+            if not load_failing.current:
+                logger.exception("widget %s: loading preferences failed", widget)
+            load_failing.current = True
+            update(load_failed=True)
             return
+        load_failing.current = False
         if new_snapshot is not None:
             fetched["snapshot"] = new_snapshot
-        update(**fetched)
+        update(**fetched, load_failed=False)
 
     def schedule_reload(new_snapshot: RegistrySnapshot | None = None) -> None:
         previous = reloads.current
@@ -245,7 +255,7 @@ def PreferenceProvider(
                 message = t("error", message=exc.message)
                 per_key = exc.message
             else:
-                logger.exception("saving preferences failed")
+                logger.exception("widget %s: saving %s failed", widget, ", ".join(sorted(keys)))
                 message = per_key = t("error_generic")
             set_data(
                 lambda d: replace(
@@ -281,7 +291,7 @@ def PreferenceProvider(
             set_data(lambda d: replace(d, announcement=refused(d.announcement)))
             return False
         except Exception:
-            logger.exception("preference action %s failed", name)
+            logger.exception("widget %s: preference action %s failed", widget, name)
             set_data(
                 lambda d: replace(d, announcement=announced(t("error_generic"), error=True)(d.announcement))
             )
@@ -319,10 +329,30 @@ def PreferenceProvider(
         head.append(html.link({"rel": "stylesheet", "href": assets.stylesheet_href, "key": "pk-stylesheet"}))
     if assets and assets.behaviour_src:
         head.append(html.script({"type": "module", "src": assets.behaviour_src, "key": "pk-behaviour"}))
+    failed: list[VdomDict] = []
+    if data.load_failed:
+
+        def retry() -> None:
+            update(load_failed=False)  # back to "loading" meanwhile: a second failure is announced anew
+            schedule_reload()
+
+        failed.append(error_state(t, "load_failed", class_names, retry))
     if data.values is None:
         # Nothing to show before the first load: rendering the controls with defaults would flash
         # wrong states (and cost a full render per session at open).
-        return html.div(part("root", ("loading",), class_names, root_attrs), *head)
+        state = "error" if data.load_failed else "loading"
+        return html.div(part("root", (state,), class_names, root_attrs), *head, *failed)
+    guarded = [
+        # Keyed by position and type: a different child in the same place is a new boundary (its hooks
+        # are the child's own, in the child's order).
+        RenderBoundary(child, t, class_names, key=f"pk-child-{index}-{child.type.__qualname__}-{child.key}")
+        if isinstance(child, Component)
+        else child
+        for index, child in enumerate(children)
+    ]
     return html.div(
-        part("root", (), class_names, root_attrs), *head, SessionContext(*children, value=session)
+        part("root", ("error" if data.load_failed else None,), class_names, root_attrs),
+        *head,
+        *failed,
+        SessionContext(*guarded, value=session),
     )

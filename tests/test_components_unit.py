@@ -7,13 +7,16 @@ through the BFF, websockets and a browser is in tests/test_components_browser.py
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
+from reactpy import component, html
 from reactpy.core.layout import Layout
+from reactpy.types import VdomDict
 
 from components import (
     CATALOGS,
@@ -609,3 +612,116 @@ async def test_quick_toggles_before_a_save_returns_are_all_kept(snapshot: Regist
         store.gate.set()
         await s.until(lambda: store.values.get("categories") == ["shoes", "bags"], "both options stored")
         await s.until(lambda: len(s.find_all(data_part="chip")) == 2, "two chips")
+
+
+# -- a widget that fails says so ---------------------------------------------------------------------
+class FailingStore(MemoryStore):
+    """A store whose reads and/or writes raise, like a database that went away; switch back with the flags."""
+
+    def __init__(self, snapshot: RegistrySnapshot, *, reads: bool = False, writes: bool = False) -> None:
+        super().__init__(snapshot)
+        self.fail_reads = reads
+        self.fail_writes = writes
+
+    async def load(self) -> Mapping[str, State]:
+        if self.fail_reads:
+            raise OSError("database unavailable")
+        return await super().load()
+
+    async def set(self, changes: Mapping[str, Any]) -> Mapping[str, State]:
+        if self.fail_writes:
+            raise OSError("database unavailable")
+        return await super().set(changes)
+
+
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR and text in r.getMessage()]
+
+
+async def test_failed_load_shows_an_alert_with_retry_logged_once(
+    snapshot: RegistrySnapshot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It used to stay "loading" forever, saying nothing.
+    store = FailingStore(snapshot, reads=True)
+    async with Session(PreferenceProvider(store, ConsentToggle("analytics"), locale="pl")) as s:
+        await s.until(lambda: s.find_all(role="alert"), "the error state")
+        root = s.find(data_part="root")
+        assert attrs(root)["data-state"] == "error"
+        assert _text(s.find(role="alert")) == "Nie udało się wczytać Twoich ustawień."
+        retry = s.find(data_part="retry")
+        assert _text(retry) == "Spróbuj ponownie" and attrs(retry)["type"] == "button"
+        store.notify()  # another load attempt, failing again: no second log line
+        await s.fire(retry, "onClick")
+        await s.until(lambda: s.find_all(role="alert"), "the error state again")
+        assert len(_logged(caplog, "loading preferences failed")) == 1
+        assert "ConsentToggle('analytics')" in _logged(caplog, "loading")[0].getMessage()
+
+        store.fail_reads = False  # the database is back
+        await s.fire(s.find(data_part="retry"), "onClick")
+        await s.until(lambda: s.find_all(role="switch"), "the switch")
+        assert not s.find_all(role="alert") and not s.find_all(data_part="widget-error")
+        assert "error" not in attrs(s.find(data_part="root")).get("data-state", "")
+
+
+async def test_failed_reload_keeps_the_values_and_says_so(snapshot: RegistrySnapshot) -> None:
+    store = FailingStore(snapshot)
+    async with Session(PreferenceProvider(store, ConsentToggle("analytics"), locale="en")) as s:
+        await s.until(lambda: s.find_all(role="switch"), "the switch")
+        store.fail_reads = True
+        store.notify()  # a change elsewhere that cannot be read
+        await s.until(lambda: s.find_all(role="alert"), "the error state")
+        assert _text(s.find(role="alert")) == "Your settings could not be loaded."
+        assert s.find_all(role="switch")  # what was shown stays
+        store.fail_reads = False
+        await s.fire(s.find(data_part="retry"), "onClick")
+        await s.until(lambda: not s.find_all(role="alert"), "recovered")
+
+
+async def test_failed_save_is_announced_flagged_and_logged_with_its_key(
+    snapshot: RegistrySnapshot, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FailingStore(snapshot, writes=True)
+    async with Session(PreferenceProvider(store, PreferenceCenter(), locale="pl")) as s:
+        await s.until(lambda: loaded(s), "first load")
+        await s.fire(s.find(data_key="analytics", data_part="consent")["children"][1], "onClick")
+        await s.until(lambda: status_text(s) == "Nie udało się zapisać. Spróbuj ponownie.", "announcement")
+        assert "error" in attrs(s.find(data_key="analytics", data_part="consent"))["data-state"].split()
+        (record,) = _logged(caplog, "saving analytics failed")
+        assert "PreferenceCenter" in record.getMessage()
+
+
+@component
+def Broken(preference: str) -> VdomDict:
+    raise RuntimeError(f"bug while rendering {preference}")
+
+
+@component
+def DuplicateKeys() -> VdomDict:
+    return html.ul(html.li({"key": "same"}, "a"), html.li({"key": "same"}, "b"))
+
+
+@pytest.mark.parametrize(
+    ("child", "logged"),
+    [(lambda: Broken("analytics"), "Broken('analytics')"), (DuplicateKeys, "DuplicateKeys")],
+)
+async def test_a_component_that_cannot_render_says_so_logged_once(
+    snapshot: RegistrySnapshot, caplog: pytest.LogCaptureFixture, child: Any, logged: str
+) -> None:
+    store = MemoryStore(snapshot)
+    async with Session(PreferenceProvider(store, child(), ConsentToggle("analytics"), locale="en")) as s:
+        await s.until(lambda: s.find_all(data_part="widget-error"), "the error state")
+        assert _text(s.find(role="alert")) == "This part of the page could not be shown."
+        assert not s.find_all(data_part="retry")  # a render bug fails the same way again
+        assert s.find_all(role="switch")  # the rest of the widget still works
+        for _ in range(3):  # re-renders: the same failure is not logged again
+            await s.fire(s.find(role="switch"), "onClick")
+        await s.until(lambda: store.values.get("analytics") is True, "saved")
+        assert len(_logged(caplog, "failed to render")) == 1
+        assert logged in _logged(caplog, "failed to render")[0].getMessage()
+        assert not _logged(caplog, "Failed to render")  # ReactPy's own per-render log never fired
+
+
+def test_kit_error_strings_exist_in_every_locale() -> None:
+    for message_id in ("load_failed", "render_failed", "retry", "connection_lost", "unavailable"):
+        texts = {locale: catalog.get(message_id) for locale, catalog in CATALOGS.items()}
+        assert all(texts.values()) and len(set(texts.values())) == len(texts), texts
