@@ -48,6 +48,7 @@ from .api.system import (
     RegistryController,
     allow_header_hook,
     gpc_well_known,
+    root_page,
 )
 from .identity import Identity, IdentityMiddleware
 from .service import PreferenceService
@@ -217,7 +218,7 @@ def create_app(
     )
 
     app = Litestar(
-        route_handlers=[api, gpc_well_known, *extra_handlers],
+        route_handlers=[api, gpc_well_known, root_page, *extra_handlers],
         before_send=[allow_header_hook()],  # OPTIONS' Allow lists every method of the path (litestar#4169)
         middleware=middleware,
         exception_handlers=exception_handlers,

@@ -121,7 +121,9 @@ def test_root_redirects_to_the_demo_in_demo_mode_only(client: TestClient, sqlite
     response = client.get("/", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/demo/"
     with running_app(DEMO_REGISTRY, f"sqlite:///{tmp_path / 'serve.db'}") as (served, _service):
-        assert served.get("/", follow_redirects=False).status_code == 404
+        # Not the shop outside demo mode: a short page that links it (tests/test_root_page.py).
+        root = served.get("/", follow_redirects=False)
+        assert root.status_code == 200 and 'href="/demo/"' in root.text
         assert served.get("/demo/").status_code == 200
     with running_app(DEMO_REGISTRY, f"sqlite:///{tmp_path / 'off.db'}", extra={"demo_pages": False}) as (off, _s):
         assert off.get("/demo/").status_code == 404

@@ -13,9 +13,12 @@ generated document plus, for the registry live at request time:
 * ``PATCH /preferences``: an object whose properties are the keys, each with its own schema;
 * bodies msgspec refuses unknown fields of (``forbid_unknown_fields``) as ``additionalProperties: false``;
 * ``PUT /admin/registry``: the TOML / YAML / JSON document it reads from the raw body;
-* every 4xx/5xx response as ``application/problem+json`` (RFC 9457).
+* every 4xx/5xx response as ``application/problem+json`` (RFC 9457);
+* what other parts of the kit know only at request time (the catalog's categories), through hooks
+  registered with :func:`register_document_hook`.
 
-The result is cached per registry version, so a hot-swapped registry is documented on the next request.
+The registry part is cached per registry version, so a hot-swapped registry is documented on the next
+request; hooks run on a copy for every request.
 """
 
 from __future__ import annotations
@@ -34,7 +37,14 @@ from preference_registry import ConsentType, RegistrySnapshot
 
 from . import views
 
-__all__ = ["PROBLEM_SCHEMA", "RegistryAwareJsonPlugin", "inject_registry", "preference_methods"]
+__all__ = [
+    "PROBLEM_SCHEMA",
+    "DocumentHook",
+    "RegistryAwareJsonPlugin",
+    "inject_registry",
+    "preference_methods",
+    "register_document_hook",
+]
 
 PREFERENCES_PATH = "/api/v1/preferences"
 _KEY_TEMPLATE = PREFERENCES_PATH + "/{key}"
@@ -66,6 +76,19 @@ _PROBLEM_DESCRIPTIONS = {
 }
 _COMMON_PROBLEMS = ("400", "401", "404", "422", "429", "503")
 _WRITE_PROBLEMS = ("403", "413")
+
+
+DocumentHook = Callable[[dict[str, Any], Any], None]
+"""``hook(document, app_state)``: completes a copy of the document in place (e.g. an enum of live data)."""
+
+_document_hooks: list[DocumentHook] = []
+
+
+def register_document_hook(hook: DocumentHook) -> DocumentHook:
+    """Run ``hook`` on every served document (idempotent per hook; usable as a decorator)."""
+    if hook not in _document_hooks:
+        _document_hooks.append(hook)
+    return hook
 
 
 def _component(key: str) -> str:
@@ -188,7 +211,12 @@ class RegistryAwareJsonPlugin(JsonRenderPlugin):
         self._lock = threading.Lock()
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return self.render_json(request, self.document(openapi_schema))
+        document = self.document(openapi_schema)
+        if _document_hooks:
+            document = copy.deepcopy(document)
+            for hook in _document_hooks:
+                hook(document, request.app.state)
+        return self.render_json(request, document)
 
     def document(self, openapi_schema: dict[str, Any]) -> dict[str, Any]:
         snapshot = self._snapshot_provider()

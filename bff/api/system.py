@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import anyio.to_thread
 import msgspec
-from litestar import Controller, Litestar, Request, Response, get, put
+from litestar import Controller, Litestar, MediaType, Request, Response, get, put
+from litestar.exceptions import NoRouteMatchFoundException
+from litestar.response import Redirect
 from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
@@ -29,6 +32,7 @@ __all__ = [
     "RegistryController",
     "allow_header_hook",
     "gpc_well_known",
+    "root_page",
 ]
 
 ADMIN_MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -226,3 +230,45 @@ def allow_header_hook() -> Callable[[Message, Scope], None]:
                 MutableScopeHeaders.from_message(message)["Allow"] = allow
 
     return hook
+
+
+_DEMO_LISTING = "demo-listing"
+"""Route name of the demo shop's listing (``bff.demo.pages``)."""
+
+
+def _links(app: Litestar) -> dict[str, str]:
+    """Where a newcomer goes from ``/``: only routes this app really serves."""
+    links = {"api_docs": "/schema", "openapi": "/schema/openapi.json", "health": "/api/v1/healthz",
+             "ready": "/api/v1/readyz", "registry": "/api/v1/registry"}
+    script = next((r.path for r in app.routes if r.path.endswith("/prefkit.js")), None)
+    if script is not None:
+        links["widget_script"] = script
+    try:
+        links["demo_shop"] = app.route_reverse(_DEMO_LISTING).rstrip("/") + "/"  # the demo's own spelling
+    except NoRouteMatchFoundException:
+        pass
+    return links
+
+
+_LABELS = {"api_docs": "API documentation", "openapi": "OpenAPI document", "health": "Health",
+           "ready": "Readiness", "registry": "Active registry", "widget_script": "Widget script",
+           "demo_shop": "Demo shop"}
+
+
+@get("/", include_in_schema=False, name="prefkit-root")
+async def root_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """``prefkit demo``: the shop. Otherwise what this server is and where to go: a short HTML page, or
+    JSON for ``Accept: application/json`` (``make demo`` prints this address, so it must not be a 404)."""
+    links = _links(request.app)
+    if settings_of(request).demo and "demo_shop" in links:
+        return Redirect(links["demo_shop"], status_code=303)
+    shop = service_of(request).registry.current.shop.name
+    headers = {"Vary": "Accept", "Cache-Control": "no-cache"}
+    if request.accept.best_match([MediaType.HTML, MediaType.JSON], default=MediaType.HTML) == MediaType.JSON:
+        return Response({"service": "prefkit", "shop": shop, "links": links}, headers=headers)
+    items = "".join(f'<li><a href="{html.escape(href)}">{html.escape(_LABELS.get(name, name))}</a> '
+                    f"<code>{html.escape(href)}</code></li>" for name, href in links.items())
+    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>prefkit: {html.escape(shop)}'
+            f"</title></head><body><h1>prefkit</h1><p>Preference backend of {html.escape(shop)}.</p>"
+            f"<ul>{items}</ul></body></html>")
+    return Response(page, media_type=MediaType.HTML, headers=headers)

@@ -16,6 +16,7 @@ from litestar import Controller, Request, Response, Router, get
 from litestar.params import Parameter
 
 from bff.api.context import gpc_of, identity_of, service_of
+from bff.api.openapi import register_document_hook
 from bff.api.problems import FieldError, ProblemError
 from preference_registry import negotiate_locale
 
@@ -122,6 +123,16 @@ def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, 
                           locale=locale, ranker=ranker)
         found = next((item for item in whole.items if item.id == product_id), None)
     return ProductResponse(locale=locale, shown=found is not None, item=found, profile=page.profile)
+
+
+@register_document_hook
+def _document_categories(document: dict[str, Any], state: Any) -> None:
+    """The ``category`` parameter is one of the plugged-in catalog's categories (others are a 400)."""
+    operation = document.get("paths", {}).get("/api/v1/catalog", {}).get("get", {})
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "category" and parameter.get("in") == "query":
+            # Empty means every category, as when the parameter is left out (a form's "all" option).
+            parameter["schema"] = {"type": "string", "enum": ["", *catalog_of(state).categories]}
 
 
 def create_catalog_router() -> Router:

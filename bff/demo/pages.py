@@ -5,7 +5,7 @@
 ``/demo/preferences``     the preference center
 ``/demo/your-data``       what is stored: current choices and the consent history with the wording shown then
 ``/demo/static/...``      the demo's stylesheet
-``/``                     redirects to ``/demo/`` when the app runs in demo mode (``prefkit demo``)
+``/``                     redirects here in demo mode (``prefkit demo``; ``bff.api.system.root_page``)
 
 Every page carries the first-visit consent banner and a Polish/English switcher (``?locale=``; links keep it).
 Pages use external scripts only (``/_prefkit/prefkit.js``) and send ``script-src 'self'``, so a strict CSP
@@ -26,7 +26,6 @@ from litestar import MediaType, Request, Response, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body
-from litestar.response import Redirect
 from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
 from markupsafe import Markup
@@ -131,7 +130,7 @@ class _Page:
 
 
 def create_demo_router(context: Any = None) -> list[Any]:
-    """The demo pages (a Router at ``/demo``), their static files, and in demo mode the ``/`` redirect."""
+    """The demo pages (a Router at ``/demo``) and their static files."""
     env = _environment()
     # Framing follows the same allowlist as the rest of the BFF (the shop's own pages may embed the demo).
     allowed = tuple(context.settings.allowed_origins) if context is not None else ()
@@ -238,15 +237,8 @@ def create_demo_router(context: Any = None) -> list[Any]:
 
     static = create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False)
     pages = Router(path=DEMO_PREFIX, route_handlers=[listing, product, preferences, your_data, erase, static])
-    settings = getattr(context, "settings", None)
-    if settings is None or not getattr(settings, "demo", False):
-        return [pages]
-
-    @get("/", include_in_schema=False)
-    async def home() -> Redirect:
-        return Redirect(f"{DEMO_PREFIX}/", status_code=303)
-
-    return [pages, home]
+    # ``/`` is the BFF's own (bff.api.system.root_page): in demo mode it redirects to the "demo-listing" route.
+    return [pages]
 
 
 def _offers(request: Request[Any, Any, Any], path: str) -> bool:
