@@ -9,12 +9,12 @@ What it does:
 1. Starts ``uvicorn`` (1 worker, 127.0.0.1, a free port) serving ``create_app`` for the demo registry plus
    a trivial ``GET /hello`` route, on a fresh database (SQLite file in a temp dir by default; a
    PostgreSQL URL must point at an empty database).
-2. Drives each scenario with a bounded load: ``--concurrency`` (32) connections, each sending its next
+2. Drives each scenario with a bounded load: ``--concurrency`` (32) wrk connections, each sending its next
    request as soon as the previous answer arrived, for ``--duration`` seconds (split into ``--rounds``
    interleaved rounds, each after a ``--warmup``):
    ``GET /hello``; ``GET /api/v1/preferences``; ``PUT /api/v1/preferences/marketing_email`` (alternating
    true/false, so every request is a real, durable write: state + ledger event, one transaction).
-   Each connection is its own subject (its own signed cookie).
+   Requests rotate over ``--concurrency`` subjects (their signed cookies); each subject's PUTs alternate.
 3. Bulk-inserts ``--seed-subjects`` subjects with state rows and ``--seed-events`` hash-chained ledger
    events, then runs the same scenarios again, the connections now being seeded subjects.
 
@@ -22,8 +22,9 @@ Printed: requests, req/s, p50 and p99 latency per scenario, throughput as a rati
 same phase, and the seeded/empty latency ratio of the reads. Targets (issue 3): reads >= 50% of
 hello-world throughput with p99 < 20 ms; consent writes >= 20%; seeded reads within 1.5x of empty.
 
-The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams: on this 2-core machine
-client and server share the CPU, and a heavier client (httpx) would mostly measure itself.
+The load comes from ``wrk`` (Debian's C client, installed on first use by bench/_wrk.py): on this 2-core
+machine client and server share the CPU, and a Python client would mostly measure itself. Each round is one
+wrk run after an unmeasured warm-up run; requests rotate over the load subjects' cookies.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse
-import asyncio
 import shutil
 import signal
 import subprocess
@@ -51,7 +51,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench._support import free_port, percentile, wait_ready  # noqa: E402
+from bench._support import free_port, wait_ready  # noqa: E402
+from bench._wrk import WrkResult, ensure_wrk, run_wrk  # noqa: E402
+from bff.identity import SUBJECT_COOKIE  # noqa: E402
 
 BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 ORIGIN_PORT_PLACEHOLDER = "{port}"
@@ -74,99 +76,31 @@ def bench_app():  # noqa: ANN201 - Litestar
     return app
 
 
-# -- the load generator -----------------------------------------------------------------------------
-class Connection:
-    """One keep-alive HTTP/1.1 connection with a fixed cookie."""
-
-    def __init__(self, host: str, port: int, cookie: str | None) -> None:
-        self.host, self.port, self.cookie = host, port, cookie
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-        assert self.reader is not None and self.writer is not None
-        lines = [
-            f"{method} {path} HTTP/1.1",
-            f"Host: {self.host}:{self.port}",
-            f"Origin: http://{self.host}:{self.port}",
-        ]
-        if self.cookie:
-            lines.append(f"Cookie: prefkit_sid={self.cookie}")
-        if body:
-            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        headers: dict[str, str] = {}
-        for line in header_lines:
-            if ":" in line:
-                name, value = line.split(":", 1)
-                headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        payload = await self.reader.readexactly(length) if length else b""
-        return int(status_line.split(" ", 2)[1]), headers, payload
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
+# -- the load: wrk (bench/_wrk.py) -------------------------------------------------------------------
 @dataclass
 class Result:
+    """A scenario over all its rounds: requests and seconds add up; latency percentiles are the median of the
+    rounds' percentiles (wrk reports percentiles per run, and they cannot be merged exactly)."""
+
     name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
+    rounds: list[WrkResult] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests - r.errors for r in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.rounds)
 
     @property
     def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+        seconds = sum(r.seconds for r in self.rounds)
+        return self.requests / seconds if seconds else 0.0
 
     def pct(self, q: float) -> float:
-        return 1000 * percentile(self.latencies, q)
-
-
-async def drive(
-    name: str,
-    host: str,
-    port: int,
-    cookies: list[str | None],
-    method: str,
-    path: str,
-    bodies: list[bytes],
-    duration: float,
-    warmup: float,
-) -> Result:
-    result = Result(name)
-    connections = [Connection(host, port, cookie) for cookie in cookies]
-    await asyncio.gather(*(c.open() for c in connections))
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + duration
-
-    async def worker(connection: Connection, index: int) -> None:
-        turn = index
-        while True:
-            sent = time.perf_counter()
-            if sent >= stop_at:
-                return
-            body = bodies[turn % len(bodies)] if bodies else b""
-            turn += 1
-            status, _, _ = await connection.request(method, path, body)
-            done = time.perf_counter()
-            if sent >= measure_from and done <= stop_at:
-                if status == 200:
-                    result.latencies.append(done - sent)
-                else:
-                    result.errors += 1
-
-    await asyncio.gather(*(worker(c, i) for i, c in enumerate(connections)))
-    result.seconds = duration
-    await asyncio.gather(*(c.close() for c in connections))
-    return result
+        values = sorted(r.p50_ms if q == 0.5 else r.p99_ms for r in self.rounds)
+        return values[len(values) // 2] if values else float("nan")
 
 
 # -- seeding ----------------------------------------------------------------------------------------
@@ -247,6 +181,28 @@ def seed(database_url: str, names: list[str], per_subject: int, registry_path: P
     )
 
 
+def _event_count(database_url: str) -> int:
+    import sqlalchemy as sa
+
+    from bff.storage import Database
+
+    database = Database(database_url)
+    try:
+        with database.read() as connection:
+            return connection.execute(sa.text("SELECT count(*) FROM consent_event")).scalar_one()
+    finally:
+        database.dispose()
+
+
+def _report_writes(database_url: str, before: int, results: dict[str, Result]) -> None:
+    """Say how many ledger events the phase wrote: at least one per measured PUT, or the writes were not real."""
+    written = _event_count(database_url) - before
+    puts = results["PUT consent (durable)"].requests
+    verdict = "ok" if written >= puts else "FEWER THAN THE MEASURED PUTS: not every PUT was a real change"
+    print(f"ledger events written in this phase: {written:,} (measured PUTs: {puts:,}, warm-ups add more): "
+          f"{verdict}")
+
+
 # -- orchestration ----------------------------------------------------------------------------------
 def _cookies(subjects: list[str]) -> list[str]:
     from bff.identity import Identity
@@ -255,8 +211,10 @@ def _cookies(subjects: list[str]) -> list[str]:
     return [identity.sign_subject(subject) for subject in subjects]
 
 
-async def run_phase(label: str, port: int, cookies: list[str], args: argparse.Namespace) -> dict[str, Result]:
-    host = "127.0.0.1"
+def run_phase(label: str, port: int, cookies: list[str], args: argparse.Namespace) -> dict[str, Result]:
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Origin": base}
+    cookie_headers = [f"{SUBJECT_COOKIE}={cookie}" for cookie in cookies]
     put_bodies = [b'{"value": true}', b'{"value": false}']
     scenarios = (
         ("hello-world", "GET", "/hello", []),
@@ -268,16 +226,15 @@ async def run_phase(label: str, port: int, cookies: list[str], args: argparse.Na
     results = {name: Result(name) for name, *_ in scenarios}
     for _ in range(args.rounds):
         for name, method, path, bodies in scenarios:
-            part = await drive(
-                name, host, port, cookies, method, path, bodies, args.duration / args.rounds, args.warmup
-            )
-            results[name].latencies += part.latencies
-            results[name].errors += part.errors
-            results[name].seconds += part.seconds
+            load = dict(method=method, headers=headers, cookies=cookie_headers, bodies=bodies,
+                        connections=args.concurrency, threads=args.wrk_threads)
+            if args.warmup > 0:
+                run_wrk(base + path, seconds=args.warmup, **load)
+            results[name].rounds.append(run_wrk(base + path, seconds=args.duration / args.rounds, **load))
     hello = results["hello-world"]
     print(
-        f"\n== {label} (concurrency {args.concurrency}, {args.duration:g} s per scenario "
-        f"in {args.rounds} interleaved rounds) =="
+        f"\n== {label} (wrk: {args.concurrency} connections, {args.wrk_threads} thread(s), "
+        f"{args.duration:g} s per scenario in {args.rounds} interleaved rounds) =="
     )
     print(
         f"{'scenario':<28}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
@@ -286,7 +243,7 @@ async def run_phase(label: str, port: int, cookies: list[str], args: argparse.Na
     for result in results.values():
         ratio = result.rps / hello.rps if hello.rps else float("nan")
         print(
-            f"{result.name:<28}{len(result.latencies):>10,}{result.rps:>10.0f}{result.pct(0.50):>9.2f}"
+            f"{result.name:<28}{result.requests:>10,}{result.rps:>10.0f}{result.pct(0.50):>9.2f}"
             f"{result.pct(0.99):>9.2f}{result.errors:>8}{ratio:>9.0%}"
         )
     return results
@@ -299,11 +256,13 @@ def main() -> None:
     parser.add_argument(
         "--duration", type=float, default=5.0, help="measured seconds per scenario (default 5)"
     )
-    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each round")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each round")
     parser.add_argument(
         "--rounds", type=int, default=5, help="interleaved rounds the duration is split into (default 5)"
     )
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: one core stays "
+                        "the server's)")
     parser.add_argument(
         "--seed-subjects", type=int, default=100_000, help="subjects to pre-seed (0: skip phase)"
     )
@@ -313,6 +272,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    ensure_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="prefkit-bench-"))
     registry = REPO / "examples" / "demo-shop.toml"
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
@@ -369,22 +329,19 @@ def main() -> None:
         per_subject = max(1, args.seed_events // args.seed_subjects) if args.seed_subjects > 0 else 10
         own = [f"anon:{'e' * 24}{index:08x}" for index in range(args.concurrency)]
         seed(database_url, own, per_subject, registry)
-        empty = asyncio.run(
-            run_phase(f"empty database (only the {len(own)} load subjects)", port, _cookies(own), args)
-        )
+        before = _event_count(database_url)
+        empty = run_phase(f"empty database (only the {len(own)} load subjects)", port, _cookies(own), args)
+        _report_writes(database_url, before, empty)
         if args.seed_subjects > 0:
             subjects = [f"anon:{index:032x}" for index in range(1, args.seed_subjects + 1)]
             seed(database_url, subjects, per_subject, registry)
             step = max(1, len(subjects) // args.concurrency)
             seeded_cookies = _cookies(subjects[::step][: args.concurrency])
-            seeded = asyncio.run(
-                run_phase(
-                    f"{args.seed_subjects:,} subjects, {args.seed_events:,} events",
-                    port,
-                    seeded_cookies,
-                    args,
-                )
+            before = _event_count(database_url)
+            seeded = run_phase(
+                f"{args.seed_subjects:,} subjects, {args.seed_events:,} events", port, seeded_cookies, args
             )
+            _report_writes(database_url, before, seeded)
             name = "GET /api/v1/preferences"
             print(
                 f"\nseeded/empty read latency: p50 {seeded[name].pct(0.5) / empty[name].pct(0.5):.2f}x, "
