@@ -20,8 +20,10 @@ Mount-point attributes (all optional except ``data-key`` where noted):
 ===================== =========================================================================
 
 Extra routes (``WIDGET_ROUTES``, registered with :func:`bff.app.register_routes` at import):
-``GET /_prefkit/themes/{name}.css`` (theme stylesheet) and ``GET /_prefkit/kit/prefkit-components.js``
-(the components' browser helper), both with ETags and cross-origin friendly headers.
+``GET /_prefkit/themes/{name}.css`` (theme stylesheet), ``GET /_prefkit/kit/prefkit-components.js``
+(the components' browser helper) and ``GET /_prefkit/kit/messages.json`` (the kit's strings that
+``prefkit.js`` shows when a widget cannot connect, per locale), all with ETags and cross-origin friendly
+headers.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+import msgspec
 from litestar import Request, Response, Router, get
 from litestar.exceptions import NotFoundException
 from reactpy.types import Component
@@ -67,7 +70,9 @@ from .reactpy_bridge import WidgetFactory, WidgetRequest
 from .service import PreferenceService, PreferenceValidationError, UnknownPreferenceError
 
 __all__ = [
+    "CLIENT_MESSAGE_IDS",
     "EXPORT_PATH",
+    "KIT_MESSAGES_PATH",
     "KIT_SCRIPT_PATH",
     "THEMES_PATH",
     "WIDGETS",
@@ -79,6 +84,9 @@ __all__ = [
 EXPORT_PATH: Final = "/api/v1/me/export"
 """Where the preference center links "Download my data" when the app serves that route."""
 KIT_SCRIPT_PATH: Final = "/kit/prefkit-components.js"
+KIT_MESSAGES_PATH: Final = "/kit/messages.json"
+CLIENT_MESSAGE_IDS: Final = ("connection_lost", "unavailable", "retry")
+"""Kit strings (components/i18n.py) ``prefkit.js`` needs for a widget the server cannot render: no socket."""
 THEMES_PATH: Final = "/themes"
 _UI_METHOD: Final = "ui"
 _THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -314,6 +322,12 @@ def create_widget_routes(
     """Routes for theme stylesheets and the components' browser helper, under ``path_prefix``."""
     library = library or themes.ThemeLibrary(filter(None, [os.environ.get("PREFKIT_THEMES_DIR")]))
     script = components.BEHAVIOUR_SCRIPT.read_text(encoding="utf-8")
+    messages = msgspec.json.encode(
+        {
+            locale: {message_id: components.kit_text(locale)(message_id) for message_id in CLIENT_MESSAGE_IDS}
+            for locale in components.CATALOGS
+        }
+    ).decode()
 
     @get(f"{THEMES_PATH}/{{file_name:str}}", include_in_schema=False)
     async def theme_stylesheet(request: Request[Any, Any, Any], file_name: str) -> Response[bytes]:
@@ -330,7 +344,11 @@ def create_widget_routes(
     async def kit_script(request: Request[Any, Any, Any]) -> Response[bytes]:
         return _asset_response(request, script, "text/javascript; charset=utf-8")
 
-    return Router(path=path_prefix, route_handlers=[theme_stylesheet, kit_script])
+    @get(KIT_MESSAGES_PATH, include_in_schema=False)
+    async def kit_messages(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return _asset_response(request, messages, "application/json")
+
+    return Router(path=path_prefix, route_handlers=[theme_stylesheet, kit_script, kit_messages])
 
 
 def _widget_routes(_context: AppContext) -> list[Router]:

@@ -11,6 +11,7 @@ import http.server
 import re
 import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -719,3 +720,134 @@ def test_focus_moves_on_when_a_focused_chip_disappears(env: Env, context: Browse
     expect(chip).to_have_count(0)
     # Not lost to the top of the page: on to the next control, where Tab would have gone.
     expect(page.get_by_role("switch", name="Visit statistics")).to_be_focused()
+
+
+# --- the placeholder, and widgets that fail ----------------------------------------------------------------
+def test_placeholder_is_replaced_on_first_render(env: Env, context: BrowserContext) -> None:
+    # It used to stay above every widget forever ("Loading…" beside the rendered widget).
+    url = env.write_page(
+        "placeholder.html",
+        mount("consent-toggle", key="recommendations", locale="en"),
+        mount("preference-slider", key="price_vs_sustainability", locale="en"),
+        mount("filter-group", key="eco_only", locale="en"),
+        mount("preference-center", locale="en"),
+        mount("consent-banner", locale="en", modal="false"),
+    )
+    page = open_page(context, url, widgets=5)
+    mounts = page.locator("[data-prefkit-widget]")
+    expect(mounts).to_have_count(5)
+    for index in range(5):
+        expect(mounts.nth(index)).not_to_contain_text("Loading…")
+    expect(page.get_by_role("switch", name="Personalized recommendations")).to_have_count(2)  # toggle, center
+
+
+class RestartableBff:
+    """A BFF of its own (real SQLite file, real uvicorn) that a test can stop and start on the same port."""
+
+    def __init__(self, registry: Path, database: Path, origin: str) -> None:
+        self.settings = make_settings(registry, f"sqlite:///{database}", allowed_origins=(origin,))
+        self.database = database
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.server = uvicorn.Server(uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        _wait_until(lambda: self.server is not None and self.server.started, "the BFF to start")
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=15)
+            self.server = self.thread = None
+
+    def rename_table(self, old: str, new: str) -> None:
+        """A real storage fault: the table every read needs is gone (a botched migration), then back."""
+        with sqlite3.connect(self.database, timeout=10) as connection:
+            connection.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+@pytest.fixture
+def own_bff(env: Env, tmp_path: Path) -> Iterator[RestartableBff]:
+    registry = tmp_path / "shop.toml"
+    registry.write_text(env.original_registry, encoding="utf-8")
+    bff = RestartableBff(registry, tmp_path / "prefkit.db", env.host.origin)
+    bff.start()
+    yield bff
+    bff.stop()
+
+
+def _page_on(env: Env, bff: str, name: str, *mounts: str, lang: str = "en") -> str:
+    html = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{name}</title>
+<script type="module" src="{bff}/_prefkit/prefkit.js"></script></head>
+<body><main><h1>Shop</h1>{"".join(mounts)}</main></body></html>"""
+    (env.host.directory / name).write_text(html, encoding="utf-8")
+    return env.page_url(name)
+
+
+def test_unknown_key_shows_an_error_in_the_shoppers_locale(env: Env, context: BrowserContext) -> None:
+    # The handshake is refused (404): the mount point says so instead of "Ładowanie…" forever.
+    url = env.write_page(
+        "unknown-key.html",
+        '<div data-prefkit-widget="consent-toggle" data-key="no_such_key" data-locale="pl">Ładowanie…</div>',
+        lang="pl",
+    )
+    page = context.new_page()
+    page.goto(url)
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("Twoje ustawienia są teraz niedostępne.")
+    error = page.locator('[data-prefkit-widget] > [data-part="widget-error"][data-state="error"]')
+    expect(error).to_have_count(1)
+    expect(page.locator("[data-prefkit-widget]")).not_to_contain_text("Ładowanie…")
+    expect(page.get_by_role("button", name="Spróbuj ponownie")).to_be_visible()
+
+
+def test_store_read_failure_shows_an_alert_and_retry_recovers(
+    env: Env, own_bff: RestartableBff, context: BrowserContext
+) -> None:
+    url = _page_on(env, own_bff.url, "read-failure.html",
+                   mount("consent-toggle", key="recommendations", locale="pl"), lang="pl")
+    prime = context.request.get(f"{own_bff.url}/api/v1/preferences")  # the tables exist, the cookie too
+    assert prime.ok
+    own_bff.rename_table("preference_state", "preference_state_away")
+    page = context.new_page()
+    page.goto(url)
+    expect(page.get_by_role("alert")).to_have_text("Nie udało się wczytać Twoich ustawień.")
+    expect(page.locator("[data-prefkit-widget]")).not_to_contain_text("Loading…")
+    own_bff.rename_table("preference_state_away", "preference_state")
+    tab_to(page, page.get_by_role("button", name="Spróbuj ponownie"))
+    page.keyboard.press("Enter")
+    switch = page.get_by_role("switch", name="Spersonalizowane rekomendacje")
+    expect(switch).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    switch.press("Space")
+    expect(switch).to_have_attribute("aria-checked", "true")
+
+
+def test_lost_connection_says_so_and_retry_reconnects(
+    env: Env, own_bff: RestartableBff, context: BrowserContext
+) -> None:
+    url = _page_on(env, own_bff.url, "lost-socket.html", mount("consent-toggle", key="recommendations", locale="en"))
+    page = open_page(context, url)
+    switch = page.get_by_role("switch", name="Personalized recommendations")
+    switch.press("Space")
+    expect(switch).to_have_attribute("aria-checked", "true")
+    own_bff.stop()  # the server closes every socket; reconnecting fails
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("The connection to your settings was lost.", timeout=15_000)
+    expect(switch).to_be_hidden()  # no dead control that looks alive
+    own_bff.start()
+    page.get_by_role("button", name="Try again").click()
+    expect(alert).to_have_count(0)
+    switch = page.get_by_role("switch", name="Personalized recommendations")
+    expect(switch).to_have_attribute("aria-checked", "true")  # a new session, the stored value
+    expect(page.locator("[data-prefkit-widget]")).not_to_contain_text("Loading…")

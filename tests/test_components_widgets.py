@@ -3,6 +3,7 @@ writes, and what a session sends — spoken in ReactPy's wire protocol, without 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
 from bff.reactpy_bridge import apply_layout_update, walk_model
+from bff.widgets import CLIENT_MESSAGE_IDS
+from components import CATALOGS
 
 try:
     from _bff_app import WRITE, running_app, write_registry
@@ -126,3 +129,23 @@ def test_closing_a_widget_ends_its_subscriptions(tmp_path: Path, sqlite_url: str
         # A closed page must not keep listeners (and with them its whole component tree) alive.
         wait_for(lambda: len(service.registry._listeners) == registry_listeners and not service._listeners,
                  message="the session's listeners to be removed")
+
+
+def test_kit_messages_for_widgets_without_a_socket_are_served_per_locale(client: TestClient) -> None:
+    response = client.get("/_prefkit/kit/messages.json")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    assert response.headers["access-control-allow-origin"] == "*"  # fetched by shop pages on other origins
+    assert response.json() == {
+        locale: {message_id: catalog[message_id] for message_id in CLIENT_MESSAGE_IDS}
+        for locale, catalog in CATALOGS.items()
+    }
+    again = client.get("/_prefkit/kit/messages.json", headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_prefkit_js_fallback_messages_are_the_english_catalog() -> None:
+    # prefkit.js shows English when even its first fetch of the catalog failed; the copy must not drift.
+    script = (Path(__file__).resolve().parent.parent / "bff" / "static" / "prefkit.js").read_text("utf-8")
+    block = script.split("const FALLBACK_MESSAGES = {", 1)[1].split("};", 1)[0]
+    fallback = dict(re.findall(r'(\w+): "([^"]*)"', block))
+    assert fallback == {message_id: CATALOGS["en"][message_id] for message_id in CLIENT_MESSAGE_IDS}
