@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reactpy import html
+from reactpy import html, use_ref
 from reactpy.types import VdomDict
 
 from preference_registry import PreferenceType, RegistrySnapshot
@@ -24,6 +25,7 @@ __all__ = [
     "requirement_names",
     "resolve_control",
     "texts_block",
+    "use_control_prefix",
 ]
 
 
@@ -85,6 +87,20 @@ class ControlContext:
     def t(self, value: Any) -> str:
         """A merchant text in this control's locale (plain text: ReactPy escapes it)."""
         return self.snapshot.text(value, self.locale) or ""
+
+
+def use_control_prefix(id_prefix: str | None, session: PreferenceSession | None) -> str:
+    """The id prefix of one control component instance (a hook: call it on every render).
+
+    Ids are ``{prefix}-{key}--{part}``; the session prefix alone is unique per page, not per control, and
+    a layout may show one key twice (the center and a toggle of its own, two copies of a toggle).
+    ``id_prefix`` given by the caller wins."""
+    own = use_ref(None)
+    if own.current is None:
+        own.current = (
+            f"{session.id_prefix}-{session.instance_ids()}" if session else "pk" + secrets.token_hex(4)
+        )
+    return id_prefix or own.current
 
 
 def resolve_control(

@@ -14,7 +14,15 @@ from reactpy.types import VdomDict
 
 from preference_registry import ConsentType, RegistrySnapshot
 
-from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .common import (
+    UNSET,
+    ControlContext,
+    described_by,
+    optional,
+    resolve_control,
+    texts_block,
+    use_control_prefix,
+)
 from .handlers import handler
 from .parts import ClassNames, part
 from .session import use_session
@@ -42,15 +50,16 @@ def ConsentToggle(
     are saved at once and the control follows changes made anywhere else.
     ``notice_only`` consents render as an informational item without a switch.
     """
+    session = use_session()
     ctx = resolve_control(
         preference,
-        use_session(),
+        session,
         value=value,
         on_change=on_change,
         registry=registry,
         locale=locale,
         class_names=class_names,
-        id_prefix=id_prefix,
+        id_prefix=use_control_prefix(id_prefix, session),
         missing_requirements=missing_requirements,
     )
     return consent_view(ctx, class_names)

@@ -17,7 +17,16 @@ from reactpy.types import VdomDict
 
 from preference_registry import FilterType, RegistrySnapshot
 
-from .common import UNSET, ControlContext, Latest, described_by, optional, resolve_control, texts_block
+from .common import (
+    UNSET,
+    ControlContext,
+    Latest,
+    described_by,
+    optional,
+    resolve_control,
+    texts_block,
+    use_control_prefix,
+)
 from .handlers import handler
 from .parts import ClassNames, part
 from .session import use_session
@@ -43,15 +52,16 @@ def FilterGroup(
 ) -> VdomDict:
     """Options of registry filter ``preference``; ``value`` is a list of option keys (multiple) or one key
     or ``None`` (single). ``chips=True`` also renders the current selection as removable chips."""
+    session = use_session()
     ctx = resolve_control(
         preference,
-        use_session(),
+        session,
         value=value,
         on_change=on_change,
         registry=registry,
         locale=locale,
         class_names=class_names,
-        id_prefix=id_prefix,
+        id_prefix=use_control_prefix(id_prefix, session),
         missing_requirements=missing_requirements,
     )
     latest = use_ref(None)

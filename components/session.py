@@ -8,6 +8,7 @@ costs one load and two subscriptions, however many controls it shows.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -68,6 +69,9 @@ class PreferenceSession:
     """Locale of every text in this session."""
     id_prefix: str
     """Prefix of element ids, unique per session (see :func:`components.parts.dom_id`)."""
+    instance_ids: Callable[[], int] = field(repr=False, compare=False)
+    """A new number per call: each control component instance prefixes its ids with one (see
+    :func:`components.common.use_control_prefix`), so a key shown twice in a session keeps unique ids."""
     pending: Mapping[str, Any]
     """Keys being saved -> the value shown meanwhile (optimistic)."""
     errors: Mapping[str, str]
@@ -170,6 +174,9 @@ def PreferenceProvider(
     """
     data, set_data = use_state(lambda: _Data(snapshot=store.snapshot))
     id_prefix = use_ref(None)
+    instances = use_ref(None)
+    if instances.current is None:
+        instances.current = itertools.count(1)
     load_failing = use_ref(False)  # logged once per failure streak, not per retry or notification
     own_commits = use_ref(0)  # saves of this session in flight: their change notifications are ours
     reloads = use_ref(None)
@@ -309,6 +316,7 @@ def PreferenceProvider(
         values=data.values,
         locale=active_locale,
         id_prefix=id_prefix.current,
+        instance_ids=instances.current.__next__,
         pending=data.pending,
         errors=data.errors,
         announcement=data.announcement,

@@ -19,7 +19,15 @@ from reactpy.types import VdomDict
 
 from preference_registry import RegistrySnapshot, SliderType
 
-from .common import UNSET, ControlContext, described_by, optional, resolve_control, texts_block
+from .common import (
+    UNSET,
+    ControlContext,
+    described_by,
+    optional,
+    resolve_control,
+    texts_block,
+    use_control_prefix,
+)
 from .handlers import handler
 from .parts import ClassNames, part, percent_of
 from .session import use_session
@@ -96,15 +104,16 @@ def PreferenceSlider(
     Disabled, with the reason shown and linked through ``aria-describedby``, while a consent it requires
     is not granted (connected: from the effective value; controlled: ``missing_requirements``).
     """
+    session = use_session()
     ctx = resolve_control(
         preference,
-        use_session(),
+        session,
         value=value,
         on_change=on_change,
         registry=registry,
         locale=locale,
         class_names=class_names,
-        id_prefix=id_prefix,
+        id_prefix=use_control_prefix(id_prefix, session),
         missing_requirements=missing_requirements,
     )
     draft, set_draft = use_state(None)  # value under the pointer while dragging

@@ -115,7 +115,7 @@ async def _render_everything(snapshot: RegistrySnapshot, values: dict[str, Any],
             await session.__aexit__(None, None, None)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(registry_documents())
 def test_drawn_documents_are_valid_registries(doc: dict[str, Any]) -> None:
     # The strategy's own check: a drawn document the loader refuses is a bug in the strategy.

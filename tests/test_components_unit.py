@@ -725,3 +725,31 @@ def test_kit_error_strings_exist_in_every_locale() -> None:
     for message_id in ("load_failed", "render_failed", "retry", "connection_lost", "unavailable"):
         texts = {locale: catalog.get(message_id) for locale, catalog in CATALOGS.items()}
         assert all(texts.values()) and len(set(texts.values())) == len(texts), texts
+
+
+async def test_one_key_shown_twice_in_one_session_keeps_ids_unique(snapshot: RegistrySnapshot) -> None:
+    # A custom layout: the center plus the same controls again, and a controlled copy outside any store.
+    store = MemoryStore(snapshot)
+
+    @component
+    def Page() -> VdomDict:
+        return html.div(
+        PreferenceProvider(
+            store,
+            PreferenceCenter(),
+            ConsentToggle("analytics"),
+            ConsentToggle("analytics"),
+            PreferenceSlider("price_vs_sustainability"),
+            FilterGroup("categories", chips=True),
+            locale="en",
+        ),
+        ConsentToggle("analytics", value=True, registry=snapshot),
+        ConsentToggle("analytics", value=False, registry=snapshot),
+    )
+
+    async with Session(Page()) as s:
+        await s.until(lambda: loaded(s), "first load")
+        ids = [attrs(n)["id"] for n in walk_model(s.model) if "id" in attrs(n)]
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+        for switch in s.find_all(role="switch"):
+            assert len(s.find_all(id=attrs(switch)["aria-labelledby"])) == 1
