@@ -38,6 +38,7 @@ from sqlalchemy import exc as sa_exc
 from preference_registry import RegistryService
 
 from .api.body import StrictJsonRequest
+from .api.context import KeyFailureThrottle
 from .api.openapi import RegistryAwareJsonPlugin
 from .api.preferences import ConsentController, PreferenceController, ProfileController, SessionController
 from .api.problems import exception_handlers
@@ -52,6 +53,7 @@ from .api.system import (
 )
 from .identity import Identity, IdentityMiddleware
 from .service import PreferenceService
+from .sessions import SessionRevocations
 from .settings import Settings
 from .storage import Database
 
@@ -193,10 +195,20 @@ def create_app(
                 except (asyncio.TimeoutError, asyncio.CancelledError):
                     watcher.cancel()
 
+    sessions = SessionRevocations(database)
     middleware: list[Any] = [
         DefineMiddleware(SecurityHeadersMiddleware, allowed_origins=settings.allowed_origins),
-        DefineMiddleware(CsrfMiddleware, allowed_origins=settings.allowed_origins),
-        DefineMiddleware(IdentityMiddleware, identity=identity, merge=service.merge),
+        # Identity before CSRF: the CSRF exemption needs to know whether a token actually authenticated.
+        DefineMiddleware(
+            IdentityMiddleware,
+            identity=identity,
+            merge=service.merge,
+            mergeable=service.mergeable,
+            revoked=sessions.is_revoked,
+        ),
+        DefineMiddleware(
+            CsrfMiddleware, allowed_origins=settings.allowed_origins, cookieless_paths=(API_PREFIX + "/admin",)
+        ),
     ]
     if settings.write_rate_limit_per_minute:
         middleware.append(
@@ -237,6 +249,8 @@ def create_app(
                 "prefkit": service,
                 "prefkit_settings": settings,
                 "prefkit_identity": identity,
+                "prefkit_sessions": sessions,
+                "prefkit_key_throttle": KeyFailureThrottle(),
                 "prefkit_context": context,
             }
         ),

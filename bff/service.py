@@ -229,6 +229,13 @@ def _parse_version(source_text: str, fmt: str) -> RegistrySnapshot | None:
         return None
 
 
+_MERGEABLE_SQL = (
+    "SELECT 1 FROM consent_event WHERE subject = ? AND NOT EXISTS "
+    "(SELECT 1 FROM subject_link WHERE anonymous_subject = ?) LIMIT 1"
+)
+"""An anonymous subject with something to merge: any ledger event (every decision has one), no link yet."""
+
+
 class PreferenceService:
     """Reads and changes subjects' preferences against the live registry. All I/O methods are async."""
 
@@ -345,7 +352,7 @@ class PreferenceService:
 
         A key the customer never decided takes the anonymous decision; when both decided, the more
         recent decision wins. Returns the customer's keys that changed (each has a ``merge`` event)."""
-        if anonymous_subject == customer_subject:
+        if anonymous_subject == customer_subject or not await self.mergeable(anonymous_subject):
             return []
         snapshot = self.registry.current
         changed = await self.database.run_write_async(
@@ -353,6 +360,12 @@ class PreferenceService:
         )
         self._notify(customer_subject, changed)
         return sorted(changed)
+
+    async def mergeable(self, anonymous_subject: str) -> bool:
+        """Whether :meth:`merge` would write anything for ``anonymous_subject``: it decided something and was
+        not merged yet. One indexed read: a bearer request with a throwaway anonymous cookie costs no write
+        transaction and leaves no link row (the merge re-checks under the subjects' locks)."""
+        return bool(await self.database.fetch_point(_MERGEABLE_SQL, (anonymous_subject, anonymous_subject)))
 
     def validate(self, snapshot: RegistrySnapshot, changes: Mapping[str, Any]) -> dict[str, Any]:
         """``changes`` with every value normalized, or :class:`PreferenceValidationError` listing every

@@ -149,3 +149,17 @@ def _resolved(document: dict, schema: dict) -> dict:
     while "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     return schema
+
+
+def test_the_keys_are_declared_where_the_server_asks_for_them(tmp_path: Path, sqlite_url: str) -> None:
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, _service):
+        document = client.get("/schema/openapi.json").json()
+        schemes = document["components"]["securitySchemes"]
+        admin = schemes["adminKey"]
+        assert (admin["type"], admin["in"], admin["name"]) == ("apiKey", "header", "X-Admin-Key")
+        assert schemes["apiKey"]["name"] == "X-API-Key"
+        for method, operation in document["paths"]["/api/v1/admin/registry"].items():
+            assert operation["security"] == [{"adminKey": []}], method
+            assert client.request(method.upper(), "/api/v1/admin/registry").status_code == 401
+        assert document["paths"]["/api/v1/profile"]["get"]["security"] == [{}, {"apiKey": []}]
+        assert "security" not in document["paths"]["/api/v1/preferences"]["get"]

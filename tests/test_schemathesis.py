@@ -1,9 +1,10 @@
-"""schemathesis against a real ``prefkit serve`` over HTTP: the OpenAPI document describes what the server does.
+"""schemathesis against a real ``prefkit serve`` over HTTP: the OpenAPI document says what the server does.
 
 Every check schemathesis has (positive data accepted, negative data refused, status codes, content types,
 response schemas and headers, ``Allow`` on 405/OPTIONS, unsupported methods, auth...) runs over the examples,
-coverage and fuzzing phases, in both generation modes, with a fixed seed and a small budget per operation so
-the run is repeatable (deterministic generation) and takes seconds. ``max_response_time`` stays off: timings belong in ``bench/``.
+coverage and fuzzing phases, in both generation modes, with deterministic generation and a small budget per
+operation so the run is repeatable and takes seconds. ``max_response_time`` stays off: timings belong in
+``bench/``.
 
 The registry is the test registry of ``_bff_app`` (every value rule, a notice-only consent, float and integer
 sliders, single and multiple filters). The admin endpoints get the admin key through a header, so they are
@@ -58,9 +59,10 @@ include-path = "/api/v1/admin/registry"
 include-method = "PUT"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "422", "429"]
 
-# KNOWN, not ours (issue 11 item 11, request values; preference_registry/values.py + validate.is_on_step): a float
-# slider takes a value within float tolerance of a step (2.9e-136 on a 0..1 slider in steps of 0.25) and stores it
-# as sent instead of refusing it or storing the step, so this one check on this one operation is off until fixed.
+# KNOWN, not ours (issue 11 item 11, request values; preference_registry/values.py + validate.is_on_step):
+# a float slider takes a value within float tolerance of a step (2.9e-136 on a 0..1 slider in steps of 0.25)
+# and stores it as sent instead of refusing it or storing the step: this one check of this one operation is
+# off until that is fixed.
 [[operations]]
 include-path = "/api/v1/preferences/balance"
 include-method = "PUT"

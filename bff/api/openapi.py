@@ -13,6 +13,8 @@ generated document plus, for the registry live at request time:
 * ``PATCH /preferences``: an object whose properties are the keys, each with its own schema;
 * bodies msgspec refuses unknown fields of (``forbid_unknown_fields``) as ``additionalProperties: false``;
 * ``PUT /admin/registry``: the TOML / YAML / JSON document it reads from the raw body;
+* the keys as security schemes: ``X-Admin-Key`` on every admin operation, ``X-API-Key`` (optional) on
+  ``GET /profile``;
 * every 4xx/5xx response as ``application/problem+json`` (RFC 9457);
 * what other parts of the kit know only at request time (the catalog's categories), through hooks
   registered with :func:`register_document_hook`.
@@ -110,6 +112,19 @@ _CLOSED_BODIES = frozenset(
     and value.__struct_config__.forbid_unknown_fields
 )
 
+_SECURITY_SCHEMES = {
+    "adminKey": {
+        "type": "apiKey", "in": "header", "name": "X-Admin-Key",
+        "description": "`PREFKIT_ADMIN_KEY`; without it the admin operations answer 401 (403 if unset).",
+    },
+    "apiKey": {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": "`PREFKIT_API_KEY`, for server-to-server reads of another subject (`?subject=`).",
+    },
+}
+_ADMIN_PREFIX = "/api/v1/admin/"
+_PROFILE_PATH = "/api/v1/profile"
+
 _REGISTRY_UPLOAD = {
     "required": True,
     "description": "A registry document; its format from `?format=` or else the Content-Type. The "
@@ -185,6 +200,14 @@ def inject_registry(document: dict[str, Any], snapshot: RegistrySnapshot) -> dic
     upload = paths.get(ADMIN_REGISTRY_PATH, {}).get("put")
     if isinstance(upload, dict):
         upload["requestBody"] = copy.deepcopy(_REGISTRY_UPLOAD)
+    doc["components"].setdefault("securitySchemes", {}).update(copy.deepcopy(_SECURITY_SCHEMES))
+    for path, path_item in paths.items():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and path.startswith(_ADMIN_PREFIX):
+                operation["security"] = [{"adminKey": []}]
+    profile = paths.get(_PROFILE_PATH, {}).get("get")
+    if isinstance(profile, dict):
+        profile["security"] = [{}, {"apiKey": []}]  # the caller's own profile needs no key
     for path, path_item in paths.items():
         for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:

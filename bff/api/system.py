@@ -1,4 +1,4 @@
-"""``/api/v1/registry``, health, admin, ``/.well-known/gpc.json``, and the ``Allow`` header of every resource."""
+"""``/api/v1/registry``, health, admin, ``/.well-known/gpc.json``, ``/``, and every resource's ``Allow``."""
 
 from __future__ import annotations
 
@@ -204,7 +204,8 @@ def allow_header_hook() -> Callable[[Message, Scope], None]:
 
     def methods_of(app: Litestar, template: str) -> str:
         if template not in by_template:
-            route = next((r for r in app.routes if isinstance(r, HTTPRoute) and r.path_format == template), None)
+            routes = (r for r in app.routes if isinstance(r, HTTPRoute) and r.path_format == template)
+            route = next(routes, None)
             by_template[template] = ", ".join(sorted(route.methods)) if route is not None else ""
         return by_template[template]
 
