@@ -22,6 +22,26 @@ class SettingsError(ValueError):
     """The environment does not describe a BFF that may start; the message says what to set."""
 
 
+def _check_secret(name: str, value: str) -> None:
+    """Refuse a set but weak secret or key: shorter than :data:`MIN_SECRET_LENGTH` (32 random characters
+    carry at least 128 bits), or long but a placeholder. Empty is the caller's business (it disables the
+    feature, except for ``PREFKIT_SECRET``)."""
+    if not value:
+        return
+    if len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"{name} has only {len(value)} characters; use at least {MIN_SECRET_LENGTH} random characters "
+            "(128 bits or more), e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+            "or leave it unset"
+        )
+    # Long but not random ("xxxx...", "changemechangeme..."): a placeholder someone forgot to replace.
+    if len(set(value)) < _MIN_DISTINCT_SECRET_CHARACTERS:
+        raise SettingsError(
+            f"{name} looks like a placeholder (only {len(set(value))} different "
+            f"characters); use {MIN_SECRET_LENGTH} or more random characters"
+        )
+
+
 def _bool(name: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -56,9 +76,11 @@ class Settings:
     """``PREFKIT_SHOP_SECRET``: shared with the shop's backend, signs customer tokens. Empty disables
     customer login."""
     admin_key: str = ""
-    """``PREFKIT_ADMIN_KEY``: required in ``X-Admin-Key`` by ``/api/v1/admin/*``. Empty disables admin."""
+    """``PREFKIT_ADMIN_KEY``: required in ``X-Admin-Key`` by ``/api/v1/admin/*``. Empty disables admin; else
+    at least 32 random characters (checked at start, demo mode included)."""
     api_key: str = ""
-    """``PREFKIT_API_KEY``: lets a server read any subject's profile (``X-API-Key``). Empty disables it."""
+    """``PREFKIT_API_KEY``: lets a server read any subject's profile (``X-API-Key``). Empty disables it; else
+    at least 32 random characters (checked at start, demo mode included)."""
     allowed_origins: tuple[str, ...] = ()
     """``PREFKIT_ALLOWED_ORIGINS``: comma list of ``scheme://host[:port]`` allowed for CORS, component
     websockets, CSRF-checked writes and framing (``frame-ancestors``). Same origin is always allowed."""
@@ -128,30 +150,21 @@ class Settings:
                 if len(getattr(settings, attr)) < MIN_SECRET_LENGTH
             }
             settings = replace(settings, **fills)
-        else:
-            if len(settings.secret) < MIN_SECRET_LENGTH:
-                state = "is not set" if not settings.secret else f"has only {len(settings.secret)} characters"
-                raise SettingsError(
-                    f"PREFKIT_SECRET {state}; it signs the shopper's cookie and must be at least "
-                    f"{MIN_SECRET_LENGTH} random characters, e.g. "
-                    "`export PREFKIT_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')` "
-                    "(or run `prefkit demo` for a local demo)"
-                )
-            if settings.shop_secret and len(settings.shop_secret) < MIN_SECRET_LENGTH:
-                raise SettingsError(
-                    f"PREFKIT_SHOP_SECRET has only {len(settings.shop_secret)} characters; "
-                    f"use at least {MIN_SECRET_LENGTH} random characters or leave it unset"
-                )
-            for name, value in (
-                ("PREFKIT_SECRET", settings.secret),
-                ("PREFKIT_SHOP_SECRET", settings.shop_secret),
-            ):
-                # Long but not random ("xxxx...", "changemechangeme..."): a placeholder someone forgot to replace.
-                if value and len(set(value)) < _MIN_DISTINCT_SECRET_CHARACTERS:
-                    raise SettingsError(
-                        f"{name} looks like a placeholder (only {len(set(value))} different "
-                        f"characters); use {MIN_SECRET_LENGTH} or more random characters"
-                    )
+        elif len(settings.secret) < MIN_SECRET_LENGTH:
+            state = "is not set" if not settings.secret else f"has only {len(settings.secret)} characters"
+            raise SettingsError(
+                f"PREFKIT_SECRET {state}; it signs the shopper's cookie and must be at least "
+                f"{MIN_SECRET_LENGTH} random characters, e.g. "
+                "`export PREFKIT_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')` "
+                "(or run `prefkit demo` for a local demo)"
+            )
+        # Keys are checked in demo mode too: demo mode never invents them, and a guessable admin key on a
+        # demo reachable from the network is as bad as anywhere else.
+        checked = [("PREFKIT_ADMIN_KEY", settings.admin_key), ("PREFKIT_API_KEY", settings.api_key)]
+        if not settings.demo:
+            checked[:0] = [("PREFKIT_SECRET", settings.secret), ("PREFKIT_SHOP_SECRET", settings.shop_secret)]
+        for name, value in checked:
+            _check_secret(name, value)
         if settings.max_body_bytes <= 0:
             raise SettingsError(f"PREFKIT_MAX_BODY_BYTES must be positive, got {settings.max_body_bytes}")
         if settings.write_rate_limit_per_minute < 0:

@@ -20,8 +20,8 @@ from preference_registry import RegistryService
 
 SECRET = "test-cookie-secret-0123456789abcdefghijkl"
 SHOP_SECRET = "test-shop-secret-0123456789abcdefghijklmn"
-ADMIN_KEY = "test-admin-key-0123456789"
-API_KEY = "test-api-key-0123456789"
+ADMIN_KEY = "test-admin-key-0123456789abcdefghijklm"
+API_KEY = "test-api-key-0123456789abcdefghijklmno"
 WRITE = {"X-Prefkit-CSRF": "1"}
 """Header a non-browser client adds to cookie-authenticated writes (see bff/api/security.py)."""
 

@@ -22,7 +22,7 @@ __all__ = ["LiveServer", "free_port", "server_env"]
 SECRET = "live-server-cookie-secret-0123456789abcdefghij"
 SHOP_SECRET = "live-server-shop-secret-0123456789abcdefghij"
 ADMIN_KEY = "live-server-admin-key-0123456789"
-API_KEY = "live-server-api-key-0123456789"
+API_KEY = "live-server-api-key-0123456789abcdefgh"
 
 
 def free_port() -> int:

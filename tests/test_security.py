@@ -188,17 +188,24 @@ def test_subject_is_never_taken_from_the_request_and_profile_needs_the_api_key(
 
 
 def test_admin_needs_the_key_compared_in_constant_time(registry_file: Path, sqlite_url: str) -> None:
+    wrong_keys = (ADMIN_KEY[:-1] + "0", ADMIN_KEY[:5], ADMIN_KEY + "x", "", ADMIN_KEY.upper())
+    # One app per method: together the attempts would exceed the failed-check limit (tested on its own in
+    # test_hostile_identity.py).
     with running_app(registry_file, sqlite_url) as (client, _service):
         _problem(client.get("/api/v1/admin/registry"), 401, "admin-key")
-        for wrong in (ADMIN_KEY[:-1] + "0", ADMIN_KEY[:5], ADMIN_KEY + "x", "", ADMIN_KEY.upper()):
+        for wrong in wrong_keys:
             _problem(client.get("/api/v1/admin/registry", headers={"X-Admin-Key": wrong}), 401, "admin-key")
+        assert client.get("/api/v1/admin/registry", headers={"X-Admin-Key": ADMIN_KEY}).status_code == 200
+    with running_app(registry_file, sqlite_url) as (client, _service):
+        for wrong in wrong_keys:
             _problem(client.put("/api/v1/admin/registry", content=b"{}", headers={"X-Admin-Key": wrong}), 401)
         assert client.get("/api/v1/admin/registry", headers={"X-Admin-Key": ADMIN_KEY}).status_code == 200
     with running_app(registry_file, sqlite_url, admin_key="") as (client, _service):
         _problem(client.get("/api/v1/admin/registry", headers={"X-Admin-Key": ""}), 403, "admin-disabled")
     # Constant time: every key check goes through hmac.compare_digest (a timing test would be flaky).
     assert "hmac.compare_digest" in inspect.getsource(api_context.keys_match)
-    assert "keys_match(" in inspect.getsource(AdminController._authorize)
+    assert "keys_match(" in inspect.getsource(api_context.check_key)
+    assert "check_key(" in inspect.getsource(AdminController._authorize)
 
 
 # -- headers ----------------------------------------------------------------------------------------
@@ -240,6 +247,10 @@ def test_security_headers_with_frame_ancestors_from_the_allowlist(
         ({"PREFKIT_SHOP_SECRET": "secret"}, "PREFKIT_SHOP_SECRET has only 6 characters"),
         ({"PREFKIT_SECRET": "changeme" * 5}, "PREFKIT_SECRET looks like a placeholder"),
         ({"PREFKIT_SHOP_SECRET": "x" * 64}, "PREFKIT_SHOP_SECRET looks like a placeholder"),
+        ({"PREFKIT_API_KEY": "7"}, f"PREFKIT_API_KEY has only 1 characters; use at least {MIN_SECRET_LENGTH}"),
+        ({"PREFKIT_ADMIN_KEY": "x"}, f"PREFKIT_ADMIN_KEY has only 1 characters; use at least {MIN_SECRET_LENGTH}"),
+        ({"PREFKIT_ADMIN_KEY": "x" * (MIN_SECRET_LENGTH - 1)}, "(128 bits or more)"),
+        ({"PREFKIT_API_KEY": "ab" * 40}, "PREFKIT_API_KEY looks like a placeholder"),
     ],
 )
 def test_serve_refuses_to_start_outside_demo_with_a_default_or_short_secret(

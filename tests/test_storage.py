@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from bff.settings import Settings, SettingsError
 
 GOOD_SECRET = "k3y-0123456789abcdefghijklmnopqrstuvwx"
+ADMIN_KEY = "admin-k3y-0123456789abcdefghijklmnopq"
 from bff.storage import Database
 from bff.storage.migrate import current_revision, head_revision
 
@@ -63,7 +64,7 @@ def test_settings_from_env() -> None:
             "PREFKIT_ALLOWED_ORIGINS": "https://shop.example, http://localhost:3000/",
             "PREFKIT_WRITE_RATE_LIMIT": "120",
             "PREFKIT_MAX_BODY_BYTES": "1000",
-            "PREFKIT_ADMIN_KEY": "a",
+            "PREFKIT_ADMIN_KEY": ADMIN_KEY,
         }
     )
     assert settings.registry_path == "shop.toml" and settings.database_url.startswith("postgresql")
@@ -71,6 +72,6 @@ def test_settings_from_env() -> None:
     assert (settings.write_rate_limit_per_minute, settings.max_body_bytes, settings.admin_key) == (
         120,
         1000,
-        "a",
+        ADMIN_KEY,
     )
     assert Settings.from_env({"PREFKIT_SECRET": GOOD_SECRET}).database_url == "sqlite:///./prefkit.db"

@@ -9,10 +9,10 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 
 from ..effective import EffectiveValue
-from ..identity import ANONYMOUS_PREFIX, SUBJECT_COOKIE, identity_from_connection
+from ..identity import ANONYMOUS_PREFIX, identity_from_connection, is_subject_id, mark_personal
 from ..profile import Profile
 from ..service import UnknownPreferenceError
-from .context import gpc_of, identity_helper_of, identity_of, keys_match, service_of, settings_of
+from .context import check_key, gpc_of, identity_helper_of, identity_of, service_of, sessions_of, settings_of
 from .openapi import preference_methods
 from .problems import FieldError, ProblemError
 from .views import (
@@ -164,7 +164,7 @@ class ProfileController(Controller):
     async def profile(self, request: Request[Any, Any, Any], subject: str | None = None) -> Profile:
         api_key = request.headers.get("x-api-key")
         if api_key is not None or subject is not None:
-            if not keys_match(api_key, settings_of(request).api_key):
+            if not check_key(request, "X-API-Key", settings_of(request).api_key):
                 raise ProblemError(
                     401,
                     "api-key",
@@ -178,6 +178,22 @@ class ProfileController(Controller):
                     "server-to-server access needs ?subject=<subject id>",
                     errors=[FieldError(path="subject", message="missing", expected="a subject id")],
                 )
+            if not is_subject_id(subject):
+                # Full match: a NUL, a newline or an over-long id never reaches the database.
+                raise ProblemError(
+                    400,
+                    "invalid-request",
+                    "?subject= is not a subject id",
+                    errors=[
+                        FieldError(
+                            path="subject",
+                            message="not a subject id",
+                            expected="anon:<32 hex digits> or cust:<1..128 printable ASCII characters>",
+                            got=repr(subject[:80]),
+                        )
+                    ],
+                )
+            mark_personal(request)
             return await service_of(request).profile(subject, gpc=gpc_of(request))
         identity = identity_of(request)
         return await service_of(request).profile(identity.subject, gpc=gpc_of(request))
@@ -213,6 +229,10 @@ class SessionController(Controller):
     @post("/logout", summary="Forget the customer: a fresh anonymous subject", status_code=200)
     async def logout(self, request: Request[Any, Any, Any]) -> Response[SessionResponse]:
         helper = identity_helper_of(request)
+        cookie = identity_from_connection(request).cookie
+        if cookie is not None and cookie.session is not None:
+            # Stored, not just forgotten by this browser: a replayed copy of the cookie is refused too.
+            await sessions_of(request).revoke(cookie.session, cookie.expires_at)
         return _with_cookie(
             request, helper.new_anonymous_subject(), SessionResponse(subject_kind="anonymous")
         )
@@ -223,6 +243,5 @@ def _with_cookie(
 ) -> Response[SessionResponse]:
     helper = identity_helper_of(request)
     request.scope["state"]["prefkit_cookie_set"] = True  # the middleware must not add a second cookie
-    header = helper.set_cookie_header(subject, secure=request.url.scheme == "https").decode()
-    assert header.startswith(SUBJECT_COOKIE + "=")
+    header = helper.set_cookie_header(subject, secure=helper.secure(request.scope.get("scheme"))).decode()
     return Response(body, headers={"set-cookie": header})

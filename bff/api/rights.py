@@ -17,9 +17,8 @@ from litestar import Controller, Request, Response, delete, get
 
 from preference_registry import negotiate_locale
 
-from ..identity import SUBJECT_COOKIE
 from ..rights import ErasureReceipt, SubjectExport, SubjectRights
-from .context import gpc_of, identity_of, service_of
+from .context import gpc_of, identity_helper_of, identity_of, service_of
 
 __all__ = ["ME_PATH", "RightsController", "cleared_cookie"]
 
@@ -27,9 +26,9 @@ ME_PATH = "/api/v1/me"
 
 
 def cleared_cookie(request: Request[Any, Any, Any]) -> str:
-    secure = "; Secure" if request.url.scheme == "https" else ""
-    expired = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-    return f"{SUBJECT_COOKIE}=; Path=/; {expired}; HttpOnly; SameSite=Lax{secure}"
+    """``Set-Cookie`` deleting the subject cookie under the name and attributes it was set with."""
+    helper = identity_helper_of(request)
+    return helper.clear_cookie_header(secure=helper.secure(request.scope.get("scheme")))
 
 
 class RightsController(Controller):

@@ -9,9 +9,14 @@ accepted only when
   ``fetch`` needs a CORS preflight for it, which the allowlist refuses.
 
 Browsers send ``Origin`` on every non-GET request, so the frontend needs nothing special; non-browser
-clients add ``X-Prefkit-CSRF: 1``. Requests authenticated by ``Authorization: Bearer``, ``X-API-Key`` or
-``X-Admin-Key`` are exempt (those credentials are never attached by a browser on its own), and so are the
-ReactPy component websockets (they check the handshake's Origin themselves).
+clients add ``X-Prefkit-CSRF: 1``. Exempt are only requests the cookie does not authenticate: those whose
+``Authorization: Bearer`` token *verified* (the token, which a browser never attaches on its own, names the
+subject; :class:`~bff.identity.IdentityMiddleware` runs first and says so; a token that was presented but
+refused is a 401 problem here, before anything runs), and paths that never act on the
+cookie's subject (``cookieless_paths``: the admin API, which needs ``X-Admin-Key`` in its handlers). The mere
+presence of an ``X-API-Key``, ``X-Admin-Key`` or ``Authorization`` header exempts nothing: a cookie-
+authenticated write stays a cookie-authenticated write. The ReactPy component websockets check the
+handshake's Origin themselves.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..identity import identity_from_connection
+from .context import token_refused
 from .problems import PROBLEM_MEDIA_TYPE, Problem
 
 __all__ = ["CSRF_HEADER", "CsrfMiddleware", "SecurityHeadersMiddleware", "frame_ancestors", "is_write", "origin_of"]
 
 CSRF_HEADER = "x-prefkit-csrf"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_EXEMPT_HEADERS = (b"x-api-key", b"x-admin-key")
 
 
 def is_write(method: str) -> bool:
@@ -74,24 +80,34 @@ async def _refuse(scope: dict[str, Any], send: Any, detail: str) -> None:
 class CsrfMiddleware:
     """Refuses cookie-authenticated cross-site writes (see module doc)."""
 
-    def __init__(self, app: Any, allowed_origins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: Any, allowed_origins: tuple[str, ...] = (), cookieless_paths: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.allowed = frozenset(filter(None, (origin_of(o) for o in allowed_origins)))
+        self.cookieless = tuple(path.rstrip("/") for path in cookieless_paths)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS or self._cookieless(scope):
             await self.app(scope, receive, send)
             return
+        identity = identity_from_connection(scope, personal=False)
+        if identity.via == "bearer":  # a token that verified names the subject
+            await self.app(scope, receive, send)
+            return
+        if identity.token_error:
+            # A token was presented and refused: say so (401) rather than let the cookie act instead.
+            raise token_refused(identity.token_error)
         headers = {name.lower(): value for name, value in scope.get("headers", ())}
-        authorization = headers.get(b"authorization", b"")
-        if authorization[:7].lower() == b"bearer " or any(name in headers for name in _EXEMPT_HEADERS):
-            await self.app(scope, receive, send)
-            return
         problem = self.check(scope, headers)
         if problem:
             await _refuse(scope, send, problem)
             return
         await self.app(scope, receive, send)
+
+    def _cookieless(self, scope: dict[str, Any]) -> bool:
+        path = scope.get("path", "")
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.cookieless)
 
     def check(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> str | None:
         """Why the request must be refused, or ``None``."""

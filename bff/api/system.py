@@ -20,7 +20,7 @@ from litestar.types import Message, Scope
 
 from preference_registry import RegistryStatus, negotiate_locale
 
-from .context import keys_match, service_of, settings_of
+from .context import check_key, service_of, settings_of
 from .openapi import preference_methods
 from .problems import ProblemError
 from .views import registry_view
@@ -114,7 +114,7 @@ class AdminController(Controller):
             raise ProblemError(
                 403, "admin-disabled", "administration is disabled (PREFKIT_ADMIN_KEY is not set)"
             )
-        if not keys_match(request.headers.get("x-admin-key"), expected):
+        if not check_key(request, "X-Admin-Key", expected):
             raise ProblemError(
                 401, "admin-key", "a valid X-Admin-Key header is required", title="Admin key required"
             )

@@ -13,6 +13,7 @@ __all__ = [
     "ConsentEvent",
     "PreferenceState",
     "RegistryVersionRow",
+    "RevokedSession",
     "SubjectLink",
     "metadata",
     "registry_sources",
@@ -139,3 +140,15 @@ class AnonymousCounter(SQLModel, table=True):
     """What is counted: ``erasures`` or ``erased:<key>=<canonical JSON value>``."""
     count: int = 0
     """How many."""
+
+
+class RevokedSession(SQLModel, table=True):
+    """A customer login session ended by logout: its cookie is refused from then on, by every process that
+    shares this database. Names no subject (the id is random); rows go once the cookie would have expired."""
+
+    __tablename__ = "revoked_session"
+
+    session_id: str = Field(primary_key=True, max_length=32)
+    """The random session id the customer cookie carried."""
+    expires_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False, index=True))
+    """When that cookie expires anyway; the row may be deleted after it."""
