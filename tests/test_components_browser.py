@@ -176,9 +176,11 @@ def open_page(context: BrowserContext, url: str, widgets: int = 1) -> Page:
 
 
 def wait_loaded(page: Page, widgets: int = 1) -> None:
-    """Every widget root rendered and its values loaded (``data-state`` loses ``loading``)."""
+    """Every widget root rendered and its values loaded (``data-state`` loses ``loading``), and every mount
+    point's placeholder gone (prefkit.js replaces it on first render)."""
     expect(page.locator("[data-prefkit-root]")).to_have_count(widgets)
     expect(page.locator("[data-prefkit-root][data-state~=loading]")).to_have_count(0)
+    expect(page.locator("[data-prefkit-widget]", has_text="Loading…")).to_have_count(0)
 
 
 def is_focused(locator: Locator) -> bool:
