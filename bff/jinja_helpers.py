@@ -42,12 +42,12 @@ def prefkit_widget(name: str, **props: Any) -> Markup:
     ``None`` values are left out; booleans become ``"true"``/``"false"``. Raises ``ValueError`` for a
     malformed widget or prop name, or a reserved prop.
     """
-    if not _WIDGET_NAME.match(name):
+    if not _WIDGET_NAME.fullmatch(name):
         raise ValueError(f"widget name must match {_WIDGET_NAME.pattern}: {name!r}")
     parts = [f'data-prefkit-widget="{escape(name)}"']
     for prop, value in props.items():
         attribute = prop.replace("_", "-")
-        if not _PROP_NAME.match(prop) or attribute in _RESERVED:
+        if not _PROP_NAME.fullmatch(prop) or attribute in _RESERVED:
             raise ValueError(f"invalid or reserved widget prop {prop!r}")
         if value is None:
             continue

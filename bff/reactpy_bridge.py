@@ -139,7 +139,7 @@ class ReactPyBridgeConfig:
         if self.max_message_bytes <= 0:
             raise ValueError(f"max_message_bytes must be positive: {self.max_message_bytes}")
         for name in self.widgets:
-            if not _WIDGET_NAME.match(name):
+            if not _WIDGET_NAME.fullmatch(name):
                 raise ValueError(f"widget name must match {_WIDGET_NAME.pattern}: {name!r}")
         normalized = set()
         for origin in self.allowed_origins:

@@ -235,7 +235,7 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
             snapshot.default_locale,
         )
         theme = request.props.get("theme") or snapshot.shop.theme
-        if not _THEME_NAME.match(theme):
+        if not _THEME_NAME.fullmatch(theme):
             raise NotFoundException(f"invalid theme name {theme!r} (data-theme)")
         base = _bff_base(request)
         assets = KitAssets(

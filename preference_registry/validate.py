@@ -16,12 +16,7 @@ from .schema import (
     SliderType,
 )
 
-__all__ = ["MAX_SLIDER_STEPS", "is_on_step", "validate_document"]
-
-
-MAX_SLIDER_STEPS = 2**53
-"""Most steps between a slider's ``min`` and ``max``: beyond it neighbouring values are no longer distinct
-numbers."""
+__all__ = ["is_on_step", "validate_document"]
 
 
 def is_on_step(value: float, start: float, step: float) -> bool:
@@ -213,13 +208,13 @@ class _Checker:
                              got=pref.max)
             grid = False  # every other bound check would only repeat this one
         elif grid:
-            # Integer grids are exact at any size; a float grid finer than this has neighbours that are the
-            # same float (and a page step that overflows).
-            steps = (pref.max - pref.min) / pref.step
-            if not pref.is_integral and steps > MAX_SLIDER_STEPS:
-                yield self.issue(f"{path}.step", f"too many steps: {pref.min}..{pref.max} in steps of {pref.step} "
-                                 "has more values than can be told apart exactly",
-                                 expected=f"at most {MAX_SLIDER_STEPS} steps", got=f"{steps:.3g} steps")
+            # Integer grids are exact at any size. A float step finer than the spacing of floats at the
+            # range's ends would make neighbouring values the same number (and step counts overflow).
+            finest = math.ulp(max(abs(pref.min), abs(pref.max)))
+            if not pref.is_integral and pref.step < finest:
+                yield self.issue(f"{path}.step", f"step {pref.step} is finer than numbers near "
+                                 f"{max(abs(pref.min), abs(pref.max))} can be told apart exactly",
+                                 expected=f"a step of at least {finest!r}", got=pref.step)
                 grid = False
             elif not is_on_step(pref.max, pref.min, pref.step):
                 yield self.issue(f"{path}.step", f"step {pref.step} does not divide the range "

@@ -267,10 +267,14 @@ def test_slider_at_the_largest_bounds_is_accepted() -> None:
     assert (slider.min, slider.max, slider.default) == (-SAFE, SAFE, SAFE)
 
 
-def test_too_many_steps_are_refused_rather_than_overflowing() -> None:
+def test_a_float_step_finer_than_floats_is_refused_rather_than_overflowing() -> None:
     doc = copy.deepcopy(BASE)
     doc["preferences"][1].update({"min": 0.0, "max": 1.0, "step": 5e-324, "default": 0.0, "stops": []})
     errors = {e.path: e for e in errors_of(doc)}
-    assert "steps" in errors["preferences[1].step"].message
+    assert "finer than numbers near 1.0 can be told apart" in errors["preferences[1].step"].message
+    doc["preferences"][1].update({"min": 0.0, "max": 2.0**52, "step": 0.5, "default": 0.0})
+    assert "a step of at least 1.0" in errors_of(doc)[0].expected
+    doc["preferences"][1].update({"min": -float(SAFE), "max": float(SAFE), "step": 1.0, "default": 0.0})
+    assert load(doc).get("level").effective_page_step == round(2 * SAFE / 10)
     doc["preferences"][1].update({"min": -SAFE, "max": SAFE, "step": 1, "default": 0})  # integers: exact
     assert load(doc).get("level").effective_page_step == round(2 * SAFE / 10)

@@ -69,13 +69,13 @@ class ThemeLibrary:
         for directory in self._dirs:
             if directory.is_dir():
                 for file in sorted(directory.glob("*.css")):
-                    if _THEME_NAME.match(file.stem) and file.stem not in found:
+                    if _THEME_NAME.fullmatch(file.stem) and file.stem not in found:
                         found.append(file.stem)
         return found
 
     def tokens_for(self, name: str) -> str:
         """The token file of theme ``name``; :class:`UnknownThemeError` when there is none."""
-        if _THEME_NAME.match(name):
+        if _THEME_NAME.fullmatch(name):
             for directory in self._dirs:
                 candidate = directory / f"{name}.css"
                 if candidate.is_file():

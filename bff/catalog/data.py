@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from preference_registry.schema import full_match
+
 from .explain import AttributeWords
 from .ranking import RankingIndex
 
@@ -59,7 +61,7 @@ SELECTION_CACHE_SIZE = 64
 class Product(msgspec.Struct, frozen=True, kw_only=True):
     """A catalog product with the attributes the demo registry's filters and sliders act on."""
 
-    id: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
+    id: Annotated[str, Meta(pattern=full_match(r"[a-z0-9][a-z0-9-]*"), max_length=64)]
     """Stable product id, used in URLs."""
     name: dict[str, str]
     """Product name per locale (``pl``, ``en``)."""
