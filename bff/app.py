@@ -20,17 +20,16 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from sqlalchemy import exc as sa_exc
@@ -52,6 +51,7 @@ from .api.system import (
     root_page,
 )
 from .identity import Identity, IdentityMiddleware
+from .limits import BUDGET_STATE_KEY, WriteBudget, WriteLimitMiddleware, charge_write
 from .service import PreferenceService
 from .sessions import SessionRevocations
 from .settings import Settings
@@ -110,14 +110,17 @@ def _reactpy_router(context: AppContext) -> Router | None:
     from .reactpy_bridge import ReactPyBridgeConfig, create_reactpy_router
 
     return create_reactpy_router(
-        ReactPyBridgeConfig(widgets=widgets_module.WIDGETS, allowed_origins=context.settings.allowed_origins)
+        ReactPyBridgeConfig(
+            widgets=widgets_module.WIDGETS,
+            allowed_origins=context.settings.allowed_origins,
+            max_sockets_per_client=context.settings.max_sockets_per_client,
+        )
     )
 
 
-async def _throttled(request: Request[Any, Any, Any]) -> bool:
-    # Async on purpose: Litestar runs a sync check in a worker thread, a thread hop on every request.
+def _counts_as_write(scope: Mapping[str, Any]) -> bool:
     # Admin reads count too: otherwise GET /admin/registry is an unlimited oracle for guessing the admin key.
-    return is_write(request.method) or request.scope["path"].startswith(API_PREFIX + "/admin")
+    return is_write(scope["method"]) or scope["path"].startswith(API_PREFIX + "/admin")
 
 
 def create_app(
@@ -205,17 +208,18 @@ def create_app(
             merge=service.merge,
             mergeable=service.mergeable,
             revoked=sessions.is_revoked,
+            charge=charge_write,
         ),
         DefineMiddleware(
             CsrfMiddleware, allowed_origins=settings.allowed_origins, cookieless_paths=(API_PREFIX + "/admin",)
         ),
     ]
-    if settings.write_rate_limit_per_minute:
-        middleware.append(
-            RateLimitConfig(
-                rate_limit=("minute", settings.write_rate_limit_per_minute), check_throttle_handler=_throttled
-            ).middleware
-        )
+    # One budget for every state-changing path (bff/limits.py): this middleware charges HTTP writes, the
+    # widgets' store charges websocket writes, the identity middleware charges merges (charge_write).
+    limit = settings.write_rate_limit_per_minute
+    budget = WriteBudget(limit) if limit else None
+    if budget is not None:
+        middleware.append(DefineMiddleware(WriteLimitMiddleware, budget=budget, counts=_counts_as_write))
 
     cors = (
         CORSConfig(
@@ -252,6 +256,7 @@ def create_app(
                 "prefkit_sessions": sessions,
                 "prefkit_key_throttle": KeyFailureThrottle(),
                 "prefkit_context": context,
+                BUDGET_STATE_KEY: budget,
             }
         ),
         lifespan=[lifespan],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -42,10 +43,25 @@ _WS_COMPRESSION = click.option(
 )
 
 
+class _WebSocketLogFilter(logging.Filter):
+    """Drops uvicorn's per-websocket access lines (``'<client address> - "WebSocket /path" [accepted]'``),
+    logged on ``uvicorn.error`` whatever ``access_log`` says: prefkit logs no client address. And a client's
+    invalid UTF-8 (closed with 1007) is logged as one line, not as a server error's traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not isinstance(record.msg, str):
+            return True
+        if record.msg.startswith("Invalid UTF-8 sequence received from client"):
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return not record.msg.startswith('%s - "WebSocket ')
+
+
 def _run(settings: object, host: str, port: int, ws_compression: bool = False) -> None:
     import uvicorn
 
     from .app import create_app
+    from .reactpy_bridge import server_ws_max_size
     from .storage import Database
 
     database = Database(settings.database_url)  # type: ignore[attr-defined]
@@ -67,7 +83,7 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False) -
         f"OpenAPI: http://{host}:{port}/schema)"
     )
     # No access log: uvicorn's names every client's IP address, which prefkit never keeps (see SECURITY.md).
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -75,7 +91,15 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False) -
         proxy_headers=False,
         access_log=False,
         ws_per_message_deflate=ws_compression,
+        # The documented 64 KiB message limit, enforced by the server from the frame header: a bigger
+        # frame is refused (1009) before it is buffered (uvicorn's default buffers 16 MiB per socket).
+        ws_max_size=server_ws_max_size(),
     )
+    logging.getLogger("uvicorn.error").addFilter(_WebSocketLogFilter())  # after Config set logging up
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # e.g. the port is taken; uvicorn.run exits with 3 then too
+        sys.exit(3)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -52,13 +52,18 @@ from reactpy.core.layout import Layout
 from reactpy.core.serve import serve_layout
 from reactpy.types import Component, Connection, Location
 
+from . import strict_json
+from .limits import ClientSlots, client_address
+
 __all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "REACTPY_STATIC_DIR",
     "ReactPyBridgeConfig",
     "WidgetFactory",
     "WidgetRequest",
     "apply_layout_update",
     "create_reactpy_router",
+    "server_ws_max_size",
     "walk_model",
 ]
 
@@ -84,6 +89,21 @@ REACTPY_ASYNC_RENDERING.current = False
 
 # RFC 6455 close code for "policy violation" (oversized, binary or malformed messages).
 _WS_POLICY_VIOLATION: Final[int] = 1008
+# IANA-registered close code "Try Again Later": the client holds too many sockets right now.
+_WS_TRY_AGAIN_LATER: Final[int] = 1013
+
+DEFAULT_MAX_MESSAGE_BYTES: Final[int] = 64 * 1024
+"""The documented limit of one client message (UTF-8 bytes of its text)."""
+_FRAME_HEADROOM: Final[int] = 4 * 1024
+
+
+def server_ws_max_size(max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> int:
+    """The ASGI server's websocket message limit (uvicorn ``ws_max_size``) for ``max_message_bytes``.
+
+    The server refuses a frame announcing more than this (close 1009) from its header, before buffering
+    it; without it uvicorn buffers up to 16 MiB per socket before this bridge sees a byte. The headroom
+    keeps the bridge's own, documented 1008 for messages just over ``max_message_bytes``."""
+    return max_message_bytes + _FRAME_HEADROOM
 
 _STATIC_MEDIA_TYPES: Final[Mapping[str, str]] = {
     ".js": "text/javascript",  # Litestar appends "; charset=utf-8" to text/* itself
@@ -128,9 +148,13 @@ class ReactPyBridgeConfig:
     allowed_origins: tuple[str, ...] = ()
     """Cross-origin pages (``"https://shop.example"``, exact scheme://host[:port]) allowed to open component
     websockets. Same-origin pages are always allowed; empty means same-origin only."""
-    max_message_bytes: int = 64 * 1024
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     """Largest client message accepted (UTF-8 bytes). Bigger messages close the socket with 1008 (policy
-    violation). The ASGI server's own frame limit (uvicorn ``ws_max_size``, 16 MiB) still applies first."""
+    violation). Run the server with ``ws_max_size=server_ws_max_size(max_message_bytes)`` (``prefkit
+    serve`` does) so that much bigger frames are refused before they are buffered."""
+    max_sockets_per_client: int = 0
+    """Component websockets one client address may hold open at once (0: unlimited); a socket beyond is
+    accepted and closed at once with 1013 (try again later), so ReactPy's client retries with backoff."""
     _normalized_origins: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +162,8 @@ class ReactPyBridgeConfig:
             raise ValueError(f"path_prefix must start with '/' and not end with '/': {self.path_prefix!r}")
         if self.max_message_bytes <= 0:
             raise ValueError(f"max_message_bytes must be positive: {self.max_message_bytes}")
+        if self.max_sockets_per_client < 0:
+            raise ValueError(f"max_sockets_per_client must be 0 or positive: {self.max_sockets_per_client}")
         for name in self.widgets:
             if not _WIDGET_NAME.fullmatch(name):
                 raise ValueError(f"widget name must match {_WIDGET_NAME.pattern}: {name!r}")
@@ -158,6 +184,7 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
     """
     static_assets = _load_static_assets()
     bootstrap = _asset(_BOOTSTRAP_FILE.read_bytes(), ".js", _CACHE_REVALIDATE)
+    slots = ClientSlots(config.max_sockets_per_client)
 
     @get("/prefkit.js", include_in_schema=False)
     async def bootstrap_script(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -210,12 +237,21 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
         for key, value in socket.query_params.multi_items():
             if key not in _LOCATION_PARAMS:
                 props.setdefault(key, value)  # first value wins for a repeated parameter
-        try:
-            root = factory(WidgetRequest(widget=widget, props=props, connection=socket))
-        except HTTPException as exc:
-            await _refuse_handshake(socket, exc.status_code, exc.detail)
+        client = client_address(socket.scope)
+        if not slots.acquire(client):
+            _logger.info("closing component websocket: %d already open from this client", slots.limit)
+            await socket.accept()
+            await socket.close(code=_WS_TRY_AGAIN_LATER, reason="too many open widgets from this client")
             return
-        await _run_session(socket, root, config.max_message_bytes)
+        try:
+            try:
+                root = factory(WidgetRequest(widget=widget, props=props, connection=socket))
+            except HTTPException as exc:
+                await _refuse_handshake(socket, exc.status_code, exc.detail)
+                return
+            await _run_session(socket, root, config.max_message_bytes)
+        finally:
+            slots.release(client)
 
     return Router(
         path=config.path_prefix,
@@ -254,8 +290,9 @@ async def _run_session(socket: WebSocket[Any, Any, Any], root: Component, max_me
     except* _PolicyViolation as violations:
         # Close only now, after serve_layout cancelled its sender: a send after close is an ASGI error.
         reason = str(violations.exceptions[0])
-        _logger.info("closing component websocket: %s", reason)
-        await socket.close(code=_WS_POLICY_VIOLATION, reason=reason)
+        _logger.info("closing component websocket: %s", reason[:200])
+        # RFC 6455: a close reason is at most 123 bytes of UTF-8.
+        await socket.close(code=_WS_POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))
 
 
 class _PolicyViolation(Exception):
@@ -279,12 +316,13 @@ async def _receive_layout_event(socket: WebSocket[Any, Any, Any], max_message_by
         text: str | None = message.get("text")
         if text is None:
             raise _PolicyViolation("binary messages are not supported")
-        if len(text.encode()) > max_message_bytes:
+        if len(text) > max_message_bytes or len(text.encode()) > max_message_bytes:
             raise _PolicyViolation(f"message larger than {max_message_bytes} bytes")
         try:
-            event = msgspec.json.decode(text, type=_LayoutEventMessage)
-        except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-            raise _PolicyViolation("malformed message") from exc
+            # The same strict JSON as HTTP bodies: deep nesting, duplicate keys, inexact numbers refused.
+            event = msgspec.convert(strict_json.decode(text), type=_LayoutEventMessage)
+        except (strict_json.InvalidJson, msgspec.ValidationError) as exc:
+            raise _PolicyViolation(f"malformed message: {exc}") from exc
         if event.type != "layout-event":
             # ReactPy's middleware ignores unknown types too; newer clients may add some.
             _logger.warning("ignoring ReactPy client message of type %r", event.type)

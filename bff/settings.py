@@ -90,6 +90,10 @@ class Settings:
     """``PREFKIT_WRITE_RATE_LIMIT``: state-changing requests per client IP per minute (0 disables)."""
     max_body_bytes: int = 64 * 1024
     """``PREFKIT_MAX_BODY_BYTES``: largest request body accepted (413 beyond)."""
+    max_sockets_per_client: int = 32
+    """``PREFKIT_MAX_SOCKETS_PER_CLIENT``: component websockets (one per widget on a page) one client address
+    may hold open at once; more are closed with 1013 "try again later" (0 disables). Behind a proxy every
+    shopper shares its address: raise it there, or limit in the proxy."""
     cookie_secure: bool | None = None
     """``PREFKIT_COOKIE_SECURE``: force the cookie's ``Secure`` flag; unset means "when the request is
     https"."""
@@ -128,6 +132,10 @@ class Settings:
             )
         if "PREFKIT_MAX_BODY_BYTES" in env:
             values["max_body_bytes"] = _int("PREFKIT_MAX_BODY_BYTES", env["PREFKIT_MAX_BODY_BYTES"])
+        if "PREFKIT_MAX_SOCKETS_PER_CLIENT" in env:
+            values["max_sockets_per_client"] = _int(
+                "PREFKIT_MAX_SOCKETS_PER_CLIENT", env["PREFKIT_MAX_SOCKETS_PER_CLIENT"]
+            )
         if env.get("PREFKIT_COOKIE_SECURE"):
             values["cookie_secure"] = _bool("PREFKIT_COOKIE_SECURE", env["PREFKIT_COOKIE_SECURE"])
         if "PREFKIT_CUSTOMER_SESSION_DAYS" in env:
@@ -167,6 +175,11 @@ class Settings:
             _check_secret(name, value)
         if settings.max_body_bytes <= 0:
             raise SettingsError(f"PREFKIT_MAX_BODY_BYTES must be positive, got {settings.max_body_bytes}")
+        if settings.max_sockets_per_client < 0:
+            raise SettingsError(
+                "PREFKIT_MAX_SOCKETS_PER_CLIENT must be 0 (off) or positive, "
+                f"got {settings.max_sockets_per_client}"
+            )
         if settings.write_rate_limit_per_minute < 0:
             raise SettingsError(
                 "PREFKIT_WRITE_RATE_LIMIT must be 0 (off) or positive, "

@@ -66,6 +66,7 @@ from .api.context import gpc_of
 from .app import AppContext, register_routes
 from .effective import EffectiveValue
 from .identity import subject_from_connection
+from .limits import budgeted_store
 from .reactpy_bridge import WidgetFactory, WidgetRequest
 from .service import PreferenceService, PreferenceValidationError, UnknownPreferenceError
 
@@ -259,6 +260,8 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
             locale=locale,
             capabilities=capabilities,
         )
+        # Widget writes draw on the client's write budget, like HTTP writes (bff/limits.py).
+        store = budgeted_store(store, connection.scope)  # type: ignore[assignment]
         return PreferenceProvider(
             store, child, locale=locale, theme=theme, assets=assets, load_history=history
         )

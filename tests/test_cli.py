@@ -15,6 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from _bff_app import wait_for
+from _raw_websocket import RawWebSocket
 
 from bff.storage.migrate import head_revision
 
@@ -200,3 +201,25 @@ def test_component_websockets_are_uncompressed_unless_asked(tmp_path: Path) -> N
         assert _negotiated_extensions(base) is None
     with demo_server(tmp_path, "--ws-compression") as base:
         assert "permessage-deflate" in (_negotiated_extensions(base) or "")
+
+
+def test_demo_refuses_an_oversized_websocket_frame_from_its_header(tmp_path: Path) -> None:
+    """uvicorn's default would buffer 16 MiB per socket before the bridge's 64 KiB check; the server's own
+    limit (``ws_max_size``) refuses the frame as soon as its header announces more (1009)."""
+    with demo_server(tmp_path) as base:
+        port = int(base.rsplit(":", 1)[1])
+        raw = RawWebSocket("127.0.0.1", port, "/_prefkit/ws/consent-toggle?key=marketing_email")
+        try:
+            assert raw.status == 101
+            raw.send_frame_start(15 * 1024 * 1024, b"x" * 1024)  # announces 15 MiB, sends 1 KiB
+            assert raw.close_code(timeout=20) == 1009
+        finally:
+            raw.close()
+        # Just over the documented 64 KiB is still the bridge's own, documented refusal (1008).
+        raw = RawWebSocket("127.0.0.1", port, "/_prefkit/ws/consent-toggle?key=marketing_email")
+        try:
+            payload = b'{"type": "layout-event", "target": "x", "data": ["' + b"y" * (64 * 1024) + b'"]}'
+            raw.send_frame_start(len(payload), payload)
+            assert raw.close_code(timeout=20) == 1008
+        finally:
+            raw.close()
