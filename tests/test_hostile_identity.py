@@ -138,11 +138,12 @@ def test_a_malformed_session_cookie_gives_a_fresh_anonymous_subject_on_every_rou
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=_HEADER_BYTES)
-def test_no_cookie_bytes_make_a_500(live: LiveServer, value: bytes) -> None:
+def test_no_cookie_or_token_bytes_make_a_500(live: LiveServer, value: bytes) -> None:
     for name in (b"prefkit_sid", b"__Host-prefkit_sid"):
         response = _raw(live, "GET", "/api/v1/preferences", [(b"cookie", name + b"=" + value)])
         assert response.status_code == 200, response.text
         assert response.json()["subject_kind"] == "anonymous"
+    _problem(_raw(live, "GET", "/api/v1/preferences", [(b"authorization", b"Bearer " + (value or b"x"))]), 401, "invalid-token")
 
 
 def test_withdrawal_works_after_a_sibling_origin_planted_a_garbage_cookie(live: LiveServer) -> None:

@@ -162,3 +162,38 @@ def test_subject_from_connection_on_websocket(tmp_path: Path) -> None:
     with client.websocket_connect("/ws", headers={"cookie": "prefkit_sid=tampered.0.xyz"}) as ws:
         fresh = ws.receive_text()
     assert fresh.startswith("anon:") and fresh != "anon:" + "b" * 32
+
+
+def test_a_revoked_customer_cookie_is_refused_on_the_websocket_handshake_too(tmp_path: Path) -> None:
+    import anyio
+
+    from bff.sessions import SessionRevocations
+    from bff.storage import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'ws.db'}")
+    database.migrate()
+    sessions = SessionRevocations(database)
+    identity = Identity(secret=SECRET)
+
+    @websocket("/ws")
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_text(subject_from_connection(socket))
+        await socket.close()
+
+    app = Litestar(
+        [handler],
+        middleware=[DefineMiddleware(IdentityMiddleware, identity=identity, revoked=sessions.is_revoked)],
+    )
+    try:
+        value, _ = identity.cookie_value("cust:c-ws")
+        claims = identity.verify_cookie(value)
+        assert claims is not None and claims.session
+        client = TestClient(app)
+        with client.websocket_connect("/ws", headers={"cookie": f"prefkit_sid={value}"}) as ws:
+            assert ws.receive_text() == "cust:c-ws"
+        anyio.run(sessions.revoke, claims.session, claims.expires_at)
+        with client.websocket_connect("/ws", headers={"cookie": f"prefkit_sid={value}"}) as ws:
+            assert ws.receive_text().startswith("anon:")
+    finally:
+        database.dispose()
