@@ -163,3 +163,30 @@ def test_the_keys_are_declared_where_the_server_asks_for_them(tmp_path: Path, sq
             assert client.request(method.upper(), "/api/v1/admin/registry").status_code == 401
         assert document["paths"]["/api/v1/profile"]["get"]["security"] == [{}, {"apiKey": []}]
         assert "security" not in document["paths"]["/api/v1/preferences"]["get"]
+
+
+def test_the_document_follows_a_new_registry_and_catalog(tmp_path: Path, sqlite_url: str) -> None:
+    """The rendered document is cached; a registry upload or another catalog is documented at once."""
+    from _bff_app import ADMIN_KEY, REGISTRY_TOML
+
+    from bff.catalog import Catalog, generate_products
+
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, service):
+        first = client.get("/schema/openapi.json").json()
+        assert client.get("/schema/openapi.json").json() == first
+        assert "/api/v1/preferences/extra" not in first["paths"]
+
+        extra = REGISTRY_TOML + '[[preferences]]\nkey = "extra"\nkind = "consent"\npurpose = "x"\ntitle = "E"'
+        uploaded = client.put("/api/v1/admin/registry?format=toml", content=extra,
+                              headers={"X-Admin-Key": ADMIN_KEY})
+        assert uploaded.status_code == 200, uploaded.text
+        second = client.get("/schema/openapi.json").json()
+        assert "/api/v1/preferences/extra" in second["paths"]
+        assert second["info"]["x-prefkit-registry-version"] == service.registry.current.version
+
+        shoes = [p for p in generate_products(60) if p.category == "shoes"]
+        client.app.state.prefkit_catalog = Catalog.from_products(shoes)
+        third = client.get("/schema/openapi.json").json()
+        parameters = third["paths"]["/api/v1/catalog"]["get"]["parameters"]
+        category = next(p for p in parameters if p["name"] == "category")
+        assert category["schema"]["enum"] == ["", "shoes"]

@@ -125,7 +125,6 @@ def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, 
     return ProductResponse(locale=locale, shown=found is not None, item=found, profile=page.profile)
 
 
-@register_document_hook
 def _document_categories(document: dict[str, Any], state: Any) -> None:
     """The ``category`` parameter is one of the plugged-in catalog's categories (others are a 400)."""
     operation = document.get("paths", {}).get("/api/v1/catalog", {}).get("get", {})
@@ -133,6 +132,10 @@ def _document_categories(document: dict[str, Any], state: Any) -> None:
         if parameter.get("name") == "category" and parameter.get("in") == "query":
             # Empty means every category, as when the parameter is left out (a form's "all" option).
             parameter["schema"] = {"type": "string", "enum": ["", *catalog_of(state).categories]}
+
+
+# The catalog in app.state can be replaced after start (a shop's own): document the one being served.
+register_document_hook(_document_categories, lambda state: catalog_of(state).categories)
 
 
 def create_catalog_router() -> Router:
