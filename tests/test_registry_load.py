@@ -252,7 +252,8 @@ CRASHERS = {
                          "nest"),
     "json lone surrogate": ('{"shop": {"name": "\\ud800"}}', "json", "shop.name", "surrogate"),
     "json lone surrogate key": ('{"shop": {"name": "S"}, "\\udc00": 1}', "json", "", "surrogate"),
-    "yaml lone surrogate": ('shop: {name: "\\ud800"}\n', "yaml", "shop.name", "surrogate"),
+    # LibYAML refuses the escape while parsing, the pure-Python loader yields it and the tree check refuses it.
+    "yaml lone surrogate": ('shop: {name: "\\ud800"}\n', "yaml", None, "Unicode"),
     "text lone surrogate": ('[shop]\nname = "S"\n# \ud800\n', "toml", "", "surrogate"),
 }
 
@@ -263,7 +264,7 @@ def test_documents_that_crashed_the_loader_are_precise_listed_errors(name: str) 
     with pytest.raises(RegistryLoadError) as info:
         load_registry(text, fmt, source="shop." + fmt)
     errors = info.value.errors
-    matching = [e for e in errors if e.path == path and fragment in str(e)]
+    matching = [e for e in errors if path in (None, e.path) and fragment in str(e)]
     assert matching, [str(e) for e in errors]
     assert all(e.source == "shop." + fmt for e in errors)
     assert len(str(info.value)) < 20_000  # a precise list, not an echo of the document
