@@ -58,6 +58,7 @@ def is_sqlite(url: str | sa.URL) -> bool:
 def _sqlite_engine(url: sa.URL, *, begin: str) -> Engine:
     engine = sa.create_engine(
         url,
+        hide_parameters=True,  # error messages (and so logs) never carry bound values: subject ids
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         pool_size=8,
         max_overflow=24,
@@ -95,6 +96,7 @@ class Database:
             # A server that accepts connections but never answers must not hang requests (or `migrate`) forever.
             timeout = {} if "connect_timeout" in self.url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
             self.engine = sa.create_engine(self.url, pool_size=10, max_overflow=22, pool_pre_ping=True,
+                                           hide_parameters=True,
                                            connect_args=timeout)
             self.write_engine = self.engine
         # SQLite has one writer at a time anyway. Queueing this process's writers on a lock, rather than
@@ -138,7 +140,9 @@ class Database:
         try:
             connection = self.engine.raw_connection()
         except dbapi_error as exc:  # cannot connect: raise like SQLAlchemy's own paths (-> 503)
-            raise sa.exc.DBAPIError.instance(statement, params, exc, dbapi_error) from exc
+            raise sa.exc.DBAPIError.instance(
+                statement, params, exc, dbapi_error, hide_parameters=True
+            ) from exc
         try:
             return driver_execute(connection, dbapi_error, statement, params, fetch=True)
         finally:
@@ -152,7 +156,9 @@ class Database:
                 return connection.execute(sql, params).fetchall()  # sqlite3: no cursor bookkeeping of ours
             except sqlite3.Error as exc:
                 if not _is_busy(exc):
-                    raise sa.exc.DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+                    raise sa.exc.DBAPIError.instance(
+                        sql, params, exc, sqlite3.Error, hide_parameters=True
+                    ) from exc
         return await self.offload.call(self.fetch_all, sql, params)
 
     def _inline_connection(self) -> Any:

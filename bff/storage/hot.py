@@ -79,7 +79,7 @@ def driver_execute(
         finally:
             cursor.close()
     except error as exc:
-        raise sa.exc.DBAPIError.instance(statement, params, exc, error) from exc
+        raise sa.exc.DBAPIError.instance(statement, params, exc, error, hide_parameters=True) from exc
 
 
 def _run(connection: Connection, statement: str, params: Any, *, fetch: bool = False,
