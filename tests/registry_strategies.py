@@ -112,7 +112,9 @@ def _number(value: Decimal, integral: bool) -> int | float:
 
 
 @st.composite
-def _slider(draw: st.DrawFn, common: dict[str, Any], locales: list[str], consents: list[str]) -> dict[str, Any]:
+def _slider(
+    draw: st.DrawFn, common: dict[str, Any], locales: list[str], consents: list[str]
+) -> dict[str, Any]:
     # Built on an exact decimal grid, so every bound, default, page step and stop is on a step for the
     # validator's tolerance too. Fractional steps keep moderate magnitudes (a float cannot hold 10**12 to a
     # thousandth); integral steps reach large but storable bounds, negative ones included.
@@ -122,7 +124,8 @@ def _slider(draw: st.DrawFn, common: dict[str, Any], locales: list[str], consent
         start = Decimal(draw(st.sampled_from([0, -10, -(10**6)]) | st.integers(-(10**12), 10**12)))
         count = draw(st.integers(1, 1000))
     else:
-        step = Decimal(draw(st.sampled_from(["0.1", "0.25", "0.5", "0.05", "0.001", "2.5", "0.00001", "1E-7"])))
+        steps = ["0.1", "0.25", "0.5", "0.05", "0.001", "2.5", "0.00001", "1E-7"]
+        step = Decimal(draw(st.sampled_from(steps)))
         start = Decimal(draw(st.integers(-1000, 1000))) * step
         count = draw(st.integers(1, 400))
     minimum, maximum = start, start + count * step
@@ -160,7 +163,9 @@ def _slider(draw: st.DrawFn, common: dict[str, Any], locales: list[str], consent
 
 
 @st.composite
-def _filter(draw: st.DrawFn, common: dict[str, Any], locales: list[str], consents: list[str]) -> dict[str, Any]:
+def _filter(
+    draw: st.DrawFn, common: dict[str, Any], locales: list[str], consents: list[str]
+) -> dict[str, Any]:
     option_keys = draw(
         st.lists(keys, min_size=1, max_size=draw(st.sampled_from([3, 8, 40])), unique=True)
     )

@@ -20,7 +20,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bff.reactpy_bridge import walk_model
-from components import ConsentBanner, ConsentToggle, FilterGroup, PreferenceCenter, PreferenceProvider, PreferenceSlider
+from components import (
+    ConsentBanner,
+    ConsentToggle,
+    FilterGroup,
+    PreferenceCenter,
+    PreferenceProvider,
+    PreferenceSlider,
+)
 from preference_registry import ConsentType, FilterType, RegistrySnapshot, SliderType, load_registry
 from preference_registry.values import validate_value
 
@@ -32,7 +39,9 @@ except ImportError:  # tests/ not on sys.path (e.g. --import-mode=importlib)
     from tests.registry_strategies import registry_documents, stored_values
     from tests.test_components_unit import MemoryStore, Session, loaded, serial_rendering  # noqa: F401
 
-_REFERENCES = ("aria-labelledby", "aria-describedby", "aria-controls", "htmlFor", "data-prefkit-escape-target")
+_REFERENCES = (
+    "aria-labelledby", "aria-describedby", "aria-controls", "htmlFor", "data-prefkit-escape-target",
+)
 _KEYS = ("ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End")
 
 
@@ -136,8 +145,10 @@ _ID_WORDS = {  # keys equal to the words of the center's own element ids
 _TINY_STEPS = {  # steps whose repr has no decimal point (1e-05, 1e-07)
     "shop": {"name": "S", "default_locale": "pl", "locales": ["pl", "en"]},
     "preferences": [
-        {"key": "fine", "kind": "slider", "title": "F", "min": 0, "max": 0.001, "step": 0.00001, "default": 0},
-        {"key": "finer", "kind": "slider", "title": "F", "min": -1e-5, "max": 1e-5, "step": 1e-7, "default": 0},
+        {"key": "fine", "kind": "slider", "title": "F", "min": 0, "max": 0.001, "step": 0.00001,
+         "default": 0},
+        {"key": "finer", "kind": "slider", "title": "F", "min": -1e-5, "max": 1e-5, "step": 1e-7,
+         "default": 0},
     ],
 }
 

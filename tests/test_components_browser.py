@@ -101,11 +101,14 @@ class Env:
     def page_url(self, name: str) -> str:
         return f"{self.host.origin}/{name}"
 
-    def write_page(self, name: str, *mounts: str, lang: str = "en", tall: bool = False) -> str:
-        """A host page with the one script tag and the given mount points; returns its URL."""
+    def write_page(
+        self, name: str, *mounts: str, lang: str = "en", tall: bool = False, bff: str | None = None
+    ) -> str:
+        """A host page with the one script tag (of ``bff``, default: this module's BFF) and the given mount
+        points; returns its URL."""
         spacer = '<div style="height: 150vh" aria-hidden="true"></div>' if tall else ""
         html = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{name}</title>
-<script type="module" src="{self.bff}/_prefkit/prefkit.js"></script></head>
+<script type="module" src="{bff or self.bff}/_prefkit/prefkit.js"></script></head>
 <body><main><h1>Shop</h1>{"".join(mounts)}{spacer}</main></body></html>"""
         (self.host.directory / name).write_text(html, encoding="utf-8")
         return self.page_url(name)
@@ -761,7 +764,8 @@ class RestartableBff:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
-        self.server = uvicorn.Server(uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on"))
+        config = uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         _wait_until(lambda: self.server is not None and self.server.started, "the BFF to start")
@@ -788,19 +792,12 @@ def own_bff(env: Env, tmp_path: Path) -> Iterator[RestartableBff]:
     bff.stop()
 
 
-def _page_on(env: Env, bff: str, name: str, *mounts: str, lang: str = "en") -> str:
-    html = f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{name}</title>
-<script type="module" src="{bff}/_prefkit/prefkit.js"></script></head>
-<body><main><h1>Shop</h1>{"".join(mounts)}</main></body></html>"""
-    (env.host.directory / name).write_text(html, encoding="utf-8")
-    return env.page_url(name)
-
-
 def test_unknown_key_shows_an_error_in_the_shoppers_locale(env: Env, context: BrowserContext) -> None:
     # The handshake is refused (404): the mount point says so instead of "Ładowanie…" forever.
     url = env.write_page(
         "unknown-key.html",
-        '<div data-prefkit-widget="consent-toggle" data-key="no_such_key" data-locale="pl">Ładowanie…</div>',
+        '<div data-prefkit-widget="consent-toggle" data-key="no_such_key" data-locale="pl">'
+        "Ładowanie…</div>",
         lang="pl",
     )
     page = context.new_page()
@@ -811,13 +808,14 @@ def test_unknown_key_shows_an_error_in_the_shoppers_locale(env: Env, context: Br
     expect(error).to_have_count(1)
     expect(page.locator("[data-prefkit-widget]")).not_to_contain_text("Ładowanie…")
     expect(page.get_by_role("button", name="Spróbuj ponownie")).to_be_visible()
+    assert _axe_violations(page) == []
 
 
 def test_store_read_failure_shows_an_alert_and_retry_recovers(
-    env: Env, own_bff: RestartableBff, context: BrowserContext
+    env: Env, own_bff: RestartableBff, context: BrowserContext, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = _page_on(env, own_bff.url, "read-failure.html",
-                   mount("consent-toggle", key="recommendations", locale="pl"), lang="pl")
+    toggle = mount("consent-toggle", key="recommendations", locale="pl")
+    url = env.write_page("read-failure.html", toggle, lang="pl", bff=own_bff.url)
     prime = context.request.get(f"{own_bff.url}/api/v1/preferences")  # the tables exist, the cookie too
     assert prime.ok
     own_bff.rename_table("preference_state", "preference_state_away")
@@ -825,6 +823,10 @@ def test_store_read_failure_shows_an_alert_and_retry_recovers(
     page.goto(url)
     expect(page.get_by_role("alert")).to_have_text("Nie udało się wczytać Twoich ustawień.")
     expect(page.locator("[data-prefkit-widget]")).not_to_contain_text("Loading…")
+    # Logged once, naming the widget and its key, never the shopper (SQL parameters hold the subject id).
+    failures = [r for r in caplog.records if "loading preferences failed" in r.getMessage()]
+    assert len(failures) == 1 and "ConsentToggle('recommendations')" in failures[0].getMessage()
+    assert "anon:" not in caplog.text
     own_bff.rename_table("preference_state_away", "preference_state")
     tab_to(page, page.get_by_role("button", name="Spróbuj ponownie"))
     page.keyboard.press("Enter")
@@ -838,7 +840,8 @@ def test_store_read_failure_shows_an_alert_and_retry_recovers(
 def test_lost_connection_says_so_and_retry_reconnects(
     env: Env, own_bff: RestartableBff, context: BrowserContext
 ) -> None:
-    url = _page_on(env, own_bff.url, "lost-socket.html", mount("consent-toggle", key="recommendations", locale="en"))
+    toggle = mount("consent-toggle", key="recommendations", locale="en")
+    url = env.write_page("lost-socket.html", toggle, bff=own_bff.url)
     page = open_page(context, url)
     switch = page.get_by_role("switch", name="Personalized recommendations")
     switch.press("Space")

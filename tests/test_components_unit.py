@@ -684,7 +684,8 @@ async def test_failed_save_is_announced_flagged_and_logged_with_its_key(
     async with Session(PreferenceProvider(store, PreferenceCenter(), locale="pl")) as s:
         await s.until(lambda: loaded(s), "first load")
         await s.fire(s.find(data_key="analytics", data_part="consent")["children"][1], "onClick")
-        await s.until(lambda: status_text(s) == "Nie udało się zapisać. Spróbuj ponownie.", "announcement")
+        failed = "Nie udało się zapisać. Spróbuj ponownie."
+        await s.until(lambda: status_text(s) == failed, "announcement")
         assert "error" in attrs(s.find(data_key="analytics", data_part="consent"))["data-state"].split()
         (record,) = _logged(caplog, "saving analytics failed")
         assert "PreferenceCenter" in record.getMessage()
