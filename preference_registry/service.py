@@ -175,21 +175,33 @@ class RegistryService:
 
         stop = stop or asyncio.Event()
         target = self._path.resolve()
-        wanted = str(target)
+        wanted = {str(target), str(target.parent)}  # the file, and its directory going away
 
         def is_registry(_change: watchfiles.Change, path: str) -> bool:
-            return os.path.normpath(path) == wanted
+            return os.path.normpath(path) in wanted
 
+        failures = 0
         while not stop.is_set():
             try:
-                async for _ in watchfiles.awatch(target.parent, watch_filter=is_registry, stop_event=stop,
-                                                 debounce=100, step=20, recursive=False):
-                    logger.info("registry file %s changed; reloading", wanted)
+                # After a failure (e.g. the OS's limit of file watches), poll instead of relying on notifications.
+                async for changes in watchfiles.awatch(target.parent, watch_filter=is_registry, stop_event=stop,
+                                                       debounce=100, step=20, recursive=False,
+                                                       force_polling=True if failures else None):
+                    failures = 0
+                    logger.info("registry file %s changed; reloading", target)
                     await self._guarded_reload()
-            except Exception:  # noqa: BLE001 - e.g. the directory vanished: keep serving, watch again
-                logger.exception("watching %s failed; retrying in %ss", target.parent, WATCH_RETRY_SECONDS)
+                    if any(path == str(target.parent) for _, path in changes):
+                        break  # the directory was removed or replaced: a watch on it sees nothing more
+            except Exception:  # noqa: BLE001 - e.g. the directory is missing: keep serving, watch again
+                failures += 1
+                if failures == 1:  # once per outage, not every retry
+                    logger.warning("cannot watch %s; retrying every %ss", target.parent, WATCH_RETRY_SECONDS,
+                                   exc_info=True)
+            if not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=WATCH_RETRY_SECONDS)
+                if target.parent.is_dir():
+                    await self._guarded_reload()  # whatever changed while nothing was watching
 
     async def _guarded_reload(self) -> None:
         try:

@@ -206,3 +206,19 @@ def test_files_beside_the_registry_never_trigger_a_reload(tmp_path: Path, sqlite
         assert noticed and not any("shop.log" in m or "notes.toml" in m for m in noticed), noticed
         reloads = [r for r in seen.records if r.name == "prefkit.registry" and "reloading" in r.getMessage()]
         assert 1 <= len(reloads) <= 2, [r.getMessage() for r in reloads]  # the rename: one or two batches
+
+
+def test_the_watcher_follows_its_directory_being_removed_and_re_created(tmp_path: Path, sqlite_url: str) -> None:
+    import shutil
+
+    directory = tmp_path / "conf"
+    directory.mkdir()
+    path = write_registry(directory)
+    with running_app(path, sqlite_url) as (client, service):
+        version = service.registry.current.version
+        shutil.rmtree(directory)
+        wait_for(lambda: service.registry.last_rejection, message="the missing directory to be reported")
+        assert client.get("/api/v1/registry").json()["version"] == version
+        directory.mkdir()
+        write_registry(directory, REGISTRY_TOML + NEW_TYPE)
+        wait_for(lambda: "gift_wrap" in _keys(client), message="the re-created directory to be watched")
