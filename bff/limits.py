@@ -31,6 +31,7 @@ from components import PreferenceStore, PreferenceStoreError
 
 __all__ = [
     "BUDGET_STATE_KEY",
+    "MAX_TRACKED_CLIENTS",
     "BudgetedStore",
     "ClientSlots",
     "WriteBudget",
@@ -44,7 +45,9 @@ __all__ = [
 BUDGET_STATE_KEY: Final[str] = "prefkit_write_budget"
 """Where :func:`bff.app.create_app` puts the app's :class:`WriteBudget` (``app.state``); None: unlimited."""
 
-_SWEEP_EVERY: Final[int] = 1024  # forget expired windows after this many new ones (memory: live clients only)
+MAX_TRACKED_CLIENTS: Final[int] = 100_000
+"""Most clients whose window :class:`WriteBudget` remembers (~10 MB); beyond, the oldest are forgotten. An
+address-hopping client gains nothing from that: each new address has a fresh budget anyway."""
 
 
 def client_address(scope: Mapping[str, Any]) -> str:
@@ -73,17 +76,26 @@ class WriteLimitExceeded(TooManyRequestsException):
 
 class WriteBudget:
     """``limit`` actions per client per fixed window of ``window`` seconds (the window starts at a client's
-    first action, as in Litestar's limiter). Thread-safe; every call is O(1) but the periodic sweep."""
+    first action, as in Litestar's limiter). Thread-safe; every call is amortized O(1)."""
 
-    def __init__(self, limit: int, *, window: int = 60, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        window: int = 60,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = MAX_TRACKED_CLIENTS,
+    ) -> None:
         if limit <= 0 or window <= 0:
             raise ValueError(f"limit and window must be positive, got {limit} per {window} s")
         self.limit = limit
         self.window = window
+        self.max_clients = max_clients
         self._clock = clock
         self._lock = threading.Lock()
-        self._used: dict[str, tuple[float, int]] = {}  # client -> (window end, units used in it)
-        self._new_windows = 0
+        # client -> (window end, units used in it), oldest window first: every window is as long, so the
+        # insertion order is the order of expiry and forgetting expired ones stops at the first live one.
+        self._used: dict[str, tuple[float, int]] = {}
 
     def take(self, client: str, units: int = 1) -> int:
         """Spend ``units`` of ``client``'s budget and return what is left, or raise
@@ -92,13 +104,14 @@ class WriteBudget:
         with self._lock:
             end, used = self._used.get(client, (0.0, 0))
             if end <= now:
+                self._used.pop(client, None)
+                self._forget_expired(now)
                 end, used = now + self.window, 0
-                self._new_windows += 1
-                if self._new_windows >= _SWEEP_EVERY:
-                    self._sweep(now)
             if used + units > self.limit:
                 raise WriteLimitExceeded(self.limit, self.window, max(1, math.ceil(end - now)))
             self._used[client] = (end, used + units)
+            while len(self._used) > self.max_clients:
+                del self._used[next(iter(self._used))]
             return self.limit - used - units
 
     def headers(self, client: str, remaining: int) -> dict[str, str]:
@@ -111,9 +124,11 @@ class WriteBudget:
             "RateLimit-Reset": str(max(1, math.ceil(end - self._clock()))),
         }
 
-    def _sweep(self, now: float) -> None:
-        self._new_windows = 0
-        for client in [c for c, (end, _used) in self._used.items() if end <= now]:
+    def _forget_expired(self, now: float) -> None:
+        while self._used:
+            client, (end, _used) = next(iter(self._used.items()))
+            if end > now:
+                return
             del self._used[client]
 
 

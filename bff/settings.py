@@ -87,7 +87,8 @@ class Settings:
     demo: bool = False
     """``PREFKIT_DEMO``: demo mode; missing secrets are replaced by random per-process ones."""
     write_rate_limit_per_minute: int = 600
-    """``PREFKIT_WRITE_RATE_LIMIT``: state-changing requests per client IP per minute (0 disables)."""
+    """``PREFKIT_WRITE_RATE_LIMIT``: state-changing actions per client IP per minute (0 disables): HTTP
+    writes and admin calls, widget writes over component websockets and merges share this one budget."""
     max_body_bytes: int = 64 * 1024
     """``PREFKIT_MAX_BODY_BYTES``: largest request body accepted (413 beyond)."""
     max_sockets_per_client: int = 32

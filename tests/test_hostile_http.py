@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 from bff.cli import demo_registry_path
+from bff.limits import WriteBudget, WriteLimitExceeded
 from bff.reactpy_bridge import apply_layout_update, walk_model
 from bff.service import PreferenceService
 
@@ -262,7 +263,7 @@ def test_any_body_to_any_write_endpoint_is_answered_without_5xx_and_refusals_cha
             gpc=st.sampled_from([None, b"1", b"0", b"\xc3\xa9", b"\xff"]),
         )
         @settings(
-            max_examples=150,
+            max_examples=100,
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -531,3 +532,20 @@ def test_any_websocket_message_is_processed_or_refused_with_1008(live: LiveServe
 
 
 _next_source = 0
+
+
+def test_the_write_budget_refills_after_its_window_and_forgets_the_oldest_clients() -> None:
+    now = [0.0]
+    budget = WriteBudget(3, window=60, clock=lambda: now[0], max_clients=100)
+    assert [budget.take("a") for _ in range(3)] == [2, 1, 0]
+    with pytest.raises(WriteLimitExceeded) as refused:
+        budget.take("a")
+    assert refused.value.retry_after == 60 and refused.value.headers["Retry-After"] == "60"
+    now[0] = 59.5
+    with pytest.raises(WriteLimitExceeded):
+        budget.take("a")  # a refusal spends nothing and does not extend the window
+    now[0] = 60.0
+    assert budget.take("a") == 2
+    for n in range(1000):  # an address-hopping client: memory stays bounded
+        budget.take(f"hop-{n}")
+    assert budget.take("a") == 3 - 1  # forgotten, so a fresh window: each new address has one anyway
