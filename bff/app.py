@@ -211,7 +211,9 @@ def create_app(
             charge=charge_write,
         ),
         DefineMiddleware(
-            CsrfMiddleware, allowed_origins=settings.allowed_origins, cookieless_paths=(API_PREFIX + "/admin",)
+            CsrfMiddleware,
+            allowed_origins=settings.allowed_origins,
+            cookieless_paths=(API_PREFIX + "/admin",),
         ),
     ]
     # One budget for every state-changing path (bff/limits.py): this middleware charges HTTP writes, the

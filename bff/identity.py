@@ -317,7 +317,9 @@ class Identity:
                     cookie=cookie,
                 )
         if cookie_subject is not None:
-            return ResolvedIdentity(subject=cookie_subject, kind=_kind(cookie_subject), via="cookie", cookie=cookie)
+            return ResolvedIdentity(
+                subject=cookie_subject, kind=_kind(cookie_subject), via="cookie", cookie=cookie
+            )
         return ResolvedIdentity(
             subject=self.new_anonymous_subject(), kind="anonymous", via="new", cookie_rejected=cookie_rejected
         )
@@ -475,7 +477,9 @@ class IdentityMiddleware:
         cookie = resolved.cookie
         if resolved.via == "bearer" and cookie is not None and cookie.subject.startswith(ANONYMOUS_PREFIX):
             await self.merge_once(cookie.subject, resolved.subject, scope)
-        set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure) if resolved.via == "new" else None
+        set_cookie: bytes | None = None
+        if resolved.via == "new":
+            set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
         if scope["type"] == "websocket":
             if set_cookie is None:
                 await self.app(scope, receive, send)
@@ -483,7 +487,8 @@ class IdentityMiddleware:
 
             async def send_with_cookie(message: dict[str, Any]) -> None:
                 if message["type"] == "websocket.accept" and not state.get("prefkit_cookie_set"):
-                    message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", set_cookie)]}
+                    headers = [*message.get("headers", []), (b"set-cookie", set_cookie)]
+                    message = {**message, "headers": headers}
                 await send(message)
 
             await self.app(scope, receive, send_with_cookie)

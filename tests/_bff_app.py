@@ -25,6 +25,20 @@ API_KEY = "test-api-key-0123456789abcdefghijklmno"
 WRITE = {"X-Prefkit-CSRF": "1"}
 """Header a non-browser client adds to cookie-authenticated writes (see bff/api/security.py)."""
 
+PROBLEM = "application/problem+json"
+
+
+def expect_problem(response: Any, status: int, slug: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 problem document of ``response``, asserting its status, media type and fields."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith(PROBLEM), response.headers
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if slug is not None:
+        assert body["type"] == f"urn:prefkit:problem:{slug}", body
+    return body
+
+
 REGISTRY_TOML = """
 [shop]
 name = "Test Shop"
