@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Request
 
 from ..identity import Identity, ResolvedIdentity, identity_from_connection
+from ..limits import client_address
 from ..service import PreferenceService
 from ..sessions import SessionRevocations
 from ..settings import Settings
@@ -98,8 +99,9 @@ class KeyFailureThrottle:
     ``window`` seconds of the first one, every further check of that key from that client is refused until
     the window ends — right key or not, so guessing gains nothing. Successful checks are not counted.
 
-    In process memory, like the write rate limiter: each BFF process counts on its own, and client
-    addresses are kept for one window only. ``max_clients`` bounds the memory an address-hopping client
+    In process memory, like the write budget (:mod:`bff.limits`), and used on the event loop only: each BFF
+    process counts on its own, and client addresses are kept for one window only. Unlike the budget, a
+    check first asks whether the client is locked out (:meth:`retry_after`) and only failures are counted. ``max_clients`` bounds the memory an address-hopping client
     can make it use (the oldest windows are forgotten first)."""
 
     def __init__(
@@ -143,7 +145,7 @@ def check_key(request: Request[Any, Any, Any], header: str, expected: str) -> bo
     """Whether the request's ``header`` holds the key ``expected`` (constant time), with failed checks
     throttled per client (429 problem with ``Retry-After`` once a client used up its failures)."""
     throttle: KeyFailureThrottle = request.app.state.prefkit_key_throttle
-    client = request.client.host if request.client else ""
+    client = client_address(request.scope)  # the same key the write budget uses
     wait = throttle.retry_after(header, client)
     if wait is not None:
         raise ProblemError(
