@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["RegistryIssue", "RegistryLoadError", "Severity", "ValueValidationError"]
+__all__ = ["MAX_REPORTED_ISSUES", "RegistryIssue", "RegistryLoadError", "Severity", "ValueValidationError"]
 
 Severity = Literal["error", "warning"]
 
@@ -36,10 +36,22 @@ class RegistryIssue(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
         return f"{where}: {prefix}{detail}" if where else f"{prefix}{detail}"
 
 
+MAX_REPORTED_ISSUES = 1000
+"""Most issues one refusal lists; beyond it a last issue counts the rest. Every real registry mistake list fits;
+a generated document with 100,000 unknown fields must not become a 30 MB error response, status or log line."""
+
+
 class RegistryLoadError(ValueError):
-    """A registry document was rejected; ``issues`` lists every error (and warning) at once."""
+    """A registry document was rejected; ``issues`` lists every error (and warning) at once, up to
+    :data:`MAX_REPORTED_ISSUES`."""
 
     def __init__(self, issues: list[RegistryIssue], source: str | None = None) -> None:
+        if len(issues) > MAX_REPORTED_ISSUES:
+            errors = [issue for issue in issues if issue.severity == "error"]
+            kept = errors[:MAX_REPORTED_ISSUES]
+            more = RegistryIssue(path="", message=f"... and {len(errors) - len(kept)} more errors not listed",
+                                 source=source)
+            issues = [*kept, more] if len(errors) > len(kept) else kept
         self.issues = issues
         self.source = source
         errors = [issue for issue in issues if issue.severity == "error"]

@@ -17,14 +17,12 @@ from .errors import RegistryIssue, RegistryLoadError
 from .loader import Format, detect_format, read_file
 from .snapshot import INTERNAL_ERROR, RegistrySnapshot, load_registry
 
-__all__ = ["MAX_RECORDED_ERRORS", "RegistryRejection", "RegistryService", "RegistryStatus"]
+__all__ = ["RegistryRejection", "RegistryService", "RegistryStatus"]
 
 logger = logging.getLogger("prefkit.registry")
 
 Listener = Callable[[RegistrySnapshot], None]
 
-MAX_RECORDED_ERRORS = 200
-"""Errors kept in the status of a refused document (the log has all of them)."""
 WATCH_RETRY_SECONDS = 2.0
 """Pause before watching again after the watch itself failed."""
 
@@ -112,12 +110,7 @@ class RegistryService:
             raise
 
     def _reject(self, exc: RegistryLoadError, source: str | None) -> None:
-        errors = exc.errors
-        if len(errors) > MAX_RECORDED_ERRORS:  # the status is read often; the full list went to the log
-            more = RegistryIssue(path="", message=f"... and {len(errors) - MAX_RECORDED_ERRORS} more errors",
-                                 source=source)
-            errors = [*errors[:MAX_RECORDED_ERRORS], more]
-        self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=errors)
+        self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=exc.errors)
         logger.warning("registry rejected, keeping version %s:\n%s", self._current.version, exc)
 
     def activate(self, snapshot: RegistrySnapshot) -> bool:

@@ -322,3 +322,12 @@ def test_a_file_that_is_not_utf8_is_a_listed_error(tmp_path: Path) -> None:
     with pytest.raises(RegistryLoadError) as info:
         load_file(str(path))
     assert "UTF-8" in info.value.errors[0].message
+
+
+def test_a_refusal_lists_at_most_a_thousand_mistakes_and_counts_the_rest() -> None:
+    typos = "".join(f"typo_{i} = 1\n" for i in range(5000))
+    with pytest.raises(RegistryLoadError) as info:
+        load_registry(HOSTILE_BASE.replace("[shop]\n", "[shop]\n" + typos), "toml", source="typos.toml")
+    errors = info.value.errors
+    assert len(errors) == 1001 and errors[-1].message == "... and 4000 more errors not listed"
+    assert all(e.path.startswith("shop.typo_") for e in errors[:-1])
