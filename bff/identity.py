@@ -61,6 +61,7 @@ __all__ = [
     "SECURE_SUBJECT_COOKIE",
     "SUBJECT_COOKIE",
     "SUBJECT_PATTERN",
+    "CookieClaims",
     "Identity",
     "IdentityMiddleware",
     "InvalidCustomerToken",
