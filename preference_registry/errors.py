@@ -37,8 +37,8 @@ class RegistryIssue(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
 
 
 MAX_REPORTED_ISSUES = 1000
-"""Most issues one refusal lists; beyond it a last issue counts the rest. Every real registry mistake list fits;
-a generated document with 100,000 unknown fields must not become a 30 MB error response, status or log line."""
+"""Most issues one refusal lists; beyond it a last issue counts the rest. Every real list of mistakes fits; a
+generated document with 100,000 unknown fields must not become a 30 MB error response, status or log line."""
 
 
 class RegistryLoadError(ValueError):

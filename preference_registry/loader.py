@@ -81,8 +81,9 @@ def read_file(path: str | Path) -> tuple[str, Format]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        issue = RegistryIssue(path="", message=f"cannot read the registry file: not UTF-8 text (line {line}, byte {exc.start})",
-                              expected="UTF-8", got=f"byte 0x{data[exc.start]:02x}", source=str(path))
+        issue = RegistryIssue(path="", source=str(path),
+                              message=f"cannot read the registry file: not UTF-8 text (line {line}, byte {exc.start})",
+                              expected="UTF-8", got=f"byte 0x{data[exc.start]:02x}")
         raise RegistryLoadError([issue], str(path)) from None
     # Universal newlines, as Path.read_text gave them (the stored source text stays the same).
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -249,7 +250,8 @@ def _salvage_item(item: Any, tp: Any, path: str, broken: set[str]) -> Any:
 
 def _struct_in(tp: Any) -> type[msgspec.Struct] | None:
     """``X`` for a field typed ``X`` or ``X | None`` where ``X`` is a Struct."""
-    candidates = [t for t in get_args(tp) if t is not type(None)] if get_origin(tp) in (Union, UnionType) else [tp]
+    is_union = get_origin(tp) in (Union, UnionType)
+    candidates = [t for t in get_args(tp) if t is not type(None)] if is_union else [tp]
     if len(candidates) == 1 and isinstance(candidates[0], type) and issubclass(candidates[0], msgspec.Struct):
         return candidates[0]
     return None
@@ -269,18 +271,18 @@ def _list_item_in(tp: Any) -> Any:
 
 # -- bounds ---------------------------------------------------------------------------------------------
 def _check_text(text: str, source: str | None) -> None:
-    size = len(text)
-    if size <= MAX_DOCUMENT_BYTES:
-        try:
-            size = len(text.encode("utf-8"))
-        except UnicodeEncodeError as exc:
-            line = text.count("\n", 0, exc.start) + 1
-            issue = RegistryIssue(path="", message=f"the document is not valid Unicode: a lone surrogate at line "
-                                  f"{line}", expected="UTF-8 text", got=f"\\u{ord(text[exc.start]):04x}",
-                                  source=source)
-            raise RegistryLoadError([issue], source) from None
+    if len(text) > MAX_DOCUMENT_BYTES:  # every character is at least one byte: no need to encode it all
+        raise RegistryLoadError([_too_large(f"{len(text)} characters", source)], source)
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        issue = RegistryIssue(path="", message=f"the document is not valid Unicode: a lone surrogate at line "
+                              f"{line}", expected="UTF-8 text", got=f"\\u{ord(text[exc.start]):04x}",
+                              source=source)
+        raise RegistryLoadError([issue], source) from None
     if size > MAX_DOCUMENT_BYTES:
-        raise RegistryLoadError([_too_large(f"{size} characters or more", source)], source)
+        raise RegistryLoadError([_too_large(f"{size} bytes", source)], source)
 
 
 def _too_large(got: str, source: str | None) -> RegistryIssue:
@@ -319,7 +321,8 @@ def _check_tree(raw: Any, source: str | None) -> list[RegistryIssue]:
                 if isinstance(key, str) and _has_surrogate(key):
                     issues.append(_surrogate_issue(path, key, source))
                     continue
-                children.append((item, f"{path}.{_printable(str(key), 60)}" if path else _printable(str(key), 60)))
+                name = _printable(str(key), 60)
+                children.append((item, f"{path}.{name}" if path else name))
         else:
             children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
         stack.extend((item, child, depth + 1) for item, child in reversed(children))
@@ -473,7 +476,8 @@ def _describe(value: Any) -> str:
 
 def _describe_value(value: Any) -> str:
     if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of {len(str(abs(value))) if value.bit_length() < 14_000 else 'thousands of'} digits"
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else "thousands of"  # str() has a limit
+        return f"an integer of {digits} digits"
     return _printable(_REPR.repr(value), 60)
 
 

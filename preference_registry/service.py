@@ -177,9 +177,9 @@ class RegistryService:
         while not stop.is_set():
             try:
                 # After a failure (e.g. the OS's limit of file watches), poll instead of relying on notifications.
-                async for changes in watchfiles.awatch(target.parent, watch_filter=is_registry, stop_event=stop,
-                                                       debounce=100, step=20, recursive=False,
-                                                       force_polling=True if failures else None):
+                watching = watchfiles.awatch(target.parent, watch_filter=is_registry, stop_event=stop, debounce=100,
+                                             step=20, recursive=False, force_polling=True if failures else None)
+                async for changes in watching:
                     failures = 0
                     logger.info("registry file %s changed; reloading", target)
                     await self._guarded_reload()

@@ -198,7 +198,8 @@ def load_registry(text: str, fmt: Format, source: str | None = None) -> Registry
         if decoded.document is not None:
             issues += validate_document(decoded.document, source=source,
                                         preference_indices=decoded.preference_indices,
-                                        section_indices=decoded.section_indices, unreadable=decoded.unreadable)
+                                        section_indices=decoded.section_indices,
+                                        unreadable=decoded.unreadable)
         if decoded.document is None or any(issue.severity == "error" for issue in issues):
             raise RegistryLoadError(issues, source)
         return build_snapshot(decoded.document, source_text=text, fmt=fmt, source=source, warnings=issues)

@@ -330,8 +330,9 @@ class _Checker:
                     cycle = trail[position[required]:] + [required]
                     if frozenset(cycle) not in reported:
                         reported.add(frozenset(cycle))
-                        yield self.issue(f"{by_key[required][0]}.requires", "dependency cycle: " + _chain(cycle),
-                                         expected="requirements without cycles", got=_chain(cycle))
+                        chain = _chain(cycle)
+                        yield self.issue(f"{by_key[required][0]}.requires", f"dependency cycle: {chain}",
+                                         expected="requirements without cycles", got=chain)
                 elif required not in state:
                     state[required] = 1
                     position[required] = len(trail)
