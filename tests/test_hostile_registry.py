@@ -23,6 +23,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from test_registry_properties import _paths
+
 from bff.cli import main as prefkit
 from preference_registry import RegistryLoadError, load_registry
 from preference_registry.loader import MAX_NESTING
@@ -53,17 +55,6 @@ hostile = st.sampled_from(HOSTILE_VALUES) | st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
-
-
-def _paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
-    found = [prefix]
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(doc, list):
-        for index, value in enumerate(doc):
-            found += _paths(value, (*prefix, index))
-    return found
 
 
 @st.composite
