@@ -218,13 +218,13 @@ def test_the_watcher_outlives_generated_hostile_files(tmp_path: Path, sqlite_url
             staged = path.with_name("registry.toml.tmp")
             staged.write_text(json.dumps(doc), encoding="utf-8", errors="surrogatepass")
             staged.replace(path)  # JSON content in a .toml file: refused as TOML, like any broken edit
-            wait_for(lambda: service.registry.last_rejection is not before, message="the rejection")
+            wait_for(lambda: service.registry.last_rejection is not before, message="the rejection", timeout=30)
             assert service.registry.current.version == version
 
         edit()
         path.write_text(REGISTRY_TOML.replace('title = { pl = "Poziom"', 'title = { pl = "Poziom 2"'),
                         encoding="utf-8")
-        wait_for(lambda: service.registry.current.version != version, message="the next good edit")
+        wait_for(lambda: service.registry.current.version != version, message="the next good edit", timeout=30)
 
 
 # -- slider bounds: the largest accepted slider stores, reads back equal and verifies (item 7) ------------

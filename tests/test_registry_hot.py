@@ -141,7 +141,7 @@ def test_the_watcher_survives_every_hostile_edit_and_serves_the_next_good_one(tm
             before = service.registry.last_rejection
             _save_by_rename(path, content)
             rejection = wait_for(lambda: (r := service.registry.last_rejection) is not before and r,
-                                 message=f"the rejection of {name!r}")
+                                 message=f"the rejection of {name!r}", timeout=30)
             assert rejection.errors and all(e.message for e in rejection.errors), name
             assert not any("internal error" in e.message for e in rejection.errors), rejection.errors
             admin = _admin(client)
@@ -149,7 +149,7 @@ def test_the_watcher_survives_every_hostile_edit_and_serves_the_next_good_one(tm
             assert client.get("/api/v1/registry").json()["version"] == version
         # Still watching: a later valid edit is served.
         _save_by_rename(path, REGISTRY_TOML + NEW_TYPE)
-        wait_for(lambda: "gift_wrap" in _keys(client), message="the good edit after the hostile ones")
+        wait_for(lambda: "gift_wrap" in _keys(client), message="the good edit after the hostile ones", timeout=30)
     # Leaving the block ran the lifespan shutdown; a dead watcher task used to make it fail.
 
 
@@ -159,11 +159,11 @@ def test_deleting_and_recreating_the_file_keeps_then_replaces_the_registry(tmp_p
     with running_app(path, sqlite_url) as (client, service):
         version = service.registry.current.version
         path.unlink()
-        wait_for(lambda: service.registry.last_rejection, message="the missing file to be reported")
+        wait_for(lambda: service.registry.last_rejection, message="the missing file to be reported", timeout=30)
         assert "cannot read" in service.registry.last_rejection.errors[0].message
         assert client.get("/api/v1/registry").json()["version"] == version
         path.write_text(REGISTRY_TOML + NEW_TYPE, encoding="utf-8")
-        wait_for(lambda: "gift_wrap" in _keys(client), message="the re-created file to be served")
+        wait_for(lambda: "gift_wrap" in _keys(client), message="the re-created file to be served", timeout=30)
 
 
 # -- the watcher reacts to the registry file only (item 8) --------------------------------------------------
@@ -201,7 +201,7 @@ def test_files_beside_the_registry_never_trigger_a_reload(tmp_path: Path, sqlite
         (tmp_path / "notes.toml").write_text(REGISTRY_TOML + NEW_TYPE, encoding="utf-8")
         # Events arrive in order: once this save by rename is served, every append above was seen.
         _save_by_rename(path, REGISTRY_TOML + NEW_TYPE)
-        wait_for(lambda: "gift_wrap" in _keys(client), message="the save by rename to be served")
+        wait_for(lambda: "gift_wrap" in _keys(client), message="the save by rename to be served", timeout=30)
         noticed = [r.getMessage() for r in seen.records if "change" in r.getMessage()]
         assert noticed and not any("shop.log" in m or "notes.toml" in m for m in noticed), noticed
         reloads = [r for r in seen.records if r.name == "prefkit.registry" and "reloading" in r.getMessage()]
@@ -217,8 +217,8 @@ def test_the_watcher_follows_its_directory_being_removed_and_re_created(tmp_path
     with running_app(path, sqlite_url) as (client, service):
         version = service.registry.current.version
         shutil.rmtree(directory)
-        wait_for(lambda: service.registry.last_rejection, message="the missing directory to be reported")
+        wait_for(lambda: service.registry.last_rejection, message="the missing directory to be reported", timeout=30)
         assert client.get("/api/v1/registry").json()["version"] == version
         directory.mkdir()
         write_registry(directory, REGISTRY_TOML + NEW_TYPE)
-        wait_for(lambda: "gift_wrap" in _keys(client), message="the re-created directory to be watched")
+        wait_for(lambda: "gift_wrap" in _keys(client), message="the re-created directory to be watched", timeout=30)
