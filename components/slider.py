@@ -10,14 +10,15 @@ page and measures where on the track the pointer is (the server cannot measure t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from reactpy import component, html, use_ref, use_state
 from reactpy.types import VdomDict
 
 from preference_registry import RegistrySnapshot, SliderType
+from preference_registry.grid import steps_from
 
 from .common import (
     UNSET,
@@ -38,39 +39,38 @@ SLIDER_KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End",
 _KEYS_ATTRIBUTE = " ".join(SLIDER_KEYS)
 
 
-def _snap(pref: SliderType, raw: float) -> int | float:
-    """``raw`` clamped to the range and rounded to the nearest step (ints stay ints)."""
-    steps = round((raw - pref.min) / pref.step)
-    value = pref.min + steps * pref.step
-    value = max(pref.min, min(pref.max, value))
-    if pref.is_integral:
-        return int(round(value))
-    # Float steps accumulate binary noise (0.1 * 3); round to the step's decimals. Read them from the
-    # shortest decimal form of the step: its repr has no "." for 1e-05 or 1e-07 (an IndexError here once).
-    exponent = Decimal(repr(float(pref.step))).normalize().as_tuple().exponent
-    return round(value, max(0, -int(exponent)))
+def _at(pref: SliderType, steps: int) -> int | float:
+    """The value ``steps`` steps above ``min``, kept within the range; exactly on a step (never the
+    binary noise of ``0.1 * 3``, never off a grid that starts between multiples of its step)."""
+    return pref.value_at_step(max(0, min(pref.step_count, steps)))
+
+
+def _steps_of(pref: SliderType, value: float) -> int:
+    """The step nearest ``value`` (a host's controlled value may sit between steps)."""
+    return round(steps_from(value, pref.min, pref.step)) if math.isfinite(value) else 0
 
 
 def slider_key_value(pref: SliderType, current: float, key: str) -> int | float | None:
     """The value a key press leads to, or ``None`` for keys the slider does not handle."""
-    moves: Mapping[str, Callable[[], float]] = {
-        "ArrowLeft": lambda: current - pref.step,
-        "ArrowDown": lambda: current - pref.step,
-        "ArrowRight": lambda: current + pref.step,
-        "ArrowUp": lambda: current + pref.step,
-        "PageDown": lambda: current - pref.effective_page_step,
-        "PageUp": lambda: current + pref.effective_page_step,
-        "Home": lambda: pref.min,
-        "End": lambda: pref.max,
+    now, page = _steps_of(pref, current), pref.page_step_count
+    moves: Mapping[str, int] = {
+        "ArrowLeft": now - 1,
+        "ArrowDown": now - 1,
+        "ArrowRight": now + 1,
+        "ArrowUp": now + 1,
+        "PageDown": now - page,
+        "PageUp": now + page,
+        "Home": 0,
+        "End": pref.step_count,
     }
     move = moves.get(key)
-    return None if move is None else _snap(pref, move())
+    return None if move is None else _at(pref, move)
 
 
 def slider_value_at(pref: SliderType, fraction: float) -> int | float:
     """The value at ``fraction`` (0 = left end, 1 = right end) of the track."""
-    fraction = max(0.0, min(1.0, fraction))
-    return _snap(pref, pref.min + fraction * (pref.max - pref.min))
+    fraction = max(0.0, min(1.0, fraction)) if math.isfinite(fraction) else 0.0
+    return _at(pref, round(fraction * pref.step_count))
 
 
 def _pointer_fraction(data: Mapping[str, Any]) -> float | None:

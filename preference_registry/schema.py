@@ -8,10 +8,13 @@ and per-preference value types (see :mod:`preference_registry.values`) are deriv
 from __future__ import annotations
 
 import enum
+from fractions import Fraction
 from typing import Annotated, ClassVar, Literal, Union
 
 import msgspec
 from msgspec import Meta, Struct, field
+
+from .grid import grid_value, steps_from
 
 __all__ = [
     "KEY_PATTERN",
@@ -243,11 +246,26 @@ class SliderType(_PreferenceBase, tag="slider", kw_only=True):
         return all(isinstance(v, int) for v in (self.min, self.max, self.step))
 
     @property
+    def step_count(self) -> int:
+        """How many steps from ``min`` to ``max`` (a whole number on a valid registry)."""
+        return round(steps_from(self.max, self.min, self.step))
+
+    @property
+    def page_step_count(self) -> int:
+        """How many steps PageUp/PageDown moves: ``page_step``, or a tenth of the range (at least one)."""
+        if self.page_step is not None:
+            return round(steps_from(self.page_step, 0, self.step))
+        return max(1, round(Fraction(self.step_count, 10)))
+
+    @property
     def effective_page_step(self) -> Number:
         if self.page_step is not None:
             return self.page_step
-        steps = max(1, round((self.max - self.min) / self.step / 10))
-        return steps * self.step
+        return grid_value(0, self.step, self.page_step_count, integral=self.is_integral)
+
+    def value_at_step(self, steps: int) -> Number:
+        """The value ``steps`` steps above ``min``, exactly on its step (``3 * 0.1`` is ``0.3``)."""
+        return grid_value(self.min, self.step, steps, integral=self.is_integral)
 
     def stop_for(self, value: Number) -> SliderStop | None:
         return next((stop for stop in self.stops if stop.value == value), None)

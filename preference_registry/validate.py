@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import RegistryIssue
+from .grid import exact_range_limit, is_on_step
 from .schema import (
     ConsentMechanism,
     ConsentType,
@@ -17,14 +18,6 @@ from .schema import (
 )
 
 __all__ = ["is_on_step", "validate_document"]
-
-
-def is_on_step(value: float, start: float, step: float) -> bool:
-    """Whether ``value`` sits on the grid ``start + n * step``: exact for integers, tolerant of float rounding."""
-    if isinstance(value, int) and isinstance(start, int) and isinstance(step, int):
-        return (value - start) % step == 0
-    steps = (value - start) / step
-    return math.isfinite(steps) and abs(steps - round(steps)) < 1e-9
 
 
 def validate_document(
@@ -210,11 +203,21 @@ class _Checker:
         elif grid:
             # Integer grids are exact at any size. A float step finer than the spacing of floats at the
             # range's ends would make neighbouring values the same number (and step counts overflow).
-            finest = math.ulp(max(abs(pref.min), abs(pref.max)))
+            largest = max(abs(pref.min), abs(pref.max))
+            finest = math.ulp(largest)
+            limit, quantum = exact_range_limit(pref.min, pref.step)
             if not pref.is_integral and pref.step < finest:
                 yield self.issue(f"{path}.step", f"step {pref.step} is finer than numbers near "
-                                 f"{max(abs(pref.min), abs(pref.max))} can be told apart exactly",
+                                 f"{largest} can be told apart exactly",
                                  expected=f"a step of at least {finest!r}", got=pref.step)
+                grid = False
+            elif not pref.is_integral and largest >= limit:
+                # Each step is a float apart, but some steps' floats would read back as another number
+                # (0.3 steps near 1.5e15: 1499999999999999.7 is stored as 1499999999999999.8).
+                yield self.issue(f"{path}.step", f"values from {pref.min} in steps of {pref.step} reach "
+                                 f"{largest}, where a float cannot hold every step exactly",
+                                 expected=f"|min| and |max| below {limit!r} for values in multiples of "
+                                 f"{quantum}", got=pref.step)
                 grid = False
             elif not is_on_step(pref.max, pref.min, pref.step):
                 yield self.issue(f"{path}.step", f"step {pref.step} does not divide the range "

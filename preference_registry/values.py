@@ -14,7 +14,7 @@ from msgspec import Meta
 
 from .errors import ValueValidationError
 from .schema import ConsentType, FilterType, PreferenceType, SliderType
-from .validate import is_on_step
+from .grid import is_on_step
 
 __all__ = ["value_json_schema", "value_type", "validate_value"]
 
@@ -81,10 +81,9 @@ def _slider(pref: SliderType, raw: Any) -> int | float:
     if not pref.min <= raw <= pref.max:
         raise ValueValidationError(pref.key, "value out of range", expected=f"{pref.min}..{pref.max}",
                                    got=_got(raw))
-    # Integer sliders take only exact integers (1.0 is 1; 1e-154 is not 0): no silent rounding of a choice.
-    on_grid = (float(raw).is_integer() and (int(raw) - pref.min) % pref.step == 0) if pref.is_integral \
-        else is_on_step(raw, pref.min, pref.step)
-    if not on_grid:
+    # On a step exactly, as written (1.0 is 1; 1e-154 is not 0; 0.25000000000000006 is not 0.25): a value is
+    # stored as sent, so one off its step is refused rather than stored or silently rounded.
+    if not is_on_step(raw, pref.min, pref.step):
         raise ValueValidationError(pref.key, "value is not on a step of the slider",
                                    expected=f"{pref.min} + n * {pref.step}", got=_got(raw))
     if pref.is_integral:

@@ -127,6 +127,10 @@ def test_patch_changes_only_submitted_keys(client: TestClient) -> None:
         ("level", 12, "value", "value out of range", "0..10", "12"),
         ("level", 3, "value", "value is not on a step of the slider", "0 + n * 2", "3"),
         ("balance", 0.3, "value", "value is not on a step of the slider", "0.0 + n * 0.25", "0.3"),
+        # Within float tolerance of a step is still off it (and would be stored as sent).
+        ("balance", 0.25000000000000006, "value", "value is not on a step of the slider", "0.0 + n * 0.25",
+         "0.25000000000000006"),
+        ("balance", 2.9e-136, "value", "value is not on a step of the slider", "0.0 + n * 0.25", "2.9e-136"),
         ("level", "high", "value", "a slider value is a number", "integer", '"high"'),
         ("newsletter", "yes", "value", "a consent is granted (true) or not (false)", "boolean", '"yes"'),
         (

@@ -278,6 +278,33 @@ def test_float_slider_steps_do_not_accumulate_noise() -> None:
     assert slider_value_at(pref, 0.333) == 0.3
 
 
+@pytest.mark.parametrize(("low", "step", "count"), [
+    ("0.01", "0.1", 100),  # the grid starts between multiples of its step: 0.01, 0.11, 0.21...
+    ("-3.3", "0.3", 40), ("0", "0.07", 300), ("1E-7", "2.5", 12), ("0.5", "1", 9),
+])
+def test_a_slider_only_ever_produces_values_on_its_steps(low: str, step: str, count: int) -> None:
+    from decimal import Decimal
+
+    from preference_registry import validate_value
+
+    high = Decimal(low) + count * Decimal(step)
+    snap = load_registry(
+        f'[shop]\nname = "S"\n[[preferences]]\nkey = "b"\nkind = "slider"\nmin = {float(low)!r}\n'
+        f'max = {float(high)!r}\nstep = {float(step)!r}\ndefault = {float(low)!r}\ntitle = "B"\n',
+        "toml",
+    )
+    pref = snap.get("b")
+    assert isinstance(pref, SliderType)
+    produced = {slider_value_at(pref, n / 997) for n in range(998)}
+    current = pref.min
+    for key in ["ArrowRight"] * count + ["PageDown", "ArrowLeft", "PageUp", "End", "Home", "ArrowUp"] * 9:
+        current = slider_key_value(pref, current, key)
+        produced.add(current)
+    assert len(produced) == count + 1  # every step reached, nothing else
+    for value in produced:
+        assert validate_value(pref, value) == value, value
+
+
 def test_kit_strings_exist_in_every_locale_and_fall_back() -> None:
     assert set(CATALOGS["pl"]) == set(CATALOGS["en"])
     assert kit_text("pl")("saved") == "Zapisano" and kit_text("en")("saved") == "Saved"

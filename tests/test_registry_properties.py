@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,3 +120,53 @@ def test_slider_values_are_accepted_exactly_when_in_range_and_on_step(slider: Sl
     else:
         assert should_accept, f"{value!r} accepted"
         assert accepted == value and isinstance(accepted, int)
+
+
+# -- float sliders: on a step exactly, in each number's shortest decimal form --------------------------
+def _float_slider(step: float = 0.05, low: float = 0.0, high: float = 1.0) -> SliderType:
+    return SliderType(key="f", title="F", min=low, max=high, step=step, default=low)
+
+
+@pytest.mark.parametrize("value", [0.25, 0.3, 0.35, 0.7, 0.95, 0.0, 1.0, 0, 1, 0.05])
+def test_a_float_slider_takes_each_step_as_written_and_stores_it_unchanged(value: float) -> None:
+    from preference_registry import validate_value
+
+    stored = validate_value(_float_slider(), value)
+    assert stored == value and repr(stored) == repr(float(value))
+
+
+@pytest.mark.parametrize("value", [
+    0.25000000000000006,  # the float after 0.25: within float tolerance of a step, not on one
+    0.30000000000000004,  # 0.1 + 0.2
+    0.9500000000000001,
+    2.9e-136,  # what schemathesis sent: within 1e-9 steps of 0
+    5e-324,
+    0.9999999999999999,
+])
+def test_a_float_slider_refuses_a_value_off_its_step_however_close(value: float) -> None:
+    from preference_registry import validate_value
+
+    with pytest.raises(ValueValidationError) as info:
+        validate_value(_float_slider(), value)
+    assert info.value.key == "f" and "not on a step" in info.value.message
+    assert (info.value.expected, info.value.got) == ("0.0 + n * 0.05", repr(value))
+
+
+_DECIMAL_STEPS = ["0.1", "0.05", "0.25", "0.3", "0.001", "2.5", "0.07", "1E-7", "0.3333"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_DECIMAL_STEPS), st.integers(-10**6, 10**6), st.sampled_from(["0", "0.01", "0.003"]),
+       st.integers(1, 10**4), st.data())
+def test_every_decimal_step_is_accepted_and_its_float_neighbours_are_not(step: str, start_steps: int, offset: str,
+                                                                         count: int, data: st.DataObject) -> None:
+    from preference_registry import validate_value
+
+    low = Decimal(start_steps) * Decimal(step) + Decimal(offset)
+    slider = _float_slider(float(step), float(low), float(low + count * Decimal(step)))
+    on_step = float(low + data.draw(st.integers(0, count)) * Decimal(step))
+    assert validate_value(slider, on_step) == on_step
+    for neighbour in (math.nextafter(on_step, -math.inf), math.nextafter(on_step, math.inf)):
+        if slider.min <= neighbour <= slider.max:
+            with pytest.raises(ValueValidationError):
+                validate_value(slider, neighbour)

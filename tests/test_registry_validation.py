@@ -278,3 +278,33 @@ def test_a_float_step_finer_than_floats_is_refused_rather_than_overflowing() -> 
     assert load(doc).get("level").effective_page_step == round(2 * SAFE / 10)
     doc["preferences"][1].update({"min": -SAFE, "max": SAFE, "step": 1, "default": 0})  # integers: exact
     assert load(doc).get("level").effective_page_step == round(2 * SAFE / 10)
+
+
+@pytest.mark.parametrize(("field", "value", "path", "message"), [
+    ("default", 0.25000000000000006, "default", "not on a step"),
+    ("page_step", 0.15000000000000002, "page_step", "whole number of steps"),
+    ("max", 1.0000000000000002, "step", "does not divide the range"),
+    ("stops", [{"value": 0.30000000000000004, "label": {"pl": "T", "en": "T"}}], "stops[0].value", "not on a step"),
+])
+def test_a_float_slider_value_within_float_tolerance_of_a_step_is_still_off_it(field, value, path, message) -> None:
+    # Registry values are judged like request values: on a step exactly, in their shortest decimal form.
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1].update({"min": 0.0, "max": 1.0, "step": 0.05, "default": 0.25, "stops": []})
+    assert load(doc).get("level").effective_page_step == 0.1  # a tenth of the range, written exactly
+    doc["preferences"][1][field] = value
+    errors = {e.path: e for e in errors_of(doc)}
+    assert message in errors[f"preferences[1].{path}"].message, [str(e) for e in errors.values()]
+
+
+def test_a_float_grid_whose_values_a_float_cannot_hold_exactly_is_refused() -> None:
+    # 0.3 steps up to 1.5e15: floats there are 0.25 apart, so 1499999999999999.7 (on a step) would be stored
+    # as a float whose shortest form is another number. Each step is at least a float apart, so only the
+    # new rule catches it.
+    doc = copy.deepcopy(BASE)
+    doc["preferences"][1].update({"min": 0.0, "max": 1.5e15, "step": 0.3, "default": 0.0, "stops": []})
+    errors = {e.path: e for e in errors_of(doc)}
+    issue = errors["preferences[1].step"]
+    assert "cannot hold every step exactly" in issue.message, str(issue)
+    assert issue.expected == "|min| and |max| below 562949953421312.0 for values in multiples of 0.1", str(issue)
+    doc["preferences"][1].update({"max": 3e14})  # below 2**49: every tenth is a float of its own
+    assert load(doc).get("level").max == 3e14
