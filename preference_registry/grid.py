@@ -16,9 +16,13 @@ from fractions import Fraction
 __all__ = ["exact_range_limit", "grid_value", "is_on_step", "steps_from"]
 
 
-def _exact(number: int | float) -> Fraction:
+def _decimal(number: int | float) -> Decimal:
     """``number`` as written: an int as is, a float as its shortest decimal form."""
-    return Fraction(number) if isinstance(number, int) else Fraction(Decimal(repr(number)))
+    return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
+
+
+def _exact(number: int | float) -> Fraction:
+    return Fraction(_decimal(number))
 
 
 def steps_from(value: int | float, start: int | float, step: int | float) -> Fraction:
@@ -46,8 +50,8 @@ def grid_value(start: int | float, step: int | float, steps: int, *, integral: b
 
 def _exponent(number: int | float) -> int:
     """Position of the last significant decimal digit of ``number`` as written (0.25 -> -2, 300 -> 2)."""
-    exponent = (Decimal(number) if isinstance(number, int) else Decimal(repr(number))).normalize().as_tuple()[2]
-    return exponent if isinstance(exponent, int) else 0
+    exponent = _decimal(number).normalize().as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0  # finite numbers only; keeps the type int
 
 
 def exact_range_limit(start: int | float, step: int | float) -> tuple[float, Decimal]:

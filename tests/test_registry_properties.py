@@ -158,8 +158,9 @@ _DECIMAL_STEPS = ["0.1", "0.05", "0.25", "0.3", "0.001", "2.5", "0.07", "1E-7", 
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(_DECIMAL_STEPS), st.integers(-10**6, 10**6), st.sampled_from(["0", "0.01", "0.003"]),
        st.integers(1, 10**4), st.data())
-def test_every_decimal_step_is_accepted_and_its_float_neighbours_are_not(step: str, start_steps: int, offset: str,
-                                                                         count: int, data: st.DataObject) -> None:
+def test_every_decimal_step_is_accepted_and_its_float_neighbours_are_not(
+    step: str, start_steps: int, offset: str, count: int, data: st.DataObject
+) -> None:
     from preference_registry import validate_value
 
     low = Decimal(start_steps) * Decimal(step) + Decimal(offset)

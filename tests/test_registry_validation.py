@@ -284,9 +284,10 @@ def test_a_float_step_finer_than_floats_is_refused_rather_than_overflowing() -> 
     ("default", 0.25000000000000006, "default", "not on a step"),
     ("page_step", 0.15000000000000002, "page_step", "whole number of steps"),
     ("max", 1.0000000000000002, "step", "does not divide the range"),
-    ("stops", [{"value": 0.30000000000000004, "label": {"pl": "T", "en": "T"}}], "stops[0].value", "not on a step"),
+    ("stops", [{"value": 0.30000000000000004, "label": {"pl": "T", "en": "T"}}], "stops[0].value",
+     "not on a step"),
 ])
-def test_a_float_slider_value_within_float_tolerance_of_a_step_is_still_off_it(field, value, path, message) -> None:
+def test_a_float_slider_value_within_float_tolerance_of_a_step_is_off_it(field, value, path, message) -> None:
     # Registry values are judged like request values: on a step exactly, in their shortest decimal form.
     doc = copy.deepcopy(BASE)
     doc["preferences"][1].update({"min": 0.0, "max": 1.0, "step": 0.05, "default": 0.25, "stops": []})
@@ -305,6 +306,7 @@ def test_a_float_grid_whose_values_a_float_cannot_hold_exactly_is_refused() -> N
     errors = {e.path: e for e in errors_of(doc)}
     issue = errors["preferences[1].step"]
     assert "cannot hold every step exactly" in issue.message, str(issue)
-    assert issue.expected == "|min| and |max| below 562949953421312.0 for values in multiples of 0.1", str(issue)
+    assert issue.expected == "|min| and |max| below 562949953421312.0 for values in multiples of 0.1", \
+        str(issue)
     doc["preferences"][1].update({"max": 3e14})  # below 2**49: every tenth is a float of its own
     assert load(doc).get("level").max == 3e14
