@@ -267,6 +267,40 @@ def test_a_slider_at_the_largest_bound_stores_reads_back_and_verifies(tmp_path: 
         assert "exactly" in error["message"] and str(MAX_EXACT_INTEGER) in error["expected"]
 
 
+FINE = """
+[[preferences]]
+key = "fine"
+kind = "slider"
+min = 0.0
+max = 0.01
+step = 0.000001
+default = 0.0
+title = "Fine"
+"""
+# Six-decimal values that SQLite's NUMERIC affinity (the JSON column's) used to turn into a neighbouring
+# double on insert: 0.002877 came back as 0.0028770000000000002 and the ledger reported tampering.
+FINE_VALUES = [0.002877, 0.000001, 0.009999, 0.001234, 0.005001, 0.007777, 0.003141, 0.01]
+
+
+def test_fractional_slider_values_come_back_exactly_and_the_ledger_verifies(
+    tmp_path: Path, database_url: str
+) -> None:
+    import random
+
+    rng = random.Random(7)
+    values = FINE_VALUES + [rng.randrange(0, 10_001) / 1_000_000 for _ in range(60)]
+    with running_app(write_registry(tmp_path, REGISTRY_TOML + FINE), database_url) as (client, _service):
+        for value in values:
+            response = client.put("/api/v1/preferences/fine", json={"value": value}, headers=WRITE)
+            assert response.status_code == 200, response.text
+            assert client.get("/api/v1/preferences/fine").json()["value"] == value
+        history = client.get("/api/v1/consents/history").json()
+        stored = [event["new_value"] for event in history["events"] if event["key"] == "fine"]
+        assert set(stored) == set(values)  # the ledger holds the exact values too
+        result = CliRunner().invoke(prefkit, ["verify-ledger", "--database-url", database_url])
+        assert result.exit_code == 0 and "BROKEN" not in result.output, result.output
+
+
 # -- identifier patterns outside the registry are full matches too (item 6) -------------------------------
 def test_name_patterns_in_the_bff_and_themes_refuse_a_trailing_newline() -> None:
     import re

@@ -75,3 +75,36 @@ def test_settings_from_env() -> None:
         ADMIN_KEY,
     )
     assert Settings.from_env({"PREFKIT_SECRET": GOOD_SECRET}).database_url == "sqlite:///./prefkit.db"
+
+
+def test_json_values_written_before_exact_json_still_read(sqlite_url: str) -> None:
+    """Rows that older versions wrote as JSON text (which NUMERIC affinity may have turned into a number)
+    read back like the bytes written now, through SQLAlchemy and through the hot path alike."""
+    from datetime import datetime
+
+    from bff.storage import PreferenceState
+    from bff.storage.hot import hot_sql
+
+    database = Database(sqlite_url)
+    try:
+        database.migrate()
+        table = PreferenceState.__table__  # type: ignore[attr-defined]
+        with database.write() as connection:
+            for key, raw in (("a", "0.5"), ("b", '["eco", "local"]'), ("c", "true"), ("d", "7")):
+                connection.exec_driver_sql(
+                    "INSERT INTO preference_state (subject, key, value, decided_at, text_hash, registry_version,"
+                    " made_under_gpc, expiry_logged, gpc_logged) VALUES (?, ?, ?, '2026-01-01 00:00:00.000000',"
+                    " 'h', 'v', 0, 0, 0)",
+                    ("anon:legacy", key, raw),
+                )
+            connection.execute(sa.insert(table), [dict(
+                subject="anon:legacy", key="e", value=0.002877, decided_at=datetime(2026, 1, 1),
+                text_hash="h", registry_version="v", made_under_gpc=False, expiry_logged=False, gpc_logged=False)])
+        expected = {"a": 0.5, "b": ["eco", "local"], "c": True, "d": 7, "e": 0.002877}
+        with database.read() as connection:
+            rows = connection.execute(sa.select(table.c.key, table.c.value)).all()
+            assert dict(rows) == expected
+        with database.write() as connection:
+            assert {row[0]: row[1] for row in hot_sql(connection).load_state(connection, "anon:legacy")} == expected
+    finally:
+        database.dispose()

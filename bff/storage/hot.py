@@ -8,7 +8,9 @@ wrapped in SQLAlchemy's exception types like every other path. Parameters are en
 SQLAlchemy column types store them, so rows written here and rows written elsewhere through SQLAlchemy
 are indistinguishable:
 
-* JSON values: JSON text (``msgspec``); on PostgreSQL sent untyped, so the server casts it to ``json``.
+* JSON values: JSON text (``msgspec``); on SQLite bound as UTF-8 bytes, which column affinity never
+  converts (see :class:`bff.storage.models.ExactJSON`); on PostgreSQL sent untyped, so the server casts
+  it to ``json``.
 * Timestamps: on SQLite SQLAlchemy's text form ``YYYY-MM-DD HH:MM:SS.ffffff`` (UTC); on PostgreSQL an
   aware ``datetime`` for ``timestamptz``.
 * Booleans: 0/1 on SQLite, ``bool`` on PostgreSQL.
@@ -23,10 +25,11 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .models import decode_sqlite_json
+
 __all__ = ["HotSql", "StateRow", "driver_execute", "hot_sql", "hot_sql_for"]
 
 _encode = msgspec.json.encode
-_decode = msgspec.json.decode
 
 _SELECT_STATE = (
     "SELECT key, value, decided_at, text_hash, registry_version, made_under_gpc, expiry_logged, "
@@ -102,8 +105,8 @@ class HotSql:
         self.insert_event = convert(_INSERT_EVENT)
 
     # -- encoding -------------------------------------------------------------------------------
-    def json(self, value: Any) -> str:
-        return _encode(value).decode()
+    def json(self, value: Any) -> bytes | str:
+        return _encode(value) if self.sqlite else _encode(value).decode()
 
     def time(self, moment: datetime) -> Any:
         if self.sqlite:
@@ -115,11 +118,11 @@ class HotSql:
 
     def state_rows(self, raw: list[tuple[Any, ...]]) -> list[StateRow]:
         """Driver rows of :attr:`select_state` decoded (JSON, timestamps, flags)."""
-        if self.sqlite:  # JSON and timestamps come back as text (numbers as numbers: NUMERIC affinity)
+        if self.sqlite:  # JSON as bytes (older rows: text, or numbers), timestamps as text
             return [
                 (
                     key,
-                    _decode(value) if isinstance(value, str) else value,
+                    decode_sqlite_json(value),
                     _utc(datetime.fromisoformat(decided_at)),
                     text_hash,
                     version,

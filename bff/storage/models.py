@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AnonymousCounter",
+    "ExactJSON",
     "ConsentEvent",
     "PreferenceState",
     "RegistryVersionRow",
@@ -32,6 +34,41 @@ metadata.naming_convention = {
 _UTC = sa.DateTime(timezone=True)
 
 
+class ExactJSON(sa.types.TypeDecorator):
+    """JSON that comes back exactly as it went in, on SQLite too.
+
+    SQLite gives a column declared ``JSON`` NUMERIC affinity: JSON text that reads as a number (``0.002877``,
+    the body of a slider value) is converted to SQLite's own number on insert, and that conversion is not
+    always exact (``0.002877`` came back as ``0.0028770000000000002``, a different choice, and the ledger
+    then reported its event as altered). Affinity never touches a BLOB, so on SQLite the JSON text is bound
+    as UTF-8 bytes; rows written before (text, or numbers) still read. The declared type stays ``JSON``
+    (no migration); PostgreSQL's ``json`` keeps the text verbatim and uses SQLAlchemy's own JSON handling.
+    :meth:`bff.storage.hot.HotSql.json` binds the same way.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        encode = msgspec.json.encode
+        return encode  # None is JSON null, as sa.JSON stores it by default
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return decode_sqlite_json
+
+
+def decode_sqlite_json(value: Any) -> Any:
+    """A JSON column's value as SQLite returns it: bytes (:class:`ExactJSON`), older text rows, or a number
+    that NUMERIC affinity made of older text; SQL NULL stays ``None``."""
+    if isinstance(value, (bytes, str)):
+        return msgspec.json.decode(value)
+    return value
+
+
 class PreferenceState(SQLModel, table=True):
     """The current explicit choice of one subject for one key (absent row: the default applies)."""
 
@@ -41,7 +78,7 @@ class PreferenceState(SQLModel, table=True):
     """Subject id (``anon:...`` or ``cust:...``)."""
     key: str = Field(primary_key=True, max_length=64)
     """Preference key."""
-    value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=True))
+    value: Any = Field(sa_column=sa.Column(ExactJSON, nullable=True))
     """The chosen value, JSON."""
     decided_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
     """When it was chosen (UTC)."""
@@ -71,9 +108,9 @@ class ConsentEvent(SQLModel, table=True):
     """Position in the subject's chain, from 1; unique per subject, so a forked chain cannot be stored."""
     key: str = Field(max_length=64)
     """Preference key."""
-    old_value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=True))
+    old_value: Any = Field(sa_column=sa.Column(ExactJSON, nullable=True))
     """Effective value before."""
-    new_value: Any = Field(sa_column=sa.Column(sa.JSON, nullable=True))
+    new_value: Any = Field(sa_column=sa.Column(ExactJSON, nullable=True))
     """Effective value after."""
     method: str = Field(max_length=32)
     """``ui``, ``api``, ``accept_all``, ``reject_all``, ``gpc``, ``expiry``, ``merge``, ``withdraw``..."""
