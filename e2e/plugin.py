@@ -17,7 +17,8 @@ Fixtures
     ``prefkit_server`` (session), ``browser`` (module), ``shopper``, ``new_shopper`` (factory),
     ``logged_in_shopper``, ``api_client``, ``registry_editor``, ``prefkit_registry``,
     ``preference_center``, ``consent_banner``, ``demo_listing``, ``static_host`` (session) and
-    ``prefkit_preference`` (parametrized with every preference type of the registry under test).
+    ``prefkit_preference`` (parametrized with every preference type of the registry under test),
+    ``prefkit_locale`` (parametrized with every locale the registry offers, default first).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ ShopperFactory = Callable[..., "Shopper"]
 _CONTEXTS = pytest.StashKey[list["_TracedContext"]]()
 _ARTIFACT_DIR = pytest.StashKey[Path]()
 _SERVER = pytest.StashKey[PrefkitServer]()
-_COLLECTION_PREFS = pytest.StashKey[list[tuple[str, str]]]()
+_COLLECTED = pytest.StashKey["_CollectedRegistry"]()
 
 
 # --- options ---------------------------------------------------------------------------------------------
@@ -96,6 +97,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--prefkit-headed", action="store_true", default=False, help="show the browser window")
     group.addoption(
+        "--prefkit-one-browser",
+        action="store_true",
+        default=False,
+        help="one Chromium for the whole run instead of one per test module (faster; only when nothing "
+        "else in the run starts Playwright's sync API)",
+    )
+    group.addoption(
         "--prefkit-artifacts",
         default="artifacts/e2e",
         help="where screenshots and traces of failing tests and the server log go (default: artifacts/e2e)",
@@ -119,8 +127,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--prefkit-static-host",
         default=None,
-        help="folder with the static host page (index.html) served on the embed origin "
-        "(default: examples/static-host of a prefkit source checkout)",
+        help="folder with the shop's own static host page(s) (*.html) served on the embed origin; the "
+        "embedding flow checks their mount points against the registry (default: a page the kit writes "
+        "from the registry under test, one mount point per type plus the center and the banner)",
     )
     group.addoption(
         "--prefkit-center-path",
@@ -129,6 +138,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--prefkit-listing-path", default=None, help="path of the product listing page (default: the demo's)"
+    )
+    group.addoption(
+        "--prefkit-operate-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="in the keyboard-only journey, operate every N-th control (default 1: every one); every "
+        "control is still reached by Tab and checked for visible focus (for registries of hundreds of types)",
     )
     group.addoption(
         "--prefkit-start-timeout",
@@ -154,10 +171,20 @@ def _artifacts_dir(config: pytest.Config) -> Path:
 # --- registry-driven parametrization ---------------------------------------------------------------------
 
 
-def _collection_preferences(config: pytest.Config) -> list[tuple[str, str]]:
-    """``(key, kind)`` of every declared type, known at collection time (file or running server)."""
-    if _COLLECTION_PREFS in config.stash:
-        return config.stash[_COLLECTION_PREFS]
+@dataclass(frozen=True)
+class _CollectedRegistry:
+    """What collection needs to know of the registry under test (before any server runs)."""
+
+    preferences: list[tuple[str, str]]
+    """``(key, kind)`` of every declared type, in display order."""
+    locales: list[str]
+    """Locales the shop offers, default first."""
+
+
+def _collection_registry(config: pytest.Config) -> _CollectedRegistry:
+    """The registry under test as collection sees it: the file, or the running server's registry."""
+    if _COLLECTED in config.stash:
+        return config.stash[_COLLECTED]
     base_url = config.getoption("--prefkit-base-url")
     if base_url:
         import httpx
@@ -169,24 +196,40 @@ def _collection_preferences(config: pytest.Config) -> list[tuple[str, str]]:
                 f"--prefkit-base-url: cannot read {base_url}/api/v1/registry: {exc}"
             ) from exc
         prefs = [(item["key"], item["kind"]) for item in view["preferences"]]
+        default, locales = view.get("default_locale") or view["locale"], list(view.get("locales") or ())
     else:
         from preference_registry import load_file
 
         path = config.getoption("--prefkit-registry") or default_registry_path()
         snapshot = load_file(str(path))
         prefs = [(pref.key, pref.kind) for pref in snapshot.preferences]
-    config.stash[_COLLECTION_PREFS] = prefs
-    return prefs
+        default, locales = snapshot.default_locale, list(snapshot.locales)
+    collected = _CollectedRegistry(
+        preferences=prefs, locales=[default, *(locale for locale in locales if locale != default)]
+    )
+    config.stash[_COLLECTED] = collected
+    return collected
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per declared preference type for every test using the ``prefkit_preference`` fixture."""
-    if "prefkit_preference" not in metafunc.fixturenames:
-        return
-    prefs = _collection_preferences(metafunc.config)
-    metafunc.parametrize(
-        "prefkit_preference_key", [key for key, _ in prefs], ids=[f"{kind}-{key}" for key, kind in prefs]
-    )
+    """One test per declared preference type for every test using the ``prefkit_preference`` fixture, and
+    one per offered locale for every test using ``prefkit_locale``."""
+    if "prefkit_preference" in metafunc.fixturenames:
+        prefs = _collection_registry(metafunc.config).preferences
+        if prefs:
+            metafunc.parametrize(
+                "prefkit_preference_key",
+                [key for key, _ in prefs],
+                ids=[f"{kind}-{key}" for key, kind in prefs],
+            )
+        else:
+            reason = "the registry under test declares no preference type"
+            metafunc.parametrize(
+                "prefkit_preference_key", [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="none")]
+            )
+    if "prefkit_locale" in metafunc.fixturenames:
+        locales = _collection_registry(metafunc.config).locales
+        metafunc.parametrize("prefkit_locale", locales, ids=locales)
 
 
 # --- server ----------------------------------------------------------------------------------------------
@@ -223,25 +266,40 @@ def prefkit_server(
 
 
 @pytest.fixture(scope="session")
-def static_host(request: pytest.FixtureRequest, prefkit_server: PrefkitServer) -> Iterator[StaticHost]:
-    """The static host page folder served on the allowlisted second origin (cross-origin embedding)."""
-    from .static_host import default_static_host_dir, serve_static_host
+def static_host(
+    request: pytest.FixtureRequest, prefkit_server: PrefkitServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StaticHost]:
+    """Static host pages served on the allowlisted second origin (cross-origin embedding): the shop's own
+    (``--prefkit-static-host DIR``) or, by default, a page written from the registry under test."""
+    from .api import PrefkitApi
+    from .static_host import serve_static_host, write_registry_host_pages
 
     if not prefkit_server.embed_origin:
         pytest.skip("no allowlisted second origin known (pass --prefkit-embed-origin http://127.0.0.1:PORT)")
-    folder = Path(request.config.getoption("--prefkit-static-host") or default_static_host_dir())
-    if not (folder / "index.html").is_file():
-        pytest.skip(f"no static host page at {folder / 'index.html'} (pass --prefkit-static-host DIR)")
-    with serve_static_host(prefkit_server, folder) as host:
+    option = request.config.getoption("--prefkit-static-host")
+    if option:
+        folder = Path(option)
+        if not any(folder.glob("*.html")):
+            pytest.fail(f"--prefkit-static-host {folder}: no HTML page in that folder", pytrace=False)
+    else:
+        folder = tmp_path_factory.mktemp("static-host")
+        with PrefkitApi(prefkit_server.base_url) as anonymous:
+            write_registry_host_pages(anonymous.registry(), folder)
+    with serve_static_host(prefkit_server, folder, generated=not option) as host:
         yield host
 
 
 # --- browser, contexts, shoppers -------------------------------------------------------------------------
 
 
-# Module scope, not session: Playwright's sync API cannot run twice at once in one thread, and a suite may
-# hold other modules that start their own (prefkit's does). Within a module every test shares one browser.
-@pytest.fixture(scope="module")
+def _browser_scope(fixture_name: str, config: pytest.Config) -> str:
+    """Module scope by default, not session: Playwright's sync API cannot run twice at once in one thread,
+    and a suite may hold other modules that start their own (prefkit's does). Within a module every test
+    shares one browser. ``--prefkit-one-browser``: one for the whole run (a run of the kit's flows only)."""
+    return "session" if config.getoption("--prefkit-one-browser") else "module"
+
+
+@pytest.fixture(scope=_browser_scope)
 def _playwright() -> Iterator[Playwright]:
     from playwright.sync_api import expect, sync_playwright
 
@@ -265,9 +323,10 @@ def _launch(
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=_browser_scope)
 def browser(request: pytest.FixtureRequest, _playwright: Playwright) -> Iterator[Browser]:
-    """One Chromium per test module (each test gets fresh contexts)."""
+    """One Chromium per test module, or per run with ``--prefkit-one-browser`` (each test gets fresh
+    contexts)."""
     instance = _launch(request, _playwright)
     try:
         yield instance
@@ -275,7 +334,7 @@ def browser(request: pytest.FixtureRequest, _playwright: Playwright) -> Iterator
         instance.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=_browser_scope)
 def gpc_browser(request: pytest.FixtureRequest, _playwright: Playwright) -> Iterator[Browser]:
     """A Chromium with Global Privacy Control switched on (launched only when a flow asks for it)."""
     instance = _launch(request, _playwright, GPC_ARGS)

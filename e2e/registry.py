@@ -22,6 +22,15 @@ class OptionInfo:
     """Localized label (the checkbox's / radio's accessible name)."""
 
 
+def _decimals(number: float) -> int:
+    """Digits after the decimal point of ``number``'s shortest representation (``0.25`` -> 2)."""
+    text = repr(float(number))
+    if "e" in text:
+        mantissa, _, exponent = text.partition("e")
+        return max(0, len(mantissa.partition(".")[2].rstrip("0")) - int(exponent))
+    return len(text.partition(".")[2].rstrip("0"))
+
+
 @dataclass(frozen=True, kw_only=True)
 class PreferenceInfo:
     """One declared preference type, texts in the registry view's locale."""
@@ -50,6 +59,8 @@ class PreferenceInfo:
     """Slider maximum."""
     step: float | None = None
     """Slider step."""
+    page_step: float | None = None
+    """Slider PageUp/PageDown jump (the registry's, or its default: a tenth of the range)."""
     multiple: bool = False
     """Filter: checkbox group (True) or radio group (False)."""
     options: tuple[OptionInfo, ...] = ()
@@ -72,10 +83,26 @@ class PreferenceInfo:
             minimum=item.get("min"),
             maximum=item.get("max"),
             step=item.get("step"),
+            page_step=item.get("page_step"),
             multiple=bool(item.get("multiple", False)),
             options=tuple(OptionInfo(key=o["key"], label=o["label"]) for o in item.get("options") or ()),
             raw=item,
         )
+
+    @property
+    def operable(self) -> bool:
+        """Whether the shopper can change it: every slider and filter, and consents that are switchable."""
+        return self.kind != "consent" or self.switchable
+
+    def on_step(self, value: float) -> float:
+        """``value`` clamped to a slider's range and put on its grid ``min + n * step``, as an exact short
+        decimal (``0.3 + 0.1`` is ``0.4``, not ``0.4000000000000001``) and as an int on an integer slider."""
+        assert self.minimum is not None and self.maximum is not None and self.step is not None, self.key
+        steps = round((value - self.minimum) / self.step)
+        snapped = min(max(self.minimum + steps * self.step, self.minimum), self.maximum)
+        if all(isinstance(bound, int) for bound in (self.minimum, self.maximum, self.step)):
+            return int(round(snapped))
+        return round(snapped, max(_decimals(self.minimum), _decimals(self.step)))
 
     def option(self, key: str) -> OptionInfo:
         """The option with ``key``."""
@@ -101,6 +128,8 @@ class RegistryInfo:
     """Locales the shop offers."""
     preferences: tuple[PreferenceInfo, ...]
     """Types in display order."""
+    default_locale: str = ""
+    """The shop's default locale (every text exists in it)."""
 
     @classmethod
     def from_view(cls, view: dict[str, Any]) -> RegistryInfo:
@@ -112,6 +141,7 @@ class RegistryInfo:
             theme=shop.get("theme") or "default",
             locales=tuple(view.get("locales") or ()),
             preferences=tuple(PreferenceInfo.from_view(item) for item in view["preferences"]),
+            default_locale=view.get("default_locale") or view["locale"],
         )
 
     def get(self, key: str) -> PreferenceInfo:
@@ -134,3 +164,36 @@ class RegistryInfo:
     def opt_in_consents(self) -> list[PreferenceInfo]:
         """Switchable consents that start off (what reject-all must leave off)."""
         return [p for p in self.consents(switchable=True) if p.mechanism == "opt_in"]
+
+    def of_kind(self, kind: str, *, multiple: bool | None = None) -> list[PreferenceInfo]:
+        """Types of ``kind`` (filters: optionally only the multiple- or single-choice ones)."""
+        return [
+            p
+            for p in self.preferences
+            if p.kind == kind and (multiple is None or p.kind != "filter" or p.multiple == multiple)
+        ]
+
+    def operable(self) -> list[PreferenceInfo]:
+        """Types the shopper can change (everything but ``notice_only`` consents), in display order."""
+        return [p for p in self.preferences if p.operable]
+
+    def consents_to_grant(self, pref: PreferenceInfo) -> list[PreferenceInfo]:
+        """The switchable consents ``pref`` needs, directly or through the consents it requires, each after
+        its own requirements (the order in which a shopper can switch them on). ``notice_only`` consents
+        are always on and never listed."""
+        ordered: list[PreferenceInfo] = []
+        seen: set[str] = set()
+
+        def visit(key: str) -> None:
+            if key in seen:
+                return
+            seen.add(key)
+            consent = self.get(key)
+            for required in consent.requires:
+                visit(required)
+            if consent.switchable:
+                ordered.append(consent)
+
+        for key in pref.requires:
+            visit(key)
+        return ordered

@@ -1,7 +1,9 @@
-"""Flow 10: axe-core finds no violations on any page of the demo, in every theme.
+"""Flow 10: axe-core finds no violations in the preference center of the registry under test, and on any
+page of the demo, in every theme.
 
 axe-core comes bundled with ``axe-playwright-python`` (no network). Each page is checked twice: on a
-first visit (consent banner open as a modal dialog) and once the banner is answered.
+first visit (consent banner open as a modal dialog, when the registry has a consent to ask about) and
+once the banner is answered.
 """
 
 from __future__ import annotations
@@ -53,6 +55,39 @@ def _violations(page: Any) -> list[str]:
     return lines
 
 
+def _first_visit_and_returning(
+    new_shopper: ShopperFactory, server: PrefkitServer, path: str, *, theme: str | None
+) -> list[str]:
+    """axe-core violations of ``path`` on a first visit (banner open, when the registry has anything to
+    ask) and once the banner is answered, each line prefixed with the page and the state."""
+    shopper = new_shopper()  # a first visit: the banner is open
+    asks = bool(shopper.registry().consents(switchable=True))
+    shopper.page.goto(page_url(server.base_url, path, locale=shopper.locale))
+    expect_widgets_rendered(shopper.page)
+    problems: list[str] = []
+    if asks:
+        shopper.banner().expect_shown()
+    if theme is not None:
+        href = shopper.page.locator("link[rel=stylesheet]").first.get_attribute("href") or ""
+        assert theme in href, f"{path} is not styled with the {theme!r} theme (stylesheet {href!r})"
+    if asks:
+        problems += [f"{path} [banner open]: {line}" for line in _violations(shopper.page)]
+        shopper.answer_banner_beforehand()
+        shopper.page.reload()
+        expect_widgets_rendered(shopper.page)
+    shopper.banner().expect_gone()
+    return problems + [f"{path}: {line}" for line in _violations(shopper.page)]
+
+
+def test_center_has_no_axe_violations(new_shopper: ShopperFactory, prefkit_server: PrefkitServer) -> None:
+    """The preference center of the registry under test, in the registry's own theme: no violations on a
+    first visit and for a returning shopper (the check every registry gets, whatever it declares)."""
+    probe = new_shopper()
+    center = probe.center()
+    problems = _first_visit_and_returning(new_shopper, prefkit_server, center.path, theme=None)
+    assert not problems, f"axe-core violations in the {probe.registry().theme!r} theme:\n" + "\n".join(problems)
+
+
 @pytest.mark.parametrize("theme", THEMES)
 def test_demo_pages_have_no_axe_violations(
     theme: str, new_shopper: ShopperFactory, prefkit_server: PrefkitServer, request: pytest.FixtureRequest
@@ -65,18 +100,5 @@ def test_demo_pages_have_no_axe_violations(
         editor.set_theme(theme)
     problems: list[str] = []
     for path in _demo_pages(prefkit_server, probe.paths):
-        shopper = new_shopper()  # a first visit on every page: the banner is open
-        url = page_url(prefkit_server.base_url, path, locale=shopper.locale)
-        shopper.page.goto(url)
-        expect_widgets_rendered(shopper.page)
-        shopper.banner().expect_shown()
-        href = shopper.page.locator("link[rel=stylesheet]").first.get_attribute("href") or ""
-        assert theme in href, f"{path} is not styled with the {theme!r} theme (stylesheet {href!r})"
-        problems += [f"{path} [banner open]: {line}" for line in _violations(shopper.page)]
-
-        shopper.answer_banner_beforehand()
-        shopper.page.reload()
-        expect_widgets_rendered(shopper.page)
-        shopper.banner().expect_gone()
-        problems += [f"{path}: {line}" for line in _violations(shopper.page)]
+        problems += _first_visit_and_returning(new_shopper, prefkit_server, path, theme=theme)
     assert not problems, f"axe-core violations in the {theme!r} theme:\n" + "\n".join(problems)

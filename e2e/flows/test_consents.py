@@ -7,9 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from components.i18n import CATALOGS
+from components.i18n import kit_text
 from e2e.api import PrefkitApi
+from e2e.operate import grant_requirements
 from e2e.plugin import ShopperFactory
+from e2e.registry import RegistryInfo
+from e2e.server import PrefkitServer
 from e2e.shopper import Shopper
 from e2e.waiting import eventually
 
@@ -21,7 +24,8 @@ def test_first_visit_reject_all(shopper: Shopper) -> None:
     ledger entry per switchable consent, and no banner after a reload."""
     registry = shopper.registry()
     switchable = registry.consents(switchable=True)
-    assert switchable, "the registry declares no switchable consent: nothing for the banner to ask"
+    if not switchable:
+        pytest.skip("the registry under test declares no switchable consent: the banner has nothing to ask")
 
     listing = shopper.listing()
     listing.open()
@@ -29,9 +33,15 @@ def test_first_visit_reject_all(shopper: Shopper) -> None:
     banner.expect_shown()
     banner.reject_all()
 
+    # Decided: ``explicit``, or ``requires-unmet`` for a consent that needs another (refused) consent;
+    # either way the decision is stored (``decided_at``).
     state = eventually(
         shopper.api.preferences,
-        lambda body: all(body["preferences"][c.key]["source"] == "explicit" for c in switchable),
+        lambda body: all(
+            body["preferences"][c.key]["decided_at"] is not None
+            and body["preferences"][c.key]["source"] in {"explicit", "requires-unmet"}
+            for c in switchable
+        ),
         what="every switchable consent to be recorded as an explicit decision",
     )
     for consent in registry.opt_in_consents():
@@ -49,9 +59,15 @@ def test_first_visit_reject_all(shopper: Shopper) -> None:
 def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
     """Flow 2: grant a consent, reload, still granted; withdraw with one click, reload, withdrawn; the
     history (UI and API) shows both decisions with timestamps and the wording."""
-    shopper.answer_banner_beforehand()
+    registry = shopper.registry()
+    consents = registry.consents(switchable=True)
+    if not consents:
+        pytest.skip("the registry under test declares no switchable consent")
+    # One the shopper can switch on directly if there is one (else its requirements are granted first).
+    consent = next((c for c in consents if not registry.consents_to_grant(c)), consents[0])
+    shopper.answer_banner_beforehand()  # refuses every switchable consent, opt_out ones included
     center = shopper.center().open()
-    consent = center.registry.opt_in_consents()[0]
+    grant_requirements(center, consent, shopper.api)
     toggle = center.consent(consent.key)
     toggle.expect_checked(False)
 
@@ -96,14 +112,15 @@ def test_grant_and_withdraw_in_center(shopper: Shopper) -> None:
         expect(entries.nth(index)).to_contain_text(re.compile(r"\d{4}-\d{2}-\d{2}.\d{2}:\d{2}"))  # when
 
 
-def test_gpc_turns_flagged_consents_off(new_shopper: ShopperFactory) -> None:
+def test_gpc_turns_flagged_consents_off(new_shopper: ShopperFactory, prefkit_server: PrefkitServer) -> None:
     """Flow 8: a browser sending ``Sec-GPC: 1`` sees the consents declared ``gpc = true`` off (source
     ``gpc``) even though the shopper granted them earlier without GPC, and is told why."""
+    with PrefkitApi(prefkit_server.base_url) as anonymous:  # before a GPC browser is launched for nothing
+        if not any(c.gpc for c in RegistryInfo.from_view(anonymous.registry()).consents(switchable=True)):
+            pytest.skip("the registry under test declares no consent with gpc = true")
     shopper = new_shopper(gpc=True)
     registry = shopper.registry()
     flagged = [c for c in registry.consents(switchable=True) if c.gpc]
-    if not flagged:
-        pytest.skip("the registry under test declares no consent with gpc = true")
     # Earlier, from a browser without GPC, the same shopper (same cookie) accepted everything.
     with PrefkitApi(shopper.server.base_url, shopper.context) as without_gpc:
         without_gpc.accept_all()
@@ -118,8 +135,8 @@ def test_gpc_turns_flagged_consents_off(new_shopper: ShopperFactory) -> None:
     for consent in (c for c in registry.consents(switchable=True) if not c.gpc):
         center.consent(consent.key).expect_checked(True)
 
-    notice = CATALOGS.get(center.locale, {}).get("gpc_notice")
-    assert notice, (
+    notice = kit_text(center.locale)("gpc_notice")  # the locale's own, else the English fallback
+    assert notice and notice != "gpc_notice", (
         "the kit has no GPC notice text (components.i18n has no 'gpc_notice'): the preference center "
         "does not tell the shopper that their browser's privacy signal switched consents off"
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import ElementHandle, Locator, Page, expect
 
 from components.i18n import kit_text
 
@@ -37,6 +38,14 @@ class PreferenceCenterPage:
         self.text = kit_text(registry.locale)
         self.root: Locator = page.get_by_role("region", name=self.text("center_title"), exact=True)
         """The center's own landmark (``<section aria-labelledby>`` titled "Privacy and personalization")."""
+        self._root_handle: ElementHandle | None = None
+
+    def root_element(self, *, fresh: bool = False) -> ElementHandle:
+        """A handle on the center's element, located once (``fresh``: again), for scripts that run many
+        times on a large center, where locating by role and name each time would dominate."""
+        if fresh or self._root_handle is None:
+            self._root_handle = self.root.element_handle()
+        return self._root_handle
 
     @property
     def locale(self) -> str:
@@ -44,11 +53,13 @@ class PreferenceCenterPage:
 
     def open(self, *, theme: str | None = None) -> PreferenceCenterPage:
         """Navigate to the center and wait until its controls are rendered."""
+        self._root_handle = None
         self.page.goto(page_url(self.base_url, self.path, locale=self.locale, theme=theme))
         self.wait_ready()
         return self
 
     def reload(self) -> PreferenceCenterPage:
+        self._root_handle = None
         self.page.reload()
         self.wait_ready()
         return self
@@ -102,10 +113,18 @@ class PreferenceCenterPage:
         """The live region announced a successful save."""
         expect(self.status).to_have_text(self.text("saved"))
 
-    def requires_hint(self, pref: PreferenceInfo) -> re.Pattern[str]:
-        """The disabled-with-reason text of ``pref`` (names its missing consents)."""
+    def requires_hint(self, pref: PreferenceInfo, missing: Sequence[str] | None = None) -> re.Pattern[str]:
+        """The disabled-with-reason text of ``pref``: names its ``missing`` consents (default: every
+        consent it requires that can be off, i.e. all but ``notice_only`` ones whose own requirements
+        are always met)."""
+        if missing is None:
+            missing = [
+                key
+                for key in pref.requires
+                if self.registry.get(key).switchable or self.registry.consents_to_grant(self.registry.get(key))
+            ]
         before, _, after = self.text("requires_hint", names="\0").partition("\0")
-        names = ".*".join(re.escape(self.registry.get(key).title) for key in pref.requires)
+        names = ".*".join(re.escape(self.registry.get(key).title) for key in missing)
         return re.compile(re.escape(before) + ".*" + names + ".*" + re.escape(after))
 
     def _pref(self, key: str, kind: str) -> PreferenceInfo:

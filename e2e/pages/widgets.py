@@ -32,6 +32,11 @@ class ConsentToggleWidget:
         self.switch = scope.get_by_role("switch", name=pref.title, exact=True)
         """The switch control (``role=switch``, ``aria-checked``)."""
 
+    @property
+    def control(self) -> Locator:
+        """The element a shopper operates (the switch)."""
+        return self.switch
+
     def toggle_with_keyboard(self, key: str = "Space") -> None:
         """Focus the switch and press ``key`` (Space or Enter), as a keyboard user would."""
         self.switch.focus()
@@ -57,6 +62,11 @@ class SliderWidget:
         self.pref = pref
         self.slider = scope.get_by_role("slider", name=pref.title, exact=True)
         """The slider thumb (``role=slider``, ``aria-valuenow/min/max/valuetext``)."""
+
+    @property
+    def control(self) -> Locator:
+        """The element a shopper operates (the thumb)."""
+        return self.slider
 
     def press(self, *keys: str) -> None:
         """Focus the slider and press each key (``ArrowRight``, ``End``, ``PageUp``...)."""
@@ -92,6 +102,14 @@ class FilterGroupWidget:
         group_role = "group" if pref.multiple else "radiogroup"
         self.group = scope.get_by_role(group_role, name=pref.title, exact=True)  # type: ignore[arg-type]
         """The group container (``role=group`` / ``role=radiogroup``)."""
+
+    @property
+    def control(self) -> Locator:
+        """The element holding the options (the group)."""
+        return self.group
+
+    def expect_enabled(self) -> None:
+        expect(self.group).not_to_have_attribute("aria-disabled", "true")
 
     def option(self, option_key: str) -> Locator:
         """The checkbox / radio of one option, by its label."""

@@ -20,6 +20,8 @@ from e2e.server import free_port, log_tail, prefkit_command, stop_process, wait_
 
 pytestmark = pytest.mark.browser
 
+EXAMPLE_HOST = Path(__file__).resolve().parents[2] / "examples" / "static-host"
+
 SUBSET = "by_keyboard or grant_and_withdraw or two_tabs or login or static_host or registry_change"
 """Registry-driven flows, flows 2, 5 (must skip: not our registry file), 6, 7 and 11."""
 
@@ -84,6 +86,9 @@ def test_flows_against_an_already_running_demo(tmp_path: Path) -> None:
                 f"--prefkit-base-url={base_url}",
                 f"--prefkit-shop-secret={shop_secret}",
                 f"--prefkit-embed-origin=http://127.0.0.1:{embed_port}",
+                # The shop's own host page (the example copied by a shop): its mount points are read and
+                # checked against the demo's registry, then each widget is exercised.
+                f"--prefkit-static-host={EXAMPLE_HOST}",
                 f"--prefkit-artifacts={qa_project / 'artifacts'}",
             ],
             check=False,
