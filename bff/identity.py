@@ -32,7 +32,10 @@ which sets the subject cookie to the customer. On first sight the anonymous subj
 :class:`IdentityMiddleware` resolves the subject for every HTTP request and websocket handshake and
 leaves it in the ASGI scope state, where :func:`subject_from_connection` reads it. Responses of handlers
 that read the subject are marked personal and get ``Cache-Control: no-store`` and
-``Vary: Cookie, Authorization``.
+``Vary: Cookie, Authorization``; a fresh anonymous subject's cookie is issued on those responses only.
+Static and public responses (scripts, ReactPy's chunks, theme CSS, API docs, health) never carry a cookie:
+a shared cache keeping one would hand the same subject to every visitor, and every asset fetch would
+create a subject.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ __all__ = [
     "issue_customer_token",
     "mark_personal",
     "subject_from_connection",
+    "use_subject",
     "verify_customer_token",
 ]
 
@@ -91,6 +95,8 @@ SUBJECT_PATTERN = re.compile(r"anon:[0-9a-f]{32}|cust:[!-~]{1,%d}" % _MAX_CUSTOM
 """Every subject id the BFF accepts (full match)."""
 _STATE_KEY = "prefkit_identity"
 _PERSONAL_KEY = "prefkit_personal"
+# Set when a handler used the caller's subject: only then is a fresh subject's cookie issued.
+_USED_KEY = "prefkit_subject_used"
 _ANONYMOUS_COOKIE_SECONDS = 365 * 24 * 3600
 _MAX_COOKIE_CANDIDATES = 8
 """More distinct values than this for the session cookie are not even verified: the request is ambiguous."""
@@ -391,7 +397,17 @@ def identity_from_connection(connection: Any, *, personal: bool = True) -> Resol
         )
     if personal:
         state[_PERSONAL_KEY] = True
+        state[_USED_KEY] = True
     return resolved
+
+
+def use_subject(connection: Any) -> None:
+    """Have :class:`IdentityMiddleware` issue the subject cookie on the response to ``connection`` when the
+    subject is new, without reading it (reading it does this too). For endpoints whose whole purpose is to
+    establish the subject before other requests need it, like the widgets' ``/_prefkit/session``. Harmless
+    where the middleware does not run."""
+    scope = connection if isinstance(connection, dict) else connection.scope
+    scope.setdefault("state", {})[_USED_KEY] = True
 
 
 def mark_personal(connection: Any) -> None:
@@ -437,8 +453,12 @@ ChargeHook = Callable[[dict[str, Any]], None]
 class IdentityMiddleware:
     """ASGI middleware: resolves the subject of every HTTP request and websocket handshake into
     ``scope["state"]``, refuses customer cookies whose session was revoked, merges an anonymous subject
-    into a customer on first sight, sets the cookie whenever a new anonymous subject was created or the
-    stored one was refused, and keeps personal responses out of caches."""
+    into a customer on first sight, sets the cookie when a new anonymous subject was created (or the
+    stored one was refused) and the handler used it, and keeps personal responses out of caches.
+
+    The cookie is decided when the response starts (the websocket accept, the HTTP response start), by
+    which time the handler has read the subject or not: responses that never touch it stay cookieless
+    and as cacheable as their handler made them."""
 
     def __init__(
         self,
@@ -473,21 +493,20 @@ class IdentityMiddleware:
         secure = self.identity.secure(scope.get("scheme"))
         resolved = await self._unrevoked(self.identity.resolve(headers, secure=secure))
         state = scope.setdefault("state", {})
+        # Read through identity_from_connection / subject_from_connection only: that is how a handler says
+        # it uses the subject (and so whether a fresh one gets its cookie).
         state[_STATE_KEY] = resolved
-        state["prefkit_subject"] = resolved.subject  # request.state.prefkit_subject in handlers
         cookie = resolved.cookie
         if resolved.via == "bearer" and cookie is not None and cookie.subject.startswith(ANONYMOUS_PREFIX):
             await self.merge_once(cookie.subject, resolved.subject, scope)
-        set_cookie: bytes | None = None
-        if resolved.via == "new":
-            set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
         if scope["type"] == "websocket":
-            if set_cookie is None:
+            if resolved.via != "new":
                 await self.app(scope, receive, send)
                 return
 
             async def send_with_cookie(message: dict[str, Any]) -> None:
-                if message["type"] == "websocket.accept" and not state.get("prefkit_cookie_set"):
+                if message["type"] == "websocket.accept" and self._issues_cookie(resolved, state):
+                    set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
                     headers = [*message.get("headers", []), (b"set-cookie", set_cookie)]
                     message = {**message, "headers": headers}
                 await send(message)
@@ -498,7 +517,8 @@ class IdentityMiddleware:
         async def send_http(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if set_cookie is not None and not state.get("prefkit_cookie_set"):
+                if self._issues_cookie(resolved, state):
+                    set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
                     headers.append((b"set-cookie", set_cookie))
                 if state.get(_PERSONAL_KEY):
                     headers = _private(headers)
@@ -506,6 +526,12 @@ class IdentityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_http)
+
+    @staticmethod
+    def _issues_cookie(resolved: ResolvedIdentity, state: dict[str, Any]) -> bool:
+        """Whether the response carries the new subject's cookie: the subject is new, the handler used it,
+        and did not set a cookie of its own (login, logout, erasure)."""
+        return resolved.via == "new" and bool(state.get(_USED_KEY)) and not state.get("prefkit_cookie_set")
 
     async def _unrevoked(self, resolved: ResolvedIdentity) -> ResolvedIdentity:
         """``resolved`` without a customer cookie whose session logout revoked (replayed after logout)."""

@@ -53,6 +53,7 @@ from reactpy.core.serve import serve_layout
 from reactpy.types import Component, Connection, Location
 
 from . import strict_json
+from .identity import use_subject
 from .limits import ClientSlots, client_address
 
 __all__ = [
@@ -191,10 +192,12 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
         return _serve_asset(request, bootstrap)
 
     @get("/session", include_in_schema=False)
-    async def warm_session() -> Response[None]:
+    async def warm_session(request: Request[Any, Any, Any]) -> Response[None]:
         # Nothing to answer: the app's identity middleware sets the subject cookie on this response when
-        # there is none yet. prefkit.js calls it before opening any socket, so the widgets of a shopper's
-        # very first page share one subject instead of racing to create one each.
+        # there is none yet (asked for here: it issues one only where the subject is used). prefkit.js calls
+        # it before opening any socket, so the widgets of a shopper's very first page share one subject
+        # instead of racing to create one each.
+        use_subject(request)
         return Response(None, status_code=204, headers={"Cache-Control": "no-store"})
 
     @get("/static/{name:str}", include_in_schema=False)
