@@ -54,6 +54,7 @@ if str(REPO) not in sys.path:
 from bench._support import free_port, wait_ready  # noqa: E402
 from bench._wrk import WrkResult, ensure_wrk, run_wrk  # noqa: E402
 from bff.identity import SUBJECT_COOKIE  # noqa: E402
+from bff.reactpy_bridge import server_ws_max_size  # noqa: E402
 
 BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 ORIGIN_PORT_PLACEHOLDER = "{port}"
@@ -312,6 +313,8 @@ def main() -> None:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--ws-max-size",  # as prefkit serve runs (HTTP only here, but the same server)
+            str(server_ws_max_size()),
         ],
         cwd=REPO,
         env=env,

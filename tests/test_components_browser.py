@@ -25,6 +25,7 @@ import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from bff.app import create_app
+from bff.reactpy_bridge import server_ws_max_size
 
 try:
     from _bff_app import WRITE, make_settings
@@ -129,7 +130,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # The frame limit `prefkit serve` runs with, so the tests exercise what ships.
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=server_ws_max_size())
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     _wait_until(lambda: server.started, "the BFF to start")
@@ -764,7 +767,9 @@ class RestartableBff:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
-        config = uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(self.settings), log_level="warning", lifespan="on", ws_max_size=server_ws_max_size()
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()

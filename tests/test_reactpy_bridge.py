@@ -25,7 +25,12 @@ from reactpy import component, html, use_location, use_state
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from bff.reactpy_bridge import ReactPyBridgeConfig, WidgetRequest, create_reactpy_router
+from bff.reactpy_bridge import (
+    ReactPyBridgeConfig,
+    WidgetRequest,
+    create_reactpy_router,
+    server_ws_max_size,
+)
 
 try:
     from _browser import CHROMIUM_ARGS
@@ -189,7 +194,11 @@ def bff(host_pages: tuple[_HostPageServer, _HostPageServer]) -> Iterator[str]:
     )
     sock = _bound_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # The frame limit `prefkit serve` runs with for this message limit, so the tests exercise what ships.
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", ws_max_size=server_ws_max_size(MAX_MESSAGE_BYTES)
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     _wait_until(lambda: server.started, "uvicorn to start")
@@ -317,6 +326,18 @@ def test_oversized_message_closes_the_socket(bff: str) -> None:
         ws.send(json.dumps(payload))
         _assert_closed_with_policy_violation(ws)
         assert "larger than" in ws.close_reason  # type: ignore[operator]
+
+
+def test_a_message_beyond_the_frame_limit_is_refused_by_the_server(bff: str) -> None:
+    # Past the headroom, the server refuses the frame itself (1009, "message too big") instead of
+    # buffering it for the bridge to measure: uvicorn's own default would buffer 16 MiB.
+    with _open(bff, "counter") as ws:
+        _first_update(ws)
+        ws.send(json.dumps({"type": "layout-event", "target": "x", "data": ["y" * server_ws_max_size(MAX_MESSAGE_BYTES)]}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
 @pytest.mark.parametrize("message", ["not json", '{"type": "layout-event"}', b"\x00binary"])
