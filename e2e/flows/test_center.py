@@ -23,6 +23,12 @@ _SPARE_TAB_STOPS = 60
 """Tab stops beyond the controls of the registry: the page's own links, bulk actions, history..."""
 
 
+def _name(text: str) -> str:
+    """``text`` as an accessible name: runs of whitespace one space, none at the ends (a registry title
+    may end in a space; the probe reports names normalized the same way)."""
+    return " ".join(text.split())
+
+
 def _tab_budget(registry: RegistryInfo) -> int:
     """How many Tab presses may pass before the journey counts as stuck: every control once (a checkbox
     and its chip each), with room for the page around the center."""
@@ -33,6 +39,7 @@ def _tab_budget(registry: RegistryInfo) -> int:
 # on it or on the part that wraps it: themes may ring the whole switch rather than the native input).
 _FOCUS_PROBE = """(root) => {
   if (!root.isConnected) return 'stale';
+  const norm = (text) => (text || '').replace(/\s+/g, ' ').trim();  // as accessible names are
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const ringOf = (node) => {
@@ -46,14 +53,14 @@ _FOCUS_PROBE = """(root) => {
     inside: root.contains(el),
     role: el.getAttribute('role') || (el.tagName === 'INPUT' ? el.type : el.tagName.toLowerCase()),
     name: (el.getAttribute('aria-labelledby') || '').split(' ').map(id => document.getElementById(id))
-            .filter(Boolean).map(n => n.textContent.trim()).join(' ')
-          || (el.labels && el.labels[0] ? el.labels[0].textContent.trim() : '')
-          || el.getAttribute('aria-label') || el.textContent.trim().slice(0, 60),
+            .filter(Boolean).map(n => norm(n.textContent)).join(' ')
+          || (el.labels && el.labels[0] ? norm(el.labels[0].textContent) : '')
+          || norm(el.getAttribute('aria-label')) || norm(el.textContent).slice(0, 60),
     group: (() => {
       const box = el.closest('[role=group][aria-labelledby], [role=radiogroup][aria-labelledby]');
       if (!box) return null;
       return box.getAttribute('aria-labelledby').split(' ').map(id => document.getElementById(id))
-               .filter(Boolean).map(n => n.textContent.trim()).join(' ');
+               .filter(Boolean).map(n => norm(n.textContent)).join(' ');
     })(),
     top: rect.top + window.scrollY, left: rect.left + window.scrollX, height: rect.height,
     visibleFocus: ringOf(el) || ringOf(el.parentElement),
@@ -74,7 +81,7 @@ def _tab_to(center: PreferenceCenterPage, page: Page, role: str, name: str) -> N
     for _ in range(_tab_budget(center.registry)):
         page.keyboard.press("Tab")
         info = _focus_info(center)
-        if info and info["inside"] and info["role"] == role and info["name"] == name:
+        if info and info["inside"] and info["role"] == role and info["name"] == _name(name):
             return
     raise AssertionError(f"Tab never reached the {role} {name!r}")
 
@@ -137,25 +144,27 @@ def test_keyboard_only_journey(shopper: Shopper, pytestconfig: pytest.Config) ->
     journey += f" -> left the center to {left_at and (left_at['role'], left_at['name'])}"
     for pref in registry.preferences:
         if pref.kind == "consent" and pref.switchable:
-            assert ("switch", pref.title) in reached, (
+            assert ("switch", _name(pref.title)) in reached, (
                 f"switch {pref.title!r} not reachable by Tab; Tab went: {journey}"
             )
         elif pref.kind == "slider":
-            assert ("slider", pref.title) in reached, (
+            assert ("slider", _name(pref.title)) in reached, (
                 f"slider {pref.title!r} not reachable by Tab; Tab went: {journey}"
             )
         elif pref.kind == "filter" and pref.multiple:
-            labels = {stop["name"] for stop in stops if stop["role"] == "checkbox" and stop["group"] == pref.title}
-            expected = {o.label for o in pref.options}
+            labels = {
+                stop["name"] for stop in stops if stop["role"] == "checkbox" and stop["group"] == _name(pref.title)
+            }
+            expected = {_name(o.label) for o in pref.options}
             assert expected <= labels, (
                 f"options of {pref.title!r} not all reachable: {expected - labels}; Tab went: {journey}"
             )
         elif pref.kind == "filter":
             # A radio group is one Tab stop (its checked radio, or "no preference"); arrows move inside it.
-            assert ("radio", pref.title) in groups, (
+            assert ("radio", _name(pref.title)) in groups, (
                 f"radio group {pref.title!r} not reachable by Tab; Tab went: {journey}"
             )
-    assert ("button", center.text("reject_all")) in reached, (
+    assert ("button", _name(center.text("reject_all"))) in reached, (
         f"Reject all is not reachable by Tab; Tab went: {journey}"
     )
 
@@ -163,8 +172,8 @@ def test_keyboard_only_journey(shopper: Shopper, pytestconfig: pytest.Config) ->
 def _filter_of(center: PreferenceCenterPage, info: dict[str, Any]) -> PreferenceInfo:
     """The filter a focused checkbox or radio belongs to (by its group's name, then by its label)."""
     filters = center.registry.of_kind("filter")
-    by_group = [p for p in filters if p.title == info["group"]]
-    by_label = [p for p in by_group or filters if info["name"] in {o.label for o in p.options}]
+    by_group = [p for p in filters if _name(p.title) == info["group"]]
+    by_label = [p for p in by_group or filters if info["name"] in {_name(o.label) for o in p.options}]
     found = by_label or by_group
     assert found, f"the focused {info['role']} {info['name']!r} belongs to no filter of the registry"
     return found[0]
