@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bff.app import create_app
 from bff.reactpy_bridge import server_ws_max_size
@@ -647,10 +648,19 @@ def test_screenshots_of_the_center_per_theme_and_locale(
     wait_loaded(page)
     center = page.locator("[data-part=center]")
     expect(page.locator("[data-prefkit-root]")).to_have_attribute("data-prefkit-theme", theme)
-    background = center.evaluate("el => getComputedStyle(el).backgroundColor")
     expected = {"default": "rgb(255, 255, 255)", "dark": "rgb(27, 30, 35)", "high-contrast": "rgb(0, 0, 0)"}[
         theme
     ]
+    # The theme's stylesheet loads after the attribute is set: wait (bounded) for it to apply, not just link.
+    try:
+        page.wait_for_function(
+            "([el, want]) => getComputedStyle(el).backgroundColor === want",
+            arg=[center.element_handle(), expected],
+            timeout=10_000,
+        )
+    except PlaywrightTimeoutError:
+        pass  # the assertion below says what was found instead
+    background = center.evaluate("el => getComputedStyle(el).backgroundColor")
     assert background == expected  # the theme stylesheet is applied, not just linked
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     target = ARTIFACTS / f"preference-center-{theme}-{locale}.png"

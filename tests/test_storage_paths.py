@@ -91,7 +91,7 @@ def test_a_constraint_violation_reaches_the_caller_as_sqlalchemy_integrity_error
         database.run_write([subject], _save(subject, "marketing", False))
     [(key, value)] = database.fetch_all(SELECT_STATE, (subject,))
     # The first value stands (SQLite returns JSON text, PostgreSQL a decoded value).
-    assert key == "marketing" and (json.loads(value) if isinstance(value, str) else value) is True
+    assert key == "marketing" and (json.loads(value) if isinstance(value, (str, bytes)) else value) is True
 
 
 def test_sync_and_async_writers_share_one_order(database: Database) -> None:
