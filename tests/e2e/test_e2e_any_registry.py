@@ -9,11 +9,10 @@ plus the keyboard journey and the hot-reload flow (which edits that YAML file's 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _kit_run import run_kit
 
 pytestmark = pytest.mark.browser
 
@@ -22,31 +21,17 @@ REGISTRY = Path(__file__).parent / "registries" / "qa-shop.yaml"
 
 @pytest.mark.timeout(600)  # a whole pytest run of flows in a subprocess
 def test_registry_driven_flows_follow_another_registry(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-rA",
-            "--pyargs",
-            "e2e.flows.test_registry_driven",
-            "e2e.flows.test_center",
-            "e2e.flows.test_hot_reload",
-            "-k",
-            "by_keyboard or keyboard_only or registry_change",
-            f"--prefkit-registry={REGISTRY}",
-            f"--prefkit-artifacts={tmp_path / 'artifacts'}",
-        ],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        stdin=subprocess.DEVNULL,
+    result = run_kit(
+        tmp_path,
+        "-rA",
+        "--pyargs",
+        "e2e.flows.test_registry_driven",
+        "e2e.flows.test_center",
+        "e2e.flows.test_hot_reload",
+        "-k",
+        "by_keyboard or keyboard_only or registry_change",
+        f"--prefkit-registry={REGISTRY}",
+        f"--prefkit-artifacts={tmp_path / 'artifacts'}",
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"flows failed with {REGISTRY.name}:\n{output}"

@@ -3,12 +3,11 @@ one leaves nothing. Checked on a real pytest run in a subprocess (a deliberately
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from _kit_run import run_kit
 
 pytestmark = pytest.mark.browser
 
@@ -27,27 +26,9 @@ def test_fails_on_purpose(shopper, new_shopper):
 
 @pytest.mark.timeout(300)
 def test_failing_flow_leaves_screenshots_and_traces(tmp_path: Path) -> None:
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_deliberate.py").write_text(_FLOWS)
     artifacts = tmp_path / "artifacts"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "test_deliberate.py",
-            f"--prefkit-artifacts={artifacts}",
-        ],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_kit(tmp_path, "test_deliberate.py", f"--prefkit-artifacts={artifacts}", timeout_s=240)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "1 failed, 1 passed" in output, output

@@ -16,24 +16,36 @@ the reason naming what the registry lacks.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from _kit_run import run_kit
 from click.testing import CliRunner
 
 from bff.cli import main as prefkit_cli
 
 CORPUS = Path(__file__).parent / "registries" / "corpus"
-sys.path.insert(0, str(CORPUS))
-from generate import TYPE_COUNT, write_generated_registry  # noqa: E402
+
+def _load_generator() -> ModuleType:
+    """``registries/corpus/generate.py``, under a name that cannot clash with another ``generate``."""
+    spec = importlib.util.spec_from_file_location("prefkit_corpus_generate", CORPUS / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_GENERATOR = _load_generator()
+TYPE_COUNT: int = _GENERATOR.TYPE_COUNT
+write_generated_registry: Callable[[Path], Path] = _GENERATOR.write_generated_registry
 
 GENERATED = "generated-200-types.toml"
 """Name of the generated registry among the corpus files."""
@@ -277,31 +289,18 @@ def _run_flows(case: Case, workdir: Path) -> FlowRun:
     """``pytest --pyargs e2e.flows... --prefkit-registry=FILE`` in a fresh folder, as a shop's QA runs it."""
     registry = _registry_path(case, workdir)
     flows = _selected_flows(case)
-    (workdir / "pytest.ini").write_text("[pytest]\njunit_family = xunit1\n")  # xunit1 names each file
     junit = workdir / "flows.xml"
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--junitxml={junit}",
-            "--pyargs",
-            *(f"e2e.flows.{flow}" for flow in flows),
-            f"--prefkit-registry={registry}",
-            f"--prefkit-artifacts={workdir / 'artifacts'}",
-            "--prefkit-one-browser",  # nothing but the kit's flows in this run
-            *case.options,
-        ],
-        check=False,
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        stdin=subprocess.DEVNULL,
+    result = run_kit(
+        workdir,
+        f"--junitxml={junit}",
+        "--pyargs",
+        *(f"e2e.flows.{flow}" for flow in flows),
+        f"--prefkit-registry={registry}",
+        f"--prefkit-artifacts={workdir / 'artifacts'}",
+        "--prefkit-one-browser",  # nothing but the kit's flows in this run
+        *case.options,
+        ini="[pytest]\njunit_family = xunit1\n",  # xunit1 names each test's file
     )
     return FlowRun(
         flows=flows,

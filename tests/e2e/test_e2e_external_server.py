@@ -11,10 +11,10 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _kit_run import run_kit
 
 from e2e.server import free_port, log_tail, prefkit_command, stop_process, wait_until_ready
 
@@ -61,43 +61,29 @@ def test_flows_against_an_already_running_demo(tmp_path: Path) -> None:
         wait_until_ready(base_url, timeout_s=60, process=demo, log_path=log_path)
         qa_project = tmp_path / "shop-qa"
         qa_project.mkdir()
-        (qa_project / "pytest.ini").write_text("[pytest]\n")
         qa_env = {**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
         qa_env.pop("PREFKIT_SHOP_SECRET")
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-p",
-                "prefkit",
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                "-rs",
-                "--pyargs",
-                "e2e.flows.test_registry_driven",
-                "e2e.flows.test_consents",
-                "e2e.flows.test_center",
-                "e2e.flows.test_hot_reload",
-                "e2e.flows.test_embedding",
-                "-k",
-                SUBSET,
-                f"--prefkit-base-url={base_url}",
-                f"--prefkit-shop-secret={shop_secret}",
-                f"--prefkit-embed-origin=http://127.0.0.1:{embed_port}",
-                # The shop's own host page (the example copied by a shop): its mount points are read and
-                # checked against the demo's registry, then each widget is exercised.
-                f"--prefkit-static-host={EXAMPLE_HOST}",
-                f"--prefkit-artifacts={qa_project / 'artifacts'}",
-            ],
-            check=False,
-            cwd=qa_project,
+        result = run_kit(
+            qa_project,
+            "-p",
+            "prefkit",
+            "-rs",
+            "--pyargs",
+            "e2e.flows.test_registry_driven",
+            "e2e.flows.test_consents",
+            "e2e.flows.test_center",
+            "e2e.flows.test_hot_reload",
+            "e2e.flows.test_embedding",
+            "-k",
+            SUBSET,
+            f"--prefkit-base-url={base_url}",
+            f"--prefkit-shop-secret={shop_secret}",
+            f"--prefkit-embed-origin=http://127.0.0.1:{embed_port}",
+            # The shop's own host page (the example copied by a shop): its mount points are read and
+            # checked against the demo's registry, then each widget is exercised.
+            f"--prefkit-static-host={EXAMPLE_HOST}",
+            f"--prefkit-artifacts={qa_project / 'artifacts'}",
             env=qa_env,
-            capture_output=True,
-            text=True,
-            timeout=540,
-            stdin=subprocess.DEVNULL,
         )
     finally:
         stop_process(demo)

@@ -7,12 +7,11 @@ mount point and the registry's keys named, at once, not after a widget's render 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _kit_run import run_kit
 
 from bff.widgets import WIDGETS
 from e2e.static_host import (
@@ -113,27 +112,14 @@ def test_a_shop_page_naming_a_key_the_registry_lacks_fails_at_once_with_the_key(
     host = tmp_path / "host"
     host.mkdir()
     (host / "index.html").write_text(DEMO_KEYS_PAGE, encoding="utf-8")
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--pyargs",
-            "e2e.flows.test_embedding",
-            f"--prefkit-registry={QA_SHOP}",
-            f"--prefkit-static-host={host}",
-            f"--prefkit-artifacts={tmp_path / 'artifacts'}",
-        ],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
+    result = run_kit(
+        tmp_path,
+        "--pyargs",
+        "e2e.flows.test_embedding",
+        f"--prefkit-registry={QA_SHOP}",
+        f"--prefkit-static-host={host}",
+        f"--prefkit-artifacts={tmp_path / 'artifacts'}",
+        timeout_s=240,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1 and "1 failed" in output, output
