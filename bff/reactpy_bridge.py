@@ -28,6 +28,12 @@ ReactPy 2.0.0b13 client quirk handled in ``prefkit.js``: ``mountReactPy()`` alwa
 URL from ``window.location.host`` (the *host page*), so a page on another origin cannot point it at the
 BFF. ``prefkit.js`` therefore gives it a sentinel path prefix and rewrites exactly those URLs to the
 BFF's ``{prefix}/ws/`` in a narrow ``WebSocket`` subclass (only when the page is on another origin).
+
+Second quirk, handled in the same subclass: the client sends each event with its target and currentTarget
+serialized whole (with the texts of the elements their ``aria-labelledby``/``aria-describedby`` point at,
+three times over), so merchant texts near the registry's 4,000-character limit made one click larger than
+the message limit below. ``prefkit.js`` reduces each ``layout-event``'s data to the event's scalar fields and
+the targets' form fields and dataset (what the components read): a few hundred bytes whatever the texts.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ Controls are reached and operated with the keyboard only, unless the test is abo
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import shutil
 import socket
@@ -118,9 +119,13 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    yield from _serve(tmp_path_factory, "shop.toml", DEMO_REGISTRY.read_text(encoding="utf-8") + EXTRA_TYPES)
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, registry_name: str, original: str) -> Iterator[Env]:
+    """A BFF on its own port serving the registry ``original`` (written as ``registry_name``), and a host."""
     registry_dir = tmp_path_factory.mktemp("registry")
-    registry = registry_dir / "shop.toml"
-    original = DEMO_REGISTRY.read_text(encoding="utf-8") + EXTRA_TYPES
+    registry = registry_dir / registry_name
     registry.write_text(original, encoding="utf-8")
     database = tmp_path_factory.mktemp("db") / "prefkit.db"
     host = StaticHost(tmp_path_factory.mktemp("shop"))
@@ -871,3 +876,145 @@ def test_lost_connection_says_so_and_retry_reconnects(
     switch = page.get_by_role("switch", name="Personalized recommendations")
     expect(switch).to_have_attribute("aria-checked", "true")  # a new session, the stored value
     expect(page.locator("[data-prefkit-widget]")).not_to_contain_text("Loading…")
+
+
+# --- Merchant texts near the registry's limits ------------------------------------------------------------
+MAX_TEXT = 4000  # preference_registry.schema.NonEmptyText
+EVENT_FRAME_LIMIT = 2048  # what one click or key press may cost on the wire, whatever the texts
+
+
+def _near_limit(what: str) -> str:
+    """A text of a little under the registry's maximum length, starting with ``what``."""
+    filler = " A sentence that a merchant wrote at length."
+    return (what + filler * (MAX_TEXT // len(filler)))[: MAX_TEXT - 10]
+
+
+def _long_registry() -> str:
+    def texts(name: str) -> dict[str, Any]:
+        return {
+            "title": _near_limit(f"{name} title."),
+            "description": _near_limit("Description"),
+        }
+
+    consent = {
+        "key": "long_consent",
+        "kind": "consent",
+        "purpose": "marketing",
+        "mechanism": "opt_in",
+        **texts("Long consent"),
+        "data_used": [_near_limit("Data one"), _near_limit("Data two")],
+        "benefit": _near_limit("Benefit"),
+    }
+    slider = {
+        "key": "long_slider",
+        "kind": "slider",
+        "min": 0,
+        "max": 4,
+        "step": 1,
+        "default": 2,
+        "applies_to": {"rule": "personalization"},
+        **texts("Long slider"),
+        "data_used": [_near_limit("Slider data")],
+        "benefit": _near_limit("Slider benefit"),
+    }
+    checkboxes = {
+        "key": "long_filter",
+        "kind": "filter",
+        "multiple": True,
+        "applies_to": {"attribute": "colour", "rule": "prefer"},
+        **texts("Long filter"),
+        "options": [
+            {"key": "first", "label": _near_limit("First label.")},
+            {"key": "second", "label": _near_limit("Second label.")},
+        ],
+    }
+    shop = {"name": "Long texts", "default_locale": "en", "locales": ["en"]}
+    return json.dumps({"shop": shop, "preferences": [consent, slider, checkboxes]})
+
+
+@pytest.fixture(scope="module")
+def long_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    yield from _serve(tmp_path_factory, "long.json", _long_registry())
+
+
+def _record_sent_frames(page: Page) -> list[int]:
+    """UTF-8 sizes of every websocket message the page sends from now on."""
+    sizes: list[int] = []
+
+    def record(payload: str | bytes) -> None:
+        sizes.append(len(payload.encode() if isinstance(payload, str) else payload))
+
+    def watch(socket: Any) -> None:
+        socket.on("framesent", record)
+
+    page.on("websocket", watch)
+    return sizes
+
+
+def test_long_merchant_texts_keep_events_small_and_changes_saved(
+    long_env: Env, context: BrowserContext
+) -> None:
+    """Texts near the 4,000-character limit: each click or key press still saves, in a message of a few
+    hundred bytes (ReactPy's client serializes the event target with the elements its aria-labelledby /
+    aria-describedby point at; with these texts one click was far over the bridge's 64 KB limit,
+    and the socket closed with the change lost)."""
+    env = long_env
+    url = env.write_page(
+        "long.html",
+        mount("preference-center", locale="en"),
+        mount("consent-toggle", key="long_consent", locale="en"),
+    )
+    prime_identity(context, env)
+    page = context.new_page()
+    sent = _record_sent_frames(page)
+    page.goto(url)
+    wait_loaded(page, widgets=2)
+    center_switch = page.locator("[data-part=center] [data-key=long_consent] [role=switch]")
+    toggle_switch = page.locator("[data-prefkit-widget=consent-toggle] [data-key=long_consent] [role=switch]")
+    expect(center_switch).to_have_attribute("aria-checked", "false")
+
+    def stored(key: str) -> Any:
+        return api_preferences(context, env)[key]["value"]
+
+    center_switch.click()  # pointer, in the center
+    expect(center_switch).to_have_attribute("aria-checked", "true")
+    expect(toggle_switch).to_have_attribute("aria-checked", "true")  # the other widget follows the save
+    _wait_until(lambda: stored("long_consent") is True, "the center's click stored")
+    toggle_switch.click()  # pointer, standalone toggle
+    expect(toggle_switch).to_have_attribute("aria-checked", "false")
+    _wait_until(lambda: stored("long_consent") is False, "the toggle's click stored")
+    tab_to(page, center_switch)
+    page.keyboard.press("Space")  # keyboard, in the center
+    expect(center_switch).to_have_attribute("aria-checked", "true")
+    _wait_until(lambda: stored("long_consent") is True, "the key press stored")
+
+    slider = page.locator("[data-key=long_slider] [role=slider]")
+    tab_to(page, slider)
+    page.keyboard.press("ArrowRight")
+    expect(slider).to_have_attribute("aria-valuenow", "3")
+    track = page.locator("[data-key=long_slider] [data-part=track]")
+    box = track.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # pointer on the track: the left end
+    expect(slider).to_have_attribute("aria-valuenow", "0")
+    _wait_until(lambda: stored("long_slider") == 0, "the slider's pointer value stored")
+
+    first = page.locator("[data-key=long_filter] input[value=first]")
+    second = page.locator("[data-key=long_filter] input[value=second]")
+    first.click()
+    expect(first).to_be_checked()
+    tab_to(page, second)
+    page.keyboard.press("Space")
+    expect(second).to_be_checked()
+    _wait_until(lambda: stored("long_filter") == ["first", "second"], "the checkboxes stored")
+
+    # ARIA unchanged: the switch is still named and described by the long texts.
+    assert labelled_text(page, center_switch).startswith("Long consent title.")
+    assert described_text(page, center_switch)[0].startswith("Description")
+    assert len(sent) >= 8, sent  # every interaction above went over the socket...
+    assert max(sent) <= EVENT_FRAME_LIMIT, sorted(sent)[-5:]  # ...each in a small message
+
+    page.reload()
+    wait_loaded(page, widgets=2)
+    expect(center_switch).to_have_attribute("aria-checked", "true")
+    expect(page.locator("[data-key=long_slider] [role=slider]")).to_have_attribute("aria-valuenow", "0")

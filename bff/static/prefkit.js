@@ -65,12 +65,67 @@ function resolveSocket(url) {
   return { url: BFF_SOCKETS + parsed.pathname.slice(end + 1) + parsed.search, connection };
 }
 
+/**
+ * ReactPy 2.0.0b13's client (event-to-object) sends each DOM event a handler receives as the whole event:
+ * its target, currentTarget and srcElement each serialized with every enumerable property, including the
+ * elements that aria-labelledby / aria-describedby point at (ariaLabelledByElements...) with their
+ * textContent, innerText and outerText, plus the page's text selection. So one click on a switch carried
+ * the merchant's title and description nine times: ~30 KB for 1,000 characters of text, over the bridge's
+ * 64 KB message limit near the registry's 4,000 (the socket closed, the change was lost). ReactPy offers
+ * no way to declare the fields a handler needs, so the event is reduced here, on the one way out: the
+ * event's own scalar fields (key, button, clientX...) and, of its target and currentTarget, only the form
+ * fields and the dataset the components read (checked, value, data-prefkit-fraction...). Whatever the
+ * texts, a layout event is a few hundred bytes; and the shopper's selected text never leaves the page.
+ */
+const EVENT_TARGETS = ["target", "currentTarget"];
+const TARGET_FIELDS = ["tagName", "id", "type", "name", "value", "checked"];
+
+const isScalar = (value) => ["string", "number", "boolean"].includes(typeof value);
+
+function slimTarget(element) {
+  if (!element || typeof element !== "object") return undefined;
+  const slim = {};
+  for (const field of TARGET_FIELDS) if (isScalar(element[field])) slim[field] = element[field];
+  if (element.dataset && typeof element.dataset === "object") {
+    slim.dataset = Object.fromEntries(Object.entries(element.dataset).filter(([, value]) => isScalar(value)));
+  }
+  return slim;
+}
+
+function slimEvent(event) {
+  if (!event || typeof event !== "object") return event;
+  const slim = Object.fromEntries(Object.entries(event).filter(([, value]) => isScalar(value)));
+  for (const name of EVENT_TARGETS) {
+    const target = slimTarget(event[name]);
+    if (target) slim[name] = target;
+  }
+  return slim;
+}
+
+/** A client message with its layout event's data reduced (see above); any other message unchanged. */
+function slimMessage(text) {
+  if (typeof text !== "string") return text;
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return text; // the bridge answers malformed messages itself
+  }
+  if (message?.type !== "layout-event" || !Array.isArray(message.data)) return text;
+  return JSON.stringify({ ...message, data: message.data.map(slimEvent) });
+}
+
 const NativeWebSocket = window.WebSocket;
 class PrefkitWebSocket extends NativeWebSocket {
   constructor(url, protocols) {
     const resolved = resolveSocket(url);
     super(resolved.url, protocols);
+    this.prefkitWidget = Boolean(resolved.connection); // only a widget's own socket is rewritten
     resolved.connection?.watch(this);
+  }
+
+  send(data) {
+    super.send(this.prefkitWidget ? slimMessage(data) : data);
   }
 }
 window.WebSocket = PrefkitWebSocket;
