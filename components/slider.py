@@ -186,7 +186,8 @@ def _render(
     states = ctx.states("dragging" if dragging else None)
     # Pointer handlers sit on an empty hit area, not on the track: ReactPy's client sends the event's
     # target and currentTarget serialized with their child elements, and a childless element keeps each
-    # pointer event at about 20 KB (the bridge refuses messages over 64 KB).
+    # pointer event at about 20 KB with the stock client (the bridge refuses messages over 64 KB);
+    # prefkit.js also trims every event to the fields the components read.
     # A disabled slider gets no handlers at all: its keys and clicks are not even sent to the server.
     hit_attrs: dict[str, Any] = {"data-prefkit-track-hit": ""}
     if not ctx.disabled:
