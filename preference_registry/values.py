@@ -75,7 +75,8 @@ def _consent(pref: ConsentType, raw: Any) -> bool:
 
 def _slider(pref: SliderType, raw: Any) -> int | float:
     is_number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
-    if not is_number or not math.isfinite(raw):
+    # math.isfinite(10**400) raises OverflowError: only floats can be infinite or NaN.
+    if not is_number or (isinstance(raw, float) and not math.isfinite(raw)):
         expected = "integer" if pref.is_integral else "number"
         raise ValueValidationError(pref.key, "a slider value is a number", expected=expected, got=_got(raw))
     if not pref.min <= raw <= pref.max:

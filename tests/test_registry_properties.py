@@ -152,6 +152,16 @@ def test_a_float_slider_refuses_a_value_off_its_step_however_close(value: float)
     assert (info.value.expected, info.value.got) == ("0.0 + n * 0.05", repr(value))
 
 
+@pytest.mark.parametrize("value", [10**400, -(10**400), 10**4000, 2**1024])
+def test_an_integer_too_large_for_a_float_is_out_of_range_not_a_crash(value: int) -> None:
+    from preference_registry import validate_value
+
+    for pref in (_float_slider(), SliderType(key="i", title="I", min=0, max=10, default=0)):
+        with pytest.raises(ValueValidationError) as info:  # was OverflowError (a 500 through the API)
+            validate_value(pref, value)
+        assert info.value.message == "value out of range"
+
+
 _DECIMAL_STEPS = ["0.1", "0.05", "0.25", "0.3", "0.001", "2.5", "0.07", "1E-7", "0.3333"]
 
 
