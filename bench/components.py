@@ -239,6 +239,8 @@ def run_one(widget: str, n: int, toggles: int, seed: int, ws_compression: bool =
         "PREFKIT_DATABASE_URL": database_url,
         "PREFKIT_SECRET": BENCH_SECRET,
         "PREFKIT_WRITE_RATE_LIMIT": "0",
+        # Every session comes from 127.0.0.1: the per-client socket limit (32) would refuse the rest.
+        "PREFKIT_MAX_SOCKETS_PER_CLIENT": "0",
         "PYTHONPATH": str(REPO),
     }
     server = subprocess.Popen(
