@@ -13,7 +13,7 @@ from typing import Any
 from .api import PrefkitApi
 from .server import PrefkitServer
 
-__all__ = ["RegistryEditTimeout", "RegistryEditor", "toml_table"]
+__all__ = ["RegistryEditTimeout", "RegistryEditor", "toml_table", "toml_value"]
 
 _POLL_INTERVAL_S = 0.1
 
@@ -22,7 +22,8 @@ class RegistryEditTimeout(AssertionError):
     """The server did not pick up a registry edit before the deadline."""
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """``value`` as an inline TOML value (strings, numbers, booleans, lists, tables)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -30,15 +31,15 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items()) + " }"
+        return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
 def toml_table(array_name: str, fields: Mapping[str, Any]) -> str:
     """``[[array_name]]`` followed by one ``key = value`` line per field (nested values inline)."""
-    lines = [f"[[{array_name}]]"] + [f"{key} = {_toml_value(value)}" for key, value in fields.items()]
+    lines = [f"[[{array_name}]]"] + [f"{key} = {toml_value(value)}" for key, value in fields.items()]
     return "\n" + "\n".join(lines) + "\n"
 
 
@@ -115,7 +116,7 @@ class RegistryEditor:
             if shop is None:
                 raise ValueError(f"{self.path} has no [shop] table")
             block = shop.group(0)
-            line = f"theme = {_toml_value(theme)}"
+            line = f"theme = {toml_value(theme)}"
             if re.search(r"^theme\s*=.*$", block, flags=re.MULTILINE):
                 block = re.sub(r"^theme\s*=.*$", line, block, count=1, flags=re.MULTILINE)
             else:
