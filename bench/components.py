@@ -66,9 +66,9 @@ def bench_app():  # noqa: ANN201 - Litestar
     """The BFF from PREFKIT_* env, plus the baseline widget: a button counting its clicks."""
     from reactpy import component, html, use_state
 
-    from bff.app import create_app
+    from bff.app import create_app, default_plugins
+    from bff.plugins import PluginSetup, PrefkitPlugin
     from bff.settings import Settings
-    from bff.widgets import WIDGETS
 
     @component
     def Counter() -> Any:
@@ -82,8 +82,12 @@ def bench_app():  # noqa: ANN201 - Litestar
             f"clicked {count}",
         )
 
-    WIDGETS[BASELINE_WIDGET] = lambda _request: Counter()
-    return create_app(Settings.from_env(), migrate=False, watch=False)
+    class BaselinePlugin(PrefkitPlugin):
+        def on_prefkit_init(self, setup: PluginSetup) -> None:
+            setup.add_widget(BASELINE_WIDGET, lambda _request: Counter())
+
+    settings = Settings.from_env()
+    return create_app(settings, plugins=[*default_plugins(settings), BaselinePlugin()], migrate=False, watch=False)
 
 
 # -- a minimal ReactPy client ---------------------------------------------------------------------------

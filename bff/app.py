@@ -1,15 +1,11 @@
-"""The Litestar application: ``create_app(settings)``.
+"""The Litestar application: ``create_app(settings, plugins=...)``.
 
-Other parts of the kit plug their routes in with one line, without this module knowing them::
-
-    # bff/demo/__init__.py
-    from bff.app import register_routes
-    register_routes(lambda context: [create_demo_router(context)])
-
-``create_app`` imports the optional modules listed in :data:`OPTIONAL_MODULES` (a missing module is
-skipped; an error *inside* one is raised, never hidden), then calls every registered factory with an
-:class:`AppContext`. The ReactPy bridge is wired here directly when ``bff.widgets`` exists: its
-``WIDGETS`` mapping is served by ``bff.reactpy_bridge.create_reactpy_router``.
+Everything beyond the core API (registry, preferences, consents, profile, sessions, admin, health) comes in
+through explicit plugins (:mod:`bff.plugins`): ``create_app`` builds the service, registry and identity, hands
+them to every plugin's ``on_prefkit_init`` in a :class:`~bff.plugins.PluginSetup`, and wires what the plugins
+contributed: route handlers, widgets (served by the ReactPy bridge, :mod:`bff.reactpy_bridge`), ``app.state``
+entries and lifespan hooks. ``plugins=None`` means :func:`default_plugins`, the one place that lists what a
+plain ``prefkit serve`` app contains. Nothing registers itself on import; two apps share no table.
 
 The :class:`~bff.service.PreferenceService` is on ``app.state.prefkit`` (widgets reach it through
 ``connection.app.state.prefkit``), the settings on ``app.state.prefkit_settings``.
@@ -18,11 +14,9 @@ The :class:`~bff.service.PreferenceService` is on ``app.state.prefkit`` (widgets
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -50,72 +44,39 @@ from .api.system import (
     gpc_well_known,
     root_page,
 )
+from .catalog import CatalogPlugin
+from .demo import DemoPlugin
 from .identity import Identity, IdentityMiddleware
 from .limits import BUDGET_STATE_KEY, WriteBudget, WriteLimitMiddleware, charge_write
+from .plugins import PluginConflictError, PluginSetup, PrefkitPlugin
+from .reactpy_bridge import ReactPyBridgeConfig, create_reactpy_router
+from .rights_plugin import RightsPlugin
 from .service import PreferenceService
 from .sessions import SessionRevocations
 from .settings import Settings
 from .storage import Database
+from .widgets import WidgetsPlugin
 
-__all__ = ["API_PREFIX", "OPTIONAL_MODULES", "AppContext", "RouteFactory", "create_app", "register_routes"]
+__all__ = ["API_PREFIX", "create_app", "default_plugins"]
 
 logger = logging.getLogger("prefkit.app")
 
 API_PREFIX = "/api/v1"
 
-OPTIONAL_MODULES: list[str] = ["bff.demo", "bff.catalog", "bff.rights"]
-"""Imported by :func:`create_app` when present; they call :func:`register_routes` at import time."""
 
+def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
+    """What an app contains when ``create_app`` gets no ``plugins``: the demo shop (its pages unless
+    ``settings.extra["demo_pages"]`` is ``False``; its live widgets always), the catalog API, the data-subject
+    rights endpoints (``/api/v1/me``) and the preference widgets with their assets.
 
-@dataclass(frozen=True, kw_only=True)
-class AppContext:
-    """What a route factory gets to build its routes."""
-
-    settings: Settings
-    """The app's settings."""
-    service: PreferenceService
-    """Reads and writes preferences (also on ``app.state.prefkit``)."""
-    registry: RegistryService
-    """The live registry."""
-    identity: Identity
-    """Cookie/token helper (the subject of a connection: ``bff.identity.subject_from_connection``)."""
-
-
-RouteFactory = Callable[[AppContext], Iterable[Any]]
-"""Returns Litestar route handlers, controllers or routers."""
-
-_route_factories: list[RouteFactory] = []
-
-
-def register_routes(factory: RouteFactory) -> RouteFactory:
-    """Add routes to every app created from now on (idempotent per factory; usable as a decorator)."""
-    if factory not in _route_factories:
-        _route_factories.append(factory)
-    return factory
-
-
-def _import_optional(name: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (exc.name == name or name.startswith(exc.name + ".")):
-            return None  # the module is simply not part of this installation
-        raise
-
-
-def _reactpy_router(context: AppContext) -> Router | None:
-    widgets_module = _import_optional("bff.widgets")
-    if widgets_module is None or not hasattr(widgets_module, "WIDGETS"):
-        return None
-    from .reactpy_bridge import ReactPyBridgeConfig, create_reactpy_router
-
-    return create_reactpy_router(
-        ReactPyBridgeConfig(
-            widgets=widgets_module.WIDGETS,
-            allowed_origins=context.settings.allowed_origins,
-            max_sockets_per_client=context.settings.max_sockets_per_client,
-        )
-    )
+    A shop adds its own plugin after these (``[*default_plugins(settings), ShopPlugin()]``) or picks the
+    ones it wants."""
+    return [
+        DemoPlugin(pages=settings.extra.get("demo_pages", True) is not False),
+        CatalogPlugin(),
+        RightsPlugin(),
+        WidgetsPlugin(),
+    ]
 
 
 def _counts_as_write(scope: Mapping[str, Any]) -> bool:
@@ -129,12 +90,15 @@ def create_app(
     registry: RegistryService | None = None,
     database: Database | None = None,
     service: PreferenceService | None = None,
+    plugins: Sequence[PrefkitPlugin] | None = None,
     migrate: bool = True,
     watch: bool = True,
 ) -> Litestar:
-    """The BFF for ``settings``. ``registry``/``database``/``service`` override what settings describe
-    (tests inject a clock through ``service``). Migrations run and the registry file is watched while the
-    app is running (lifespan), unless ``migrate``/``watch`` say otherwise."""
+    """The BFF for ``settings`` with ``plugins`` (``None``: :func:`default_plugins`; ``[]``: the core API
+    only). ``registry``/``database``/``service`` override what settings describe (tests inject a clock
+    through ``service``). Migrations run and the registry file is watched while the app is running
+    (lifespan), unless ``migrate``/``watch`` say otherwise. Two plugins claiming one widget name or state
+    key, or a plugin claiming a ``prefkit*`` state key of the kit's own, is a :class:`PluginConflictError`."""
     if service is not None:
         registry, database = service.registry, service.database
     if registry is None:
@@ -149,16 +113,21 @@ def create_app(
         cookie_secure=settings.cookie_secure,
         customer_session_days=settings.customer_session_days,
     )
-    context = AppContext(settings=settings, service=service, registry=registry, identity=identity)
-
-    for name in OPTIONAL_MODULES:
-        _import_optional(name)
-    extra_handlers: list[Any] = []
-    bridge = _reactpy_router(context)
-    if bridge is not None:
-        extra_handlers.append(bridge)
-    for factory in _route_factories:
-        extra_handlers.extend(factory(context))
+    plugins = list(default_plugins(settings) if plugins is None else plugins)
+    setup = PluginSetup(settings=settings, service=service, registry=registry, identity=identity)
+    setup.run(plugins)
+    extra_handlers: list[Any] = list(setup.route_handlers)
+    if setup.widgets:
+        extra_handlers.insert(
+            0,
+            create_reactpy_router(
+                ReactPyBridgeConfig(
+                    widgets=dict(setup.widgets),
+                    allowed_origins=settings.allowed_origins,
+                    max_sockets_per_client=settings.max_sockets_per_client,
+                )
+            ),
+        )
 
     api = Router(
         path=API_PREFIX,
@@ -235,6 +204,18 @@ def create_app(
         else None
     )
 
+    kit_state: dict[str, Any] = {
+        "prefkit": service,
+        "prefkit_settings": settings,
+        "prefkit_identity": identity,
+        "prefkit_sessions": sessions,
+        "prefkit_key_throttle": KeyFailureThrottle(),
+        BUDGET_STATE_KEY: budget,
+    }
+    taken = sorted(set(setup.state) & set(kit_state))
+    if taken:
+        raise PluginConflictError(f"state keys {taken} belong to the kit; a plugin must use other names")
+
     app = Litestar(
         route_handlers=[api, gpc_well_known, root_page, *extra_handlers],
         before_send=[allow_header_hook()],  # OPTIONS' Allow lists every method of the path (litestar#4169)
@@ -250,17 +231,8 @@ def create_app(
             description="Registry-driven preference endpoints. Errors are RFC 9457 application/problem+json.",
             render_plugins=[RegistryAwareJsonPlugin(lambda: registry.current), ScalarRenderPlugin(path="/")],
         ),
-        state=State(
-            {
-                "prefkit": service,
-                "prefkit_settings": settings,
-                "prefkit_identity": identity,
-                "prefkit_sessions": sessions,
-                "prefkit_key_throttle": KeyFailureThrottle(),
-                "prefkit_context": context,
-                BUDGET_STATE_KEY: budget,
-            }
-        ),
-        lifespan=[lifespan],
+        state=State({**setup.state, **kit_state}),
+        lifespan=[lifespan, *setup.lifespan],
+        plugins=plugins,  # each is a Litestar InitPlugin too: its on_app_init runs here
     )
     return app

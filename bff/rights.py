@@ -1,9 +1,8 @@
 """GDPR subject rights: export everything stored about a subject (art. 15/20) and erase it (art. 17).
 
 :class:`SubjectRights` works on the same database and registry as :class:`~bff.service.PreferenceService`;
-its HTTP face is ``bff/api/rights.py`` (``GET /api/v1/me/export``, ``DELETE /api/v1/me``), registered
-with :func:`bff.app.register_routes` when this module is imported (it is listed in
-``bff.app.OPTIONAL_MODULES``).
+its HTTP face is ``bff/api/rights.py`` (``GET /api/v1/me/export``, ``DELETE /api/v1/me``), added to an
+app by :class:`bff.rights_plugin.RightsPlugin`.
 
 **What a subject is.** The caller's own subject plus, for a customer, every anonymous subject merged into
 it on login (``subject_link``): that is the same person's earlier browsing, so it is exported and erased
@@ -642,17 +641,3 @@ class SubjectRights:
             ).rowcount
             _bump(connection, ["erasures", *(counter_name(row.key, row.value) for row in final)])
         return preferences, events, links, len(subjects)
-
-
-def _register() -> None:
-    from .app import register_routes
-
-    def routes(context: Any) -> list[Any]:
-        from .api.rights import RightsController
-
-        return [RightsController]
-
-    register_routes(routes)
-
-
-_register()

@@ -19,7 +19,7 @@ Mount-point attributes (all optional except ``data-key`` where noted):
                        websocket handshakes carry no ``Sec-GPC`` header in Chromium)
 ===================== =========================================================================
 
-Extra routes (``WIDGET_ROUTES``, registered with :func:`bff.app.register_routes` at import):
+:class:`WidgetsPlugin` (in :func:`bff.app.default_plugins`) contributes ``WIDGETS`` and these routes:
 ``GET /_prefkit/themes/{name}.css`` (theme stylesheet), ``GET /_prefkit/kit/prefkit-components.js``
 (the components' browser helper) and ``GET /_prefkit/kit/messages.json`` (the kit's strings that
 ``prefkit.js`` shows when a widget cannot connect, per locale), all with ETags and cross-origin friendly
@@ -32,11 +32,13 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Final
 
 import msgspec
 from litestar import Request, Response, Router, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from reactpy.types import Component
 
 import components
@@ -63,10 +65,10 @@ from preference_registry import (
 )
 
 from .api.context import gpc_of
-from .app import AppContext, register_routes
 from .effective import EffectiveValue
 from .identity import subject_from_connection
 from .limits import budgeted_store
+from .plugins import PluginSetup, PrefkitPlugin
 from .reactpy_bridge import WidgetFactory, WidgetRequest
 from .service import PreferenceService, PreferenceValidationError, UnknownPreferenceError
 
@@ -78,6 +80,7 @@ __all__ = [
     "THEMES_PATH",
     "WIDGETS",
     "ServiceStore",
+    "WidgetsPlugin",
     "create_widget_routes",
     "widget_factory",
 ]
@@ -292,14 +295,15 @@ def _banner(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
     return ConsentBanner(modal=_flag(request.props, "modal", True))
 
 
-WIDGETS: dict[str, WidgetFactory] = {
+WIDGETS: Mapping[str, WidgetFactory] = MappingProxyType({
     "consent-toggle": widget_factory(_consent_toggle),
     "preference-slider": widget_factory(_slider),
     "filter-group": widget_factory(_filter_group),
     "preference-center": widget_factory(_center, history=True),
     "consent-banner": widget_factory(_banner),
-}
-"""Widget name -> factory, served by the ReactPy bridge. Other modules may add entries at import time."""
+})
+"""The kit's widgets: name -> factory, contributed by :class:`WidgetsPlugin`. Read-only: a shop's own widget
+comes in through its own plugin (``setup.add_widget``), never by editing a shared table."""
 
 
 # -- theme stylesheets and the components' script ------------------------------------------------
@@ -333,7 +337,7 @@ def create_widget_routes(
     ).decode()
 
     @get(f"{THEMES_PATH}/{{file_name:str}}", include_in_schema=False)
-    async def theme_stylesheet(request: Request[Any, Any, Any], file_name: str) -> Response[bytes]:
+    async def theme_stylesheet(request: Request[Any, Any, Any], file_name: FromPath[str]) -> Response[bytes]:
         name, dot, suffix = file_name.rpartition(".")
         if not dot or suffix != "css":
             raise NotFoundException(f"theme files end in .css: {file_name!r}")
@@ -354,9 +358,13 @@ def create_widget_routes(
     return Router(path=path_prefix, route_handlers=[theme_stylesheet, kit_script, kit_messages])
 
 
-def _widget_routes(_context: AppContext) -> list[Router]:
-    return [create_widget_routes()]
+class WidgetsPlugin(PrefkitPlugin):
+    """The preference widgets (:data:`WIDGETS`) and their theme/script/message routes."""
 
+    def __init__(self, *, library: themes.ThemeLibrary | None = None) -> None:
+        self.library = library
+        """Where theme stylesheets come from (default: the kit's themes plus ``PREFKIT_THEMES_DIR``)."""
 
-WIDGET_ROUTES: Final = register_routes(_widget_routes)
-"""Route factory registered with :func:`bff.app.register_routes` (importing this module is enough)."""
+    def on_prefkit_init(self, setup: PluginSetup) -> None:
+        setup.add_widgets(WIDGETS)
+        setup.add_route_handlers(create_widget_routes(self.library))

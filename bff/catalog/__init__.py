@@ -15,10 +15,12 @@ Plugging in a shop's own data or engine (both optional, per app)::
     app.state.prefkit_catalog = load_catalog("products.json")   # default: the sample catalog
     app.state.prefkit_ranker = my_engine                         # default: ranking.rank_page
 
-Importing this package registers the routes with :func:`bff.app.register_routes` (``bff.app`` imports it).
+:class:`CatalogPlugin` contributes the routes; importing this package changes nothing.
 """
 
 from __future__ import annotations
+
+from bff.plugins import PluginSetup, PrefkitPlugin
 
 from .data import ATTRIBUTE_WORDS, Catalog, Product, generate_products, load_catalog, sample_catalog
 from .explain import AttributeWords, ProfileSummary, ReasonTexts
@@ -33,11 +35,13 @@ from .ranking import (
     rank_catalog,
     rank_page,
 )
+from .routes import create_catalog_router
 
 __all__ = [
     "ATTRIBUTE_WORDS",
     "AttributeWords",
     "Catalog",
+    "CatalogPlugin",
     "Decision",
     "Product",
     "ProfileSummary",
@@ -56,17 +60,8 @@ __all__ = [
 ]
 
 
-def _register() -> None:
-    # bff.app imports this package (OPTIONAL_MODULES) and calls the factory for every app it creates.
-    from bff.app import register_routes
+class CatalogPlugin(PrefkitPlugin):
+    """``GET /api/v1/catalog`` and ``GET /api/v1/catalog/products/{id}`` (in :func:`bff.app.default_plugins`)."""
 
-    register_routes(_catalog_routes)
-
-
-def _catalog_routes(context: object) -> list[object]:
-    from .routes import create_catalog_router
-
-    return [create_catalog_router()]
-
-
-_register()
+    def on_prefkit_init(self, setup: PluginSetup) -> None:
+        setup.add_route_handlers(create_catalog_router())

@@ -12,8 +12,9 @@ Mount points (``data-*`` attributes):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from litestar.exceptions import NotFoundException
@@ -157,8 +158,9 @@ def _why_this(request: WidgetRequest) -> Component:
     return ProductWhyThis(source, product_id, locale)
 
 
-DEMO_WIDGETS: dict[str, WidgetFactory] = {
+DEMO_WIDGETS: Mapping[str, WidgetFactory] = MappingProxyType({
     "product-listing": _listing,
     "why-this": _why_this,
-}
-"""Widget name -> factory; merged into :data:`bff.widgets.WIDGETS` when :mod:`bff.demo` is imported."""
+})
+"""Widget name -> factory, contributed by :class:`bff.demo.DemoPlugin` (read-only: an app's widgets are what
+its plugins contribute, never a shared table someone mutated)."""

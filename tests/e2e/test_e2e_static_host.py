@@ -44,11 +44,11 @@ def _mounts_of(page: Path) -> list[dict[str, str]]:
 
 
 def test_the_kit_knows_every_widget_prefkit_serves() -> None:
-    # The demo adds its own widgets to the table when it is imported (any earlier test that started the
-    # demo did so): those are the demo shop's, not widgets a shop page can mount from `prefkit serve`.
+    # WIDGETS is the kit's own table (WidgetsPlugin); the demo's widgets come with DemoPlugin and are the
+    # demo shop's, not widgets a shop page can mount without the demo.
     from bff.demo import DEMO_WIDGETS
 
-    assert set(WIDGET_NAMES) == set(WIDGETS) - set(DEMO_WIDGETS)
+    assert set(WIDGET_NAMES) == set(WIDGETS)
     assert not set(WIDGET_NAMES) & set(DEMO_WIDGETS)
 
 
