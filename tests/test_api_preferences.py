@@ -271,26 +271,28 @@ def test_two_subjects_never_see_each_others_data(app: tuple[TestClient, Preferen
     assert [e["key"] for e in client.get("/api/v1/consents/history").json()["events"]] == ["newsletter"]
 
 
+def _only_cookie(client: TestClient, value: str) -> TestClient:
+    """``client`` with ``value`` as its one subject cookie (httpx deprecates per-request ``cookies=``: they
+    merge ambiguously with the client's jar)."""
+    client.cookies.clear()
+    client.cookies.set("prefkit_sid", value)
+    return client
+
+
 def test_tampered_cookie_yields_a_fresh_subject(client: TestClient) -> None:
     client.put("/api/v1/preferences/newsletter", json={"value": True}, headers=WRITE)
     original = client.cookies["prefkit_sid"]
     body, _, signature = original.rpartition(".")
     tampered = body + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
-    client.cookies.clear()
-    response = client.get("/api/v1/preferences", cookies={"prefkit_sid": tampered})
+    response = _only_cookie(client, tampered).get("/api/v1/preferences")
     assert response.json()["preferences"]["newsletter"]["value"] is False
     assert "prefkit_sid=" in response.headers["set-cookie"] and tampered not in response.headers["set-cookie"]
     # A cookie naming another subject with a foreign signature is no better.
     forged = "Y3VzdDpjMQ.0." + signature
-    response = client.get("/api/v1/preferences", cookies={"prefkit_sid": forged})
+    response = _only_cookie(client, forged).get("/api/v1/preferences")
     assert response.json()["subject_kind"] == "anonymous"
-    client.cookies.clear()
-    assert (
-        client.get("/api/v1/preferences", cookies={"prefkit_sid": original}).json()["preferences"][
-            "newsletter"
-        ]["value"]
-        is True
-    )
+    preferences = _only_cookie(client, original).get("/api/v1/preferences").json()["preferences"]
+    assert preferences["newsletter"]["value"] is True
 
 
 def test_gpc_turns_gpc_consents_off_unless_chosen_under_gpc(client: TestClient) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from ..effective import EffectiveValue
 from ..identity import ANONYMOUS_PREFIX, identity_from_connection, is_subject_id, mark_personal
@@ -63,7 +64,7 @@ class PreferenceController(Controller):
 
     @patch("/", summary="Set several preferences at once (keys not submitted never change)")
     async def patch_preferences(
-        self, request: Request[Any, Any, Any], data: dict[str, Any]
+        self, request: Request[Any, Any, Any], data: JSONBody[dict[str, Any]]
     ) -> PreferencesResponse:
         identity = identity_of(request)
         if not data:
@@ -83,13 +84,13 @@ class PreferenceController(Controller):
         return _response(request, effective)
 
     @get("/{key:str}", summary="One preference")
-    async def get_preference(self, request: Request[Any, Any, Any], key: str) -> EffectiveValue:
+    async def get_preference(self, request: Request[Any, Any, Any], key: FromPath[str]) -> EffectiveValue:
         identity = identity_of(request)
         return await service_of(request).get(identity.subject, key, gpc=gpc_of(request))
 
     @put("/{key:str}", summary="Set one preference", status_code=200)
     async def put_preference(
-        self, request: Request[Any, Any, Any], key: str, data: ValueBody
+        self, request: Request[Any, Any, Any], key: FromPath[str], data: JSONBody[ValueBody]
     ) -> EffectiveValue:
         identity = identity_of(request)
         _known(request, key)
@@ -100,7 +101,7 @@ class PreferenceController(Controller):
         return effective[key]
 
     @delete("/{key:str}", summary="Back to the default (for a consent: withdraw it)", status_code=200)
-    async def delete_preference(self, request: Request[Any, Any, Any], key: str) -> EffectiveValue:
+    async def delete_preference(self, request: Request[Any, Any, Any], key: FromPath[str]) -> EffectiveValue:
         identity = identity_of(request)
         _known(request, key)
         allowed = preference_methods(service_of(request).registry.current, key)
@@ -135,7 +136,9 @@ class ConsentController(Controller):
         return _response(request, await service_of(request).reject_all(identity.subject, gpc=gpc_of(request)))
 
     @get("/history", summary="The subject's ledger, newest first, with the wording shown")
-    async def history(self, request: Request[Any, Any, Any], locale: str | None = None) -> HistoryResponse:
+    async def history(
+        self, request: Request[Any, Any, Any], locale: FromQuery[str | None] = None
+    ) -> HistoryResponse:
         identity = identity_of(request)
         service = service_of(request)
         snapshot = service.registry.current
@@ -161,7 +164,9 @@ class ProfileController(Controller):
     tags = ["profile"]
 
     @get("/", summary="Personalization profile of the current subject, or of ?subject= with X-API-Key")
-    async def profile(self, request: Request[Any, Any, Any], subject: str | None = None) -> Profile:
+    async def profile(
+        self, request: Request[Any, Any, Any], subject: FromQuery[str | None] = None
+    ) -> Profile:
         api_key = request.headers.get("x-api-key")
         if api_key is not None or subject is not None:
             if not check_key(request, "X-API-Key", settings_of(request).api_key):
@@ -210,7 +215,9 @@ class SessionController(Controller):
         summary="Exchange a customer token for the customer cookie; merges the anonymous choices",
         status_code=200,
     )
-    async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> Response[SessionResponse]:
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest]
+    ) -> Response[SessionResponse]:
         from ..identity import InvalidCustomerToken
 
         helper = identity_helper_of(request)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get
+from litestar.params import FromQuery
 
 from preference_registry import negotiate_locale
 
@@ -39,7 +40,7 @@ class RightsController(Controller):
 
     @get("/export", summary="Everything stored about you (JSON attachment with consent receipts)")
     async def export(
-        self, request: Request[Any, Any, Any], locale: str | None = None
+        self, request: Request[Any, Any, Any], locale: FromQuery[str | None] = None
     ) -> Response[SubjectExport]:
         identity = identity_of(request)
         service = service_of(request)

@@ -12,6 +12,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Litestar, MediaType, Request, Response, get, put
 from litestar.exceptions import NoRouteMatchFoundException
+from litestar.params import FromQuery
 from litestar.response import Redirect
 from litestar.datastructures import MutableScopeHeaders
 from litestar.routes import HTTPRoute
@@ -51,7 +52,9 @@ class RegistryController(Controller):
     tags = ["registry"]
 
     @get("/", summary="The active registry, localized (?locale= or Accept-Language), with ETag")
-    async def registry(self, request: Request[Any, Any, Any], locale: str | None = None) -> Response[Any]:
+    async def registry(
+        self, request: Request[Any, Any, Any], locale: FromQuery[str | None] = None
+    ) -> Response[Any]:
         snapshot = service_of(request).registry.current
         chosen = negotiate_locale(
             locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
@@ -133,7 +136,9 @@ class AdminController(Controller):
         status_code=200,
     )
     async def submit(
-        self, request: Request[Any, Any, Any], format: Literal["toml", "yaml", "yml", "json"] | None = None
+        self,
+        request: Request[Any, Any, Any],
+        format: FromQuery[Literal["toml", "yaml", "yml", "json"] | None] = None,
     ) -> dict[str, Any]:
         self._authorize(request)
         service = service_of(request)
