@@ -229,7 +229,10 @@ def create_app(
             version="1",
             path="/schema",
             description="Registry-driven preference endpoints. Errors are RFC 9457 application/problem+json.",
-            render_plugins=[RegistryAwareJsonPlugin(lambda: registry.current), ScalarRenderPlugin(path="/")],
+            render_plugins=[
+                RegistryAwareJsonPlugin(lambda: registry.current, setup.openapi_hooks),
+                ScalarRenderPlugin(path="/"),
+            ],
         ),
         state=State({**setup.state, **kit_state}),
         lifespan=[lifespan, *setup.lifespan],

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from preference_registry import RegistryService
 
+    from .api.openapi import DocumentHook, HookFingerprint
     from .identity import Identity
     from .reactpy_bridge import WidgetFactory
     from .service import PreferenceService
@@ -80,6 +81,9 @@ class PluginSetup:
     """Entries of ``app.state`` (the kit's own keys are ``prefkit*``; pick names that cannot clash)."""
     lifespan: list[LifespanHook] = field(default_factory=list)
     """Lifespan context managers, entered in order after the kit's own."""
+    openapi_hooks: list[tuple[DocumentHook, HookFingerprint]] = field(default_factory=list)
+    """``(hook, fingerprint)`` pairs completing the served ``/schema/openapi.json`` with what is known only
+    at request time (see :mod:`bff.api.openapi`)."""
     _owners: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _current: str = field(default="", repr=False)
 
@@ -105,6 +109,11 @@ class PluginSetup:
     def add_lifespan(self, hook: LifespanHook) -> None:
         """Enter ``hook(app)`` while the app runs (after the kit's own start-up)."""
         self.lifespan.append(hook)
+
+    def add_openapi_hook(self, hook: DocumentHook, fingerprint: HookFingerprint) -> None:
+        """Run ``hook(document, app.state)`` on this app's OpenAPI document, again whenever
+        ``fingerprint(app.state)`` changes."""
+        self.openapi_hooks.append((hook, fingerprint))
 
     def _claim(self, what: str, name: str) -> None:
         owner = self._owners.get((what, name))

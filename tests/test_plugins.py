@@ -40,6 +40,10 @@ def GiftFinder() -> Any:
     return html.p({"data-gift-finder": "1"}, "gift finder")
 
 
+def _document_gift_budget(document: dict[str, Any], state: Any) -> None:
+    document["info"]["x-gift-budget"] = state.shop_gift_budget
+
+
 class ShopPlugin(PrefkitPlugin):
     """What a shop writes to extend prefkit: a route, a widget, a state entry and a lifespan hook."""
 
@@ -52,6 +56,7 @@ class ShopPlugin(PrefkitPlugin):
         setup.add_route_handlers(gift_ideas)
         setup.add_widget("gift-finder", lambda _request: GiftFinder())
         setup.set_state("shop_gift_budget", 25)
+        setup.add_openapi_hook(_document_gift_budget, lambda state: state.shop_gift_budget)
 
         @asynccontextmanager
         async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -92,6 +97,9 @@ def test_a_shop_plugin_extends_only_the_app_it_is_passed_to(make_app: Any) -> No
         assert client.get("/shop/gift-ideas").json() == {"ideas": "socks"}
         assert _gift_finder_renders(client)
         assert client.app.state.shop_gift_budget == 25
+        assert client.get("/schema/openapi.json").json()["info"]["x-gift-budget"] == 25
+        client.app.state.shop_gift_budget = 30  # a new fingerprint: the document is rebuilt
+        assert client.get("/schema/openapi.json").json()["info"]["x-gift-budget"] == 30
         assert client.get("/api/v1/catalog").status_code == 200  # the default plugins are still there
         assert shop.events == ["started"]
     assert shop.events == ["started", "stopped"]
@@ -102,6 +110,7 @@ def test_a_shop_plugin_extends_only_the_app_it_is_passed_to(make_app: Any) -> No
         with pytest.raises(WebSocketDisconnect), plain.websocket_connect("/_prefkit/ws/gift-finder"):
             pass
         assert "shop_gift_budget" not in plain.app.state
+        assert "x-gift-budget" not in plain.get("/schema/openapi.json").json()["info"]
         assert plain.get("/api/v1/catalog").status_code == 200
 
 

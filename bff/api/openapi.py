@@ -16,8 +16,8 @@ generated document plus, for the registry live at request time:
 * the keys as security schemes: ``X-Admin-Key`` on every admin operation, ``X-API-Key`` (optional) on
   ``GET /profile``;
 * every 4xx/5xx response as ``application/problem+json`` (RFC 9457);
-* what other parts of the kit know only at request time (the catalog's categories), through hooks
-  registered with :func:`register_document_hook`.
+* what other parts of the kit know only at request time (the catalog's categories), through the hooks
+  the app's plugins contributed (``PluginSetup.add_openapi_hook``), given to :class:`RegistryAwareJsonPlugin`.
 
 The rendered document is cached per registry version and hook fingerprint, so a hot-swapped registry
 (or another plugged-in catalog) is documented on the next request, and a 1 MB document of 200 types is
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from litestar import Request
@@ -46,7 +46,6 @@ __all__ = [
     "RegistryAwareJsonPlugin",
     "inject_registry",
     "preference_methods",
-    "register_document_hook",
 ]
 
 PREFERENCES_PATH = "/api/v1/preferences"
@@ -86,15 +85,6 @@ DocumentHook = Callable[[dict[str, Any], Any], None]
 
 HookFingerprint = Callable[[Any], Hashable]
 """``fingerprint(app_state)``: changes whenever the hook would write something else."""
-
-_document_hooks: list[tuple[DocumentHook, HookFingerprint]] = []
-
-
-def register_document_hook(hook: DocumentHook, fingerprint: HookFingerprint) -> DocumentHook:
-    """Run ``hook`` on the served document (idempotent per hook), again whenever ``fingerprint`` changes."""
-    if all(registered is not hook for registered, _ in _document_hooks):
-        _document_hooks.append((hook, fingerprint))
-    return hook
 
 
 def _component(key: str) -> str:
@@ -231,16 +221,22 @@ def inject_registry(document: dict[str, Any], snapshot: RegistrySnapshot) -> dic
 class RegistryAwareJsonPlugin(JsonRenderPlugin):
     """Serves ``openapi.json`` with the live registry injected (see module doc)."""
 
-    def __init__(self, snapshot_provider: Callable[[], RegistrySnapshot], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        snapshot_provider: Callable[[], RegistrySnapshot],
+        hooks: Sequence[tuple[DocumentHook, HookFingerprint]] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._snapshot_provider = snapshot_provider
+        self._hooks = tuple(hooks)  # per app: what this app's plugins contributed
         self._cache: tuple[Hashable, bytes] | None = None
         self._lock = threading.Lock()
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         snapshot = self._snapshot_provider()
         state = request.app.state
-        fingerprints = tuple(fingerprint(state) for _, fingerprint in _document_hooks)
+        fingerprints = tuple(fingerprint(state) for _, fingerprint in self._hooks)
         key = (snapshot.version, id(openapi_schema), fingerprints)
         with self._lock:
             cached = self._cache
@@ -256,6 +252,6 @@ class RegistryAwareJsonPlugin(JsonRenderPlugin):
         """The document for ``snapshot`` (default: the live registry), with the hooks run for ``state``."""
         document = inject_registry(openapi_schema, snapshot or self._snapshot_provider())
         if state is not None:
-            for hook, _ in _document_hooks:
+            for hook, _ in self._hooks:
                 hook(document, state)
         return document

@@ -35,7 +35,7 @@ from .ranking import (
     rank_catalog,
     rank_page,
 )
-from .routes import create_catalog_router
+from .routes import create_catalog_router, document_categories, document_categories_fingerprint
 
 __all__ = [
     "ATTRIBUTE_WORDS",
@@ -65,3 +65,4 @@ class CatalogPlugin(PrefkitPlugin):
 
     def on_prefkit_init(self, setup: PluginSetup) -> None:
         setup.add_route_handlers(create_catalog_router())
+        setup.add_openapi_hook(document_categories, document_categories_fingerprint)

@@ -16,7 +16,6 @@ from litestar import Controller, Request, Response, Router, get
 from litestar.params import Parameter
 
 from bff.api.context import gpc_of, identity_of, service_of
-from bff.api.openapi import register_document_hook
 from bff.api.problems import FieldError, ProblemError
 from preference_registry import negotiate_locale
 
@@ -33,7 +32,14 @@ from .query import (
     run_query,
 )
 
-__all__ = ["CatalogController", "ProductResponse", "create_catalog_router", "request_locale"]
+__all__ = [
+    "CatalogController",
+    "ProductResponse",
+    "create_catalog_router",
+    "document_categories",
+    "document_categories_fingerprint",
+    "request_locale",
+]
 
 _PRIVATE_HEADERS = {"Cache-Control": "private, no-store", "Vary": "Cookie, Sec-GPC, Accept-Language"}
 """Every answer is personal: never cache it in a shared cache, nor serve one shopper's list to another."""
@@ -125,7 +131,7 @@ def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, 
     return ProductResponse(locale=locale, shown=found is not None, item=found, profile=page.profile)
 
 
-def _document_categories(document: dict[str, Any], state: Any) -> None:
+def document_categories(document: dict[str, Any], state: Any) -> None:
     """The ``category`` parameter is one of the plugged-in catalog's categories (others are a 400)."""
     operation = document.get("paths", {}).get("/api/v1/catalog", {}).get("get", {})
     for parameter in operation.get("parameters", []):
@@ -134,8 +140,9 @@ def _document_categories(document: dict[str, Any], state: Any) -> None:
             parameter["schema"] = {"type": "string", "enum": ["", *catalog_of(state).categories]}
 
 
-# The catalog in app.state can be replaced after start (a shop's own): document the one being served.
-register_document_hook(_document_categories, lambda state: catalog_of(state).categories)
+def document_categories_fingerprint(state: Any) -> tuple[str, ...]:
+    """Changes with the catalog served: app.state's can be replaced after start (a shop's own)."""
+    return catalog_of(state).categories
 
 
 def create_catalog_router() -> Router:
