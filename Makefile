@@ -1,7 +1,8 @@
 # prefkit quick start
 #
 #   make demo     # venv with base deps, then `prefkit demo` (needs only Python >= 3.11)
-#   make test     # installs everything (Debian packages + venv with [test]) and runs all tests
+#   make test     # installs everything (Debian packages + venv with [test]), checks the import rules
+#                 # (lint-imports) and runs all tests
 #
 # Other targets: install (everything `make test` needs, without running tests), clean.
 # Pass extra pytest arguments with PYTEST_ARGS, e.g. make test PYTEST_ARGS="-k storage -x".
@@ -15,7 +16,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: help demo test install system-deps venv venv-test clean
+.PHONY: help demo test lint-imports install system-deps venv venv-test clean
 
 help:
 	@echo "make demo     - create $(VENV) (base deps) and run '$(VENV)/bin/prefkit demo'"
@@ -34,11 +35,16 @@ venv-test:
 
 install: system-deps venv-test
 
+lint-imports:
+	$(VENV)/bin/lint-imports
+
 demo: venv
 	$(VENV)/bin/prefkit demo $(DEMO_ARGS)
 
+# Import rules first (pyproject.toml [tool.importlinter]): a forbidden import or a cycle fails at once.
 # pytest's exit code 5 ("no tests collected") is a failure here too.
 test: install
+	$(VENV)/bin/lint-imports
 	@echo "+ $(PY) -m pytest $(PYTEST_ARGS)"; \
 	rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5) -> failing" >&2; exit 1; fi; \
@@ -47,5 +53,5 @@ test: install
 
 clean:
 	if [ -f .pg/data/PG_VERSION ]; then bash scripts/pg-throwaway.sh stop .pg; fi
-	rm -rf $(VENV) .pg .pytest_cache .hypothesis build dist artifacts *.egg-info
+	rm -rf $(VENV) .pg .pytest_cache .hypothesis .grimp_cache .import_linter_cache build dist artifacts *.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
