@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
 
-__all__ = ["MAX_REPORTED_ISSUES", "RegistryIssue", "RegistryLoadError", "Severity", "ValueValidationError"]
+__all__ = [
+    "MAX_REPORTED_ISSUES",
+    "RegistryIssue",
+    "RegistryLoadError",
+    "Severity",
+    "UnknownKindError",
+    "ValueValidationError",
+]
 
 Severity = Literal["error", "warning"]
 
@@ -77,3 +85,18 @@ class ValueValidationError(ValueError):
         if expected is not None or got is not None:
             detail += f" (expected {expected or '?'}, got {got or '?'})"
         super().__init__(f"{key}: {detail}")
+
+
+class UnknownKindError(LookupError):
+    """A preference kind that is not in :data:`preference_registry.kinds.KINDS` reached code that dispatches
+    by kind. A registry file with an unknown ``kind`` never gets this far (the loader reports it as an issue
+    of the file); this is a defect of the caller, refused with a message instead of failing inside another
+    kind's code."""
+
+    def __init__(self, kind: str, known: Sequence[str]) -> None:
+        self.kind = kind
+        self.known = tuple(known)
+        super().__init__(f"unknown preference kind {kind}; known kinds: {', '.join(self.known)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # LookupError would quote a KeyError-style repr; the message reads as is

@@ -15,15 +15,8 @@ import msgspec
 from .errors import RegistryIssue, RegistryLoadError
 from .i18n import localize, localize_list
 from .loader import Format, decode_document, parse_text
-from .schema import (
-    ConsentType,
-    FilterType,
-    PreferenceType,
-    RegistryDocument,
-    Section,
-    SliderType,
-    default_value,
-)
+from .kinds import localized_texts, wording
+from .schema import ConsentType, PreferenceType, RegistryDocument, Section, default_value
 from .validate import validate_document
 from .values import validate_value, value_json_schema, value_type
 
@@ -41,21 +34,13 @@ def _digest(data: bytes) -> str:
 
 
 def text_hash(pref: PreferenceType) -> str:
-    """Hash of everything the shopper reads about ``pref``, in every locale.
+    """Hash of everything the shopper reads about ``pref``, in every locale (see
+    :func:`~preference_registry.kinds.wording`), and of the terms that change what they agree to.
 
     A wording change of one type changes only that type's hash, so stale consents are detected per type.
+    Stored ledgers hold these hashes: the encoding must never change for an unchanged wording.
     """
-    texts: dict[str, Any] = {
-        "title": pref.title, "description": pref.description, "data_used": pref.data_used,
-        "benefit": pref.benefit,
-    }
-    if isinstance(pref, ConsentType):
-        texts["mechanism"] = pref.mechanism.value  # "opt-in" vs "opt-out" changes what was agreed to
-    if isinstance(pref, SliderType):
-        texts["stops"] = [(stop.value, stop.label) for stop in pref.stops]
-    if isinstance(pref, FilterType):
-        texts["options"] = [(option.key, option.label) for option in pref.options]
-    return _digest(_encoder.encode(texts))
+    return _digest(_encoder.encode(wording(pref)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +132,11 @@ class RegistrySnapshot:
 
     def text_hash(self, key: str) -> str:
         return self.text_hashes[key]
+
+    def localized_texts(self, pref: PreferenceType, locale: str) -> dict[str, Any]:
+        """Every shopper text of ``pref`` in ``locale`` (see :func:`~preference_registry.kinds.localized_texts`):
+        what a preference center shows and an export says the shopper read."""
+        return localized_texts(pref, locale, self.default_locale)
 
 
 def _display_order(doc: RegistryDocument) -> tuple[PreferenceType, ...]:

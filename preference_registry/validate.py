@@ -1,21 +1,19 @@
-"""Rules a type system cannot express: references, ranges, GDPR defaults, translations, cycles."""
+"""Rules a type system cannot express: references, ranges, GDPR defaults, translations, cycles.
+
+The rules of one kind (ranges, GDPR defaults, option keys) live in its module of
+:mod:`preference_registry.kinds` and run through :attr:`Kind.check <preference_registry.kinds.Kind.check>`;
+this module runs them, and the rules across the document (keys, sections, translations, requirements).
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import RegistryIssue
-from .grid import exact_range_limit, is_on_step
-from .schema import (
-    ConsentMechanism,
-    ConsentType,
-    FilterType,
-    PreferenceType,
-    RegistryDocument,
-    SliderType,
-)
+from .grid import is_on_step
+from .kinds import kind_of, shopper_texts
+from .schema import ConsentType, PreferenceType, RegistryDocument
 
 __all__ = ["is_on_step", "validate_document"]
 
@@ -47,6 +45,8 @@ def _chain(keys: list[str]) -> str:
 
 
 class _Checker:
+    """One run over a document; the :class:`~preference_registry.kinds.CheckContext` of the kinds' checks."""
+
     def __init__(self, doc: RegistryDocument, source: str | None, preference_indices: Sequence[int] | None,
                  section_indices: Sequence[int] | None, unreadable: Mapping[str, frozenset[str]]) -> None:
         self.doc = doc
@@ -91,12 +91,7 @@ class _Checker:
                 by_key[pref.key] = (path, pref)
             yield from self.check_texts(pref, path)
             yield from self.check_section_ref(pref, path)
-            if isinstance(pref, ConsentType):
-                yield from self.check_consent(pref, path)
-            elif isinstance(pref, SliderType):
-                yield from self.check_slider(pref, path)
-            else:
-                yield from self.check_filter(pref, path)
+            yield from kind_of(pref).check(self, pref, path)
         yield from self.check_requires(entries, by_key)
 
     # -- shop and sections -------------------------------------------------------------------------
@@ -140,16 +135,8 @@ class _Checker:
 
     # -- translations ----------------------------------------------------------------------------
     def check_texts(self, pref: PreferenceType, path: str) -> Iterator[RegistryIssue]:
-        for name in ("title", "description", "data_used", "benefit"):
-            yield from self.check_text(getattr(pref, name), f"{path}.{name}")
-        if isinstance(pref, SliderType):
-            for index, stop in enumerate(pref.stops or []):
-                if stop is not None:
-                    yield from self.check_text(stop.label, f"{path}.stops[{index}].label")
-        if isinstance(pref, FilterType):
-            for index, option in enumerate(pref.options or []):
-                if option is not None:
-                    yield from self.check_text(option.label, f"{path}.options[{index}].label")
+        for text in shopper_texts(pref):
+            yield from self.check_text(text.text, f"{path}.{text.path}")
 
     def check_text(self, text: Any, path: str) -> Iterator[RegistryIssue]:
         if text is None or isinstance(text, (str, list)) or not self.locales_known:
@@ -170,124 +157,6 @@ class _Checker:
             if locale != self.default_locale and locale not in text:
                 yield self.issue(f"{path}.{locale}", f"missing `{locale}` translation; shoppers reading "
                                  f"`{locale}` see the `{self.default_locale}` text", severity="warning")
-
-    # -- kinds ----------------------------------------------------------------------------------
-    def check_consent(self, pref: ConsentType, path: str) -> Iterator[RegistryIssue]:
-        mechanism = pref.mechanism
-        if mechanism is None:
-            return  # unreadable: every rule here depends on it
-        if pref.default is not None and pref.default != pref.default_value:
-            if mechanism is ConsentMechanism.OPT_IN:
-                message = "an opt_in consent can never default to on (GDPR: no pre-ticked consent)"
-            elif mechanism is ConsentMechanism.OPT_OUT:
-                message = "an opt_out consent starts on; use mechanism = \"opt_in\" for one that starts off"
-            else:
-                message = "notice_only processing is always on; it cannot default to off"
-            yield self.issue(f"{path}.default", message, expected=str(pref.default_value).lower(),
-                             got=str(pref.default).lower())
-        if mechanism is ConsentMechanism.NOTICE_ONLY and pref.gpc:
-            yield self.issue(f"{path}.gpc", "notice_only processing is not switchable, so a GPC signal "
-                             "cannot turn it off", expected="false", got="true")
-        if mechanism is ConsentMechanism.NOTICE_ONLY and pref.expires_after_days is not None:
-            yield self.issue(f"{path}.expires_after_days", "notice_only processing is not consented to, "
-                             "so it cannot expire", expected="nothing", got=str(pref.expires_after_days))
-
-    def check_slider(self, pref: SliderType, path: str) -> Iterator[RegistryIssue]:
-        # The grid (min, max, step) is what every value is checked against: without it, only the rules
-        # that do not need it run.
-        grid = self.readable(path, "min", "max", "step")
-        if self.readable(path, "min", "max") and pref.min >= pref.max:
-            yield self.issue(f"{path}.max", "max must be greater than min", expected=f"> {pref.min}",
-                             got=pref.max)
-            grid = False  # every other bound check would only repeat this one
-        elif grid:
-            # Integer grids are exact at any size. A float step finer than the spacing of floats at the
-            # range's ends would make neighbouring values the same number (and step counts overflow).
-            largest = max(abs(pref.min), abs(pref.max))
-            finest = math.ulp(largest)
-            limit, quantum = exact_range_limit(pref.min, pref.step)
-            if not pref.is_integral and pref.step < finest:
-                yield self.issue(f"{path}.step", f"step {pref.step} is finer than numbers near "
-                                 f"{largest} can be told apart exactly",
-                                 expected=f"a step of at least {finest!r}", got=pref.step)
-                grid = False
-            elif not pref.is_integral and largest >= limit:
-                # Each step is a float apart, but some steps' floats would read back as another number
-                # (0.3 steps near 1.5e15: 1499999999999999.7 is stored as 1499999999999999.8).
-                yield self.issue(f"{path}.step", f"values from {pref.min} in steps of {pref.step} reach "
-                                 f"{largest}, where a float cannot hold every step exactly",
-                                 expected=f"|min| and |max| below {limit!r} for values in multiples of "
-                                 f"{quantum}", got=pref.step)
-                grid = False
-            elif not is_on_step(pref.max, pref.min, pref.step):
-                yield self.issue(f"{path}.step", f"step {pref.step} does not divide the range "
-                                 f"{pref.min}..{pref.max}", expected=f"a divisor of {pref.max - pref.min}",
-                                 got=pref.step)
-        if grid and self.readable(path, "default"):
-            yield from self.check_slider_value(pref, pref.default, f"{path}.default")
-        if pref.page_step is not None and self.readable(path, "page_step", "step") \
-                and not is_on_step(pref.page_step, 0, pref.step):
-            yield self.issue(f"{path}.page_step", "page_step must be a whole number of steps",
-                             expected=f"a multiple of {pref.step}", got=pref.page_step)
-        seen: dict[float, int] = {}
-        for index, stop in enumerate(pref.stops or []):
-            if stop is None or stop.value is None:
-                continue
-            if grid:
-                yield from self.check_slider_value(pref, stop.value, f"{path}.stops[{index}].value")
-            if stop.value in seen:
-                yield self.issue(f"{path}.stops[{index}].value", f"value {stop.value} already labelled at "
-                                 f"stops[{seen[stop.value]}]", expected="one label per value", got=stop.value)
-            seen.setdefault(stop.value, index)
-        effect = pref.applies_to
-        if effect is not None and effect.rule is not None:
-            needs = {"balance": ("low", "high"), "weight": ("high",), "personalization": ()}[effect.rule]
-            for end in needs:
-                if getattr(effect, end) is None and self.readable(path, f"applies_to.{end}"):
-                    yield self.issue(f"{path}.applies_to.{end}", f"rule `{effect.rule}` needs a `{end}` "
-                                     "criterion", expected="{ attribute = ..., prefer = ... }", got="nothing")
-
-    def check_slider_value(self, pref: SliderType, value: float, path: str) -> Iterator[RegistryIssue]:
-        if not pref.min <= value <= pref.max:
-            yield self.issue(path, "value outside the slider's range", expected=f"{pref.min}..{pref.max}",
-                             got=value)
-        elif not is_on_step(value, pref.min, pref.step):
-            yield self.issue(path, "value is not on a step", expected=f"{pref.min} + n * {pref.step}",
-                             got=value)
-
-    def check_filter(self, pref: FilterType, path: str) -> Iterator[RegistryIssue]:
-        seen: dict[str, int] = {}
-        options = pref.options or []
-        for index, option in enumerate(options):
-            if option is None or option.key is None:
-                continue
-            if option.key in seen:
-                yield self.issue(f"{path}.options[{index}].key", f"duplicate option key `{option.key}`, first "
-                                 f"at options[{seen[option.key]}]", expected="unique option keys",
-                                 got=repr(option.key))
-            seen.setdefault(option.key, index)
-        if not self.readable(path, "default", "multiple"):
-            return
-        default = pref.default
-        if pref.multiple and isinstance(default, str):
-            yield self.issue(f"{path}.default", "a multiple-choice filter's default is a list of option keys",
-                             expected="list of option keys", got=repr(default))
-            return
-        if not pref.multiple and isinstance(default, list):
-            yield self.issue(f"{path}.default", "a single-choice filter's default is one option key or none",
-                             expected="one option key", got=repr(default))
-            return
-        chosen = [default] if isinstance(default, str) else list(default or [])
-        # An option whose key could not be read may be the one the default names: no guess.
-        keys_known = pref.options is not None and all(o is not None and o.key is not None for o in options)
-        for index, key in enumerate(chosen):
-            item_path = f"{path}.default[{index}]" if isinstance(default, list) else f"{path}.default"
-            if keys_known and key not in seen:
-                yield self.issue(item_path, f"`{key}` is not a declared option",
-                                 expected=" | ".join(seen), got=repr(key))
-        if len(set(chosen)) != len(chosen):
-            yield self.issue(f"{path}.default", "an option is selected twice", expected="unique option keys",
-                             got=repr(chosen))
 
     # -- dependencies ---------------------------------------------------------------------------
     def check_requires(self, entries: list[tuple[str, PreferenceType]],
