@@ -28,6 +28,7 @@ from .views import registry_view
 
 __all__ = [
     "AdminController",
+    "AdminStatus",
     "GpcSupport",
     "HealthController",
     "RegistryController",

@@ -8,22 +8,8 @@ False})``). Importing this package changes nothing.
 
 from __future__ import annotations
 
-from bff.plugins import PluginSetup, PrefkitPlugin
-
 from .pages import create_demo_router, ranking_controls
+from .plugin import DemoPlugin
 from .widgets import DEMO_WIDGETS
 
 __all__ = ["DEMO_WIDGETS", "DemoPlugin", "create_demo_router", "ranking_controls"]
-
-
-class DemoPlugin(PrefkitPlugin):
-    """The demo shop's pages and live widgets."""
-
-    def __init__(self, *, pages: bool = True) -> None:
-        self.pages = pages
-        """Serve the pages under ``/demo``; the widgets are contributed either way."""
-
-    def on_prefkit_init(self, setup: PluginSetup) -> None:
-        if self.pages:
-            setup.add_route_handlers(*create_demo_router(setup))
-        setup.add_widgets(DEMO_WIDGETS)
