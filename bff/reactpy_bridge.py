@@ -45,7 +45,6 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
-from urllib.parse import urlsplit
 
 import msgspec
 import orjson
@@ -61,6 +60,7 @@ from reactpy.types import Component, Connection, Location
 from . import strict_json
 from .identity import use_subject
 from .limits import ClientSlots, client_address
+from .origins import normalize_origins, origin_allowed
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -174,13 +174,7 @@ class ReactPyBridgeConfig:
         for name in self.widgets:
             if not _WIDGET_NAME.fullmatch(name):
                 raise ValueError(f"widget name must match {_WIDGET_NAME.pattern}: {name!r}")
-        normalized = set()
-        for origin in self.allowed_origins:
-            value = _normalize_origin(origin)
-            if value is None:
-                raise ValueError(f"allowed origin must look like 'https://host[:port]': {origin!r}")
-            normalized.add(value)
-        object.__setattr__(self, "_normalized_origins", frozenset(normalized))
+        object.__setattr__(self, "_normalized_origins", frozenset(normalize_origins(self.allowed_origins)))
 
 
 def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
@@ -369,20 +363,6 @@ async def _refuse_handshake(socket: WebSocket[Any, Any, Any], status: int, reaso
         await socket.close(code=_WS_POLICY_VIOLATION, reason=reason)
 
 
-def _normalize_origin(origin: str) -> str | None:
-    """``scheme://host[:port]`` in lowercase without default port, or None if it is no such origin."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    default_port = 443 if parts.scheme == "https" else 80
-    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
-
-
 def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: frozenset[str]) -> bool:
     """Same origin, or listed in ``allowed_origins``.
 
@@ -391,16 +371,7 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: frozenset[str]) -
     header; the scheme is not compared because TLS is often terminated by a proxy in front of the BFF.
     """
     origin = socket.headers.get("origin")
-    if origin is None:
-        return True
-    normalized = _normalize_origin(origin)
-    if normalized is None:
-        return False  # e.g. "null" from sandboxed iframes and file:// pages
-    if normalized in allowed:
-        return True
-    scheme, _, authority = normalized.partition("://")
-    host_header = _normalize_origin(f"{scheme}://{socket.headers.get('host', '')}")
-    return host_header is not None and host_header.partition("://")[2] == authority
+    return origin is None or origin_allowed(origin, socket.headers.get("host"), allowed)
 
 
 @dataclass(frozen=True, slots=True)

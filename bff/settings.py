@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .origins import normalize_origins
+
 __all__ = ["MIN_SECRET_LENGTH", "Settings", "SettingsError"]
 
 MIN_SECRET_LENGTH = 32
@@ -59,7 +61,7 @@ def _int(name: str, value: str) -> int:
 
 
 def _origins(value: str) -> tuple[str, ...]:
-    return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,9 +188,11 @@ class Settings:
                 "PREFKIT_WRITE_RATE_LIMIT must be 0 (off) or positive, "
                 f"got {settings.write_rate_limit_per_minute}"
             )
-        for origin in settings.allowed_origins:
-            if "://" not in origin or origin.count("/") != 2:
-                raise SettingsError(
-                    f"PREFKIT_ALLOWED_ORIGINS entries look like 'https://shop.example[:port]', got {origin!r}"
-                )
+        try:
+            # Kept as browsers send them: CORS and the origin checks then compare like with like.
+            allowed = normalize_origins(settings.allowed_origins)
+        except ValueError as exc:
+            raise SettingsError(f"PREFKIT_ALLOWED_ORIGINS: {exc}") from None
+        if allowed != settings.allowed_origins:
+            settings = replace(settings, allowed_origins=allowed)
         return settings

@@ -22,15 +22,15 @@ handshake's Origin themselves.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
 from ..identity import identity_from_connection
+from ..origins import normalize_origins, origin_allowed
 from .context import token_refused
 from .problems import PROBLEM_MEDIA_TYPE, Problem
 
-__all__ = ["CSRF_HEADER", "CsrfMiddleware", "SecurityHeadersMiddleware", "frame_ancestors", "is_write", "origin_of"]
+__all__ = ["CSRF_HEADER", "CsrfMiddleware", "SecurityHeadersMiddleware", "frame_ancestors", "is_write"]
 
 CSRF_HEADER = "x-prefkit-csrf"
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -38,20 +38,6 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def is_write(method: str) -> bool:
     return method.upper() in _WRITE_METHODS
-
-
-def origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of ``url`` (lower-case), ``None`` for anything else (``null`` included)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    default_port = {"http": 80, "https": 443}[parts.scheme]
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
 
 
 async def _refuse(scope: dict[str, Any], send: Any, detail: str) -> None:
@@ -84,7 +70,7 @@ class CsrfMiddleware:
         self, app: Any, allowed_origins: tuple[str, ...] = (), cookieless_paths: tuple[str, ...] = ()
     ) -> None:
         self.app = app
-        self.allowed = frozenset(filter(None, (origin_of(o) for o in allowed_origins)))
+        self.allowed = frozenset(normalize_origins(allowed_origins))
         self.cookieless = tuple(path.rstrip("/") for path in cookieless_paths)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -113,14 +99,8 @@ class CsrfMiddleware:
         """Why the request must be refused, or ``None``."""
         origin_header = headers.get(b"origin")
         if origin_header is not None:
-            origin = origin_of(origin_header.decode("latin-1"))
             host = headers.get(b"host", b"").decode("latin-1")
-            own = origin_of(f"{scope.get('scheme', 'http')}://{host}") if host else None
-            # Behind a TLS-terminating proxy the scheme seen here may be http: compare host[:port] then.
-            same = origin is not None and (
-                origin == own or (own is not None and origin.split("://", 1)[1] == own.split("://", 1)[1])
-            )
-            if same or origin in self.allowed:
+            if origin_allowed(origin_header.decode("latin-1"), host, self.allowed):
                 return None
             return (
                 f"origin {origin_header.decode('latin-1')!r} may not change preferences here "
@@ -139,7 +119,7 @@ class CsrfMiddleware:
 
 def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
     """The CSP ``frame-ancestors`` sources: this site plus the allowlisted shop origins."""
-    return " ".join(["'self'", *sorted(filter(None, (origin_of(o) for o in allowed_origins)))])
+    return " ".join(["'self'", *sorted(normalize_origins(allowed_origins))])
 
 
 class SecurityHeadersMiddleware:
