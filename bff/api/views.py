@@ -99,12 +99,7 @@ class RegistryView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _texts(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
-    return {
-        "title": snapshot.text(pref.title, locale),
-        "description": snapshot.text(pref.description, locale),
-        "data_used": snapshot.text_list(pref.data_used, locale),
-        "benefit": snapshot.text(pref.benefit, locale),
-    }
+    return snapshot.localized_texts(pref, locale)  # the registry's one list of shopper texts
 
 
 def _preference(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
