@@ -19,16 +19,14 @@ from typing import Any
 from reactpy import component, html, use_ref, use_state
 from reactpy.types import VdomDict
 
-from preference_registry import ConsentType, FilterType, PreferenceType, SliderType
+from preference_registry import PreferenceType
 
-from .common import UNSET, Latest, resolve_control
-from .consent_toggle import ConsentToggle, consent_view
-from .filter_group import FilterGroup, filter_view
+from .common import UNSET, ControlLayout, ControlSlot, resolve_control
 from .handlers import handler
 from .i18n import CATALOGS, FALLBACK_LOCALE
+from .kinds import CONTROLS
 from .parts import part
 from .session import PreferenceSession, use_session
-from .slider import PreferenceSlider, slider_view
 
 __all__ = [
     "BulkActions",
@@ -45,14 +43,9 @@ _HEADINGS = {2: html.h2, 3: html.h3, 4: html.h4, 5: html.h5, 6: html.h6}
 
 
 def control_for(pref: PreferenceType, *, chips: bool = False) -> Any:
-    """The connected control component for ``pref``, for custom layouts inside a provider."""
-    if isinstance(pref, ConsentType):
-        return ConsentToggle(pref.key, key=pref.key)
-    if isinstance(pref, SliderType):
-        return PreferenceSlider(pref.key, key=pref.key)
-    if isinstance(pref, FilterType):
-        return FilterGroup(pref.key, key=pref.key, chips=chips)
-    raise TypeError(f"no control for {type(pref).__name__}")
+    """The connected control component for ``pref``, for custom layouts inside a provider
+    (:class:`~components.kinds.UnknownKindError` for a kind without one)."""
+    return CONTROLS.of(pref).connected(pref, ControlLayout(chips=chips))
 
 
 def live_region(session: PreferenceSession) -> VdomDict:
@@ -137,18 +130,12 @@ def BulkActions() -> VdomDict:
 
 
 def _history_value(session: PreferenceSession, key: str, value: Any) -> str:
-    t = session.text
     pref = session.snapshot.get(key)
-    if isinstance(value, bool):
-        return t("history_allowed") if value else t("history_refused")
-    if isinstance(pref, SliderType):
-        stop = pref.stop_for(value)
-        return (session.snapshot.text(stop.label, session.locale) or str(value)) if stop else str(value)
-    if isinstance(pref, FilterType):
-        labels = {o.key: session.snapshot.text(o.label, session.locale) or o.key for o in pref.options}
-        chosen = value if isinstance(value, list) else ([value] if value else [])
-        return ", ".join(labels.get(v, str(v)) for v in chosen) or t("none_selected")
-    return str(value)
+    if pref is None:  # a key the registry no longer declares: its value as recorded
+        if isinstance(value, bool):
+            return session.text("history_allowed") if value else session.text("history_refused")
+        return str(value)
+    return CONTROLS.of(pref).value_text(session.snapshot, pref, value, session.locale, session.text)
 
 
 def history(session: PreferenceSession, heading: Any = html.h3, limit: int = 10) -> VdomDict:
@@ -262,24 +249,14 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
     busy, set_busy = use_state(False)
     confirming, set_confirming = use_state(False)
     drafts, set_drafts = use_state({})  # slider key -> value under the pointer while dragging
-    latest = use_ref({})  # slider key -> _Latest
+    latest = use_ref({})  # key -> Latest (sliders and filters)
 
     level = max(2, min(5, heading_level))
     heading, sub_heading = _HEADINGS[level], _HEADINGS[level + 1]
     t, names, snapshot = session.text, session.class_names, session.snapshot
     title_id = f"{session.id_prefix}-center-title"
 
-    def set_draft_of(key: str) -> Callable[[Any], None]:
-        def set_draft(value: Any) -> None:
-            set_drafts(
-                lambda current: (
-                    {**current, key: value}
-                    if value is not None
-                    else {k: v for k, v in current.items() if k != key}
-                )
-            )
-
-        return set_draft
+    layout = ControlLayout(chips=chips)
 
     def control(pref: PreferenceType) -> VdomDict:
         ctx = resolve_control(
@@ -292,12 +269,8 @@ def PreferenceCenter(*, heading_level: int = 2, chips: bool = True, show_history
             class_names=None,
             id_prefix=None,
         )
-        if isinstance(pref, SliderType):
-            holder = latest.current.setdefault(pref.key, Latest())
-            return slider_view(ctx, drafts.get(pref.key), set_draft_of(pref.key), holder)
-        if isinstance(pref, FilterType):
-            return filter_view(ctx, chips=chips, latest=latest.current.setdefault(pref.key, Latest()))
-        return consent_view(ctx)
+        slot = ControlSlot(pref.key, latest.current, drafts, set_drafts)
+        return CONTROLS.of(pref).in_layout(ctx, slot, layout)
 
     sections: list[VdomDict] = []
     for section, prefs in snapshot.sections():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,17 +15,23 @@ from preference_registry import PreferenceType, RegistrySnapshot
 
 from .i18n import KitText, kit_text
 from .parts import ClassNames, dom_id, part
-from .session import PreferenceSession
+from .session import PreferenceSession, use_session
 
 __all__ = [
     "UNSET",
     "ControlContext",
+    "ControlKind",
+    "ControlLayout",
+    "ControlSlot",
     "Latest",
+    "control_or_error",
     "described_by",
+    "emit",
     "optional",
     "requirement_names",
     "resolve_control",
     "texts_block",
+    "use_control",
     "use_control_prefix",
 ]
 
@@ -174,6 +181,82 @@ def resolve_control(
         ),
         session=session,
     )
+
+
+def use_control(key: str, *, id_prefix: str | None, **props: Any) -> ControlContext | str:
+    """:func:`resolve_control` (``props``: its keyword arguments) for a control component of its own, with
+    the enclosing session and a per-instance id prefix. A hook: call it on every render."""
+    session = use_session()
+    return resolve_control(key, session, id_prefix=use_control_prefix(id_prefix, session), **props)
+
+
+async def emit(ctx: ControlContext, new_value: Any) -> None:
+    """Hand ``new_value`` to the control's ``on_change`` (a host's plain or async callback, or the
+    connected session's commit), awaiting it when it returns an awaitable."""
+    if ctx.on_change is None:
+        return
+    result = ctx.on_change(new_value)
+    if inspect.isawaitable(result):
+        await result
+
+
+def control_or_error(ctx: ControlContext | str, kind: str, class_names: ClassNames | None) -> ControlContext | VdomDict:
+    """``ctx`` when a control of ``kind`` can render it, else the error it renders instead:
+    ``resolve_control``'s message, or "unknown key" when the key names a type of another kind."""
+    if isinstance(ctx, str):
+        return html.p(part("unknown", ("error",), class_names), ctx)
+    if ctx.pref.kind != kind:
+        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
+    return ctx
+
+
+@dataclass(frozen=True, slots=True)
+class ControlLayout:
+    """What a layout (the preference center, a host's own) asks of every control; a kind may ignore it."""
+
+    chips: bool = False
+    """Filters also show their selection as removable chips."""
+
+
+class ControlSlot:
+    """What a layout keeps for one of its controls between renders: the value last changed (``latest``)
+    and, for controls with a pointer drag, the value under the pointer (``draft``). Created per render;
+    the holders are made only for kinds that ask for them (every object costs memory in every session)."""
+
+    __slots__ = ("_drafts", "_latest", "_set_drafts", "key")
+
+    def __init__(self, key: str, latest: MutableMapping[str, Latest], drafts: Mapping[str, Any],
+                 set_drafts: Callable[[Callable[[dict[str, Any]], dict[str, Any]]], None]) -> None:
+        self.key = key
+        self._latest, self._drafts, self._set_drafts = latest, drafts, set_drafts
+
+    @property
+    def latest(self) -> Latest:
+        return self._latest.setdefault(self.key, Latest())
+
+    @property
+    def draft(self) -> Any:
+        return self._drafts.get(self.key)
+
+    def set_draft(self, value: Any) -> None:
+        """Set (``None``: clear) the draft; other controls' drafts are kept."""
+        key = self.key
+        self._set_drafts(lambda current: {**current, key: value} if value is not None
+                         else {k: v for k, v in current.items() if k != key})
+
+
+@dataclass(frozen=True, slots=True)
+class ControlKind:
+    """How the components render and describe preferences of one kind (an entry of
+    ``components.kinds.CONTROLS``); each control module defines its own as ``CONTROL``."""
+
+    connected: Callable[[PreferenceType, ControlLayout], Any]
+    """The connected control component for a type, for layouts inside a provider (``control_for``)."""
+    in_layout: Callable[[ControlContext | str, ControlSlot, ControlLayout], VdomDict]
+    """The control's markup with its state kept by the layout (the preference center renders its
+    controls in place: one component instead of one per type)."""
+    value_text: Callable[[RegistrySnapshot, PreferenceType, Any, str, KitText], str]
+    """A recorded value in words (the history): ``(snapshot, type, value, locale, kit text)``."""
 
 
 def requirement_names(ctx: ControlContext) -> str:

@@ -12,22 +12,24 @@ from typing import Any
 from reactpy import component, html
 from reactpy.types import VdomDict
 
-from preference_registry import ConsentType, RegistrySnapshot
+from preference_registry import PreferenceType, RegistrySnapshot
 
 from .common import (
     UNSET,
     ControlContext,
+    ControlKind,
+    control_or_error,
     described_by,
+    emit,
     optional,
-    resolve_control,
     texts_block,
-    use_control_prefix,
+    use_control,
 )
 from .handlers import handler
+from .i18n import KitText
 from .parts import ClassNames, part
-from .session import use_session
 
-__all__ = ["ConsentToggle", "consent_view"]
+__all__ = ["CONTROL", "ConsentToggle", "consent_view"]
 
 
 @component
@@ -50,30 +52,19 @@ def ConsentToggle(
     are saved at once and the control follows changes made anywhere else.
     ``notice_only`` consents render as an informational item without a switch.
     """
-    session = use_session()
-    ctx = resolve_control(
-        preference,
-        session,
-        value=value,
-        on_change=on_change,
-        registry=registry,
-        locale=locale,
-        class_names=class_names,
-        id_prefix=use_control_prefix(id_prefix, session),
-        missing_requirements=missing_requirements,
-    )
+    ctx = use_control(preference, value=value, on_change=on_change, registry=registry, locale=locale,
+                      class_names=class_names, id_prefix=id_prefix, missing_requirements=missing_requirements)
     return consent_view(ctx, class_names)
 
 
 def consent_view(ctx: ControlContext | str, class_names: ClassNames | None = None) -> VdomDict:
     """The markup of a consent control (also used directly by the preference center)."""
-    if isinstance(ctx, str):
-        return html.p(part("unknown", ("error",), class_names), ctx)
-    if not isinstance(ctx.pref, ConsentType):
-        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
-    if not ctx.pref.switchable:
-        return _notice(ctx)
-    return _switch(ctx)
+    checked = control_or_error(ctx, "consent", class_names)
+    if not isinstance(checked, ControlContext):
+        return checked
+    if not checked.pref.switchable:  # type: ignore[union-attr]
+        return _notice(checked)
+    return _switch(checked)
 
 
 def _notice(ctx: ControlContext) -> VdomDict:
@@ -86,14 +77,6 @@ def _notice(ctx: ControlContext) -> VdomDict:
     )
 
 
-async def _emit(ctx: ControlContext, new_value: bool) -> None:
-    if ctx.on_change is None:
-        return
-    result = ctx.on_change(new_value)
-    if hasattr(result, "__await__"):
-        await result
-
-
 def _switch(ctx: ControlContext) -> VdomDict:
     names = ctx.class_names
     checked = ctx.value is True
@@ -101,10 +84,10 @@ def _switch(ctx: ControlContext) -> VdomDict:
 
     async def toggle(_event: Any) -> None:
         if not ctx.disabled:
-            await _emit(ctx, not checked)
+            await emit(ctx, not checked)
 
     async def confirm_again(_event: Any) -> None:
-        await _emit(ctx, checked)
+        await emit(ctx, checked)
 
     stale_block: list[VdomDict] = []
     if ctx.stale:
@@ -143,3 +126,17 @@ def _switch(ctx: ControlContext) -> VdomDict:
         *texts_block(ctx),
         *stale_block,
     )
+
+
+def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText) -> str:
+    if isinstance(value, bool):
+        return text("history_allowed") if value else text("history_refused")
+    return str(value)
+
+
+CONTROL = ControlKind(
+    connected=lambda pref, _layout: ConsentToggle(pref.key, key=pref.key),
+    in_layout=lambda ctx, _slot, _layout: consent_view(ctx),
+    value_text=_value_text,
+)
+"""The consent kind's entry of ``components.kinds.CONTROLS``."""

@@ -15,23 +15,25 @@ from typing import Any
 from reactpy import component, html, use_ref
 from reactpy.types import VdomDict
 
-from preference_registry import FilterType, RegistrySnapshot
+from preference_registry import FilterType, PreferenceType, RegistrySnapshot
 
 from .common import (
     UNSET,
     ControlContext,
+    ControlKind,
     Latest,
+    control_or_error,
     described_by,
+    emit,
     optional,
-    resolve_control,
     texts_block,
-    use_control_prefix,
+    use_control,
 )
 from .handlers import handler
+from .i18n import KitText
 from .parts import ClassNames, part
-from .session import use_session
 
-__all__ = ["FilterGroup", "filter_view"]
+__all__ = ["CONTROL", "FilterGroup", "filter_view"]
 
 _REMOVE_KEYS = frozenset({"Delete", "Backspace"})
 
@@ -52,18 +54,8 @@ def FilterGroup(
 ) -> VdomDict:
     """Options of registry filter ``preference``; ``value`` is a list of option keys (multiple) or one key
     or ``None`` (single). ``chips=True`` also renders the current selection as removable chips."""
-    session = use_session()
-    ctx = resolve_control(
-        preference,
-        session,
-        value=value,
-        on_change=on_change,
-        registry=registry,
-        locale=locale,
-        class_names=class_names,
-        id_prefix=use_control_prefix(id_prefix, session),
-        missing_requirements=missing_requirements,
-    )
+    ctx = use_control(preference, value=value, on_change=on_change, registry=registry, locale=locale,
+                      class_names=class_names, id_prefix=id_prefix, missing_requirements=missing_requirements)
     latest = use_ref(None)
     return filter_view(ctx, chips=chips, class_names=class_names, latest=latest)
 
@@ -80,25 +72,16 @@ def filter_view(
     ``latest`` (anything with a ``current`` attribute, kept by the caller across renders) holds the selection
     as last changed: two quick toggles arrive before the first save re-renders, and the second must build
     on the first rather than on what was rendered (the shopper's first choice would be lost)."""
-    if isinstance(ctx, str):
-        return html.p(part("unknown", ("error",), class_names), ctx)
-    if not isinstance(ctx.pref, FilterType):
-        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
-    return _render(ctx, ctx.pref, chips, latest if latest is not None else Latest())
+    checked = control_or_error(ctx, "filter", class_names)
+    if not isinstance(checked, ControlContext):
+        return checked
+    return _render(checked, checked.pref, chips, latest if latest is not None else Latest())  # type: ignore[arg-type]
 
 
 def _selected(pref: FilterType, value: Any) -> list[str]:
     if pref.multiple:
         return [option for option in (value or []) if isinstance(option, str)]
     return [value] if isinstance(value, str) else []
-
-
-async def _emit(ctx: ControlContext, new_value: Any) -> None:
-    if ctx.disabled or ctx.on_change is None:
-        return
-    result = ctx.on_change(new_value)
-    if hasattr(result, "__await__"):
-        await result
 
 
 def _render(ctx: ControlContext, pref: FilterType, with_chips: bool, latest: Any) -> VdomDict:
@@ -110,7 +93,8 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool, latest: Any
 
     async def change_to(new_value: Any) -> None:
         latest.current = _selected(pref, new_value)  # before awaiting: the next event builds on it
-        await _emit(ctx, new_value)
+        if not ctx.disabled:  # as its handlers: a disabled group changes nothing
+            await emit(ctx, new_value)
 
     def without(option_key: str) -> Any:
         return [o for o in latest.current if o != option_key] if pref.multiple else None
@@ -212,3 +196,17 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool, latest: Any
         chip_block,
         *texts_block(ctx),
     )
+
+
+def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText) -> str:
+    labels = {o.key: snapshot.text(o.label, locale) or o.key for o in pref.options}  # type: ignore[union-attr]
+    chosen = value if isinstance(value, list) else ([value] if value else [])
+    return ", ".join(labels.get(v, str(v)) for v in chosen) or text("none_selected")
+
+
+CONTROL = ControlKind(
+    connected=lambda pref, layout: FilterGroup(pref.key, key=pref.key, chips=layout.chips),
+    in_layout=lambda ctx, slot, layout: filter_view(ctx, chips=layout.chips, latest=slot.latest),
+    value_text=_value_text,
+)
+"""The filter kind's entry of ``components.kinds.CONTROLS``."""

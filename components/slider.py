@@ -17,23 +17,25 @@ from typing import Any
 from reactpy import component, html, use_ref, use_state
 from reactpy.types import VdomDict
 
-from preference_registry import RegistrySnapshot, SliderType
+from preference_registry import PreferenceType, RegistrySnapshot, SliderType
 from preference_registry.grid import steps_from
 
 from .common import (
     UNSET,
     ControlContext,
+    ControlKind,
+    control_or_error,
     described_by,
+    emit,
     optional,
-    resolve_control,
     texts_block,
-    use_control_prefix,
+    use_control,
 )
 from .handlers import handler
+from .i18n import KitText
 from .parts import ClassNames, part, percent_of
-from .session import use_session
 
-__all__ = ["PreferenceSlider", "slider_key_value", "slider_value_at", "slider_view"]
+__all__ = ["CONTROL", "PreferenceSlider", "slider_key_value", "slider_value_at", "slider_view"]
 
 SLIDER_KEYS = ("ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown")
 _KEYS_ATTRIBUTE = " ".join(SLIDER_KEYS)
@@ -104,18 +106,8 @@ def PreferenceSlider(
     Disabled, with the reason shown and linked through ``aria-describedby``, while a consent it requires
     is not granted (connected: from the effective value; controlled: ``missing_requirements``).
     """
-    session = use_session()
-    ctx = resolve_control(
-        preference,
-        session,
-        value=value,
-        on_change=on_change,
-        registry=registry,
-        locale=locale,
-        class_names=class_names,
-        id_prefix=use_control_prefix(id_prefix, session),
-        missing_requirements=missing_requirements,
-    )
+    ctx = use_control(preference, value=value, on_change=on_change, registry=registry, locale=locale,
+                      class_names=class_names, id_prefix=id_prefix, missing_requirements=missing_requirements)
     draft, set_draft = use_state(None)  # value under the pointer while dragging
     latest = use_ref(None)  # value shown, updated by each handler before the next render arrives
     return slider_view(ctx, draft, set_draft, latest, class_names=class_names)
@@ -131,11 +123,10 @@ def slider_view(
 ) -> VdomDict:
     """The markup of a slider; the caller keeps its drag state (``draft``) and a ``latest`` ref
     (anything with a ``current`` attribute). Used directly by the preference center."""
-    if isinstance(ctx, str):
-        return html.p(part("unknown", ("error",), class_names), ctx)
-    if not isinstance(ctx.pref, SliderType):
-        return html.p(part("unknown", ("error",), ctx.class_names), ctx.text("unknown_key", key=ctx.pref.key))
-    return _render(ctx, ctx.pref, draft, set_draft, latest)
+    checked = control_or_error(ctx, "slider", class_names)
+    if not isinstance(checked, ControlContext):
+        return checked
+    return _render(checked, checked.pref, draft, set_draft, latest)  # type: ignore[arg-type]
 
 
 def _render(
@@ -150,10 +141,7 @@ def _render(
         if new_value == latest.current and not dragging:
             return
         latest.current = new_value
-        if ctx.on_change is not None:
-            result = ctx.on_change(new_value)
-            if hasattr(result, "__await__"):
-                await result
+        await emit(ctx, new_value)
 
     async def on_key(data: Mapping[str, Any]) -> None:
         if ctx.disabled:
@@ -242,3 +230,16 @@ def _render(
         scale,
         *texts_block(ctx),
     )
+
+
+def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText) -> str:
+    stop = pref.stop_for(value)  # type: ignore[union-attr]
+    return (snapshot.text(stop.label, locale) or str(value)) if stop else str(value)
+
+
+CONTROL = ControlKind(
+    connected=lambda pref, _layout: PreferenceSlider(pref.key, key=pref.key),
+    in_layout=lambda ctx, slot, _layout: slider_view(ctx, slot.draft, slot.set_draft, slot.latest),
+    value_text=_value_text,
+)
+"""The slider kind's entry of ``components.kinds.CONTROLS``."""
