@@ -36,8 +36,9 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 import msgspec
 
-from preference_registry import ConsentType, RegistrySnapshot
+from preference_registry import RegistrySnapshot
 
+from ..kinds import ALL_METHODS, KINDS
 from . import views
 
 __all__ = [
@@ -92,11 +93,10 @@ def _component(key: str) -> str:
 
 
 def preference_methods(snapshot: RegistrySnapshot, key: str) -> frozenset[str]:
-    """The methods ``/preferences/<key>`` supports: a notice-only consent cannot be withdrawn (no DELETE)."""
+    """The methods ``/preferences/<key>`` supports, as its kind says (a notice-only consent cannot be
+    withdrawn: no DELETE); every method for a key the registry does not declare (it answers 404)."""
     pref = snapshot.get(key)
-    if isinstance(pref, ConsentType) and not pref.switchable:
-        return frozenset({"GET", "PUT", "OPTIONS"})
-    return frozenset({"GET", "PUT", "DELETE", "OPTIONS"})
+    return ALL_METHODS if pref is None else KINDS.of(pref).methods(pref)
 
 
 # Request bodies msgspec decodes with forbid_unknown_fields: Litestar's schema leaves them open.

@@ -6,9 +6,10 @@ from typing import Any
 
 import msgspec
 
-from preference_registry import ConsentType, FilterType, RegistrySnapshot, SliderType
+from preference_registry import RegistrySnapshot
 
 from ..effective import EffectiveValue
+from ..kinds import KINDS
 from ..service import HistoryEntry
 
 __all__ = [
@@ -103,6 +104,8 @@ def _texts(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]
 
 
 def _preference(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
+    """One type's item: the fields every kind has, then its kind's own (:data:`bff.kinds.KINDS`)."""
+    kind = KINDS.of(pref)
     item: dict[str, Any] = {
         "key": pref.key,
         "kind": pref.kind,
@@ -113,31 +116,7 @@ def _preference(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str,
         "text_hash": snapshot.text_hash(pref.key),
         "value_schema": snapshot.value_schema(pref.key),
     }
-    if isinstance(pref, ConsentType):
-        item.update(
-            purpose=pref.purpose,
-            mechanism=pref.mechanism.value,
-            switchable=pref.switchable,
-            gpc=pref.gpc,
-            expires_after_days=pref.expires_after_days,
-        )
-    elif isinstance(pref, SliderType):
-        item.update(
-            min=pref.min,
-            max=pref.max,
-            step=pref.step,
-            page_step=pref.effective_page_step,
-            stops=[{"value": stop.value, "label": snapshot.text(stop.label, locale)} for stop in pref.stops],
-            applies_to=msgspec.to_builtins(pref.applies_to) if pref.applies_to else None,
-        )
-    elif isinstance(pref, FilterType):
-        item.update(
-            multiple=pref.multiple,
-            options=[
-                {"key": option.key, "label": snapshot.text(option.label, locale)} for option in pref.options
-            ],
-            applies_to=msgspec.to_builtins(pref.applies_to) if pref.applies_to else None,
-        )
+    item.update(kind.view(snapshot, pref, locale))
     return item
 
 

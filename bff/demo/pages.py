@@ -43,10 +43,11 @@ from bff.api.security import frame_ancestors
 from bff.catalog.routes import product_view, request_locale
 from bff.effective import EffectiveValue
 from bff.jinja_helpers import install_prefkit
+from bff.kinds import KINDS
 from bff.service import HistoryEntry
 from components.i18n import kit_text
 from components.why_this import why_this_view
-from preference_registry import ConsentType, FilterType, PreferenceType, RegistrySnapshot, SliderType
+from preference_registry import PreferenceType, RegistrySnapshot
 
 from .i18n import LOCALE_NAMES, demo_text, format_decimal, format_price
 from .views import DEMO_PREFIX, listing_href, listing_view, static_html
@@ -60,7 +61,6 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "frame-ancestors 'self'")
 """Sent by every demo page: proves the demo needs no inline script or style."""
 
-_WIDGET_FOR_KIND = {"consent": "consent-toggle", "slider": "preference-slider", "filter": "filter-group"}
 _ME_PATH = "/api/v1/me"
 _EXPORT_PATH = f"{_ME_PATH}/export"
 
@@ -68,13 +68,13 @@ _EXPORT_PATH = f"{_ME_PATH}/export"
 def ranking_controls(snapshot: RegistrySnapshot) -> list[tuple[str, str]]:
     """``(widget, key)`` of every preference that changes product results, each preceded by the consents it
     requires — read from the registry, so another shop's registry gets its own sidebar."""
-    acting = [p for p in snapshot.preferences
-              if isinstance(p, (SliderType, FilterType)) and p.applies_to is not None]
+    acting = [p for p in snapshot.preferences if KINDS.of(p).acts_on_results(p)]
     needed = {key for p in acting for key in p.requires}
     controls: list[tuple[str, str]] = []
     for pref in snapshot.preferences:
-        if (isinstance(pref, ConsentType) and pref.key in needed and pref.switchable) or pref in acting:
-            controls.append((_WIDGET_FOR_KIND[pref.kind], pref.key))
+        kind = KINDS.of(pref)
+        if pref in acting or (pref.key in needed and kind.changeable(pref)):
+            controls.append((kind.widget, pref.key))
     return controls
 
 
@@ -87,20 +87,10 @@ def _environment() -> Environment:
 
 
 def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType | None, value: Any, locale: str) -> str:
-    """A stored value in words: on/off, a slider's stop label, a filter's option labels."""
-    if pref is None:
+    """A stored value in words, as its kind says: on/off, a slider's stop label, a filter's option labels."""
+    if pref is None:  # a key the registry no longer declares
         return str(value)
-    if isinstance(pref, ConsentType):
-        return demo_text(locale, "on" if value is True else "off")
-    if isinstance(pref, SliderType):
-        stop = pref.stop_for(value) if isinstance(value, (int, float)) else None
-        label = snapshot.text(stop.label, locale) if stop else None
-        return f"{value} ({label})" if label else str(value)
-    if isinstance(pref, FilterType):
-        selected = value if isinstance(value, list) else [value] if value else []
-        labels = {o.key: snapshot.text(o.label, locale) for o in pref.options}
-        return ", ".join(labels.get(key) or str(key) for key in selected) or demo_text(locale, "none")
-    return str(value)
+    return KINDS.of(pref).value_text(snapshot, pref, value, locale, lambda message_id: demo_text(locale, message_id))
 
 
 class _Page:
