@@ -61,10 +61,9 @@ from preference_registry import (
     PreferenceType,
     RegistrySnapshot,
     SliderType,
-    negotiate_locale,
 )
 
-from .api.context import gpc_of
+from .api.context import gpc_of, request_locale
 from .effective import EffectiveValue
 from .identity import subject_from_connection
 from .limits import budgeted_store
@@ -232,12 +231,7 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
         service: PreferenceService = connection.app.state.prefkit
         snapshot = service.registry.current
         child = render(request, snapshot)  # validates props first: refuse before any other work
-        locale = negotiate_locale(
-            request.props.get("locale"),
-            connection.headers.get("accept-language"),
-            snapshot.locales,
-            snapshot.default_locale,
-        )
+        locale = request_locale(connection, request.props.get("locale"), snapshot)
         theme = request.props.get("theme") or snapshot.shop.theme
         if not _THEME_NAME.fullmatch(theme):
             raise NotFoundException(f"invalid theme name {theme!r} (data-theme)")

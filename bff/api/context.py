@@ -10,6 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+
+from preference_registry import RegistrySnapshot, negotiate_locale
 
 from ..identity import Identity, ResolvedIdentity, identity_from_connection
 from ..limits import client_address
@@ -27,6 +30,7 @@ __all__ = [
     "identity_helper_of",
     "identity_of",
     "keys_match",
+    "request_locale",
     "service_of",
     "sessions_of",
     "settings_of",
@@ -63,6 +67,21 @@ def gpc_of(request: Request[Any, Any, Any]) -> bool:
         if name == b"sec-gpc":
             return value.strip() == b"1"
     return False
+
+
+def request_locale(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    requested: str | None,
+    snapshot: RegistrySnapshot | None = None,
+) -> str:
+    """The locale to answer in: ``requested`` (``?locale=``, a widget's ``data-locale``) if the registry
+    offers it, then the best ``Accept-Language`` match, then the registry's default locale. ``snapshot``:
+    the registry the answer is built from (default: the live one)."""
+    if snapshot is None:
+        snapshot = connection.app.state.prefkit.registry.current
+    return negotiate_locale(
+        requested, connection.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
+    )
 
 
 def identity_of(request: Request[Any, Any, Any]) -> ResolvedIdentity:

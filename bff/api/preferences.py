@@ -13,7 +13,16 @@ from ..effective import EffectiveValue
 from ..identity import ANONYMOUS_PREFIX, identity_from_connection, is_subject_id, mark_personal
 from ..profile import Profile
 from ..service import UnknownPreferenceError
-from .context import check_key, gpc_of, identity_helper_of, identity_of, service_of, sessions_of, settings_of
+from .context import (
+    check_key,
+    gpc_of,
+    identity_helper_of,
+    identity_of,
+    request_locale,
+    service_of,
+    sessions_of,
+    settings_of,
+)
 from .openapi import preference_methods
 from .problems import FieldError, ProblemError
 from .views import (
@@ -141,13 +150,7 @@ class ConsentController(Controller):
     ) -> HistoryResponse:
         identity = identity_of(request)
         service = service_of(request)
-        snapshot = service.registry.current
-        from preference_registry import negotiate_locale
-
-        chosen = negotiate_locale(
-            locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
-        )
-        events = await service.history(identity.subject, locale=chosen)
+        events = await service.history(identity.subject, locale=request_locale(request, locale))
         broken = await service.verify(identity.subject)
         chain = (
             ChainStatus(valid=True)

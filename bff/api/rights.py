@@ -16,10 +16,8 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get
 from litestar.params import FromQuery
 
-from preference_registry import negotiate_locale
-
 from ..rights import ErasureReceipt, SubjectExport, SubjectRights
-from .context import gpc_of, identity_helper_of, identity_of, service_of
+from .context import gpc_of, identity_helper_of, identity_of, request_locale, service_of
 
 __all__ = ["ME_PATH", "RightsController", "cleared_cookie"]
 
@@ -44,10 +42,7 @@ class RightsController(Controller):
     ) -> Response[SubjectExport]:
         identity = identity_of(request)
         service = service_of(request)
-        snapshot = service.registry.current
-        chosen = negotiate_locale(
-            locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
-        )
+        chosen = request_locale(request, locale)
         document = await SubjectRights(service).export(identity.subject, locale=chosen, gpc=gpc_of(request))
         filename = f"prefkit-export-{document.exported_at.strftime('%Y%m%dT%H%M%SZ')}.json"
         return Response(

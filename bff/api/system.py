@@ -19,9 +19,9 @@ from litestar.routes import HTTPRoute
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 from litestar.types import Message, Scope
 
-from preference_registry import RegistryStatus, negotiate_locale
+from preference_registry import RegistryStatus
 
-from .context import check_key, service_of, settings_of
+from .context import check_key, request_locale, service_of, settings_of
 from .openapi import preference_methods
 from .problems import ProblemError
 from .views import registry_view
@@ -57,9 +57,7 @@ class RegistryController(Controller):
         self, request: Request[Any, Any, Any], locale: FromQuery[str | None] = None
     ) -> Response[Any]:
         snapshot = service_of(request).registry.current
-        chosen = negotiate_locale(
-            locale, request.headers.get("accept-language"), snapshot.locales, snapshot.default_locale
-        )
+        chosen = request_locale(request, locale, snapshot)
         etag = f'"{snapshot.version}-{chosen}"'
         headers = {
             "ETag": etag,

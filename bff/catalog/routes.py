@@ -15,10 +15,8 @@ import msgspec
 from litestar import Controller, Request, Response, Router, get
 from litestar.params import Parameter
 
-from bff.api.context import gpc_of, identity_of, service_of
+from bff.api.context import gpc_of, identity_of, request_locale, service_of
 from bff.api.problems import FieldError, ProblemError
-from preference_registry import negotiate_locale
-
 from .explain import ProfileSummary
 from .query import (
     MAX_PER_PAGE,
@@ -56,13 +54,6 @@ class ProductResponse(msgspec.Struct, frozen=True, kw_only=True):
     """The product in its ranked place (``None`` when not shown)."""
     profile: ProfileSummary
     """The profile the ranking used."""
-
-
-def request_locale(request: Request[Any, Any, Any], requested: str | None) -> str:
-    """``?locale=``, then ``Accept-Language``, then the registry's default locale."""
-    snapshot = service_of(request).registry.current
-    return negotiate_locale(requested, request.headers.get("accept-language"), snapshot.locales,
-                            snapshot.default_locale)
 
 
 def _bad_category(exc: UnknownCategoryError) -> ProblemError:
