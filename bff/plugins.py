@@ -84,8 +84,8 @@ class PluginSetup:
     openapi_hooks: list[tuple[DocumentHook, HookFingerprint]] = field(default_factory=list)
     """``(hook, fingerprint)`` pairs completing the served ``/schema/openapi.json`` with what is known only
     at request time (see :mod:`bff.api.openapi`)."""
-    _owners: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    _current: str = field(default="", repr=False)
+    _owners: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
+    _current: str = field(default="", init=False, repr=False)
 
     def add_route_handlers(self, *handlers: Any) -> None:
         """Add Litestar route handlers, controllers or routers."""
