@@ -134,8 +134,9 @@ class RegistrySnapshot:
         return self.text_hashes[key]
 
     def localized_texts(self, pref: PreferenceType, locale: str) -> dict[str, Any]:
-        """Every shopper text of ``pref`` in ``locale`` (see :func:`~preference_registry.kinds.localized_texts`):
-        what a preference center shows and an export says the shopper read."""
+        """Every shopper text of ``pref`` in ``locale`` (see
+        :func:`~preference_registry.kinds.localized_texts`): what a preference center shows and an export
+        says the shopper read."""
         return localized_texts(pref, locale, self.default_locale)
 
 

@@ -102,8 +102,8 @@ def _ledger_format_1_text_hash(pref: Any) -> str:
     reference that any registry's hashes are compared with."""
     import hashlib
 
-    texts: dict[str, Any] = {"title": pref.title, "description": pref.description, "data_used": pref.data_used,
-                             "benefit": pref.benefit}
+    texts: dict[str, Any] = {"title": pref.title, "description": pref.description,
+                             "data_used": pref.data_used, "benefit": pref.benefit}
     if pref.kind == "consent":
         texts["mechanism"] = pref.mechanism.value
     if pref.kind == "slider":
@@ -135,7 +135,8 @@ def test_the_kinds_table_is_what_the_document_decodes() -> None:
     tags = {schema["$defs"][s.__name__]["properties"]["kind"]["enum"][0] for s in structs}
     assert tags == set(KINDS)
     with pytest.raises(TypeError):
-        KINDS["rating"] = KINDS["slider"]  # type: ignore[index]  # read-only: kinds are not registered at run time
+        # Read-only: a kind is added in the source, not registered at run time.
+        KINDS["rating"] = KINDS["slider"]  # type: ignore[index]
 
 
 def test_values_defaults_and_checks_dispatch_through_the_table() -> None:
@@ -152,8 +153,9 @@ def test_values_defaults_and_checks_dispatch_through_the_table() -> None:
 def test_a_kind_whose_struct_tag_disagrees_with_its_name_is_refused() -> None:
     slider = KINDS["slider"]
     with pytest.raises(ValueError, match="tag 'slider'"):
-        Kind(name="dial", struct=slider.struct, value_type=slider.value_type, value_schema=slider.value_schema,
-             validate_value=slider.validate_value, default_value=slider.default_value, check=slider.check)
+        Kind(name="dial", struct=slider.struct, value_type=slider.value_type,
+             value_schema=slider.value_schema, validate_value=slider.validate_value,
+             default_value=slider.default_value, check=slider.check)
 
 
 # -- an unknown kind is a clear error, not filter code failing --------------------------------------------
@@ -183,8 +185,8 @@ def _assert_unknown(exc: pytest.ExceptionInfo[UnknownKindError], named: str) -> 
     pytest.param(lambda pref: text_hash(pref), id="text_hash"),
     pytest.param(lambda pref: list(shopper_texts(pref)), id="shopper_texts"),
     pytest.param(lambda pref: localized_texts(pref, "en", "en"), id="localized_texts"),
-    pytest.param(lambda pref: validate_document(RegistryDocument(shop=ShopSettings(name="S"),
-                                                                 preferences=[pref])), id="validate_document"),
+    pytest.param(lambda pref: validate_document(
+        RegistryDocument(shop=ShopSettings(name="S"), preferences=[pref])), id="validate_document"),
 ])
 def test_an_unknown_kind_is_refused_with_the_known_kinds(use: Any) -> None:
     rating = _Rating(key="stars", title="Stars")
@@ -360,10 +362,11 @@ def test_a_new_kind_is_one_module_and_one_table_entry(tmp_path: Path) -> None:
     (copy / "kinds" / "rating.py").write_text(textwrap.dedent(RATING_MODULE))
     table = copy / "kinds" / "__init__.py"
     source = table.read_text()
-    source, imports = re.subn(r"^from \.slider import KIND as SLIDER$",
-                              "from .slider import KIND as SLIDER\nfrom .rating import KIND as RATING",
+    source, imports = re.subn(r"^from \.slider import KIND as _SLIDER$",
+                              "from .slider import KIND as _SLIDER\nfrom .rating import KIND as _RATING",
                               source, flags=re.M)
-    source, entries = re.subn(r"\(CONSENT, SLIDER, FILTER\)", "(CONSENT, SLIDER, FILTER, RATING)", source)
+    source, entries = re.subn(r"\(_CONSENT, _SLIDER, _FILTER\)", "(_CONSENT, _SLIDER, _FILTER, _RATING)",
+                              source)
     assert (imports, entries) == (1, 1), "the kinds table is no longer one import and one tuple entry"
     table.write_text(source)
 

@@ -15,11 +15,12 @@ from types import MappingProxyType
 from typing import Any, Union
 
 from ..errors import UnknownKindError
-from ..i18n import localize, localize_list
+from ..i18n import localize as _localize
+from ..i18n import localize_list as _localize_list
 from .base import COMMON_TEXTS, CheckContext, Kind, ShopperText, common_texts
-from .consent import KIND as CONSENT
-from .filter import KIND as FILTER
-from .slider import KIND as SLIDER
+from .consent import KIND as _CONSENT
+from .filter import KIND as _FILTER
+from .slider import KIND as _SLIDER
 
 __all__ = [
     "COMMON_TEXTS",
@@ -28,6 +29,7 @@ __all__ = [
     "Kind",
     "ShopperText",
     "UnknownKindError",
+    "common_texts",
     "kind_of",
     "localized_texts",
     "preference_union",
@@ -35,7 +37,7 @@ __all__ = [
     "wording",
 ]
 
-KINDS: Mapping[str, Kind[Any]] = MappingProxyType({kind.name: kind for kind in (CONSENT, SLIDER, FILTER)})
+KINDS: Mapping[str, Kind[Any]] = MappingProxyType({kind.name: kind for kind in (_CONSENT, _SLIDER, _FILTER)})
 """Every kind, by name, in the order the documentation and error messages list them. Read-only: a kind is
 added here, in the source, not registered at run time."""
 
@@ -101,8 +103,8 @@ def localized_texts(pref: Any, locale: str, default_locale: str) -> dict[str, An
     kind = kind_of(pref)
     result: dict[str, Any] = {}
     for text in shopper_texts(pref):
-        shown = localize_list(text.text, locale, default_locale) if text.is_list \
-            else localize(text.text, locale, default_locale)
+        shown = _localize_list(text.text, locale, default_locale) if text.is_list \
+            else _localize(text.text, locale, default_locale)
         if text.item is None:
             result[text.name] = shown
         else:

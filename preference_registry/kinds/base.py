@@ -15,7 +15,7 @@ from ..errors import RegistryIssue
 
 __all__ = ["COMMON_TEXTS", "CheckContext", "Kind", "ShopperText", "common_texts", "quote_value"]
 
-P = TypeVar("P", bound=PreferenceBase)
+_P = TypeVar("_P", bound=PreferenceBase)
 
 
 class ShopperText(NamedTuple):
@@ -75,32 +75,32 @@ def _no_texts(pref: Any) -> Iterable[ShopperText]:
 
 
 @dataclass(frozen=True, slots=True)
-class Kind(Generic[P]):
+class Kind(Generic[_P]):
     """Everything the registry knows about one kind of preference type. One module per kind builds one
     (``kinds/consent.py`` ...); :data:`preference_registry.kinds.KINDS` lists them."""
 
     name: str
     """The ``kind = ...`` of a registry entry; also the key of the per-kind tables of the BFF and the
     components."""
-    struct: type[P]
+    struct: type[_P]
     """Its declaration: a frozen Struct subclassing ``PreferenceBase`` with ``tag=name``."""
-    value_type: Callable[[P], Any]
+    value_type: Callable[[_P], Any]
     """The msgspec type of a value of a declaration (constraints as ``Meta``)."""
-    value_schema: Callable[[P], dict[str, Any]]
+    value_schema: Callable[[_P], dict[str, Any]]
     """JSON Schema of a value (for OpenAPI): the schema of ``value_type`` plus what msgspec cannot state."""
-    validate_value: Callable[[P, Any], Any]
+    validate_value: Callable[[_P, Any], Any]
     """A submitted value, normalized, or ``ValueValidationError`` saying exactly what is wrong."""
-    default_value: Callable[[P], Any]
+    default_value: Callable[[_P], Any]
     """The value before the shopper chooses anything."""
-    check: Callable[[CheckContext, P, str], Iterable[RegistryIssue]]
+    check: Callable[[CheckContext, _P, str], Iterable[RegistryIssue]]
     """The rules a type system cannot express, for one declaration at a path (``preferences[3]``). Runs on
     partly readable declarations too: any field may be ``None``, see :meth:`CheckContext.readable`."""
-    texts: Callable[[P], Iterable[ShopperText]] = _no_texts
+    texts: Callable[[_P], Iterable[ShopperText]] = _no_texts
     """The kind's own shopper texts, beyond :data:`COMMON_TEXTS` (stop labels, option labels...). Must
     tolerate ``None`` for unreadable lists and items."""
     text_lists: tuple[str, ...] = ()
     """Names of the labelled lists ``texts`` yields items of; each is part of the wording even when empty."""
-    agreed_terms: Callable[[P], Mapping[str, Any]] = _no_terms
+    agreed_terms: Callable[[_P], Mapping[str, Any]] = _no_terms
     """Non-text terms that change what the shopper agrees to (a consent's mechanism): hashed with the
     texts, so a change of them makes earlier decisions stale like a change of wording."""
     description: str = field(default="")

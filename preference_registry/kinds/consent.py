@@ -52,18 +52,18 @@ class ConsentType(PreferenceBase, tag="consent", kw_only=True):
         return self.mechanism is not ConsentMechanism.NOTICE_ONLY
 
 
-def value_type(pref: ConsentType) -> Any:
+def _value_type(pref: ConsentType) -> Any:
     description = f"Value of `{pref.key}` ({pref.kind})."
     if not pref.switchable:
         return Annotated[Literal[True], Meta(description=description + " Not switchable.")]
     return Annotated[bool, Meta(description=description + " true = granted.")]
 
 
-def value_schema(pref: ConsentType) -> dict[str, Any]:
-    return msgspec.json.schema(value_type(pref))
+def _value_schema(pref: ConsentType) -> dict[str, Any]:
+    return msgspec.json.schema(_value_type(pref))
 
 
-def validate_value(pref: ConsentType, raw: Any) -> bool:
+def _validate_value(pref: ConsentType, raw: Any) -> bool:
     if not pref.switchable:
         if raw is True:
             return True  # restating the fixed value is no change (the BFF records nothing for it)
@@ -75,11 +75,11 @@ def validate_value(pref: ConsentType, raw: Any) -> bool:
     return raw
 
 
-def default_value(pref: ConsentType) -> bool:
+def _default_value(pref: ConsentType) -> bool:
     return pref.default_value
 
 
-def check(ctx: CheckContext, pref: ConsentType, path: str) -> Iterator[RegistryIssue]:
+def _check(ctx: CheckContext, pref: ConsentType, path: str) -> Iterator[RegistryIssue]:
     mechanism = pref.mechanism
     if mechanism is None:
         return  # unreadable: every rule here depends on it
@@ -100,19 +100,19 @@ def check(ctx: CheckContext, pref: ConsentType, path: str) -> Iterator[RegistryI
                         "so it cannot expire", expected="nothing", got=str(pref.expires_after_days))
 
 
-def agreed_terms(pref: ConsentType) -> Mapping[str, Any]:
+def _agreed_terms(pref: ConsentType) -> Mapping[str, Any]:
     return {"mechanism": pref.mechanism.value}  # "opt-in" vs "opt-out" changes what was agreed to
 
 
 KIND: Kind[ConsentType] = Kind(
     name="consent",
     struct=ConsentType,
-    value_type=value_type,
-    value_schema=value_schema,
-    validate_value=validate_value,
-    default_value=default_value,
-    check=check,
-    agreed_terms=agreed_terms,
+    value_type=_value_type,
+    value_schema=_value_schema,
+    validate_value=_validate_value,
+    default_value=_default_value,
+    check=_check,
+    agreed_terms=_agreed_terms,
     description="A toggle for one data-use purpose: opt_in, opt_out or notice_only.",
 )
 """The consent kind."""

@@ -75,7 +75,7 @@ class FilterType(PreferenceBase, tag="filter", kw_only=True):
         return self.default if not isinstance(self.default, list) else None
 
 
-def value_type(pref: FilterType) -> Any:
+def _value_type(pref: FilterType) -> Any:
     description = f"Value of `{pref.key}` ({pref.kind})."
     options = Literal.__getitem__(pref.option_keys)  # type: ignore[attr-defined]
     if pref.multiple:
@@ -84,14 +84,14 @@ def value_type(pref: FilterType) -> Any:
     return Annotated[options | None, Meta(description=description + " One option key, or null for none.")]
 
 
-def value_schema(pref: FilterType) -> dict[str, Any]:
-    schema = msgspec.json.schema(value_type(pref))
+def _value_schema(pref: FilterType) -> dict[str, Any]:
+    schema = msgspec.json.schema(_value_type(pref))
     if pref.multiple:
         schema["uniqueItems"] = True
     return schema
 
 
-def validate_value(pref: FilterType, raw: Any) -> list[str] | str | None:
+def _validate_value(pref: FilterType, raw: Any) -> list[str] | str | None:
     allowed = pref.option_keys
     if pref.multiple:
         if not isinstance(raw, list):
@@ -115,18 +115,18 @@ def validate_value(pref: FilterType, raw: Any) -> list[str] | str | None:
     return raw
 
 
-def default_value(pref: FilterType) -> list[str] | str | None:
+def _default_value(pref: FilterType) -> list[str] | str | None:
     return pref.default_value
 
 
-def texts(pref: FilterType) -> Iterator[ShopperText]:
+def _texts(pref: FilterType) -> Iterator[ShopperText]:
     """The option labels, each with the key that identifies its option."""
     for index, option in enumerate(pref.options or []):
         if option is not None:
             yield ShopperText("options", option.label, f"options[{index}].label", item=("key", option.key))
 
 
-def check(ctx: CheckContext, pref: FilterType, path: str) -> Iterator[RegistryIssue]:
+def _check(ctx: CheckContext, pref: FilterType, path: str) -> Iterator[RegistryIssue]:
     seen: dict[str, int] = {}
     options = pref.options or []
     for index, option in enumerate(options):
@@ -164,12 +164,12 @@ def check(ctx: CheckContext, pref: FilterType, path: str) -> Iterator[RegistryIs
 KIND: Kind[FilterType] = Kind(
     name="filter",
     struct=FilterType,
-    value_type=value_type,
-    value_schema=value_schema,
-    validate_value=validate_value,
-    default_value=default_value,
-    check=check,
-    texts=texts,
+    value_type=_value_type,
+    value_schema=_value_schema,
+    validate_value=_validate_value,
+    default_value=_default_value,
+    check=_check,
+    texts=_texts,
     text_lists=("options",),
     description="A choice among declared options (radio group, or checkboxes when `multiple`).",
 )

@@ -99,7 +99,7 @@ class SliderType(PreferenceBase, tag="slider", kw_only=True):
         return next((stop for stop in self.stops if stop.value == value), None)
 
 
-def value_type(pref: SliderType) -> Any:
+def _value_type(pref: SliderType) -> Any:
     description = f"Value of `{pref.key}` ({pref.kind})."
     base: type = int if pref.is_integral else float
     # JSON Schema's multipleOf counts from zero; only state it when the grid starts on a multiple.
@@ -107,14 +107,14 @@ def value_type(pref: SliderType) -> Any:
     return Annotated[base, Meta(ge=pref.min, le=pref.max, multiple_of=multiple, description=description)]
 
 
-def value_schema(pref: SliderType) -> dict[str, Any]:
-    schema = msgspec.json.schema(value_type(pref))
+def _value_schema(pref: SliderType) -> dict[str, Any]:
+    schema = msgspec.json.schema(_value_type(pref))
     if "multipleOf" not in schema:
         schema["description"] += f" Allowed values: {pref.min} + n * {pref.step}."
     return schema
 
 
-def validate_value(pref: SliderType, raw: Any) -> int | float:
+def _validate_value(pref: SliderType, raw: Any) -> int | float:
     is_number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
     # math.isfinite(10**400) raises OverflowError: only floats can be infinite or NaN.
     if not is_number or (isinstance(raw, float) and not math.isfinite(raw)):
@@ -134,18 +134,18 @@ def validate_value(pref: SliderType, raw: Any) -> int | float:
     return float(raw)
 
 
-def default_value(pref: SliderType) -> Number:
+def _default_value(pref: SliderType) -> Number:
     return pref.default
 
 
-def texts(pref: SliderType) -> Iterator[ShopperText]:
+def _texts(pref: SliderType) -> Iterator[ShopperText]:
     """The stop labels: a stop's label is read (as ``aria-valuetext``) at its value."""
     for index, stop in enumerate(pref.stops or []):
         if stop is not None:
             yield ShopperText("stops", stop.label, f"stops[{index}].label", item=("value", stop.value))
 
 
-def check(ctx: CheckContext, pref: SliderType, path: str) -> Iterator[RegistryIssue]:
+def _check(ctx: CheckContext, pref: SliderType, path: str) -> Iterator[RegistryIssue]:
     # The grid (min, max, step) is what every value is checked against: without it, only the rules
     # that do not need it run.
     grid = ctx.readable(path, "min", "max", "step")
@@ -212,12 +212,12 @@ def _check_value(ctx: CheckContext, pref: SliderType, value: float, path: str) -
 KIND: Kind[SliderType] = Kind(
     name="slider",
     struct=SliderType,
-    value_type=value_type,
-    value_schema=value_schema,
-    validate_value=validate_value,
-    default_value=default_value,
-    check=check,
-    texts=texts,
+    value_type=_value_type,
+    value_schema=_value_schema,
+    validate_value=_validate_value,
+    default_value=_default_value,
+    check=_check,
+    texts=_texts,
     text_lists=("stops",),
     description="A value on a numeric scale (min, max, step), with optional labelled stops.",
 )
