@@ -34,8 +34,11 @@ __all__ = [
     "LiveRegion",
     "PreferenceCenter",
     "YourData",
+    "bulk_actions",
     "control_for",
+    "history",
     "live_region",
+    "your_data",
 ]
 
 _METHODS = frozenset(key for key in CATALOGS[FALLBACK_LOCALE] if key.startswith("method_"))

@@ -200,7 +200,9 @@ async def emit(ctx: ControlContext, new_value: Any) -> None:
         await result
 
 
-def control_or_error(ctx: ControlContext | str, kind: str, class_names: ClassNames | None) -> ControlContext | VdomDict:
+def control_or_error(
+    ctx: ControlContext | str, kind: str, class_names: ClassNames | None
+) -> ControlContext | VdomDict:
     """``ctx`` when a control of ``kind`` can render it, else the error it renders instead:
     ``resolve_control``'s message, or "unknown key" when the key names a type of another kind."""
     if isinstance(ctx, str):

@@ -128,7 +128,9 @@ def _switch(ctx: ControlContext) -> VdomDict:
     )
 
 
-def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText) -> str:
+def _value_text(
+    snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText
+) -> str:
     if isinstance(value, bool):
         return text("history_allowed") if value else text("history_refused")
     return str(value)

@@ -75,7 +75,8 @@ def filter_view(
     checked = control_or_error(ctx, "filter", class_names)
     if not isinstance(checked, ControlContext):
         return checked
-    return _render(checked, checked.pref, chips, latest if latest is not None else Latest())  # type: ignore[arg-type]
+    holder = latest if latest is not None else Latest()
+    return _render(checked, checked.pref, chips, holder)  # type: ignore[arg-type]
 
 
 def _selected(pref: FilterType, value: Any) -> list[str]:
@@ -198,8 +199,11 @@ def _render(ctx: ControlContext, pref: FilterType, with_chips: bool, latest: Any
     )
 
 
-def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText) -> str:
-    labels = {o.key: snapshot.text(o.label, locale) or o.key for o in pref.options}  # type: ignore[union-attr]
+def _value_text(
+    snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText
+) -> str:
+    options = pref.options  # type: ignore[union-attr]
+    labels = {o.key: snapshot.text(o.label, locale) or o.key for o in options}
     chosen = value if isinstance(value, list) else ([value] if value else [])
     return ", ".join(labels.get(v, str(v)) for v in chosen) or text("none_selected")
 

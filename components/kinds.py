@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from .consent_toggle import CONTROL as _CONSENT
+from preference_registry import UnknownKindError as _RegistryUnknownKindError
+
 from .common import ControlKind, ControlLayout, ControlSlot
 from .filter_group import CONTROL as _FILTER
 from .slider import CONTROL as _SLIDER
@@ -23,15 +25,17 @@ __all__ = ["CONTROLS", "ControlKind", "ControlLayout", "ControlSlot", "KindTable
 T = TypeVar("T")
 
 
-class UnknownKindError(KeyError):
-    """A preference kind a table has no entry for.
+class UnknownKindError(_RegistryUnknownKindError, KeyError):
+    """A preference kind a table has no entry for: the registry's own
+    :class:`preference_registry.UnknownKindError`, so one ``except`` catches a kind unknown anywhere.
 
-    A ``KeyError`` so that ``kind in table`` and ``table.get(kind)`` work as for any mapping, with a
+    Also a ``KeyError`` so that ``kind in table`` and ``table.get(kind)`` work as for any mapping, with a
     readable message (a bare ``KeyError`` prints only the quoted key)."""
 
-    def __init__(self, message: str, kind: object) -> None:
-        super().__init__(message)
-        self.kind = kind
+    def __init__(self, message: str, kind: object, known: tuple[str, ...]) -> None:
+        Exception.__init__(self, message)  # the registry error composes its own message from a kind name
+        self.kind = kind  # type: ignore[assignment]
+        self.known = known
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -51,9 +55,9 @@ class KindTable(Mapping[str, T], Generic[T]):
         try:
             return self._entries[kind]
         except (KeyError, TypeError):  # TypeError: an unhashable "kind" from a hostile caller
-            known = ", ".join(self._entries)
+            known = tuple(self._entries)
             raise UnknownKindError(
-                f"no {self.what} for preference kind {kind!r} (known kinds: {known})", kind
+                f"no {self.what} for preference kind {kind!r} (known kinds: {', '.join(known)})", kind, known
             ) from None
 
     def __iter__(self) -> Iterator[str]:
@@ -70,9 +74,8 @@ class KindTable(Mapping[str, T], Generic[T]):
         ``PreferenceInfo``); an object without one is an :class:`UnknownKindError` too."""
         kind = getattr(pref, "kind", None)
         if kind is None:
-            raise UnknownKindError(
-                f"no {self.what} for {type(pref).__name__}: it has no preference kind (.kind)", None
-            )
+            message = f"no {self.what} for {type(pref).__name__}: it has no preference kind (.kind)"
+            raise UnknownKindError(message, None, tuple(self))
         return self[kind]
 
 

@@ -232,7 +232,9 @@ def _render(
     )
 
 
-def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText) -> str:
+def _value_text(
+    snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, text: KitText
+) -> str:
     stop = pref.stop_for(value)  # type: ignore[union-attr]
     return (snapshot.text(stop.label, locale) or str(value)) if stop else str(value)
 

@@ -11,7 +11,8 @@ Adding a kind: its module here with a ``KIND``, one line in :data:`KINDS`.
 
 from __future__ import annotations
 
-from components.kinds import KindTable, UnknownKindError
+from components.kinds import KindTable as _KindTable
+from components.kinds import UnknownKindError
 
 from .base import ALL_METHODS, BffKind, ProfileParts, Words
 from .consent import KIND as _CONSENT
@@ -31,5 +32,7 @@ __all__ = [
     "Words",
 ]
 
-KINDS: KindTable[BffKind] = KindTable("BFF entry", {"consent": _CONSENT, "slider": _SLIDER, "filter": _FILTER})
+KINDS: _KindTable[BffKind] = _KindTable(
+    "BFF entry", {"consent": _CONSENT, "slider": _SLIDER, "filter": _FILTER}
+)
 """Kind name -> the BFF's pieces of that kind."""

@@ -30,7 +30,9 @@ def _view(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
     }
 
 
-def _value_text(snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, words: Words) -> str:
+def _value_text(
+    snapshot: RegistrySnapshot, pref: PreferenceType, value: Any, locale: str, words: Words
+) -> str:
     return words("on" if value is True else "off")
 
 

@@ -53,7 +53,9 @@ def _profile(pref: Any, value: Any, parts: ProfileParts) -> None:
 def _view(snapshot: RegistrySnapshot, pref: Any, locale: str) -> dict[str, Any]:
     return {
         "multiple": pref.multiple,
-        "options": [{"key": option.key, "label": snapshot.text(option.label, locale)} for option in pref.options],
+        "options": [
+            {"key": option.key, "label": snapshot.text(option.label, locale)} for option in pref.options
+        ],
         "applies_to": msgspec.to_builtins(pref.applies_to) if pref.applies_to else None,
     }
 
