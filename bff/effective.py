@@ -14,7 +14,7 @@ import msgspec
 
 from preference_registry import ConsentType, RegistrySnapshot
 
-__all__ = ["EffectiveValue", "Source", "StoredDecision", "resolve_effective", "stable_until"]
+__all__ = ["EffectiveValue", "ResolvedCache", "Source", "StoredDecision", "resolve_effective", "stable_until"]
 
 Source = Literal["default", "explicit", "gpc", "expired", "requires-unmet"]
 
@@ -200,3 +200,36 @@ def _still_valid(snapshot: RegistrySnapshot, key: str, value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+class ResolvedCache:
+    """Effective values by what they are a pure function of: the snapshot, the GPC signal and the raw
+    stored rows (plain text and numbers, so they can be a key: a changed row is a different key, never a
+    stale hit), valid until the next consent expiry (:func:`stable_until`). The read itself still runs
+    every time; what repeats (decoding, resolving) is what is saved. Thread-safe."""
+
+    _MAX = 4096
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[RegistrySnapshot, dict[str, EffectiveValue], datetime,
+                                                   datetime | None]] = {}
+        self._lock = threading.Lock()  # several event loops (one per thread) may share the service
+
+    def get(self, snapshot: RegistrySnapshot, gpc: bool, raw: list[tuple[Any, ...]],
+            now: datetime) -> dict[str, EffectiveValue] | None:
+        """The values cached for these arguments, if still valid at ``now`` (a new dict: callers own it)."""
+        hit = self._entries.get((id(snapshot), gpc, tuple(raw)))
+        if hit is None:
+            return None
+        owner, effective, computed_at, until = hit
+        if owner is not snapshot or now < computed_at or (until is not None and now > until):
+            return None
+        return dict(effective)
+
+    def put(self, snapshot: RegistrySnapshot, gpc: bool, raw: list[tuple[Any, ...]], now: datetime,
+            effective: dict[str, EffectiveValue], until: datetime | None) -> None:
+        """Remember ``effective`` for these arguments from ``now`` until ``until``."""
+        with self._lock:
+            if len(self._entries) >= self._MAX:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[(id(snapshot), gpc, tuple(raw))] = (snapshot, dict(effective), now, until)

@@ -23,17 +23,22 @@ Ledger policy (what gets an event):
 * ``expiry`` and ``gpc`` events are written once per decision, the first time the service sees that an
   expired consent fell back to its default, or that a GPC signal overrides a stored grant.
 * ``merge``: one event on the customer's chain per key taken over from the anonymous subject.
+
+Change events (:mod:`bff.events`): every write transaction that records ledger events publishes them as
+one :class:`~bff.events.ChangeEvent` on :attr:`PreferenceService.events` (two when a read records both
+an expiry and a GPC override), after its COMMIT and only then — the work functions return what they
+recorded and :meth:`bff.storage.engine.Database.run_write_async` calls the publisher once committed.
+A stored registry activation publishes :class:`~bff.events.RegistryActivated`. SQL is in
+``bff/storage/``; the wording of old versions in ``bff/wording.py``; history rendering in
+``bff/history.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -45,18 +50,27 @@ from preference_registry import (
     RegistryService,
     RegistrySnapshot,
     ValueValidationError,
-    load_registry,
 )
 
-from .effective import EffectiveValue, StoredDecision, resolve_effective, stable_until
+from .effective import EffectiveValue, ResolvedCache, resolve_effective, stable_until
+from .events import ChangeEvent, EventBus, KeyChange, RegistryActivated
+from .history import HistoryEntry, history_entries
 from .profile import Profile, build_profile
 from .storage import Database, EventDraft, append_events, verify_chain
-from .storage.hot import StateRow, hot_sql, hot_sql_for
-from .storage.ledger import BrokenLink
-from .storage.models import ConsentEvent, RegistryVersionRow, SubjectLink, registry_sources
+from .storage.ledger import BrokenLink, subject_events
+from .storage.links import MERGEABLE_SQL, customer_of, link
+from .storage.registry_versions import latest_version, list_versions, registry_sources, store_version
+from .storage.state import (
+    StateRecord,
+    delete_state,
+    load_state,
+    save_state,
+    select_state_sql,
+    state_records,
+)
+from .wording import parse_stored_version
 
 __all__ = [
-    "ChangeListener",
     "HistoryEntry",
     "PreferenceService",
     "PreferenceValidationError",
@@ -66,12 +80,8 @@ __all__ = [
 
 logger = logging.getLogger("prefkit.service")
 
-_events = ConsentEvent.__table__  # type: ignore[attr-defined]
-_versions = RegistryVersionRow.__table__  # type: ignore[attr-defined]
-_links = SubjectLink.__table__  # type: ignore[attr-defined]
-
-ChangeListener = Callable[[frozenset[str]], "None | Awaitable[None]"]
-"""Called after a commit with the keys that changed for the subject (may be a coroutine function)."""
+Recorded = tuple[ChangeEvent, ...]
+"""What a write transaction recorded, as the events to publish once it has committed."""
 
 
 class ValueProblem(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,132 +118,59 @@ class UnknownPreferenceError(KeyError):
         return f"no preference type {self.key!r} in the active registry"
 
 
-class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One ledger event of a subject, with the wording the shopper saw."""
-
-    id: int
-    """Ledger row id."""
-    seq: int
-    """Position in the subject's chain (1 = first)."""
-    key: str
-    """Preference key."""
-    old_value: Any
-    """Value before."""
-    new_value: Any
-    """Value after."""
-    method: str
-    """How it happened: ``ui``, ``api``, ``accept_all``, ``reject_all``, ``gpc``, ``expiry``, ``merge``..."""
-    created_at: datetime
-    """When (UTC)."""
-    registry_version: str
-    """Registry version in force."""
-    text_hash: str
-    """Hash of the wording shown."""
-    made_under_gpc: bool
-    """The browser sent a GPC signal."""
-    title: str | None
-    """The preference's title as worded in that registry version, in the requested locale."""
-    description: str | None
-    """Its description, likewise."""
-    hash: str
-    """This event's chain hash."""
-
-
-class _Row(StoredDecision, frozen=True, kw_only=True):
-    """A ``preference_state`` row in memory: the stored decision plus what the ledger already recorded
-    about it."""
-
-    expiry_logged: bool = False
-    gpc_logged: bool = False
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _rows(raw: list[StateRow]) -> dict[str, _Row]:
-    return {
-        key: _Row(
-            value=value,
-            decided_at=decided_at,
-            text_hash=text_hash,
-            registry_version=version,
-            made_under_gpc=gpc,
-            expiry_logged=expiry,
-            gpc_logged=gpc_logged,
-        )
-        for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw
-    }
+def _record(
+    connection: Connection,
+    subject: str,
+    drafts: Sequence[EventDraft],
+    now: datetime,
+    *,
+    registry_version: str,
+    linked: tuple[str, ...] = (),
+) -> Recorded:
+    """Chain ``drafts`` onto ``subject``'s ledger and describe them as change events, one per method in
+    ledger order (what the transaction will have recorded once it commits)."""
+    chained = append_events(connection, subject, list(drafts), now)
+    events: list[ChangeEvent] = []
+    start = 0
+    for end in range(1, len(drafts) + 1):
+        if end == len(drafts) or drafts[end].method != drafts[start].method:
+            events.append(
+                ChangeEvent(
+                    subject=subject,
+                    method=drafts[start].method,  # type: ignore[arg-type]
+                    changes=tuple(
+                        KeyChange(
+                            key=draft.key,
+                            old_value=draft.old_value,
+                            new_value=draft.new_value,
+                            text_hash=draft.text_hash,
+                            registry_version=draft.registry_version,
+                            made_under_gpc=draft.made_under_gpc,
+                            ledger_seq=seq,
+                            ledger_hash=digest,
+                        )
+                        for draft, (seq, digest) in zip(drafts[start:end], chained[start:end], strict=True)
+                    ),
+                    registry_version=registry_version,
+                    at=now,
+                    linked_subjects=linked,
+                )
+            )
+            start = end
+    return tuple(events)
 
 
-class _ResolvedCache:
-    """Effective values by what they are a pure function of: the snapshot, the GPC signal and the raw
-    SQLite state rows (plain text and numbers, so they can be a key: a changed row is a different key,
-    never a stale hit), valid until the next consent expiry. The read itself still runs every time;
-    what repeats (decoding, resolving) is what is saved."""
-
-    _MAX = 4096
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[RegistrySnapshot, dict[str, EffectiveValue], datetime,
-                                                   datetime | None]] = {}
-        self._lock = threading.Lock()  # several event loops (one per thread) may share the service
-
-    def get(self, snapshot: RegistrySnapshot, gpc: bool, raw: list[tuple[Any, ...]],
-            now: datetime) -> dict[str, EffectiveValue] | None:
-        hit = self._entries.get((id(snapshot), gpc, tuple(raw)))
-        if hit is None:
-            return None
-        owner, effective, computed_at, until = hit
-        if owner is not snapshot or now < computed_at or (until is not None and now > until):
-            return None
-        return dict(effective)  # callers own their dict
-
-    def put(self, snapshot: RegistrySnapshot, gpc: bool, raw: list[tuple[Any, ...]], now: datetime,
-            effective: dict[str, EffectiveValue], until: datetime | None) -> None:
-        with self._lock:
-            if len(self._entries) >= self._MAX:
-                self._entries.pop(next(iter(self._entries)))
-            self._entries[(id(snapshot), gpc, tuple(raw))] = (snapshot, dict(effective), now, until)
-
-
-def _load_rows(connection: Connection, subject: str) -> dict[str, _Row]:
-    return _rows(hot_sql(connection).load_state(connection, subject))
-
-
-def _save_row(connection: Connection, subject: str, key: str, row: _Row, *, exists: bool) -> None:
-    hot_sql(connection).save_state(
-        connection,
-        subject,
-        key,
-        value=row.value,
-        decided_at=row.decided_at,
-        text_hash=row.text_hash,
-        registry_version=row.registry_version,
-        made_under_gpc=row.made_under_gpc,
-        expiry_logged=row.expiry_logged,
-        gpc_logged=row.gpc_logged,
-        exists=exists,
-    )
-
-
-def _delete_row(connection: Connection, subject: str, key: str) -> None:
-    hot_sql(connection).delete(connection, subject, key)
-
-
-@lru_cache(maxsize=32)
-def _parse_version(source_text: str, fmt: str) -> RegistrySnapshot | None:
-    try:
-        return load_registry(source_text, fmt)  # type: ignore[arg-type]
-    except ValueError:  # an old version that today's loader refuses: show the event without its wording
-        return None
-
-
-_MERGEABLE_SQL = (
-    "SELECT 1 FROM consent_event WHERE subject = ? AND NOT EXISTS "
-    "(SELECT 1 FROM subject_link WHERE anonymous_subject = ?) LIMIT 1"
-)
-"""An anonymous subject with something to merge: any ledger event (every decision has one), no link yet."""
+def _registry_diff(
+    old: RegistrySnapshot | None, new: RegistrySnapshot
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(wording changed, added, removed)`` keys from ``old`` to ``new`` (nothing known without ``old``)."""
+    if old is None:
+        return (), (), ()
+    new_keys = [pref.key for pref in new.preferences]
+    changed = tuple(k for k in new_keys if k in old and old.text_hash(k) != new.text_hash(k))
+    added = tuple(k for k in new_keys if k not in old)
+    removed = tuple(pref.key for pref in old.preferences if pref.key not in new)
+    return changed, added, removed
 
 
 class PreferenceService:
@@ -248,9 +185,11 @@ class PreferenceService:
         """Where state and ledger live."""
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         """Current time (UTC); tests replace it to move time forward instead of sleeping."""
-        self._resolved = _ResolvedCache()
-        self._listeners: dict[str, list[ChangeListener]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.events = EventBus()
+        """Every committed change, as typed events (:mod:`bff.events`): subscribe here."""
+        self._resolved = ResolvedCache()
+        self._activation_lock = threading.Lock()
+        self._activated: RegistrySnapshot | None = None
 
     # -- reading --------------------------------------------------------------------------------
     async def effective(
@@ -260,20 +199,21 @@ class PreferenceService:
         the registry current now; pass it to report the matching version next to the values).
 
         The first time an expired consent or a GPC override of a stored grant is seen, it is recorded in
-        the ledger (once per decision)."""
+        the ledger (once per decision) and published."""
         snapshot = snapshot or self.registry.current
         now = self.clock()
         sqlite = self.database.sqlite
-        sql = hot_sql_for(sqlite)
-        raw = await self.database.fetch_point(sql.select_state, (subject,))
+        raw = await self.database.fetch_point(select_state_sql(sqlite), (subject,))
         if sqlite:
             cached = self._resolved.get(snapshot, gpc, raw, now)
             if cached is not None:
                 return cached
-        rows = _rows(sql.state_rows(raw))
+        rows = state_records(sqlite, raw)
         effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
-            await self.database.run_write_async([subject], self._overrides_work(subject, snapshot, gpc, now))
+            await self.database.run_write_async(
+                [subject], self._overrides_work(subject, snapshot, gpc, now), on_commit=self._publish
+            )
         elif sqlite:
             self._resolved.put(snapshot, gpc, raw, now, effective, stable_until(snapshot, rows, now))
         return effective
@@ -317,10 +257,9 @@ class PreferenceService:
         not in ``changes`` never change. Returns the effective values afterwards."""
         snapshot = self.registry.current
         values = self.validate(snapshot, changes)
-        effective, changed = await self.database.run_write_async(
-            [subject], self._values_work(subject, snapshot, values, method, gpc)
+        effective, _ = await self.database.run_write_async(
+            [subject], self._values_work(subject, snapshot, values, method, gpc), on_commit=self._publish_recorded
         )
-        self._notify(subject, changed)
         return effective
 
     async def reset(
@@ -333,10 +272,9 @@ class PreferenceService:
             raise UnknownPreferenceError(key)
         if isinstance(pref, ConsentType):
             return await self.set_values(subject, {key: False}, method=method, gpc=gpc)
-        effective, changed = await self.database.run_write_async(
-            [subject], self._reset_work(subject, snapshot, key, method, gpc)
+        effective, _ = await self.database.run_write_async(
+            [subject], self._reset_work(subject, snapshot, key, method, gpc), on_commit=self._publish_recorded
         )
-        self._notify(subject, changed)
         return effective
 
     async def accept_all(self, subject: str, *, gpc: bool = False) -> dict[str, EffectiveValue]:
@@ -355,17 +293,18 @@ class PreferenceService:
         if anonymous_subject == customer_subject or not await self.mergeable(anonymous_subject):
             return []
         snapshot = self.registry.current
-        changed = await self.database.run_write_async(
-            [anonymous_subject, customer_subject], self._merge_work(anonymous_subject, customer_subject, snapshot)
+        recorded = await self.database.run_write_async(
+            [anonymous_subject, customer_subject],
+            self._merge_work(anonymous_subject, customer_subject, snapshot),
+            on_commit=self._publish,
         )
-        self._notify(customer_subject, changed)
-        return sorted(changed)
+        return sorted({change.key for event in recorded for change in event.changes})
 
     async def mergeable(self, anonymous_subject: str) -> bool:
         """Whether :meth:`merge` would write anything for ``anonymous_subject``: it decided something and was
         not merged yet. One indexed read: a bearer request with a throwaway anonymous cookie costs no write
         transaction and leaves no link row (the merge re-checks under the subjects' locks)."""
-        return bool(await self.database.fetch_point(_MERGEABLE_SQL, (anonymous_subject, anonymous_subject)))
+        return bool(await self.database.fetch_point(MERGEABLE_SQL, (anonymous_subject, anonymous_subject)))
 
     def validate(self, snapshot: RegistrySnapshot, changes: Mapping[str, Any]) -> dict[str, Any]:
         """``changes`` with every value normalized, or :class:`PreferenceValidationError` listing every
@@ -398,84 +337,59 @@ class PreferenceService:
             raise PreferenceValidationError(problems)
         return values
 
-    # -- live updates ---------------------------------------------------------------------------
-    def subscribe(self, subject: str, callback: ChangeListener) -> Callable[[], None]:
-        """Call ``callback(changed_keys)`` after every committed change of ``subject`` in this process;
-        returns the unsubscribe function. Async callbacks are scheduled as tasks."""
-        self._listeners.setdefault(subject, []).append(callback)
+    # -- publishing -----------------------------------------------------------------------------
+    def _publish(self, recorded: Iterable[ChangeEvent]) -> None:
+        """Commit hook: publish what a committed transaction recorded."""
+        for event in recorded:
+            self.events.publish(event)
 
-        def unsubscribe() -> None:
-            listeners = self._listeners.get(subject, [])
-            if callback in listeners:
-                listeners.remove(callback)
-            if not listeners:
-                self._listeners.pop(subject, None)
-
-        return unsubscribe
-
-    def _notify(self, subject: str, changed: Iterable[str]) -> None:
-        keys = frozenset(changed)
-        if not keys:
-            return
-        for callback in list(self._listeners.get(subject, ())):
-            try:
-                result = callback(keys)
-                if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-            except Exception:  # one broken widget must not break the change for the others
-                logger.exception("change listener %r failed", callback)
+    def _publish_recorded(self, result: tuple[Any, Recorded]) -> None:
+        self._publish(result[1])
 
     # -- registry versions ----------------------------------------------------------------------
     def record_registry_version(self, snapshot: RegistrySnapshot) -> None:
-        """Store ``snapshot`` in ``registry_version`` (sync; call from a worker thread or at start)."""
+        """Store ``snapshot`` in ``registry_version``, then publish :class:`~bff.events.RegistryActivated`
+        when it is another version than the one active before (sync; call from a worker thread or at
+        start). A database error is raised and publishes nothing."""
         now = datetime.now(UTC)
-        try:
-            with self.database.write() as connection:
-                exists = connection.execute(
-                    sa.select(_versions.c.version).where(_versions.c.version == snapshot.version)
-                ).first()
-                if exists:
-                    connection.execute(
-                        sa.update(_versions)
-                        .where(_versions.c.version == snapshot.version)
-                        .values(activated_at=now)
-                    )
-                else:
-                    connection.execute(
-                        sa.insert(_versions).values(
-                            version=snapshot.version,
-                            source_text=snapshot.source_text,
-                            format=snapshot.format,
-                            source=(snapshot.source or "")[:500] or None,
-                            activated_at=now,
-                        )
-                    )
-        except sa.exc.IntegrityError:  # another process stored the same version at the same moment
-            pass
+        with self._activation_lock:  # activations are rare; one at a time keeps "previous" exact
+            previous = self._activated
+            stored: tuple[str, str, str] | None = None
+            try:
+                with self.database.write() as connection:
+                    if previous is None:
+                        stored = latest_version(connection)
+                    store_version(connection, snapshot, now)
+            except sa.exc.IntegrityError:  # another process stored the same version at the same moment
+                pass
+            self._activated = snapshot
+        if previous is None and stored is not None:
+            previous = snapshot if stored[0] == snapshot.version else parse_stored_version(stored[1], stored[2])
+            previous_version: str | None = stored[0]
+        else:
+            previous_version = previous.version if previous is not None else None
+        if previous_version == snapshot.version:
+            return  # the same version again (a restart, a re-upload): nothing changed for anyone
+        changed, added, removed = _registry_diff(previous, snapshot)
+        self.events.publish(
+            RegistryActivated(
+                version=snapshot.version,
+                previous_version=previous_version,
+                wording_changed=changed,
+                added=added,
+                removed=removed,
+                at=now,
+            )
+        )
 
     def registry_versions(self) -> list[dict[str, Any]]:
         """Stored registry versions, most recently activated first (sync)."""
         with self.database.read() as connection:
-            result = connection.execute(
-                sa.select(
-                    _versions.c.version, _versions.c.format, _versions.c.source, _versions.c.activated_at
-                ).order_by(_versions.c.activated_at.desc())
-            )
-            return [
-                {
-                    "version": r.version,
-                    "format": r.format,
-                    "source": r.source,
-                    "activated_at": _utc(r.activated_at),
-                }
-                for r in result
-            ]
+            return list_versions(connection)
 
     # -- worker-thread parts --------------------------------------------------------------------
     @staticmethod
-    def _unlogged_overrides(effective: Mapping[str, EffectiveValue], rows: Mapping[str, _Row]) -> bool:
+    def _unlogged_overrides(effective: Mapping[str, EffectiveValue], rows: Mapping[str, StateRecord]) -> bool:
         for key, current in effective.items():
             row = rows.get(key)
             if row is None:
@@ -489,11 +403,9 @@ class PreferenceService:
     @staticmethod
     def _overrides_work(
         subject: str, snapshot: RegistrySnapshot, gpc: bool, now: datetime
-    ) -> Callable[[Connection], None]:
-        def work(connection: Connection) -> None:
-            rows = _load_rows(
-                connection, subject
-            )  # again, under the lock: another request may have logged it
+    ) -> Callable[[Connection], Recorded]:
+        def work(connection: Connection) -> Recorded:
+            rows = load_state(connection, subject)  # again, under the lock: another request may have logged it
             effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
             drafts: list[EventDraft] = []
             for key, current in effective.items():
@@ -519,8 +431,8 @@ class PreferenceService:
                         made_under_gpc=gpc,
                     )
                 )
-                _save_row(connection, subject, key, row, exists=True)
-            append_events(connection, subject, drafts, now)
+                save_state(connection, subject, key, row, exists=True)
+            return _record(connection, subject, drafts, now, registry_version=snapshot.version)
 
         return work
 
@@ -533,14 +445,13 @@ class PreferenceService:
         gpc: bool,
         *,
         always_record: bool = False,
-    ) -> Callable[[Connection], tuple[dict[str, EffectiveValue], set[str]]]:
+    ) -> Callable[[Connection], tuple[dict[str, EffectiveValue], Recorded]]:
         now = self.clock()
 
-        def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
-            rows = _load_rows(connection, subject)
+        def work(connection: Connection) -> tuple[dict[str, EffectiveValue], Recorded]:
+            rows = load_state(connection, subject)
             before = resolve_effective(snapshot, rows, gpc=gpc, now=now)
             drafts: list[EventDraft] = []
-            changed: set[str] = set()
             for key, value in values.items():
                 pref = snapshot.get(key)
                 if isinstance(pref, ConsentType) and not pref.switchable:
@@ -558,14 +469,14 @@ class PreferenceService:
                 )
                 if not (decision_changes or always_record):
                     continue
-                new_row = _Row(
+                new_row = StateRecord(
                     value=value,
                     decided_at=now,
                     text_hash=text_hash,
                     registry_version=snapshot.version,
                     made_under_gpc=gpc,
                 )
-                _save_row(connection, subject, key, new_row, exists=row is not None)
+                save_state(connection, subject, key, new_row, exists=row is not None)
                 rows[key] = new_row
                 drafts.append(
                     EventDraft(
@@ -578,43 +489,34 @@ class PreferenceService:
                         made_under_gpc=gpc,
                     )
                 )
-                if current.value != value or current.source != "explicit" or decision_changes:
-                    changed.add(key)
-            append_events(connection, subject, drafts, now)
-            return resolve_effective(snapshot, rows, gpc=gpc, now=now), changed
+            recorded = _record(connection, subject, drafts, now, registry_version=snapshot.version)
+            return resolve_effective(snapshot, rows, gpc=gpc, now=now), recorded
 
         return work
 
     def _reset_work(
         self, subject: str, snapshot: RegistrySnapshot, key: str, method: str, gpc: bool
-    ) -> Callable[[Connection], tuple[dict[str, EffectiveValue], set[str]]]:
+    ) -> Callable[[Connection], tuple[dict[str, EffectiveValue], Recorded]]:
         now = self.clock()
 
-        def work(connection: Connection) -> tuple[dict[str, EffectiveValue], set[str]]:
-            rows = _load_rows(connection, subject)
-            changed: set[str] = set()
+        def work(connection: Connection) -> tuple[dict[str, EffectiveValue], Recorded]:
+            rows = load_state(connection, subject)
+            recorded: Recorded = ()
             if key in rows:
                 before = resolve_effective(snapshot, rows, gpc=gpc, now=now)
-                _delete_row(connection, subject, key)
+                delete_state(connection, subject, key)
                 del rows[key]
-                append_events(
-                    connection,
-                    subject,
-                    [
-                        EventDraft(
-                            key=key,
-                            old_value=before[key].value,
-                            new_value=snapshot.default_value(key),
-                            method=method,
-                            registry_version=snapshot.version,
-                            text_hash=snapshot.text_hash(key),
-                            made_under_gpc=gpc,
-                        )
-                    ],
-                    now,
+                draft = EventDraft(
+                    key=key,
+                    old_value=before[key].value,
+                    new_value=snapshot.default_value(key),
+                    method=method,
+                    registry_version=snapshot.version,
+                    text_hash=snapshot.text_hash(key),
+                    made_under_gpc=gpc,
                 )
-                changed.add(key)
-            return resolve_effective(snapshot, rows, gpc=gpc, now=now), changed
+                recorded = _record(connection, subject, [draft], now, registry_version=snapshot.version)
+            return resolve_effective(snapshot, rows, gpc=gpc, now=now), recorded
 
         return work
 
@@ -623,39 +525,37 @@ class PreferenceService:
     ) -> dict[str, EffectiveValue]:
         snapshot = self.registry.current
         values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
-        effective, changed = await self.database.run_write_async(
-            [subject], self._values_work(subject, snapshot, values, method, gpc, always_record=True)
+        effective, _ = await self.database.run_write_async(
+            [subject],
+            self._values_work(subject, snapshot, values, method, gpc, always_record=True),
+            on_commit=self._publish_recorded,
         )
-        self._notify(subject, changed)
         return effective
 
     def _merge_work(
         self, anonymous: str, customer: str, snapshot: RegistrySnapshot
-    ) -> Callable[[Connection], set[str]]:
+    ) -> Callable[[Connection], Recorded]:
         now = self.clock()
 
-        def work(connection: Connection) -> set[str]:
-            changed: set[str] = set()
-            if connection.execute(
-                sa.select(_links.c.customer_subject).where(_links.c.anonymous_subject == anonymous)
-            ).first():
-                return changed
-            source_rows = _load_rows(connection, anonymous)
-            target_rows = _load_rows(connection, customer)
+        def work(connection: Connection) -> Recorded:
+            if customer_of(connection, anonymous) is not None:
+                return ()
+            source_rows = load_state(connection, anonymous)
+            target_rows = load_state(connection, customer)
             before = resolve_effective(snapshot, target_rows, gpc=False, now=now)
             drafts: list[EventDraft] = []
             for key, row in sorted(source_rows.items()):
                 existing = target_rows.get(key)
                 if existing is not None and existing.decided_at >= row.decided_at:
                     continue  # the customer's own decision is more recent: it stands
-                taken = _Row(
+                taken = StateRecord(
                     value=row.value,
                     decided_at=row.decided_at,
                     text_hash=row.text_hash,
                     registry_version=row.registry_version,
                     made_under_gpc=row.made_under_gpc,
                 )
-                _save_row(connection, customer, key, taken, exists=existing is not None)
+                save_state(connection, customer, key, taken, exists=existing is not None)
                 old_value = before[key].value if key in before else (existing.value if existing else None)
                 drafts.append(
                     EventDraft(
@@ -668,57 +568,16 @@ class PreferenceService:
                         made_under_gpc=row.made_under_gpc,
                     )
                 )
-                changed.add(key)
-            append_events(connection, customer, drafts, now)
-            connection.execute(
-                sa.insert(_links).values(
-                    anonymous_subject=anonymous, customer_subject=customer, linked_at=now
-                )
+            recorded = _record(
+                connection, customer, drafts, now, registry_version=snapshot.version, linked=(anonymous,)
             )
-            return changed
+            link(connection, anonymous, customer, now)
+            return recorded
 
         return work
 
     def _history(self, subject: str, locale: str | None) -> list[HistoryEntry]:
         with self.database.read() as connection:
-            events = connection.execute(
-                sa.select(_events).where(_events.c.subject == subject).order_by(_events.c.seq.desc())
-            ).all()
-            versions = {row.registry_version for row in events}
-            sources = registry_sources(connection, versions)
-        current = self.registry.current
-        entries = []
-        for row in events:
-            snapshot = (
-                current
-                if row.registry_version == current.version
-                else (
-                    _parse_version(*sources[row.registry_version])
-                    if row.registry_version in sources
-                    else None
-                )
-            )
-            pref = snapshot.get(row.key) if snapshot else None
-            title = description = None
-            if snapshot is not None and pref is not None:
-                shown_locale = locale if locale in snapshot.locales else snapshot.default_locale
-                title = snapshot.text(pref.title, shown_locale)
-                description = snapshot.text(pref.description, shown_locale)
-            entries.append(
-                HistoryEntry(
-                    id=row.id,
-                    seq=row.seq,
-                    key=row.key,
-                    old_value=row.old_value,
-                    new_value=row.new_value,
-                    method=row.method,
-                    created_at=_utc(row.created_at),
-                    registry_version=row.registry_version,
-                    text_hash=row.text_hash,
-                    made_under_gpc=bool(row.made_under_gpc),
-                    title=title,
-                    description=description,
-                    hash=row.hash,
-                )
-            )
-        return entries
+            rows = subject_events(connection, subject, newest_first=True)
+            sources = registry_sources(connection, {row.registry_version for row in rows})
+        return history_entries(rows, self.registry.current, sources, locale)

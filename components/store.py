@@ -124,7 +124,9 @@ class PreferenceStore(Protocol):
         ...
 
     def subscribe(self, listener: Callable[[], None]) -> Unsubscribe:
-        """Call ``listener()`` whenever the subject's values change anywhere (other tab, API, GPC...)."""
+        """Call ``listener()`` after every committed change of the subject's values, wherever it was made
+        (another tab, the API, accept/reject all, a GPC or expiry override recorded during a read, a merge
+        on login, an erasure); possibly from another thread."""
         ...
 
     def subscribe_registry(self, listener: Callable[[RegistrySnapshot], None]) -> Unsubscribe:

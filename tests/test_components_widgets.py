@@ -125,9 +125,10 @@ def test_closing_a_widget_ends_its_subscriptions(tmp_path: Path, sqlite_url: str
         with client.websocket_connect("/_prefkit/ws/preference-center?locale=en") as ws:
             _until(ws, {}, lambda m: _find(m, lambda a: a.get("role") == "switch"))
             assert len(service.registry._listeners) == registry_listeners + 1
-            assert sum(len(v) for v in service._listeners.values()) == 1
+            assert service.events.subscriber_count() == 1
         # A closed page must not keep listeners (and with them its whole component tree) alive.
-        wait_for(lambda: len(service.registry._listeners) == registry_listeners and not service._listeners,
+        wait_for(lambda: len(service.registry._listeners) == registry_listeners
+                 and service.events.subscriber_count() == 0,
                  message="the session's listeners to be removed")
 
 

@@ -1,7 +1,7 @@
 """Live demo widgets: ``product-listing`` and ``why-this``, served by the ReactPy bridge.
 
 Both re-run the catalog query whenever the subject's preferences change (any widget, any tab, the HTTP API:
-:meth:`PreferenceService.subscribe`) or the registry is reloaded, so moving a slider in the sidebar reorders
+:attr:`PreferenceService.events`) or the registry is reloaded, so moving a slider in the sidebar reorders
 the products without a page reload, over the same websocket machinery as the controls themselves.
 
 Mount points (``data-*`` attributes):
@@ -61,7 +61,7 @@ class ListingSource:
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` on the session's loop after any change of this subject or of the registry."""
         safe = on_session_loop(lambda *_: listener())
-        unsubscribe_values = self.service.subscribe(self.subject, safe)
+        unsubscribe_values = self.service.events.subscribe(safe, subject=self.subject)
         unsubscribe_registry = self.service.registry.subscribe(safe)
 
         def unsubscribe() -> None:

@@ -24,6 +24,7 @@ The ``(subject, seq)`` unique constraint of ``consent_event`` is the last line o
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .group_commit import GroupCommitWriter
+from .group_commit import GroupCommitWriter, OnCommit, run_on_commit
 from .hot import driver_execute
 from .offload import Offloader
 
@@ -182,20 +183,51 @@ class Database:
             self._inline.connection = connection
         return connection
 
-    def run_write(self, subjects: Iterable[str], work: Callable[[Connection], T]) -> T:
+    def run_write(
+        self, subjects: Iterable[str], work: Callable[[Connection], T], *, on_commit: OnCommit | None = None
+    ) -> T:
         """``work(connection)`` in a write transaction holding ``subjects``' locks; returns its result once
-        committed (durably). Blocks: call it from a worker thread (async code: :meth:`run_write_async`)."""
+        committed (durably), after calling ``on_commit(result)`` (on this thread, or SQLite's writer
+        thread). Blocks: call it from a worker thread (async code: :meth:`run_write_async`)."""
         if self._writer is not None:
-            return self._writer.run_sync(work)
+            return self._writer.run_sync(work, on_commit=on_commit)
         with self.write(subjects) as connection:
-            return work(connection)
+            result = work(connection)
+        run_on_commit(on_commit, result)
+        return result
 
-    async def run_write_async(self, subjects: Iterable[str], work: Callable[[Connection], T]) -> T:
+    async def run_write_async(
+        self, subjects: Iterable[str], work: Callable[[Connection], T], *, on_commit: OnCommit | None = None
+    ) -> T:
         """:meth:`run_write` from async code. On SQLite, concurrent writes are group-committed by one
-        writer thread (:mod:`bff.storage.group_commit`)."""
+        writer thread (:mod:`bff.storage.group_commit`).
+
+        ``on_commit(result)`` runs once on this event loop after the COMMIT, before this call returns, and
+        even when the caller is cancelled meanwhile (the work commits all the same); never for work that
+        raised or was rolled back. What it announces is therefore exactly what is durable."""
         if self._writer is not None:
-            return await self._writer.run(work)
-        return await self.offload.call(self.run_write, list(subjects), work)
+            return await self._writer.run(work, on_commit=on_commit)
+        if on_commit is None:
+            return await self.offload.call(self.run_write, list(subjects), work)
+        loop = asyncio.get_running_loop()
+
+        def announce(result: T) -> None:
+            # Scheduled from the worker thread before it hands the result back, so the hook runs on the
+            # loop ahead of the caller's continuation; a closed loop has nobody left to tell.
+            try:
+                loop.call_soon_threadsafe(run_on_commit, on_commit, result)
+            except RuntimeError:
+                pass
+
+        return await self.offload.call(self._run_write_announcing, list(subjects), work, announce)
+
+    def _run_write_announcing(
+        self, subjects: list[str], work: Callable[[Connection], T], announce: Callable[[T], None]
+    ) -> T:
+        with self.write(subjects) as connection:
+            result = work(connection)
+        announce(result)
+        return result
 
     def migrate(self) -> str | None:
         """Apply pending Alembic migrations; returns the revision the database is at."""

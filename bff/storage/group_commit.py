@@ -13,12 +13,18 @@ and results go back with one ``call_soon_threadsafe`` per batch and event loop.
 
 Jobs of one subject run in submission order on one connection, so its ledger chain stays linear.
 Writers in other processes are serialized by ``BEGIN IMMEDIATE`` and the busy timeout.
+
+A job may carry an ``on_commit(result)`` hook (the service publishes its change event with it). It runs
+once, after the COMMIT, on the submitting event loop, before the caller is answered, and also when
+the caller has gone away meanwhile (its work is committed all the same, so it must be announced all the
+same). A job that failed, or whose batch failed to commit, never runs its hook.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -27,31 +33,49 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-__all__ = ["GroupCommitWriter"]
+__all__ = ["GroupCommitWriter", "OnCommit", "run_on_commit"]
+
+logger = logging.getLogger("prefkit.storage")
 
 T = TypeVar("T")
 
 Work = Callable[[Connection], Any]
+OnCommit = Callable[[Any], None]
+"""``on_commit(result)``: called once with the work's result after its transaction committed."""
+
+
+def run_on_commit(on_commit: OnCommit | None, result: Any) -> None:
+    """Run a commit hook; its failure is logged, never raised into the write that already committed."""
+    if on_commit is None:
+        return
+    try:
+        on_commit(result)
+    except Exception:  # noqa: BLE001 - the write stands; a broken hook must not turn it into an error
+        logger.exception("a commit hook failed")
 
 
 class _Job:
-    __slots__ = ("error", "future", "loop", "result", "work")
+    __slots__ = ("error", "future", "loop", "on_commit", "result", "work")
 
     def __init__(
         self,
         work: Work,
         future: asyncio.Future[Any] | concurrent.futures.Future[Any],
         loop: asyncio.AbstractEventLoop | None,
+        on_commit: OnCommit | None = None,
     ) -> None:
         self.work = work
         self.future = future
         self.loop = loop
+        self.on_commit = on_commit
         self.result: Any = None
         self.error: BaseException | None = None
 
 
 def _settle(jobs: list[_Job]) -> None:
     for job in jobs:
+        if job.error is None:
+            run_on_commit(job.on_commit, job.result)
         future = job.future
         if future.cancelled():  # the caller went away; its work is committed all the same
             continue
@@ -80,17 +104,19 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        """``work``'s result once the transaction including it has committed."""
+    async def run(self, work: Callable[[Connection], T], *, on_commit: OnCommit | None = None) -> T:
+        """``work``'s result once the transaction including it has committed (``on_commit``: see the
+        module doc)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._submit(_Job(work, future, loop))
+        self._submit(_Job(work, future, loop, on_commit))
         return await future
 
-    def run_sync(self, work: Callable[[Connection], T]) -> T:
-        """:meth:`run` for threads without an event loop (never call it from the writer thread)."""
+    def run_sync(self, work: Callable[[Connection], T], *, on_commit: OnCommit | None = None) -> T:
+        """:meth:`run` for threads without an event loop (never call it from the writer thread); the hook
+        runs on the writer thread."""
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._submit(_Job(work, future, None))
+        self._submit(_Job(work, future, None, on_commit))
         return future.result()
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ are indistinguishable:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .models import decode_sqlite_json
+from .times import as_utc
 
 __all__ = ["HotSql", "StateRow", "driver_execute", "hot_sql", "hot_sql_for"]
 
@@ -53,10 +54,6 @@ _INSERT_EVENT = (
 StateRow = tuple[str, Any, datetime, str, str, bool, bool, bool]
 """``(key, value, decided_at (aware UTC), text_hash, registry_version, made_under_gpc, expiry_logged,
 gpc_logged)``."""
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def driver_execute(
@@ -110,8 +107,8 @@ class HotSql:
 
     def time(self, moment: datetime) -> Any:
         if self.sqlite:
-            return _utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return _utc(moment)
+            return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return as_utc(moment)
 
     def flag(self, value: bool) -> Any:
         return int(value) if self.sqlite else bool(value)
@@ -123,7 +120,7 @@ class HotSql:
                 (
                     key,
                     decode_sqlite_json(value),
-                    _utc(datetime.fromisoformat(decided_at)),
+                    as_utc(datetime.fromisoformat(decided_at)),
                     text_hash,
                     version,
                     bool(gpc),
@@ -133,7 +130,7 @@ class HotSql:
                 for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw
             ]
         return [
-            (key, value, _utc(decided_at), text_hash, version, bool(gpc), bool(expiry), bool(gpc_logged))
+            (key, value, as_utc(decided_at), text_hash, version, bool(gpc), bool(expiry), bool(gpc_logged))
             for key, value, decided_at, text_hash, version, gpc, expiry, gpc_logged in raw
         ]
 

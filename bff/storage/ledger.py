@@ -9,7 +9,7 @@ reordering any stored event breaks the chain at that point, which :func:`verify_
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .hot import hot_sql
 from .models import ConsentEvent
+from .times import as_utc
 
 __all__ = [
     "GENESIS_HASH",
@@ -26,6 +27,8 @@ __all__ = [
     "append_events",
     "canonical_time",
     "event_hash",
+    "events_of",
+    "subject_events",
     "verify_chain",
 ]
 
@@ -63,9 +66,7 @@ class BrokenLink(msgspec.Struct, frozen=True, kw_only=True):
 
 def canonical_time(moment: datetime) -> str:
     """UTC, microsecond ISO form; naive values (SQLite gives those back) are taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _canonical_value(value: Any) -> Any:
@@ -115,10 +116,13 @@ def _chain_head(connection: Connection, subject: str) -> tuple[int, str]:
     return hot_sql(connection).chain_head(connection, subject) or (0, GENESIS_HASH)
 
 
-def append_events(connection: Connection, subject: str, drafts: list[EventDraft], now: datetime) -> None:
-    """Chain ``drafts`` after the subject's last event. Call inside :meth:`Database.write` for ``subject``."""
+def append_events(
+    connection: Connection, subject: str, drafts: list[EventDraft], now: datetime
+) -> list[tuple[int, str]]:
+    """Chain ``drafts`` after the subject's last event; returns each one's ``(seq, hash)``. Call inside
+    :meth:`Database.write` for ``subject``."""
     if not drafts:
-        return
+        return []
     seq, prev = _chain_head(connection, subject)
     rows = []
     for draft in drafts:
@@ -139,6 +143,20 @@ def append_events(connection: Connection, subject: str, drafts: list[EventDraft]
         rows.append({**fields, "prev_hash": prev, "hash": digest})
         prev = digest
     hot_sql(connection).insert_events(connection, rows)
+    return [(row["seq"], row["hash"]) for row in rows]
+
+
+def subject_events(connection: Connection, subject: str, *, newest_first: bool = False) -> list[Any]:
+    """``subject``'s ledger rows in chain order (or newest first)."""
+    order = _events.c.seq.desc() if newest_first else _events.c.seq
+    return connection.execute(sa.select(_events).where(_events.c.subject == subject).order_by(order)).all()
+
+
+def events_of(connection: Connection, subjects: list[str]) -> list[Any]:
+    """The ledger rows of every subject in ``subjects``, by subject, each in chain order."""
+    return connection.execute(
+        sa.select(_events).where(_events.c.subject.in_(subjects)).order_by(_events.c.subject, _events.c.seq)
+    ).all()
 
 
 def verify_chain(connection: Connection, subject: str) -> BrokenLink | None:

@@ -17,8 +17,8 @@ __all__ = [
     "RegistryVersionRow",
     "RevokedSession",
     "SubjectLink",
+    "decode_sqlite_json",
     "metadata",
-    "registry_sources",
 ]
 
 # Naming convention: Alembic batch mode on SQLite and PostgreSQL agree on constraint names.
@@ -143,16 +143,6 @@ class RegistryVersionRow(SQLModel, table=True):
     """File name or origin."""
     activated_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
     """Last activation time."""
-
-
-def registry_sources(connection: Any, versions: set[str]) -> dict[str, tuple[str, str]]:
-    """``version -> (source_text, format)`` of the stored registry versions among ``versions``: what
-    reproduces the wording a shopper saw at a decision."""
-    if not versions:
-        return {}
-    table = RegistryVersionRow.__table__  # type: ignore[attr-defined]
-    query = sa.select(table.c.version, table.c.source_text, table.c.format).where(table.c.version.in_(versions))
-    return {row.version: (row.source_text, row.format) for row in connection.execute(query)}
 
 
 class SubjectLink(SQLModel, table=True):
