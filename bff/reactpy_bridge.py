@@ -38,7 +38,6 @@ the targets' form fields and dataset (what the components read): a few hundred b
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -58,6 +57,7 @@ from reactpy.core.serve import serve_layout
 from reactpy.types import Component, Connection, Location
 
 from . import strict_json
+from .assets import StaticAsset, serve_asset
 from .identity import use_subject
 from .limits import ClientSlots, client_address
 from .origins import normalize_origins, origin_allowed
@@ -189,7 +189,7 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
 
     @get("/prefkit.js", include_in_schema=False)
     async def bootstrap_script(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return _serve_asset(request, bootstrap)
+        return serve_asset(request, bootstrap)
 
     @get("/session", include_in_schema=False)
     async def warm_session(request: Request[Any, Any, Any]) -> Response[None]:
@@ -208,7 +208,7 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
         asset = static_assets.get(name)
         if asset is None:
             raise NotFoundException(f"no ReactPy client file named {name!r}")
-        return _serve_asset(request, asset)
+        return serve_asset(request, asset)
 
     @get("/ws/{widget:str}", include_in_schema=False)
     async def component_stream_over_http(request: Request[Any, Any, Any]) -> Response[str]:
@@ -374,26 +374,17 @@ def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: frozenset[str]) -
     return origin is None or origin_allowed(origin, socket.headers.get("host"), allowed)
 
 
-@dataclass(frozen=True, slots=True)
-class _Asset:
-    body: bytes
-    media_type: str
-    etag: str
-    cache_control: str
+def _asset(body: bytes, suffix: str, cache_control: str) -> StaticAsset:
+    return StaticAsset.of(body, _STATIC_MEDIA_TYPES[suffix], cache_control)
 
 
-def _asset(body: bytes, suffix: str, cache_control: str) -> _Asset:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return _Asset(body=body, media_type=_STATIC_MEDIA_TYPES[suffix], etag=etag, cache_control=cache_control)
-
-
-def _load_static_assets() -> dict[str, _Asset]:
+def _load_static_assets() -> dict[str, StaticAsset]:
     """ReactPy's client files, read once into memory (about 250 KB).
 
     Only top-level .js/.map/.css files: everything ``index.js`` imports lives there, and a fixed name
     table leaves no room for path traversal. (pyscript/ and wheels/ belong to the PyScript executor.)
     """
-    assets: dict[str, _Asset] = {}
+    assets: dict[str, StaticAsset] = {}
     for path in sorted(REACTPY_STATIC_DIR.iterdir()):
         if not path.is_file() or path.suffix not in _STATIC_MEDIA_TYPES:
             continue
@@ -402,21 +393,6 @@ def _load_static_assets() -> dict[str, _Asset]:
     if "index.js" not in assets:
         raise RuntimeError(f"ReactPy client not found in {REACTPY_STATIC_DIR}; is reactpy installed fully?")
     return assets
-
-
-def _serve_asset(request: Request[Any, Any, Any], asset: _Asset) -> Response[bytes]:
-    headers = {
-        "Cache-Control": asset.cache_control,
-        "ETag": asset.etag,
-        # <script type="module"> fetches in CORS mode, and shop pages live on other origins. The files are
-        # public and fetched without credentials, so "*" is safe.
-        "Access-Control-Allow-Origin": "*",
-        "Cross-Origin-Resource-Policy": "cross-origin",
-        "X-Content-Type-Options": "nosniff",
-    }
-    if asset.etag in request.headers.get("if-none-match", ""):
-        return Response(b"", status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
 
 
 # -- the wire model, seen from a client (benchmarks and tests speak ReactPy's protocol directly) -----------

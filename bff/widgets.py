@@ -28,7 +28,6 @@ headers.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -64,6 +63,7 @@ from preference_registry import (
 )
 
 from .api.context import gpc_of, request_locale
+from .assets import StaticAsset, serve_asset
 from .effective import EffectiveValue
 from .identity import subject_from_connection
 from .limits import budgeted_store
@@ -169,10 +169,7 @@ class ServiceStore:
         await rights(self.service).erase(self.subject)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
-        # Every committed change event of this subject (any method: another tab, the API, accept/reject
-        # all, GPC or expiry recorded during a read, merge, erasure); ``listener`` is loop-safe already
-        # (the components wrap it with ``on_loop``).
-        return self.service.events.subscribe(lambda _event: listener(), subject=self.subject)
+        return self.service.subscribe(self.subject, lambda _keys: listener())
 
     def subscribe_registry(self, listener: Callable[[RegistrySnapshot], None]) -> Callable[[], None]:
         return self.service.registry.subscribe(listener)
@@ -305,19 +302,8 @@ comes in through its own plugin (``setup.add_widget``), never by editing a share
 
 # -- theme stylesheets and the components' script ------------------------------------------------
 def _asset_response(request: Request[Any, Any, Any], body: str, media_type: str) -> Response[bytes]:
-    data = body.encode()
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {
-        "Cache-Control": "public, no-cache",  # revalidate (cheap 304): a theme edit shows up at once
-        "ETag": etag,
-        # <script type="module"> fetches in CORS mode from shop pages on other origins; public files.
-        "Access-Control-Allow-Origin": "*",
-        "Cross-Origin-Resource-Policy": "cross-origin",
-        "X-Content-Type-Options": "nosniff",
-    }
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(b"", status_code=304, headers=headers)
-    return Response(data, media_type=media_type, headers=headers)
+    # Revalidated (cheap 304): a theme edit shows up at once.
+    return serve_asset(request, StaticAsset.of(body.encode(), media_type, "public, no-cache"))
 
 
 def create_widget_routes(

@@ -21,6 +21,7 @@ from litestar.types import Message, Scope
 
 from preference_registry import RegistryStatus
 
+from ..assets import etag_matches
 from .context import check_key, request_locale, service_of, settings_of
 from .openapi import preference_methods
 from .problems import ProblemError
@@ -41,13 +42,6 @@ ADMIN_MAX_BODY_BYTES = 2 * 1024 * 1024
 _FORMATS = {"toml": "toml", "yaml": "yaml", "yml": "yaml", "json": "json"}
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = [part.strip() for part in if_none_match.split(",")]
-    return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
-
-
 class RegistryController(Controller):
     path = "/registry"
     tags = ["registry"]
@@ -65,7 +59,7 @@ class RegistryController(Controller):
             "Cache-Control": "no-cache",
             "Content-Language": chosen,
         }
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
         return Response(registry_view(snapshot, chosen), headers=headers)
 
