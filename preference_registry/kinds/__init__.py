@@ -17,7 +17,7 @@ from typing import Any, Union
 from ..errors import UnknownKindError
 from ..i18n import localize as _localize
 from ..i18n import localize_list as _localize_list
-from .base import COMMON_TEXTS, CheckContext, Kind, ShopperText, common_texts
+from .base import COMMON_TEXTS, CheckContext, Kind, LabelledList, ShopperText, common_texts, labelled_texts
 from .consent import KIND as _CONSENT
 from .filter import KIND as _FILTER
 from .slider import KIND as _SLIDER
@@ -27,10 +27,12 @@ __all__ = [
     "KINDS",
     "CheckContext",
     "Kind",
+    "LabelledList",
     "ShopperText",
     "UnknownKindError",
     "common_texts",
     "kind_of",
+    "labelled_texts",
     "localized_texts",
     "preference_union",
     "shopper_texts",
@@ -75,6 +77,8 @@ def shopper_texts(pref: Any) -> Iterator[ShopperText]:
     """
     kind = kind_of(pref)
     yield from common_texts(pref)
+    for labelled in kind.labelled_lists:
+        yield from labelled_texts(pref, labelled)
     yield from kind.texts(pref)
 
 
@@ -89,8 +93,8 @@ def wording(pref: Any) -> dict[str, Any]:
             result[text.name] = text.text
         else:
             result.setdefault(text.name, []).append((text.item[1], text.text))
-    for name in kind.text_lists:
-        result.setdefault(name, [])
+    for labelled in kind.labelled_lists:
+        result.setdefault(labelled.name, [])
     result.update(kind.agreed_terms(pref))
     return result
 
@@ -109,6 +113,6 @@ def localized_texts(pref: Any, locale: str, default_locale: str) -> dict[str, An
             result[text.name] = shown
         else:
             result.setdefault(text.name, []).append({text.item[0]: text.item[1], "label": shown})
-    for name in kind.text_lists:
-        result.setdefault(name, [])
+    for labelled in kind.labelled_lists:
+        result.setdefault(labelled.name, [])
     return result

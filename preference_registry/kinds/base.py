@@ -13,7 +13,16 @@ import msgspec
 from ..common import PreferenceBase
 from ..errors import RegistryIssue
 
-__all__ = ["COMMON_TEXTS", "CheckContext", "Kind", "ShopperText", "common_texts", "quote_value"]
+__all__ = [
+    "COMMON_TEXTS",
+    "CheckContext",
+    "Kind",
+    "LabelledList",
+    "ShopperText",
+    "common_texts",
+    "labelled_texts",
+    "quote_value",
+]
 
 _P = TypeVar("_P", bound=PreferenceBase)
 
@@ -22,8 +31,8 @@ class ShopperText(NamedTuple):
     """One text a shopper reads about a preference type, as the merchant declared it (every locale)."""
 
     name: str
-    """The field it is shown as: ``title``, ``description``, ``data_used``, ``benefit``, or the name of one
-    of the kind's labelled lists (:attr:`Kind.text_lists`, e.g. ``stops``, ``options``)."""
+    """The field it is shown as: ``title``, ``description``, ``data_used``, ``benefit``, the name of one of
+    the kind's labelled lists (:attr:`Kind.labelled_lists`: ``stops``, ``options``) or of its own texts."""
     text: Any
     """``LocalizedText`` or ``LocalizedList`` as declared; ``None`` when absent (or unreadable)."""
     path: str
@@ -45,6 +54,28 @@ def common_texts(pref: PreferenceBase) -> Iterator[ShopperText]:
     """The texts every kind shares (:data:`COMMON_TEXTS`) of ``pref``."""
     for name, is_list in COMMON_TEXTS:
         yield ShopperText(name, getattr(pref, name), name, is_list)
+
+
+class LabelledList(NamedTuple):
+    """A list field of a kind whose items each carry a shopper text: a slider's ``stops``, a filter's
+    ``options``."""
+
+    name: str
+    """The list field, e.g. ``stops``."""
+    id_field: str
+    """The item field that identifies an item to the shopper and in the wording: ``value``, ``key``."""
+    label_field: str = "label"
+    """The item field holding its ``LocalizedText``."""
+
+
+def labelled_texts(pref: PreferenceBase, labelled: LabelledList) -> Iterator[ShopperText]:
+    """The labels of the items of one labelled list of ``pref``, in declaration order. An unreadable list or
+    item (``None`` in a partly decoded document) has none."""
+    for index, item in enumerate(getattr(pref, labelled.name) or []):
+        if item is not None:
+            yield ShopperText(labelled.name, getattr(item, labelled.label_field),
+                              f"{labelled.name}[{index}].{labelled.label_field}",
+                              item=(labelled.id_field, getattr(item, labelled.id_field)))
 
 
 class CheckContext(Protocol):
@@ -95,11 +126,12 @@ class Kind(Generic[_P]):
     check: Callable[[CheckContext, _P, str], Iterable[RegistryIssue]]
     """The rules a type system cannot express, for one declaration at a path (``preferences[3]``). Runs on
     partly readable declarations too: any field may be ``None``, see :meth:`CheckContext.readable`."""
+    labelled_lists: tuple[LabelledList, ...] = ()
+    """Its lists whose items carry a shopper text (stops, options): shown, hashed and checked for
+    translations item by item, and part of the wording even when empty."""
     texts: Callable[[_P], Iterable[ShopperText]] = _no_texts
-    """The kind's own shopper texts, beyond :data:`COMMON_TEXTS` (stop labels, option labels...). Must
-    tolerate ``None`` for unreadable lists and items."""
-    text_lists: tuple[str, ...] = ()
-    """Names of the labelled lists ``texts`` yields items of; each is part of the wording even when empty."""
+    """Any other shopper texts of the kind, beyond :data:`COMMON_TEXTS` and its labelled lists. Must
+    tolerate ``None`` for unreadable fields."""
     agreed_terms: Callable[[_P], Mapping[str, Any]] = _no_terms
     """Non-text terms that change what the shopper agrees to (a consent's mechanism): hashed with the
     texts, so a change of them makes earlier decisions stale like a change of wording."""

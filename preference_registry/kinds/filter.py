@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from ..common import Key, LocalizedText, PreferenceBase, Scalar, StrictStruct
 from ..errors import RegistryIssue, ValueValidationError
-from .base import CheckContext, Kind, ShopperText, quote_value
+from .base import CheckContext, Kind, LabelledList, quote_value
 
 __all__ = ["KIND", "AppliesTo", "FilterOption", "FilterRule", "FilterType"]
 
@@ -119,13 +119,6 @@ def _default_value(pref: FilterType) -> list[str] | str | None:
     return pref.default_value
 
 
-def _texts(pref: FilterType) -> Iterator[ShopperText]:
-    """The option labels, each with the key that identifies its option."""
-    for index, option in enumerate(pref.options or []):
-        if option is not None:
-            yield ShopperText("options", option.label, f"options[{index}].label", item=("key", option.key))
-
-
 def _check(ctx: CheckContext, pref: FilterType, path: str) -> Iterator[RegistryIssue]:
     seen: dict[str, int] = {}
     options = pref.options or []
@@ -169,8 +162,7 @@ KIND: Kind[FilterType] = Kind(
     validate_value=_validate_value,
     default_value=_default_value,
     check=_check,
-    texts=_texts,
-    text_lists=("options",),
+    labelled_lists=(LabelledList("options", id_field="key"),),
     description="A choice among declared options (radio group, or checkboxes when `multiple`).",
 )
 """The filter kind."""

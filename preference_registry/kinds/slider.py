@@ -13,7 +13,7 @@ from msgspec import Meta, field
 from ..common import Key, LocalizedText, Number, PositiveNumber, PreferenceBase, StrictStruct
 from ..errors import RegistryIssue, ValueValidationError
 from ..grid import exact_range_limit, grid_value, is_on_step, steps_from
-from .base import CheckContext, Kind, ShopperText, quote_value
+from .base import CheckContext, Kind, LabelledList, quote_value
 
 __all__ = ["KIND", "Criterion", "SliderEffect", "SliderStop", "SliderType"]
 
@@ -138,13 +138,6 @@ def _default_value(pref: SliderType) -> Number:
     return pref.default
 
 
-def _texts(pref: SliderType) -> Iterator[ShopperText]:
-    """The stop labels: a stop's label is read (as ``aria-valuetext``) at its value."""
-    for index, stop in enumerate(pref.stops or []):
-        if stop is not None:
-            yield ShopperText("stops", stop.label, f"stops[{index}].label", item=("value", stop.value))
-
-
 def _check(ctx: CheckContext, pref: SliderType, path: str) -> Iterator[RegistryIssue]:
     # The grid (min, max, step) is what every value is checked against: without it, only the rules
     # that do not need it run.
@@ -217,8 +210,7 @@ KIND: Kind[SliderType] = Kind(
     validate_value=_validate_value,
     default_value=_default_value,
     check=_check,
-    texts=_texts,
-    text_lists=("stops",),
+    labelled_lists=(LabelledList("stops", id_field="value"),),
     description="A value on a numeric scale (min, max, step), with optional labelled stops.",
 )
 """The slider kind."""
