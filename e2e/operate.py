@@ -1,8 +1,9 @@
 """Changing any declared preference type by keyboard, as the flows do, whatever the registry declares.
 
-One place knows how each kind of control is operated and what value it must then hold, so every flow
-(registry-driven, two tabs, login, hot reload, embedding) works for consents, sliders of any range and
-step, and checkbox or radio filters of any size, instead of assuming the demo shop's types.
+Each kind's page object (:data:`e2e.kinds.KINDS`) knows how its control is operated and what value it
+must then hold, so every flow (registry-driven, two tabs, login, hot reload, embedding) works for
+consents, sliders of any range and step, and checkbox or radio filters of any size, instead of assuming
+the demo shop's types. This module is the flows' entry to that table.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .api import PrefkitApi
+from .kinds import KINDS, KindWidget, Scope
 from .pages.center import PreferenceCenterPage
-from .pages.widgets import ConsentToggleWidget, FilterGroupWidget, Scope, SliderWidget
 from .registry import PreferenceInfo, RegistryInfo
 from .waiting import eventually
 
@@ -25,10 +26,9 @@ __all__ = [
 ]
 
 
-def widget(scope: Scope, pref: PreferenceInfo) -> ConsentToggleWidget | SliderWidget | FilterGroupWidget:
+def widget(scope: Scope, pref: PreferenceInfo) -> KindWidget:
     """The page object of ``pref``'s control inside ``scope`` (the center, a mount point, the page)."""
-    kinds = {"consent": ConsentToggleWidget, "slider": SliderWidget, "filter": FilterGroupWidget}
-    return kinds[pref.kind](scope, pref)
+    return KINDS.of(pref)(scope, pref)
 
 
 def grant_requirements(center: PreferenceCenterPage, pref: PreferenceInfo, api: PrefkitApi) -> None:
@@ -55,67 +55,17 @@ def change_by_keyboard(
     single-choice filter (picked when the one option is already chosen)."""
     control = widget(scope, pref)
     control.expect_enabled()  # its required consents are granted (the grant may still be on its way)
-    if isinstance(control, ConsentToggleWidget):
-        control.expect_checked(bool(current))
-        control.toggle_with_keyboard("Space")
-        expected = not bool(current)
-        control.expect_checked(expected)
-        return expected
-    if isinstance(control, SliderWidget):
-        assert pref.minimum is not None and pref.maximum is not None and pref.step is not None
-        control.expect_bounds()
-        control.expect_value(current)
-        one_step = pref.on_step(current + pref.step)
-        if one_step != current:
-            control.press("ArrowRight")
-            control.expect_value(one_step)
-            control.press("End")
-            expected = pref.maximum
-        else:  # at the maximum already
-            control.press("ArrowLeft")
-            control.expect_value(pref.on_step(current - pref.step))
-            control.press("Home")
-            expected = pref.minimum
-        control.expect_value(expected)
-        return expected
-    selection = set(current or []) if pref.multiple else current
-    if pref.multiple:
-        control.expect_selection(selection)
-        choice = next((o.key for o in pref.options if o.key not in selection), pref.options[0].key)
-        control.toggle_with_keyboard(choice)
-        changed = selection ^ {choice}
-        control.expect_selection(changed)
-        return changed
-    other = next((o.key for o in pref.options if o.key != selection), None)
-    if other is None:  # its one option is chosen: "No preference" is the other choice
-        radio = control.group.get_by_role("radio", name=no_choice_label, exact=True)
-        radio.focus()
-        radio.page.keyboard.press("Space")
-        control.expect_selection(set())
-        return None
-    control.toggle_with_keyboard(other)
-    control.expect_selected(other)
-    return other
+    return control.change_by_keyboard(current, no_choice_label=no_choice_label)
 
 
 def stored(pref: PreferenceInfo, value: Any) -> Any:
     """A stored value in the form :func:`change_by_keyboard` returns (multiple-choice filters as a set)."""
-    return set(value or []) if pref.kind == "filter" and pref.multiple else value
+    return KINDS.of(pref).stored(pref, value)
 
 
 def expect_ui_value(scope: Scope, pref: PreferenceInfo, expected: Any) -> None:
     """The control of ``pref`` in ``scope`` shows ``expected`` (in :func:`stored`'s form)."""
-    control = widget(scope, pref)
-    if isinstance(control, ConsentToggleWidget):
-        control.expect_checked(expected)
-    elif isinstance(control, SliderWidget):
-        control.expect_value(expected)
-    elif pref.multiple:
-        control.expect_selection(expected)
-    elif expected is None:
-        control.expect_selection(set())
-    else:
-        control.expect_selected(expected)
+    widget(scope, pref).expect_ui_value(expected)
 
 
 def pick_operable(

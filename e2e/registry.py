@@ -91,8 +91,9 @@ class PreferenceInfo:
 
     @property
     def operable(self) -> bool:
-        """Whether the shopper can change it: every slider and filter, and consents that are switchable."""
-        return self.kind != "consent" or self.switchable
+        """Whether the shopper can change it: the view's ``switchable``, which only a ``notice_only``
+        consent sets to false (every other type of every kind is operable)."""
+        return self.switchable
 
     def on_step(self, value: float) -> float:
         """``value`` clamped to a slider's range and put on its grid ``min + n * step``, as an exact short

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from .kinds import KINDS
 from .server import PrefkitServer
 
 __all__ = [
@@ -96,12 +97,9 @@ class _HostHandler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
-KEYED_WIDGETS: Mapping[str, str] = {
-    "consent-toggle": "consent",
-    "preference-slider": "slider",
-    "filter-group": "filter",
-}
-"""Widgets that show one preference type (``data-key``), by the kind of type they show."""
+KEYED_WIDGETS: Mapping[str, str] = {widget.widget_name: kind for kind, widget in KINDS.items()}
+"""Widgets that show one preference type (``data-key``), by the kind of type they show (from each kind's
+page object, :data:`e2e.kinds.KINDS`)."""
 
 WIDGET_NAMES: tuple[str, ...] = (*KEYED_WIDGETS, "preference-center", "consent-banner")
 """Every widget name prefkit serves (``data-prefkit-widget``)."""
@@ -204,7 +202,6 @@ def write_registry_host_pages(
     """Write host pages for the registry ``view`` (``GET /api/v1/registry``): plain pages in the registry's
     default locale with one mount point per declared type (``index.html``, then ``page-2.html``... for
     more than :data:`KEYED_MOUNTS_PER_PAGE` types), each with the preference center and the banner."""
-    widget_of = {kind: widget for widget, kind in KEYED_WIDGETS.items()}
     lang = html.escape(view.get("default_locale") or view["locale"], quote=True)
 
     def mount(widget: str, heading: str, **props: str) -> str:
@@ -215,7 +212,7 @@ def write_registry_host_pages(
         )
 
     keyed = [
-        mount(widget_of[item["kind"]], f"{item['kind']} {item['key']}", key=item["key"], locale=lang)
+        mount(KINDS[item["kind"]].widget_name, f"{item['kind']} {item['key']}", key=item["key"], locale=lang)
         for item in view["preferences"]
     ]
     chunks = [keyed[start : start + KEYED_MOUNTS_PER_PAGE] for start in range(0, len(keyed), KEYED_MOUNTS_PER_PAGE)]

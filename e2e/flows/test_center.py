@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.api import PrefkitApi
+from e2e.kinds import KINDS, accessible_name
 from e2e.operate import change_by_keyboard, expect_ui_value, grant_requirements, pick_operable, stored
 from e2e.pages.center import PreferenceCenterPage
 from e2e.plugin import ShopperFactory
@@ -23,16 +24,12 @@ _SPARE_TAB_STOPS = 60
 """Tab stops beyond the controls of the registry: the page's own links, bulk actions, history..."""
 
 
-def _name(text: str) -> str:
-    """``text`` as an accessible name: runs of whitespace one space, none at the ends (a registry title
-    may end in a space; the probe reports names normalized the same way)."""
-    return " ".join(text.split())
-
+_name = accessible_name  # the probe reports names normalized the same way
 
 def _tab_budget(registry: RegistryInfo) -> int:
     """How many Tab presses may pass before the journey counts as stuck: every control once (a checkbox
     and its chip each), with room for the page around the center."""
-    stops = sum(2 * len(p.options) if p.kind == "filter" and p.multiple else 2 for p in registry.preferences)
+    stops = sum(2 * max(1, len(KINDS.of(p).tab_targets(p))) for p in registry.preferences)
     return stops + _SPARE_TAB_STOPS
 
 # What the focused element is, where it is, and whether a focus indicator is drawn (outline or box-shadow
@@ -139,30 +136,12 @@ def test_keyboard_only_journey(shopper: Shopper, pytestconfig: pytest.Config) ->
         )
 
     reached = {(stop["role"], stop["name"]) for stop in stops}
-    groups = {(stop["role"], stop["group"]) for stop in stops}
     journey = " -> ".join(f"{stop['role']} {stop['name']!r}" for stop in stops)
     journey += f" -> left the center to {left_at and (left_at['role'], left_at['name'])}"
     for pref in registry.preferences:
-        if pref.kind == "consent" and pref.switchable:
-            assert ("switch", _name(pref.title)) in reached, (
-                f"switch {pref.title!r} not reachable by Tab; Tab went: {journey}"
-            )
-        elif pref.kind == "slider":
-            assert ("slider", _name(pref.title)) in reached, (
-                f"slider {pref.title!r} not reachable by Tab; Tab went: {journey}"
-            )
-        elif pref.kind == "filter" and pref.multiple:
-            labels = {
-                stop["name"] for stop in stops if stop["role"] == "checkbox" and stop["group"] == _name(pref.title)
-            }
-            expected = {_name(o.label) for o in pref.options}
-            assert expected <= labels, (
-                f"options of {pref.title!r} not all reachable: {expected - labels}; Tab went: {journey}"
-            )
-        elif pref.kind == "filter":
-            # A radio group is one Tab stop (its checked radio, or "no preference"); arrows move inside it.
-            assert ("radio", _name(pref.title)) in groups, (
-                f"radio group {pref.title!r} not reachable by Tab; Tab went: {journey}"
+        for target in KINDS.of(pref).tab_targets(pref):
+            assert target.reached_by(stops), (
+                f"{target} ({pref.key}) not reachable by Tab; Tab went: {journey}"
             )
     assert ("button", _name(center.text("reject_all"))) in reached, (
         f"Reject all is not reachable by Tab; Tab went: {journey}"

@@ -79,8 +79,8 @@ def _check_host_page(shopper: Shopper, host: StaticHost, page_name: str) -> None
         if mount.key:
             pref = view.get(mount.key)
             control = widget(scope, pref)
-            if pref.kind == "consent" and not pref.switchable:
-                control.expect_notice_only()  # type: ignore[union-attr]
+            if not pref.operable:
+                control.expect_read_only()
             else:
                 expect(control.control).to_be_visible()
                 keyed.append((scope, pref))

@@ -22,9 +22,9 @@ def test_preference_by_keyboard_persists(shopper: Shopper, prefkit_preference: P
     shopper.answer_banner_beforehand()
     center = shopper.center().open()
 
-    if pref.kind == "consent" and not pref.switchable:
+    if not pref.operable:
         # notice_only: shown as information, never a switch, and the API refuses to change it.
-        center.consent(pref.key).expect_notice_only()
+        center.control(pref.key).expect_read_only()
         refused = shopper.api.request(
             "PUT", f"preferences/{pref.key}", json={"value": not pref.default}, expect=None
         )

@@ -10,8 +10,8 @@ from playwright.sync_api import ElementHandle, Locator, Page, expect
 
 from components.i18n import kit_text
 
+from ..kinds import KINDS, ConsentToggleWidget, FilterGroupWidget, KindWidget, SliderWidget
 from ..registry import PreferenceInfo, RegistryInfo
-from .widgets import ConsentToggleWidget, FilterGroupWidget, SliderWidget
 
 __all__ = ["PreferenceCenterPage", "page_url"]
 
@@ -105,9 +105,10 @@ class PreferenceCenterPage:
     def filter_group(self, key: str) -> FilterGroupWidget:
         return FilterGroupWidget(self.root, self._pref(key, "filter"))
 
-    def control(self, key: str) -> ConsentToggleWidget | SliderWidget | FilterGroupWidget:
+    def control(self, key: str) -> KindWidget:
+        """The page object of ``key``'s control, whatever its kind."""
         pref = self.registry.get(key)
-        return {"consent": self.consent, "slider": self.slider, "filter": self.filter_group}[pref.kind](key)
+        return KINDS.of(pref)(self.root, pref)
 
     def expect_saved(self) -> None:
         """The live region announced a successful save."""
