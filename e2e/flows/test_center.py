@@ -34,7 +34,7 @@ def _tab_budget(registry: RegistryInfo) -> int:
 
 # What the focused element is, where it is, and whether a focus indicator is drawn (outline or box-shadow
 # on it or on the part that wraps it: themes may ring the whole switch rather than the native input).
-_FOCUS_PROBE = """(root) => {
+_FOCUS_PROBE = r"""(root) => {
   if (!root.isConnected) return 'stale';
   const norm = (text) => (text || '').replace(/\s+/g, ' ').trim();  // as accessible names are
   const el = document.activeElement;
