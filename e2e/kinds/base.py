@@ -78,8 +78,9 @@ class KindWidget:
 
     @classmethod
     def tab_targets(cls, pref: PreferenceInfo) -> list[TabTarget]:
-        """What of ``pref``'s control the keyboard journey must reach by Tab."""
-        raise NotImplementedError
+        """What of ``pref``'s control the keyboard journey must reach by Tab: by default the control
+        itself, by role and title, unless the shopper cannot change it."""
+        return [TabTarget(role=cls.role_of(pref), name=accessible_name(pref.title))] if pref.operable else []
 
     def expect_enabled(self) -> None:
         raise NotImplementedError

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playwright.sync_api import Locator, expect
 
-from .base import KindWidget, TabTarget, accessible_name
-
-if TYPE_CHECKING:
-    from ..registry import PreferenceInfo
+from .base import KindWidget
 
 __all__ = ["ConsentToggleWidget"]
 
@@ -25,10 +22,6 @@ class ConsentToggleWidget(KindWidget):
     def switch(self) -> Locator:
         """The switch control (``role=switch``, ``aria-checked``)."""
         return self.control
-
-    @classmethod
-    def tab_targets(cls, pref: PreferenceInfo) -> list[TabTarget]:
-        return [TabTarget(role="switch", name=accessible_name(pref.title))] if pref.switchable else []
 
     def toggle_with_keyboard(self, key: str = "Space") -> None:
         """Focus the switch and press ``key`` (Space or Enter), as a keyboard user would."""

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playwright.sync_api import Locator, expect
 
-from .base import KindWidget, TabTarget, accessible_name, number_text
-
-if TYPE_CHECKING:
-    from ..registry import PreferenceInfo
+from .base import KindWidget, number_text
 
 __all__ = ["SliderWidget"]
 
@@ -26,10 +23,6 @@ class SliderWidget(KindWidget):
     def slider(self) -> Locator:
         """The slider thumb (``role=slider``, ``aria-valuenow/min/max/valuetext``)."""
         return self.control
-
-    @classmethod
-    def tab_targets(cls, pref: PreferenceInfo) -> list[TabTarget]:
-        return [TabTarget(role="slider", name=accessible_name(pref.title))]
 
     def press(self, *keys: str) -> None:
         """Focus the slider and press each key (``ArrowRight``, ``End``, ``PageUp``...)."""
