@@ -450,6 +450,12 @@ RevokedHook = Callable[[str], Awaitable[bool]]
 ChargeHook = Callable[[dict[str, Any]], None]
 
 
+def _sets_subject_cookie(set_cookie: bytes) -> bool:
+    """Whether a ``Set-Cookie`` header value sets (or clears) the subject cookie, under either name."""
+    name = set_cookie.split(b"=", 1)[0].strip()
+    return name in (SUBJECT_COOKIE.encode(), SECURE_SUBJECT_COOKIE.encode())
+
+
 class IdentityMiddleware:
     """ASGI middleware: resolves the subject of every HTTP request and websocket handshake into
     ``scope["state"]``, refuses customer cookies whose session was revoked, merges an anonymous subject
@@ -505,10 +511,11 @@ class IdentityMiddleware:
                 return
 
             async def send_with_cookie(message: dict[str, Any]) -> None:
-                if message["type"] == "websocket.accept" and self._issues_cookie(resolved, state):
-                    set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
-                    headers = [*message.get("headers", []), (b"set-cookie", set_cookie)]
-                    message = {**message, "headers": headers}
+                if message["type"] == "websocket.accept":
+                    headers = list(message.get("headers", []))
+                    if self._issues_cookie(resolved, state, headers):
+                        set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
+                        message = {**message, "headers": [*headers, (b"set-cookie", set_cookie)]}
                 await send(message)
 
             await self.app(scope, receive, send_with_cookie)
@@ -517,7 +524,7 @@ class IdentityMiddleware:
         async def send_http(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if self._issues_cookie(resolved, state):
+                if self._issues_cookie(resolved, state, headers):
                     set_cookie = self.identity.set_cookie_header(resolved.subject, secure=secure)
                     headers.append((b"set-cookie", set_cookie))
                 if state.get(_PERSONAL_KEY):
@@ -528,10 +535,17 @@ class IdentityMiddleware:
         await self.app(scope, receive, send_http)
 
     @staticmethod
-    def _issues_cookie(resolved: ResolvedIdentity, state: dict[str, Any]) -> bool:
+    def _issues_cookie(
+        resolved: ResolvedIdentity, state: dict[str, Any], headers: list[tuple[bytes, bytes]]
+    ) -> bool:
         """Whether the response carries the new subject's cookie: the subject is new, the handler used it,
-        and did not set a cookie of its own (login, logout, erasure)."""
-        return resolved.via == "new" and bool(state.get(_USED_KEY)) and not state.get("prefkit_cookie_set")
+        and the response does not set the subject cookie itself (login, logout and erasure do: theirs is
+        the one meant, the response says so, and no flag on the side has to)."""
+        return (
+            resolved.via == "new"
+            and bool(state.get(_USED_KEY))
+            and not any(name.lower() == b"set-cookie" and _sets_subject_cookie(v) for name, v in headers)
+        )
 
     async def _unrevoked(self, resolved: ResolvedIdentity) -> ResolvedIdentity:
         """``resolved`` without a customer cookie whose session logout revoked (replayed after logout)."""

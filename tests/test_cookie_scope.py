@@ -89,3 +89,23 @@ def test_a_refused_cookie_is_replaced_only_where_the_subject_is_used(server: Liv
     assert "set-cookie" not in httpx.get(f"{server.url}/_prefkit/prefkit.js", headers=garbage).headers
     replaced = httpx.get(f"{server.url}/api/v1/preferences", headers=garbage)
     assert replaced.status_code == 200 and replaced.headers["set-cookie"].startswith("prefkit_sid=")
+
+
+def test_a_response_that_sets_the_subject_cookie_itself_carries_that_one_only(server: LiveServer) -> None:
+    # First-time visitors (no cookie): login, logout and erasure set the cookie they mean (the customer's,
+    # a fresh anonymous one, the clearing one); the fresh subject of the request must not add a second.
+    from _live_server import SHOP_SECRET
+
+    from bff.identity import issue_customer_token
+
+    write = {"X-Prefkit-CSRF": "1"}
+    token = issue_customer_token("c-cookie-scope", SHOP_SECRET)
+    for method, path, body, starts in (
+        ("POST", "/api/v1/session/login", {"token": token}, "prefkit_sid="),
+        ("POST", "/api/v1/session/logout", None, "prefkit_sid="),
+        ("DELETE", "/api/v1/me", None, "prefkit_sid=;"),
+    ):
+        response = httpx.request(method, server.url + path, json=body, headers=write, timeout=30)
+        assert response.status_code == 200, (path, response.text)
+        cookies = response.headers.get_list("set-cookie")
+        assert len(cookies) == 1 and cookies[0].startswith(starts), (path, cookies)

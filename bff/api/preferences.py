@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from ..effective import EffectiveValue
 from ..identity import ANONYMOUS_PREFIX, identity_from_connection, is_subject_id, mark_personal
 from ..profile import Profile
-from ..service import UnknownPreferenceError
+from ..service import PreferenceValidationError, UnknownPreferenceError
 from .context import (
     check_key,
     gpc_of,
@@ -24,7 +24,7 @@ from .context import (
     settings_of,
 )
 from .openapi import preference_methods
-from .problems import FieldError, ProblemError
+from .problems import FieldError, ProblemError, ValueBodyError
 from .views import (
     ChainStatus,
     HistoryResponse,
@@ -103,10 +103,12 @@ class PreferenceController(Controller):
     ) -> EffectiveValue:
         identity = identity_of(request)
         _known(request, key)
-        request.scope["state"]["prefkit_error_path"] = "value"
-        effective = await service_of(request).set_values(
-            identity.subject, {key: data.value}, method=_API_METHOD, gpc=gpc_of(request)
-        )
+        try:
+            effective = await service_of(request).set_values(
+                identity.subject, {key: data.value}, method=_API_METHOD, gpc=gpc_of(request)
+            )
+        except PreferenceValidationError as exc:
+            raise ValueBodyError.wrapping(exc) from None
         return effective[key]
 
     @delete("/{key:str}", summary="Back to the default (for a consent: withdraw it)", status_code=200)
@@ -121,10 +123,12 @@ class PreferenceController(Controller):
                 f"{key!r} is notice-only processing (strictly necessary): it cannot be withdrawn",
                 headers={"Allow": ", ".join(sorted(allowed))},
             )
-        request.scope["state"]["prefkit_error_path"] = "value"
-        effective = await service_of(request).reset(
-            identity.subject, key, method=_API_METHOD, gpc=gpc_of(request)
-        )
+        try:
+            effective = await service_of(request).reset(
+                identity.subject, key, method=_API_METHOD, gpc=gpc_of(request)
+            )
+        except PreferenceValidationError as exc:
+            raise ValueBodyError.wrapping(exc) from None
         return effective[key]
 
 
@@ -252,6 +256,5 @@ def _with_cookie(
     request: Request[Any, Any, Any], subject: str, body: SessionResponse
 ) -> Response[SessionResponse]:
     helper = identity_helper_of(request)
-    request.scope["state"]["prefkit_cookie_set"] = True  # the middleware must not add a second cookie
     header = helper.set_cookie_header(subject, secure=helper.secure(request.scope.get("scheme"))).decode()
     return Response(body, headers={"set-cookie": header})

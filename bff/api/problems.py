@@ -34,6 +34,7 @@ __all__ = [
     "FieldError",
     "Problem",
     "ProblemError",
+    "ValueBodyError",
     "exception_handlers",
     "problem_response",
 ]
@@ -218,10 +219,20 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem_response(request, status, _slug_for(status), exc.detail, errors=errors, headers=headers)
 
 
+class ValueBodyError(PreferenceValidationError):
+    """The problems of a one-value body (``PUT /preferences/<key>`` ``{"value": ...}``): their paths stand
+    inside the body's ``value`` as they are (a ``PATCH`` body names the key instead: ``"k[2]"``). Raised by
+    the handler that knows its body's shape, so the error handler needs no note on the side."""
+
+    @classmethod
+    def wrapping(cls, exc: PreferenceValidationError) -> ValueBodyError:
+        return cls(exc.problems)
+
+
 def _on_preference_validation(
     request: Request[Any, Any, Any], exc: PreferenceValidationError
 ) -> Response[bytes]:
-    prefix = request.scope.get("state", {}).get("prefkit_error_path")
+    in_value_body = isinstance(exc, ValueBodyError)
     errors = []
     unknown: list[str] = []
     for problem in exc.problems:
@@ -232,7 +243,7 @@ def _on_preference_validation(
             else:
                 errors.append(FieldError(path=problem.key, message=problem.message))
             continue
-        if prefix == "value":  # PUT {"value": ...}: the path is inside the body's "value"
+        if in_value_body:  # PUT {"value": ...}: the path is inside the body's "value"
             path = problem.path
         else:  # PATCH {"key": value}: "value[2]" of key k is "k[2]"
             path = problem.key + problem.path[len("value") :]

@@ -61,8 +61,6 @@ class RightsController(Controller):
     async def erase(self, request: Request[Any, Any, Any]) -> Response[ErasureReceipt]:
         identity = identity_of(request)
         receipt = await SubjectRights(service_of(request)).erase(identity.subject)
-        # The identity middleware must not hand out a cookie in the same response that clears it.
-        request.scope["state"]["prefkit_cookie_set"] = True
         return Response(
             receipt, headers={"Set-Cookie": cleared_cookie(request), "Cache-Control": "no-store"}
         )

@@ -220,7 +220,6 @@ def create_demo_router(context: Any = None) -> list[Any]:
         from bff.rights import SubjectRights
 
         receipt = await SubjectRights(service).erase(identity_of(request).subject)
-        request.scope["state"]["prefkit_cookie_set"] = True  # no fresh cookie in the response that clears it
         response = render("erased.html", page, receipt=receipt)
         response.headers["Set-Cookie"] = cleared_cookie(request)
         return response
