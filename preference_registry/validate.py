@@ -92,6 +92,8 @@ class _Checker:
             yield from self.check_texts(pref, path)
             yield from self.check_section_ref(pref, path)
             yield from kind_of(pref).check(self, pref, path)
+        for kind in {kind_of(pref).name: kind_of(pref) for _, pref in entries}.values():
+            yield from kind.check_all(self, [(path, pref) for path, pref in entries if pref.kind == kind.name])
         yield from self.check_requires(entries, by_key)
 
     # -- shop and sections -------------------------------------------------------------------------

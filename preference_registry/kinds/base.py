@@ -4,7 +4,7 @@ the kinds share (the common shopper texts, the check context, how a submitted va
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -105,6 +105,10 @@ def _no_texts(pref: Any) -> Iterable[ShopperText]:
     return ()
 
 
+def _no_rules_across(ctx: Any, entries: Sequence[tuple[str, Any]]) -> Iterable[RegistryIssue]:
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Kind(Generic[_P]):
     """Everything the registry knows about one kind of preference type. One module per kind builds one
@@ -126,6 +130,10 @@ class Kind(Generic[_P]):
     check: Callable[[CheckContext, _P, str], Iterable[RegistryIssue]]
     """The rules a type system cannot express, for one declaration at a path (``preferences[3]``). Runs on
     partly readable declarations too: any field may be ``None``, see :meth:`CheckContext.readable`."""
+    check_all: Callable[[CheckContext, Sequence[tuple[str, _P]]], Iterable[RegistryIssue]] = _no_rules_across
+    """The rules across every declaration of the kind in a document, given as ``(path, declaration)`` pairs
+    in file order (e.g. two consents granting one Consent Mode type differently). Same tolerance as
+    :attr:`check`."""
     labelled_lists: tuple[LabelledList, ...] = ()
     """Its lists whose items carry a shopper text (stops, options): shown, hashed and checked for
     translations item by item, and part of the wording even when empty."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -12,6 +12,7 @@ from msgspec import Meta
 from ..common import Key, PreferenceBase
 from ..errors import RegistryIssue, ValueValidationError
 from .base import CheckContext, Kind, quote_value
+from .consent_mode import ConsentMode, check_consent_mode, check_consent_modes
 
 __all__ = ["KIND", "ConsentMechanism", "ConsentType"]
 
@@ -40,6 +41,9 @@ class ConsentType(PreferenceBase, tag="consent", kw_only=True):
     """Re-consent interval: a decision older than this reverts to the default."""
     default: bool | None = None
     """Optional, and only to restate the mechanism: ``opt_in`` can never default to on."""
+    consent_mode: ConsentMode | None = None
+    """Google Consent Mode v2 types this consent grants on the shop's pages (see
+    :mod:`preference_registry.kinds.consent_mode`); none: the page hears nothing of it."""
 
     kind: ClassVar[str] = "consent"
 
@@ -98,6 +102,11 @@ def _check(ctx: CheckContext, pref: ConsentType, path: str) -> Iterator[Registry
     if mechanism is ConsentMechanism.NOTICE_ONLY and pref.expires_after_days is not None:
         yield ctx.issue(f"{path}.expires_after_days", "notice_only processing is not consented to, "
                         "so it cannot expire", expected="nothing", got=str(pref.expires_after_days))
+    yield from check_consent_mode(ctx, pref, path)
+
+
+def _check_all(ctx: CheckContext, entries: Sequence[tuple[str, ConsentType]]) -> Iterator[RegistryIssue]:
+    yield from check_consent_modes(ctx, entries)
 
 
 def _agreed_terms(pref: ConsentType) -> Mapping[str, Any]:
@@ -112,6 +121,7 @@ KIND: Kind[ConsentType] = Kind(
     validate_value=_validate_value,
     default_value=_default_value,
     check=_check,
+    check_all=_check_all,
     agreed_terms=_agreed_terms,
     description="A toggle for one data-use purpose: opt_in, opt_out or notice_only.",
 )
