@@ -31,11 +31,12 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 import msgspec
 
 __all__ = [
+    "CHANGE_METHODS",
     "ChangeEvent",
     "ChangeMethod",
     "Event",
@@ -54,6 +55,9 @@ ChangeMethod: TypeAlias = Literal[
 """How a change came about: the ledger's ``method`` vocabulary, plus ``erasure`` (which leaves no ledger
 event). ``ui``: a widget / the preference center; ``api``: the HTTP API (a ``DELETE`` of a consent is a
 withdrawal, recorded as an explicit ``false``)."""
+
+CHANGE_METHODS: frozenset[str] = frozenset(get_args(ChangeMethod))
+"""Every :data:`ChangeMethod` (what an event of another process may say; anything else is refused)."""
 
 
 class KeyChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,12 +113,14 @@ class RegistryActivated(msgspec.Struct, frozen=True, kw_only=True, tag_field="ty
     version: str
     """The version now active."""
     previous_version: str | None
-    """The version active before (this process's, else the most recently activated stored one)."""
+    """The version active before (this process's, else the most recently activated stored one);
+    ``None`` for the first version this database ever stored."""
     wording_changed: tuple[str, ...]
     """Keys in both versions whose shopper-visible wording (``text_hash``) differs: decisions made
-    under the previous wording are stale."""
+    under the previous wording are stale. Empty when the previous version's stored document no longer
+    loads (nothing can be compared)."""
     added: tuple[str, ...]
-    """Keys new in this version."""
+    """Keys new in this version (every key for the first version)."""
     removed: tuple[str, ...]
     """Keys of the previous version that this one no longer has."""
     at: datetime

@@ -53,7 +53,7 @@ from preference_registry import (
 )
 
 from .effective import EffectiveValue, ResolvedCache, resolve_effective, stable_until
-from .events import ChangeEvent, EventBus, KeyChange, RegistryActivated
+from .events import CHANGE_METHODS, ChangeEvent, ChangeMethod, EventBus, KeyChange, RegistryActivated
 from .history import HistoryEntry, history_entries
 from .profile import Profile, build_profile
 from .storage import Database, EventDraft, append_events, verify_chain
@@ -160,13 +160,21 @@ def _record(
     return tuple(events)
 
 
+def _check_method(method: str) -> None:
+    # The ledger and every published event speak one vocabulary; an event another process cannot decode
+    # (cross-process notifications, the webhooks outbox) must never be written.
+    if method not in CHANGE_METHODS:
+        raise ValueError(f"unknown change method {method!r}: one of {sorted(CHANGE_METHODS)}")
+
+
 def _registry_diff(
-    old: RegistrySnapshot | None, new: RegistrySnapshot
+    old: RegistrySnapshot | None, new: RegistrySnapshot, *, first: bool
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """``(wording changed, added, removed)`` keys from ``old`` to ``new`` (nothing known without ``old``)."""
-    if old is None:
-        return (), (), ()
+    """``(wording changed, added, removed)`` keys from ``old`` to ``new``: every key is new in the
+    ``first`` version; nothing is known when ``old`` could not be loaded."""
     new_keys = [pref.key for pref in new.preferences]
+    if old is None:
+        return (), tuple(new_keys) if first else (), ()
     changed = tuple(k for k in new_keys if k in old and old.text_hash(k) != new.text_hash(k))
     added = tuple(k for k in new_keys if k not in old)
     removed = tuple(pref.key for pref in old.preferences if pref.key not in new)
@@ -249,12 +257,14 @@ class PreferenceService:
 
     # -- changing -------------------------------------------------------------------------------
     async def set_values(
-        self, subject: str, changes: Mapping[str, Any], *, method: str, gpc: bool = False
+        self, subject: str, changes: Mapping[str, Any], *, method: ChangeMethod, gpc: bool = False
     ) -> dict[str, EffectiveValue]:
         """Validate every change, then store them and their ledger events in one transaction.
 
         Raises :class:`PreferenceValidationError` listing every problem (nothing is stored then). Keys
-        not in ``changes`` never change. Returns the effective values afterwards."""
+        not in ``changes`` never change. Returns the effective values afterwards. ``method`` is how the
+        shopper decided (``ui``, ``api``; see :data:`bff.events.ChangeMethod`)."""
+        _check_method(method)
         snapshot = self.registry.current
         values = self.validate(snapshot, changes)
         effective, _ = await self.database.run_write_async(
@@ -263,9 +273,10 @@ class PreferenceService:
         return effective
 
     async def reset(
-        self, subject: str, key: str, *, method: str, gpc: bool = False
+        self, subject: str, key: str, *, method: ChangeMethod, gpc: bool = False
     ) -> dict[str, EffectiveValue]:
         """Back to the default; for a consent this is a withdrawal (stored as an explicit ``false``)."""
+        _check_method(method)
         snapshot = self.registry.current
         pref = snapshot.get(key)
         if pref is None:
@@ -370,7 +381,7 @@ class PreferenceService:
             previous_version = previous.version if previous is not None else None
         if previous_version == snapshot.version:
             return  # the same version again (a restart, a re-upload): nothing changed for anyone
-        changed, added, removed = _registry_diff(previous, snapshot)
+        changed, added, removed = _registry_diff(previous, snapshot, first=previous_version is None)
         self.events.publish(
             RegistryActivated(
                 version=snapshot.version,

@@ -389,3 +389,51 @@ def test_a_cancelled_caller_still_publishes_its_committed_change(database_url: s
     finally:
         database.dispose()
     assert isinstance(event, ChangeEvent) and [c.key for c in event.changes] == ["size"]
+
+
+def test_activation_across_restarts_compares_with_the_stored_version(sqlite_url: str) -> None:
+    """A process that starts compares its registry with the version stored last: the same one again
+    publishes nothing; an edited file publishes what changed since (a process restart must not hide a
+    wording change from subscribers)."""
+    database = Database(sqlite_url)
+    database.migrate()
+    first = load_registry(REGISTRY_TOML, "toml", "t")
+    edited = load_registry(NEW_WORDING, "toml", "t")
+    seen: list[Event] = []
+
+    def start(snapshot: Any) -> PreferenceService:
+        service = PreferenceService(RegistryService(snapshot), database)
+        service.events.subscribe(seen.append)
+        service.record_registry_version(snapshot)
+        return service
+
+    try:
+        start(first)
+        assert seen == [RegistryActivated(version=first.version, previous_version=None, wording_changed=(),
+                                          added=tuple(p.key for p in first.preferences), removed=(),
+                                          at=seen[0].at)]
+        seen.clear()
+        start(first)  # a restart with the same registry
+        assert seen == []
+        start(edited)
+        assert [(e.version, e.previous_version, e.wording_changed) for e in seen] == [  # type: ignore[union-attr]
+            (edited.version, first.version, ("newsletter",))
+        ]
+    finally:
+        database.dispose()
+
+
+def test_an_unknown_change_method_is_refused_before_anything_is_written(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    database.migrate()
+    service = PreferenceService(RegistryService(load_registry(REGISTRY_TOML, "toml", "t")), database)
+    seen: list[Event] = []
+    service.events.subscribe(seen.append)
+    try:
+        with pytest.raises(ValueError, match="unknown change method"):
+            asyncio.run(service.set_values("anon:" + "9" * 32, {"size": "m"}, method="import"))  # type: ignore[arg-type]
+        with database.read() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM consent_event")).scalar_one() == 0
+    finally:
+        database.dispose()
+    assert seen == []
