@@ -9,24 +9,28 @@ components escape them.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from bff.profile import Profile
-from preference_registry import FilterType, RegistrySnapshot, SliderType
+from preference_registry import PreferenceType, RegistrySnapshot
 
-from .ranking import Reason
+from .contract import Reason
 
 __all__ = [
+    "KIND_LABELS",
     "MESSAGES",
+    "KindLabels",
     "AttributeWords",
     "FilterSummary",
     "OptionSummary",
     "ProfileSummary",
     "ReasonTexts",
     "SliderSummary",
+    "check_messages",
 ]
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
@@ -64,6 +68,73 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
 """Sentence templates per locale; a locale without its own falls back to English."""
 
 _FALLBACK_LOCALE = "en"
+
+
+def check_messages(messages: object, *, where: str = "messages") -> Mapping[str, Mapping[str, str]]:
+    """``messages`` if it maps locales to codes to sentence templates that ``str.format`` can fill, else a
+    ``TypeError``/``ValueError`` naming the entry (a start-up error, never a failed render later)."""
+    if not isinstance(messages, Mapping):
+        raise TypeError(f"{where}: expected a mapping of locale -> reason code -> sentence template, "
+                        f"got {type(messages).__qualname__}")
+    for locale, table in messages.items():
+        if not isinstance(locale, str) or not isinstance(table, Mapping):
+            raise TypeError(f"{where}[{locale!r}]: expected a mapping of reason code -> sentence template")
+        for code, template in table.items():
+            if not isinstance(code, str) or not isinstance(template, str):
+                raise TypeError(f"{where}[{locale!r}][{code!r}]: expected a text template, got "
+                                f"{type(template).__qualname__}")
+            try:
+                parsed = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)
+                          if name is not None]
+            except ValueError as exc:
+                raise ValueError(f"{where}[{locale!r}][{code!r}]: not a sentence template ({exc})") from None
+            # Plain names only: a format spec or an attribute lookup could fail (or leak) when rendering.
+            odd = [name for name, spec, conversion in parsed if not name.isidentifier() or spec or conversion]
+            if odd:
+                raise ValueError(f"{where}[{locale!r}][{code!r}]: fields must be plain names like {{price}} "
+                                 f"(no format specs), got {odd}")
+    return messages  # type: ignore[return-value]
+
+
+class _Fields(dict[str, str]):
+    """A sentence's fields: prefkit's own (title, options, quality) first; a field a template names beyond them
+    is the reason's scalar param of that name (an engine's own sentences), else empty, never a KeyError."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.params = params
+
+    def __missing__(self, key: str) -> str:
+        value = self.params.get(key)
+        return str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+
+
+class KindLabels(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one preference kind keeps the labels reasons quote: its options' labels, its stops' labels."""
+
+    option: Any = None
+    """``option(pref, option_key)``: the option's localized label, or ``None``."""
+    stop: Any = None
+    """``stop(pref, value)``: the localized label of the stop at ``value``, or ``None``."""
+
+
+def _filter_option(pref: Any, option: str) -> Any:
+    return next((candidate.label for candidate in pref.options if candidate.key == option), None)
+
+
+def _slider_stop(pref: Any, value: float) -> Any:
+    stop = pref.stop_for(value)
+    return stop.label if stop is not None else None
+
+
+KIND_LABELS: Mapping[str, KindLabels] = {
+    "filter": KindLabels(option=_filter_option),
+    "slider": KindLabels(stop=_slider_stop),
+}
+"""Per preference kind (``pref.kind``), how reasons find its option and stop labels (kinds not listed
+have none: the key itself is quoted)."""
 
 
 class AttributeWords(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,13 +208,22 @@ class ReasonTexts:
     """Renders :class:`Reason` values and profile summaries; cheap to build per request."""
 
     def __init__(self, snapshot: RegistrySnapshot | None = None,
-                 attributes: Mapping[str, AttributeWords] | None = None) -> None:
+                 attributes: Mapping[str, AttributeWords] | None = None,
+                 messages: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self.snapshot = snapshot
         self.attributes = attributes or {}
+        self.messages = messages or {}
+        """A ranking engine's own sentence templates per locale and code, before :data:`MESSAGES`."""
 
     # -- lookups --------------------------------------------------------------------------------------
     def message(self, code: str, locale: str) -> str:
-        return MESSAGES.get(locale, MESSAGES[_FALLBACK_LOCALE]).get(code) or MESSAGES[_FALLBACK_LOCALE][code]
+        """The template of ``code`` in ``locale``: the engine's own, then prefkit's, then English; an unknown
+        code reads as itself (a shop engine's code without a sentence is visible, not a failed page)."""
+        for table in (self.messages, MESSAGES):
+            template = table.get(locale, {}).get(code) or table.get(_FALLBACK_LOCALE, {}).get(code)
+            if template:
+                return template
+        return code
 
     def _text(self, value: Any, locale: str) -> str | None:
         if self.snapshot is None:
@@ -154,20 +234,24 @@ class ReasonTexts:
         pref = self.snapshot.get(key) if self.snapshot is not None and key else None
         return (self._text(pref.title, locale) if pref is not None else None) or (key or "")
 
-    def option_label(self, key: str | None, option: str, locale: str) -> str:
+    def _labels(self, key: str | None) -> tuple[PreferenceType | None, KindLabels | None]:
         pref = self.snapshot.get(key) if self.snapshot is not None and key else None
-        if isinstance(pref, FilterType):
-            for candidate in pref.options:
-                if candidate.key == option:
-                    return self._text(candidate.label, locale) or option
+        return pref, (KIND_LABELS.get(pref.kind) if pref is not None else None)
+
+    def option_label(self, key: str | None, option: str, locale: str) -> str:
+        pref, labels = self._labels(key)
+        if labels is not None and labels.option is not None:
+            label = labels.option(pref, option)
+            if label is not None:
+                return self._text(label, locale) or option
         return option
 
     def stop_label(self, key: str, value: float, locale: str) -> str | None:
-        pref = self.snapshot.get(key) if self.snapshot is not None else None
-        if isinstance(pref, SliderType):
-            stop = pref.stop_for(value)
-            if stop is not None:
-                return self._text(stop.label, locale)
+        pref, labels = self._labels(key)
+        if labels is not None and labels.stop is not None:
+            label = labels.stop(pref, value)
+            if label is not None:
+                return self._text(label, locale)
         return None
 
     def quality(self, attribute: str, end: str, locale: str) -> str:
@@ -189,7 +273,8 @@ class ReasonTexts:
         """One reason as a sentence in ``locale``."""
         template = self.message(reason.code, locale)
         params = reason.params
-        fields: dict[str, str] = {"title": self.quote(self.title(reason.preference, locale), locale)}
+        fields = _Fields(params)
+        fields["title"] = self.quote(self.title(reason.preference, locale), locale)
         if "options" in params:
             labels = [self.quote(self.option_label(reason.preference, option, locale), locale)
                       for option in params["options"]]
@@ -200,7 +285,7 @@ class ReasonTexts:
             # A "better" item sits at the preferred end; a "worse" one at the other end.
             end = "lower" if better == prefer_lower else "higher"
             fields["quality"] = self.quality(str(params.get("attribute")), end, locale)
-        return template.format(**fields)
+        return template.format_map(fields)
 
     def summarize(self, profile: Profile, locale: str, *, personalized: bool | None = None) -> ProfileSummary:
         """The profile as the ranking used it; ``personalized`` is the ranking's own verdict if known."""

@@ -2,9 +2,10 @@
 
 The contract (what a shop's own search or recommendation engine must honour to replace this module)
 -------------------------------------------------------------------------------------------------
-Plug an engine in with ``app.state.prefkit_ranker = engine`` (a callable with :func:`rank_page`'s
-signature returning a :class:`RankedPage`); ``GET /api/v1/catalog``, the demo pages and the live listing
-then all use it. Whatever it does inside, it must keep these rules:
+Plug an engine in with ``CatalogPlugin(ranker=engine)``: any :class:`~bff.catalog.contract.Ranker`, called
+as ``engine(candidates, profile, *, offset, limit)`` and returning a :class:`RankedPage` with structured
+reasons (:func:`rank_candidates` is this module's); ``GET /api/v1/catalog``, the demo pages and the live
+listing then all use it. Whatever it does inside, it must keep these rules:
 
 Input is a catalog item and a :class:`bff.profile.Profile`; output is a :class:`Decision`
 ``(kept, score, reasons)``. Nothing else about the shopper may be used: the profile already leaves out
@@ -35,6 +36,9 @@ everything the shopper did not allow (a preference whose required consent is mis
   option labels. Codes: ``filter.include``, ``filter.prefer``, ``criterion.better``, ``criterion.worse``,
   ``order.popular``, ``order.default``, ``order.neutral``.
 
+What each preference kind contributes is looked up by kind name in :data:`RANKING_KINDS` (and, within a
+kind, by rule: :data:`FILTER_RULES`, :data:`SLIDER_RULES`), so a new kind or rule is one table entry.
+
 Performance: :class:`RankingIndex` keeps the catalog in neutral order with per-attribute columns built once
 per catalog; for the whole catalog and for each recent combination of hard filters (no search or category)
 it also caches the candidate positions and each attribute's min/max and 0..1 column, so a query only weights
@@ -47,33 +51,42 @@ from __future__ import annotations
 import heapq
 import operator
 from collections import OrderedDict
-from itertools import repeat
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from itertools import repeat
 from threading import Lock
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from bff.profile import Profile
+from bff.profile import FilterProfile, Profile, SliderProfile
+
+from .contract import Candidates, Effect, RankedItem, RankedPage, Reason
+from .explain import ReasonTexts
 
 __all__ = [
+    "FILTER_RULES",
     "NEUTRAL_WEIGHT",
+    "RANKING_KINDS",
+    "SLIDER_RULES",
     "Decision",
     "Effect",
+    "KindRanking",
+    "PlanBuilder",
     "RankedItem",
     "RankedPage",
     "RankingIndex",
     "Reason",
     "Scales",
     "candidate_scales",
+    "filter_predicate",
     "rank",
+    "rank_candidates",
     "rank_catalog",
     "rank_page",
 ]
 
 Item = TypeVar("Item")
-Effect = Literal["shown", "higher", "lower", "neutral"]
 Scales = Mapping[str, tuple[float, float]]
 """Per attribute, the ``(min, max)`` of the candidate set, used to normalize one item like the whole set."""
 
@@ -89,20 +102,6 @@ NOTICEABLE_WEIGHT = 0.15
 """Effective weight (intensity x slider share) from which a criterion is worth explaining."""
 
 
-class Reason(msgspec.Struct, frozen=True, kw_only=True):
-    """One structured reason why an item is shown, or shown where it is."""
-
-    code: str
-    """What happened: ``filter.include``, ``filter.prefer``, ``criterion.better``, ``criterion.worse``,
-    ``order.popular``, ``order.default`` or ``order.neutral``."""
-    effect: Effect
-    """``shown`` (passed a filter), ``higher``/``lower`` (moved by a signal) or ``neutral``."""
-    preference: str | None = None
-    """Registry key of the preference behind it, if any."""
-    params: dict[str, Any] = msgspec.field(default_factory=dict)
-    """Details for the text: ``options`` (selected option keys), ``attribute``, ``prefer``, ``value``..."""
-
-
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
     """What the ranking decided for one item."""
 
@@ -112,32 +111,6 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     """Higher ranks first (0.0 for items not kept)."""
     reasons: list[Reason]
     """Why it is shown where it is (empty for items not kept)."""
-
-
-class RankedItem(msgspec.Struct, Generic[Item], frozen=True, kw_only=True):
-    """An item in its place in the ranked list."""
-
-    item: Item
-    """The catalog item."""
-    position: int
-    """1-based position in the whole ranked list (not just the page)."""
-    score: float
-    """Ranking score."""
-    reasons: list[Reason]
-    """Structured reasons."""
-    explanation: list[str]
-    """``reasons`` rendered in the requested locale, same order."""
-
-
-class RankedPage(msgspec.Struct, Generic[Item], frozen=True, kw_only=True):
-    """One page of a ranked result."""
-
-    total: int
-    """Number of items kept (all pages)."""
-    personalized: bool
-    """Whether personal signals shaped the order (false: neutral popularity order)."""
-    items: list[RankedItem[Item]]
-    """The page, in rank order."""
 
 
 # --- the compiled profile ----------------------------------------------------------------------------
@@ -174,40 +147,123 @@ class _Plan:
     signals: tuple[_Signal, ...]
 
 
+@dataclass(slots=True)
+class PlanBuilder:
+    """What a profile's entries ask of one query, collected entry by entry (:data:`RANKING_KINDS`).
+
+    Signals are added with their registry weight; :meth:`plan` scales them by the personalization
+    intensity every ``personalization`` rule contributed, or drops them all when the order must be neutral.
+    """
+
+    hard: list[_HardFilter] = field(default_factory=list)
+    """Hard filters, in profile order."""
+    signals: list[_Signal] = field(default_factory=list)
+    """Personal signals with their unscaled weights, in profile order."""
+    intensity: float = 1.0
+    """Product of the personalization factors (0..1 each)."""
+
+    def hard_filter(self, flt: FilterProfile, *, exclude: bool) -> None:
+        """Keep only (``exclude``: hide) items whose attribute value is one of the filter's values."""
+        assert flt.attribute is not None
+        self.hard.append(_HardFilter(key=flt.key, attribute=flt.attribute, exclude=exclude,
+                                     values=frozenset(flt.values), choices=tuple(zip(flt.options, flt.values))))
+
+    def signal(self, signal: _Signal) -> None:
+        """A personal signal (weight before intensity)."""
+        self.signals.append(signal)
+
+    def scale(self, factor: float) -> None:
+        """Multiply every personal signal by ``factor`` (clamped to 0..1)."""
+        self.intensity *= min(1.0, max(0.0, factor))
+
+    def plan(self, profile: Profile) -> _Plan:
+        if not profile.personalized or self.intensity <= 0.0:
+            return _Plan(personalized=False, hard=tuple(self.hard), signals=())
+        intensity = self.intensity
+        return _Plan(personalized=True, hard=tuple(self.hard),
+                     signals=tuple(replace(s, weight=s.weight * intensity) for s in self.signals))
+
+
+def _include(flt: FilterProfile, builder: PlanBuilder) -> None:
+    builder.hard_filter(flt, exclude=False)
+
+
+def _exclude(flt: FilterProfile, builder: PlanBuilder) -> None:
+    builder.hard_filter(flt, exclude=True)
+
+
+def _prefer(flt: FilterProfile, builder: PlanBuilder) -> None:
+    assert flt.attribute is not None
+    builder.signal(_Signal(key=flt.key, attribute=flt.attribute, weight=flt.weight, values=frozenset(flt.values),
+                           choices=tuple(zip(flt.options, flt.values))))
+
+
+def _criteria(slider: SliderProfile, builder: PlanBuilder, shares: list[tuple[Any, float]]) -> None:
+    for criterion, share in shares:
+        if criterion is not None and share > 0.0:
+            builder.signal(_Signal(key=slider.key, attribute=criterion.attribute, weight=share,
+                                   prefer=criterion.prefer, slider_value=slider.value))
+
+
+def _position(slider: SliderProfile) -> float:
+    return min(1.0, max(0.0, slider.normalized))
+
+
+FILTER_RULES: Mapping[str, Callable[[FilterProfile, PlanBuilder], None]] = {
+    "include": _include,
+    "exclude": _exclude,
+    "prefer": _prefer,
+}
+"""A filter's ranking effect by its ``applies_to.rule``."""
+
+SLIDER_RULES: Mapping[str, Callable[[SliderProfile, PlanBuilder], None]] = {
+    "personalization": lambda slider, builder: builder.scale(slider.normalized),
+    "balance": lambda slider, builder: _criteria(slider, builder, [(slider.low, 1.0 - _position(slider)),
+                                                                   (slider.high, _position(slider))]),
+    "weight": lambda slider, builder: _criteria(slider, builder, [(slider.high, _position(slider))]),
+}
+"""A slider's ranking effect by its ``applies_to.rule``."""
+
+
+def _filter_entry(flt: FilterProfile, builder: PlanBuilder) -> None:
+    if flt.attribute is None:
+        return  # declared without applies_to: stored and exposed, but nothing to do in the catalog
+    rule = FILTER_RULES.get(flt.rule)
+    if rule is not None:
+        rule(flt, builder)
+
+
+def _slider_entry(slider: SliderProfile, builder: PlanBuilder) -> None:
+    rule = SLIDER_RULES.get(slider.rule) if slider.rule is not None else None
+    if rule is not None:
+        rule(slider, builder)
+
+
+@dataclass(frozen=True, slots=True)
+class KindRanking:
+    """What one preference kind contributes to the ranking."""
+
+    entries: Callable[[Profile], Sequence[Any]]
+    """The profile's entries of this kind."""
+    contribute: Callable[[Any, PlanBuilder], None]
+    """Adds one entry's hard filters, signals or intensity to the plan."""
+
+
+RANKING_KINDS: Mapping[str, KindRanking] = {
+    "filter": KindRanking(entries=lambda profile: profile.filters, contribute=_filter_entry),
+    "slider": KindRanking(entries=lambda profile: profile.sliders, contribute=_slider_entry),
+}
+"""Per preference kind (``pref.kind``), its ranking contribution; kinds without one (``consent``) shape the
+profile only. Applied in this order, so reasons of equal strength keep it."""
+
+
 def _compile(profile: Profile) -> _Plan:
     """Everything the profile asks for, as flat rules (done once per query, not per item)."""
-    hard: list[_HardFilter] = []
-    boosts: list[tuple[Any, ...]] = []
-    for flt in profile.filters:
-        if flt.attribute is None:
-            continue  # declared without applies_to: stored and exposed, but nothing to do in the catalog
-        if flt.rule in ("include", "exclude"):
-            hard.append(_HardFilter(key=flt.key, attribute=flt.attribute, exclude=flt.rule == "exclude",
-                                    values=frozenset(flt.values), choices=tuple(zip(flt.options, flt.values))))
-        elif flt.rule == "prefer":
-            boosts.append((flt, flt.weight))
-    intensity = 1.0
-    for slider in profile.sliders:
-        if slider.rule == "personalization":
-            intensity *= min(1.0, max(0.0, slider.normalized))
-    if not profile.personalized or intensity <= 0.0:
-        return _Plan(personalized=False, hard=tuple(hard), signals=())
-    signals: list[_Signal] = []
-    for flt, weight in boosts:
-        signals.append(_Signal(key=flt.key, attribute=flt.attribute, weight=weight * intensity,
-                               values=frozenset(flt.values), choices=tuple(zip(flt.options, flt.values))))
-    for slider in profile.sliders:
-        position = min(1.0, max(0.0, slider.normalized))
-        shares: list[tuple[Any, float]] = []
-        if slider.rule == "balance":
-            shares = [(slider.low, 1.0 - position), (slider.high, position)]
-        elif slider.rule == "weight":
-            shares = [(slider.high, position)]
-        for criterion, share in shares:
-            if criterion is not None and share > 0.0:
-                signals.append(_Signal(key=slider.key, attribute=criterion.attribute, weight=share * intensity,
-                                       prefer=criterion.prefer, slider_value=slider.value))
-    return _Plan(personalized=True, hard=tuple(hard), signals=tuple(signals))
+    builder = PlanBuilder()
+    for kind in RANKING_KINDS.values():
+        for entry in kind.entries(profile):
+            kind.contribute(entry, builder)
+    return builder.plan(profile)
 
 
 # --- the catalog index -------------------------------------------------------------------------------
@@ -263,6 +319,10 @@ class RankingIndex(Generic[Item]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def value(self, item: Any, attribute: str) -> Any:
+        """``item``'s value of ``attribute`` (``None`` where missing), read as the index reads its columns."""
+        return self._get(item, attribute)
 
     def column(self, attribute: str) -> list[Any]:
         """Every item's value of ``attribute`` (``None`` where missing), in index order. Cached."""
@@ -523,9 +583,41 @@ def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, l
     """
     index = items if isinstance(items, RankingIndex) else RankingIndex(items)
     if render is None:
-        from .explain import ReasonTexts  # local: explain imports this module
-
         render = ReasonTexts().render
+    return _ranked(index, profile, render=render, locale=locale, positions=positions, offset=offset,
+                   limit=limit, candidates_key=candidates_key)
+
+
+def rank_candidates(candidates: Candidates[Item], profile: Profile, *, offset: int = 0,
+                    limit: int | None = None) -> RankedPage[Item]:
+    """prefkit's reference :class:`~bff.catalog.contract.Ranker`: the rules above over the catalog's shared
+    :class:`RankingIndex`, with unrendered reasons (the default engine of ``CatalogPlugin``).
+
+    Candidate sets with a :attr:`~bff.catalog.contract.Candidates.key` are cached like the whole catalog's.
+    """
+    positions = candidates.positions
+    return _ranked(candidates.catalog.index, profile, render=None, locale="", positions=positions,
+                   offset=offset, limit=limit, candidates_key=candidates.key if positions is not None else None)
+
+
+def filter_predicate(profile: Profile) -> Callable[[Any], bool]:
+    """Whether the profile's hard filters (``include``/``exclude``) keep an item: for a shop's own engine,
+    so that it narrows exactly as prefkit's ranking does."""
+    hard = _compile(profile).hard
+
+    def keeps(item: Any) -> bool:
+        if isinstance(item, Mapping):
+            values = [item.get(rule.attribute) for rule in hard]
+        else:
+            values = [getattr(item, rule.attribute, None) for rule in hard]
+        return all((value in rule.values) != rule.exclude for rule, value in zip(hard, values))
+
+    return keeps
+
+
+def _ranked(index: RankingIndex[Item], profile: Profile, *, render: ReasonRenderer | None, locale: str,
+            positions: Sequence[int] | None, offset: int, limit: int | None,
+            candidates_key: Hashable | None) -> RankedPage[Item]:
     plan = _compile(profile)
     offset = max(0, offset)
     evaluation = _evaluate(plan, index, None if positions is None else list(positions),
@@ -548,7 +640,7 @@ def rank_page(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, l
         reasons = _reasons(plan, index, evaluation, row)
         page.append(RankedItem(item=index.items[evaluation.position(row)], position=place + 1,
                                score=scores[row], reasons=reasons,
-                               explanation=[render(reason, locale) for reason in reasons]))
+                               explanation=[render(reason, locale) for reason in reasons] if render else []))
     return RankedPage(total=total, personalized=plan.personalized, items=page)
 
 
