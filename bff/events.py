@@ -21,6 +21,13 @@ where they want to be called: a coroutine function, or any callback subscribed w
 that event loop (``call_soon_threadsafe``), so ReactPy state and asyncio objects are safe to touch;
 a plain callback without ``loop`` runs on the publishing thread and must be thread-safe and quick.
 A failing subscriber never breaks the write, nor delivery to the other subscribers.
+
+Order: on SQLite (one group-commit writer) events arrive in commit order. On PostgreSQL two writes of
+one subject commit one after the other, but their events are handed to the loop by two worker threads,
+so in rare cases they may arrive swapped: a consumer that needs a subject's order uses
+:attr:`KeyChange.ledger_seq`. Consumers that must not lose an event across a crash (a webhooks outbox)
+write it inside the transaction instead: the work functions build these events there
+(``bff/service.py`` ``_record``, ``bff/rights.py`` erasure) before returning them for publication.
 """
 
 from __future__ import annotations
