@@ -150,28 +150,36 @@ def test_product_endpoint_places_the_product_in_the_subjects_ranking(client: Tes
     assert missing.headers["content-type"].startswith("application/problem+json")
 
 
-def test_a_shops_own_catalog_and_ranking_engine_plug_in_through_app_state(client: TestClient) -> None:
-    from bff.catalog import Catalog, RankedItem, RankedPage, Reason, generate_products, rank_page
+def test_a_shops_own_catalog_and_ranking_engine_plug_in_through_the_catalog_plugin(sqlite_url: str) -> None:
+    from _bff_app import make_settings
+
+    from bff.app import create_app, default_plugins
+    from bff.catalog import Catalog, CatalogPlugin, RankedItem, RankedPage, Reason, generate_products
 
     calls: list[bool] = []
 
-    def cheapest_first(index: Any, profile: Any, *, locale: str, render: Any, positions: Any = None,
-                       offset: int = 0, limit: int | None = None) -> RankedPage[Any]:
+    def cheapest_first(candidates: Any, profile: Any, *, offset: int, limit: int) -> RankedPage[Any]:
         calls.append(profile.personalized)
-        items = sorted(index.items, key=lambda p: p.price)
+        items = sorted(candidates, key=lambda p: p.price)
         reason = Reason(code="order.neutral", effect="neutral")
-        page = items[offset: None if limit is None else offset + limit]
+        page = items[offset: offset + limit]
         return RankedPage(total=len(items), personalized=False, items=[
-            RankedItem(item=p, position=offset + n + 1, score=-p.price, reasons=[reason],
-                       explanation=[render(reason, locale)]) for n, p in enumerate(page)])
+            RankedItem(item=p, position=offset + n + 1, score=-p.price, reasons=[reason]) for n, p in enumerate(page)])
 
-    client.app.state.prefkit_catalog = Catalog.from_products(generate_products(30, seed=7))
-    client.app.state.prefkit_ranker = cheapest_first
-    body = catalog(client, per_page=30)
-    prices = [item["price"] for item in body["items"]]
-    assert body["total"] == 30 and prices == sorted(prices) and calls
-    page = client.get("/demo/", params={"locale": "en"}).text
-    first_ids = [item["id"] for item in body["items"][:3]]
-    assert all(f'data-product-id="{pid}"' in page for pid in first_ids)
-    client.app.state.prefkit_ranker = rank_page
-    assert [i["price"] for i in catalog(client, per_page=30)["items"]] != prices
+    settings = make_settings(DEMO_REGISTRY, sqlite_url)
+    shop_catalog = Catalog.from_products(generate_products(30, seed=7))
+
+    def app_with(catalog_plugin: CatalogPlugin) -> Any:
+        return create_app(settings, plugins=[catalog_plugin if isinstance(plugin, CatalogPlugin) else plugin
+                                             for plugin in default_plugins(settings)])
+
+    with TestClient(app_with(CatalogPlugin(catalog=shop_catalog, ranker=cheapest_first))) as shop:
+        body = catalog(shop, per_page=30, locale="en")
+        prices = [item["price"] for item in body["items"]]
+        assert body["total"] == 30 and prices == sorted(prices) and calls
+        assert body["items"][0]["reasons"][0]["text"] == "Neutral order: most popular first, not personalized"
+        page = shop.get("/demo/", params={"locale": "en"}).text
+        first_ids = [item["id"] for item in body["items"][:3]]
+        assert all(f'data-product-id="{pid}"' in page for pid in first_ids)
+    with TestClient(app_with(CatalogPlugin(catalog=shop_catalog))) as default_engine:
+        assert [i["price"] for i in catalog(default_engine, per_page=30)["items"]] != prices

@@ -1,68 +1,70 @@
 """The catalog: products, ranking by the shopper's own choices, explanations, and ``GET /api/v1/catalog``.
 
 Modules
-    :mod:`~bff.catalog.ranking`  the pure ranking function and its contract: ``rank(item, profile)``,
-                                 ``rank_catalog(items, profile, locale=)``, ``rank_page(...)``, ``RankingIndex``
+    :mod:`~bff.catalog.contract` the ranking contract: :class:`Ranker` (candidates, profile, paging in; a
+                                 :class:`RankedPage` with structured reasons out), :class:`Candidates`
+    :mod:`~bff.catalog.ranking`  prefkit's reference ranking and its rules: ``rank_candidates`` (the default
+                                 :class:`Ranker`), ``rank(item, profile)``, ``rank_page(...)``, ``RankingIndex``
     :mod:`~bff.catalog.explain`  reasons and the profile in Polish/English with the registry's own labels
-    :mod:`~bff.catalog.data`     ``Product``, the seeded generator, ``Catalog`` (search, categories),
-                                 ``sample_catalog()`` (240 products), ``load_catalog(path)`` for a JSON file
+    :mod:`~bff.catalog.data`     the item contract and ``Catalog`` (search, categories, item views), the demo's
+                                 ``Product``, ``sample_catalog()`` (240 products), ``load_catalog(path)``
     :mod:`~bff.catalog.query`    one query as the API and the demo run it (``run_query``)
     :mod:`~bff.catalog.routes`   ``GET /api/v1/catalog``, ``GET /api/v1/catalog/products/{id}``
+    :mod:`~bff.catalog.plugin`   :class:`CatalogPlugin`, which puts all of it on an app
 
-Plugging in a shop's own data or engine (both optional, per app)::
+A shop's own items and engine come in through the plugin (docs/catalog.md has a whole example)::
 
-    app = create_app(settings)
-    app.state.prefkit_catalog = load_catalog("products.json")   # default: the sample catalog
-    app.state.prefkit_ranker = my_engine                         # default: ranking.rank_page
+    app = create_app(settings, plugins=[DemoPlugin(), CatalogPlugin(catalog=Catalog.from_items(items),
+                                                                    ranker=my_engine), ...])
 
-:class:`CatalogPlugin` contributes the routes; importing this package changes nothing.
+A catalog that is not a :class:`Catalog`, or an engine that cannot be called as a :class:`Ranker`, fails
+``create_app`` with a message saying what was expected; nothing falls back silently. Importing this package
+changes nothing.
 """
 
 from __future__ import annotations
 
-from bff.plugins import PluginSetup, PrefkitPlugin
-
-from .data import ATTRIBUTE_WORDS, Catalog, Product, generate_products, load_catalog, sample_catalog
+from .contract import Candidates, RankedItem, RankedPage, Ranker, RankerError, Reason
+from .data import ATTRIBUTE_WORDS, Catalog, Product, ProductView, generate_products, load_catalog, sample_catalog
 from .explain import AttributeWords, ProfileSummary, ReasonTexts
+from .plugin import CatalogPlugin
+from .query import CatalogConfigError
 from .ranking import (
     Decision,
-    RankedItem,
-    RankedPage,
     RankingIndex,
-    Reason,
     candidate_scales,
+    filter_predicate,
     rank,
+    rank_candidates,
     rank_catalog,
     rank_page,
 )
-from .routes import create_catalog_router, document_categories, document_categories_fingerprint
 
 __all__ = [
     "ATTRIBUTE_WORDS",
     "AttributeWords",
+    "Candidates",
     "Catalog",
+    "CatalogConfigError",
     "CatalogPlugin",
     "Decision",
     "Product",
+    "ProductView",
     "ProfileSummary",
     "RankedItem",
     "RankedPage",
+    "Ranker",
+    "RankerError",
     "RankingIndex",
     "Reason",
     "ReasonTexts",
     "candidate_scales",
+    "filter_predicate",
     "generate_products",
     "load_catalog",
     "rank",
+    "rank_candidates",
     "rank_catalog",
     "rank_page",
     "sample_catalog",
 ]
-
-
-class CatalogPlugin(PrefkitPlugin):
-    """``GET /api/v1/catalog`` and ``GET /api/v1/catalog/products/{id}`` (in :func:`bff.app.default_plugins`)."""
-
-    def on_prefkit_init(self, setup: PluginSetup) -> None:
-        setup.add_route_handlers(create_catalog_router())
-        setup.add_openapi_hook(document_categories, document_categories_fingerprint)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from threading import Lock
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -29,16 +29,24 @@ __all__ = [
     "ATTRIBUTE_WORDS",
     "CATEGORIES",
     "CATEGORY_LABELS",
+    "RESERVED_FIELDS",
     "Catalog",
     "Category",
+    "ItemView",
     "Product",
+    "ProductView",
     "SAMPLE_SEED",
     "SAMPLE_SIZE",
+    "category_label",
+    "fields_view",
     "fold_text",
     "generate_products",
     "load_catalog",
+    "product_view",
     "sample_catalog",
 ]
+
+Item = TypeVar("Item")
 
 Category = Literal["shoes", "bags", "clothing", "accessories", "home"]
 CATEGORIES: tuple[str, ...] = ("shoes", "bags", "clothing", "accessories", "home")
@@ -224,36 +232,166 @@ def fold_text(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Catalog:
-    """Products prepared for querying: by id, by category, by text, and ranked (see :class:`RankingIndex`)."""
+RESERVED_FIELDS = frozenset({"position", "score", "reasons"})
+"""Response fields prefkit adds to every item (an item view may not use them; ``id`` is the item's own)."""
 
-    index: RankingIndex[Product]
-    """The products in neutral order, with ranking columns."""
-    by_id: dict[str, Product]
-    """Product by id."""
+ItemView = Callable[[Any, str], Any]
+"""``view(item, locale)``: the fields an item shows in responses, as a msgspec Struct, a dataclass or a mapping."""
+
+
+def fields_view(item: Any, locale: str) -> Any:
+    """The default item view: the item's own fields as they are (a Struct, a dataclass or a mapping)."""
+    return item
+
+
+def _all_text(item: Any) -> str:
+    """Every text of an item (strings, and strings inside its mappings and lists), for the default search."""
+    texts: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for nested in value.values():
+                collect(nested)
+        elif isinstance(value, (list, tuple)):
+            for nested in value:
+                collect(nested)
+
+    collect(msgspec.to_builtins(item))
+    return " ".join(texts)
+
+
+class ProductView(msgspec.Struct, frozen=True, kw_only=True):
+    """How a :class:`Product` appears in ``GET /api/v1/catalog`` (besides ``id``, ``position``, ``score``,
+    ``reasons``): its name and category in the response's locale, and the facts the demo shows."""
+
+    name: str
+    """Name in the response's locale."""
+    category: str
+    """Category key."""
+    category_label: str
+    """Category name in the response's locale."""
+    brand: str
+    """Brand."""
+    brand_size: str
+    """``small`` or ``large``."""
+    eco_certified: bool
+    """Has an eco certificate."""
+    eco_score: int
+    """Sustainability score 0..100."""
+    price: float
+    """Price."""
+    currency: str
+    """ISO 4217 currency."""
+    rating: float
+    """Shopper rating 0..5."""
+    popularity: int
+    """Recent orders (the neutral order)."""
+
+
+def category_label(category: str, locale: str, labels: Mapping[str, Mapping[str, str]] = CATEGORY_LABELS) -> str:
+    """A category's name in ``locale`` (then English, then the key itself)."""
+    names = labels.get(category, {})
+    return names.get(locale) or names.get("en") or category
+
+
+def product_view(product: Product, locale: str) -> ProductView:
+    """:class:`ProductView` of ``product`` in ``locale``."""
+    return ProductView(
+        name=product.display_name(locale), category=product.category,
+        category_label=category_label(product.category, locale), brand=product.brand,
+        brand_size=product.brand_size, eco_certified=product.eco_certified, eco_score=product.eco_score,
+        price=product.price, currency=product.currency, rating=product.rating, popularity=product.popularity)
+
+
+def _product_text(product: Product) -> str:
+    return " ".join([*product.name.values(), product.brand, *product.material.values()])
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Catalog(Generic[Item]):
+    """A shop's items prepared for querying: by id, by category, by text, and ranked (:class:`RankingIndex`).
+
+    The item contract: an item is any object with its attributes as Python attributes (a msgspec Struct, a
+    dataclass) or as mapping keys, with a unique string ``id``; the attributes the registry's filters and
+    sliders name (``applies_to``) and the neutral attribute (``popularity`` by default) are read by the
+    ranking; a ``category`` attribute (optional) feeds ``?category=``. Build one with :meth:`from_items`
+    (a shop's items) or :meth:`from_products` (the demo's :class:`Product`).
+    """
+
+    index: RankingIndex[Item]
+    """The items in neutral order, with ranking columns."""
+    by_id: dict[str, Item]
+    """Item by id."""
     categories: tuple[str, ...]
     """Categories present, in first-seen neutral order."""
+    view: ItemView
+    """``view(item, locale)``: the item's fields in responses."""
+    view_type: type | None
+    """The type ``view`` returns, if it has one (documents the item's fields in the OpenAPI schema)."""
+    attribute_words: Mapping[str, AttributeWords]
+    """How numeric attributes read in reasons ("lower price"); others read as their names."""
+    category_labels: Mapping[str, Mapping[str, str]]
+    """Category names per locale (``category_label`` in responses falls back to the key)."""
+    category_attribute: str
+    """The attribute ``?category=`` selects on."""
     _search_text: tuple[str, ...]
-    """Per index position, the folded names (all locales), brand and material."""
+    """Per index position, the folded texts a search matches."""
     _selections: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     """Recent selections (insertion order: the oldest goes first)."""
     _selections_lock: Lock = field(default_factory=Lock)
 
     @classmethod
-    def from_products(cls, products: Iterable[Product]) -> Catalog:
-        items = list(products)
-        ids = [p.id for p in items]
+    def from_items(cls, items: Iterable[Item], *, view: ItemView = fields_view, view_type: type | None = None,
+                   search: Callable[[Item], str] | None = None,
+                   attribute_words: Mapping[str, AttributeWords] | None = None,
+                   category_labels: Mapping[str, Mapping[str, str]] | None = None,
+                   category_attribute: str = "category", neutral_attribute: str = "popularity") -> Catalog[Item]:
+        """A catalog of a shop's own ``items`` (see the item contract above).
+
+        ``view`` gives an item's response fields (default: the item's own fields); ``search`` its searchable
+        text (default: every text in it); ``attribute_words`` and ``category_labels`` the wording of reasons
+        and categories. A missing or duplicate id, or a view using a field prefkit adds
+        (:data:`RESERVED_FIELDS`), is a ``ValueError`` here rather than a broken response later.
+        """
+        listed = list(items)
+        index = RankingIndex(listed, neutral_attribute=neutral_attribute)
+        ids = [index.value(item, "id") for item in listed]
+        missing = [n for n, item_id in enumerate(ids) if not isinstance(item_id, str) or not item_id]
+        if missing:
+            raise ValueError(f"catalog items need a non-empty string id; items {missing[:5]} have "
+                             f"{[ids[n] for n in missing[:5]]!r}")
         if len(set(ids)) != len(ids):
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"duplicate product ids: {duplicates[:5]}")
-        index = RankingIndex(items)
-        search = tuple(fold_text(" ".join([*p.name.values(), p.brand, *p.material.values()])) for p in index.items)
-        categories = tuple(dict.fromkeys(p.category for p in index.items))
-        return cls(index=index, by_id={p.id: p for p in items}, categories=categories, _search_text=search)
+        if listed:
+            _check_view(view(index.items[0], "en"), view_type)
+        text = search or _all_text
+        search_text = tuple(fold_text(text(item)) for item in index.items)
+        categories = tuple(dict.fromkeys(value for value in index.column(category_attribute)
+                                         if isinstance(value, str)))
+        return cls(index=index, by_id=dict(zip(ids, listed)), categories=categories, view=view,
+                   view_type=view_type, attribute_words=attribute_words or {}, category_labels=category_labels or {},
+                   category_attribute=category_attribute, _search_text=search_text)
+
+    @classmethod
+    def from_products(cls, products: Iterable[Product]) -> Catalog[Product]:
+        """A catalog of demo :class:`Product` items (what :func:`sample_catalog` and :func:`load_catalog` use)."""
+        return cls.from_items(  # type: ignore[return-value]
+            products, view=product_view, view_type=ProductView, search=_product_text,  # type: ignore[arg-type]
+            attribute_words=ATTRIBUTE_WORDS, category_labels=CATEGORY_LABELS)
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def id_of(self, item: Item) -> str:
+        """An item's id."""
+        return self.index.value(item, "id")  # type: ignore[no-any-return]
+
+    def category_label(self, category: str, locale: str) -> str:
+        """A category's name in ``locale`` (then English, then the key itself)."""
+        return category_label(category, locale, self.category_labels)
 
     def selection_key(self, *, query: str | None = None, category: str | None = None) -> tuple[Any, ...] | None:
         """What identifies a selection: the folded search words and the category (``None``: everything)."""
@@ -277,7 +415,7 @@ class Catalog:
         words, _ = key
         positions: Sequence[int] = range(len(self.index))
         if category is not None:
-            column = self.index.column("category")
+            column = self.index.column(self.category_attribute)
             positions = [i for i in positions if column[i] == category]
         if words:
             text = self._search_text
@@ -288,6 +426,21 @@ class Catalog:
             while len(self._selections) > SELECTION_CACHE_SIZE:
                 self._selections.pop(next(iter(self._selections)))
         return selected
+
+
+def _check_view(sample: Any, view_type: type | None) -> None:
+    if isinstance(view_type, type) and issubclass(view_type, msgspec.Struct):
+        names = {f.encode_name for f in msgspec.structs.fields(view_type)}
+    else:
+        built = msgspec.to_builtins(sample)
+        if not isinstance(built, dict):
+            raise ValueError(f"an item view must give the item's fields (a Struct, a dataclass or a mapping), "
+                             f"got {type(sample).__qualname__}")
+        names = set(built)
+    clash = sorted(names & RESERVED_FIELDS)
+    if clash:
+        raise ValueError(f"item fields {clash} clash with the fields prefkit adds to every item "
+                         f"({sorted(RESERVED_FIELDS)}): rename them in the catalog's item view")
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -1,13 +1,15 @@
 """One catalog query, as both ``GET /api/v1/catalog`` and the demo's live product listing run it.
 
-Pure apart from reading the catalog: (catalog, registry snapshot, profile, query parameters) -> one
+Pure apart from reading the catalog: (catalog, registry snapshot, profile, query parameters, ranker) -> one
 :class:`CatalogPage`. The HTTP route and the ReactPy listing widget both call :func:`run_query`, so what the
-API returns and what the demo shows can never disagree.
+API returns and what the demo shows can never disagree. Whichever engine ranks (any
+:class:`~bff.catalog.contract.Ranker`), this module renders its reasons and shows each item through the
+catalog's item view, so the response never depends on the demo's :class:`~bff.catalog.data.Product`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -15,38 +17,41 @@ import msgspec
 from bff.profile import Profile
 from preference_registry import RegistrySnapshot
 
-from .data import ATTRIBUTE_WORDS, CATEGORY_LABELS, Catalog, Product, sample_catalog
+from .contract import Candidates, Effect, RankedItem, Ranker, check_ranker, checked_page
+from .data import Catalog, category_label
 from .explain import ProfileSummary, ReasonTexts
-from .ranking import Effect, RankedPage, rank_page
+from .ranking import rank_candidates
 
 __all__ = [
     "CATALOG_STATE_KEY",
-    "RANKER_STATE_KEY",
-    "Ranker",
     "MAX_PER_PAGE",
+    "RANKER_STATE_KEY",
+    "CatalogConfigError",
     "CatalogItem",
     "CatalogPage",
     "CatalogQuery",
     "CatalogReason",
+    "Ranker",
     "UnknownCategoryError",
     "catalog_of",
+    "category_label",
+    "check_catalog",
+    "item_document",
     "ranker_of",
     "run_query",
 ]
 
 CATALOG_STATE_KEY = "prefkit_catalog"
-"""``app.state`` key of the :class:`Catalog` a shop plugs in (default: the bundled sample catalog)."""
+"""``app.state`` key where :class:`bff.catalog.CatalogPlugin` puts the app's :class:`Catalog`."""
 RANKER_STATE_KEY = "prefkit_ranker"
-"""``app.state`` key of a shop's own ranking engine (default: :func:`bff.catalog.ranking.rank_page`)."""
+"""``app.state`` key where :class:`bff.catalog.CatalogPlugin` puts the app's :class:`Ranker`."""
 MAX_PER_PAGE = 100
 """Largest page size."""
 DEFAULT_PER_PAGE = 24
 
 
-Ranker = Callable[..., RankedPage[Any]]
-"""A ranking engine with :func:`~bff.catalog.ranking.rank_page`'s signature and contract:
-``ranker(index, profile, *, locale, render, positions, offset, limit) -> RankedPage``. Plug one in with
-``app.state.prefkit_ranker = my_engine``; the API, the demo pages and the live widgets all use it."""
+class CatalogConfigError(TypeError):
+    """The catalog an app is given (or finds on its state) is missing or not a :class:`Catalog`."""
 
 
 class CatalogQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,38 +83,23 @@ class CatalogReason(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CatalogItem(msgspec.Struct, frozen=True, kw_only=True):
-    """A product in its ranked place."""
+    """An item in its ranked place.
+
+    In JSON the item is flat: ``id``, then the item's own fields (what the catalog's item view gives: for
+    the demo's products :class:`~bff.catalog.data.ProductView`), then ``position``, ``score`` and
+    ``reasons`` (:func:`item_document`).
+    """
 
     id: str
-    """Product id."""
-    name: str
-    """Name in the response's locale."""
-    category: str
-    """Category key."""
-    category_label: str
-    """Category name in the response's locale."""
-    brand: str
-    """Brand."""
-    brand_size: str
-    """``small`` or ``large``."""
-    eco_certified: bool
-    """Has an eco certificate."""
-    eco_score: int
-    """Sustainability score 0..100."""
-    price: float
-    """Price."""
-    currency: str
-    """ISO 4217 currency."""
-    rating: float
-    """Shopper rating 0..5."""
-    popularity: int
-    """Recent orders (the neutral order)."""
+    """Item id."""
     position: int
     """1-based position in the whole result."""
     score: float
     """Ranking score (higher first)."""
     reasons: list[CatalogReason]
     """Why it is shown here."""
+    fields: Any
+    """The item's own fields, as the catalog's item view gives them (a Struct, a dataclass or a mapping)."""
 
 
 class CatalogPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,56 +136,81 @@ class UnknownCategoryError(ValueError):
         self.known = known
 
 
-def catalog_of(state: Any) -> Catalog:
-    """The catalog plugged into an app's ``state`` (``app.state.prefkit_catalog``), else the sample one."""
-    catalog = getattr(state, CATALOG_STATE_KEY, None) if state is not None else None
-    if catalog is None and isinstance(state, Mapping):
-        catalog = state.get(CATALOG_STATE_KEY)
-    return catalog if isinstance(catalog, Catalog) else sample_catalog()
+def _from_state(state: Any, key: str) -> Any:
+    value = getattr(state, key, None) if state is not None else None
+    if value is None and isinstance(state, Mapping):
+        value = state.get(key)
+    return value
 
 
-def ranker_of(state: Any) -> Ranker:
-    """The ranking engine plugged into an app's ``state``, else prefkit's own."""
-    ranker = getattr(state, RANKER_STATE_KEY, None) if state is not None else None
-    if ranker is None and isinstance(state, Mapping):
-        ranker = state.get(RANKER_STATE_KEY)
-    return ranker if callable(ranker) else rank_page
+def check_catalog(catalog: object, *, where: str = "catalog") -> Catalog[Any]:
+    """``catalog`` if it is a :class:`Catalog`, else a :class:`CatalogConfigError` saying how to make one."""
+    if not isinstance(catalog, Catalog):
+        raise CatalogConfigError(
+            f"{where}: expected a bff.catalog.Catalog (Catalog.from_items(items), Catalog.from_products(products) "
+            f"or load_catalog(path)), got {type(catalog).__module__}.{type(catalog).__qualname__}")
+    return catalog
 
 
-def category_label(category: str, locale: str) -> str:
-    labels = CATEGORY_LABELS.get(category, {})
-    return labels.get(locale) or labels.get("en") or category
+def catalog_of(state: Any) -> Catalog[Any]:
+    """The catalog :class:`bff.catalog.CatalogPlugin` put on an app's ``state``; a missing or mistyped one is a
+    :class:`CatalogConfigError` (never a silent fallback to another catalog)."""
+    catalog = _from_state(state, CATALOG_STATE_KEY)
+    if catalog is None:
+        raise CatalogConfigError("this app has no catalog: pass bff.catalog.CatalogPlugin(...) to "
+                                 "create_app(plugins=[...])")
+    return check_catalog(catalog, where=f"app.state.{CATALOG_STATE_KEY}")
 
 
-def _item(entry: Any, locale: str) -> CatalogItem:
-    product: Product = entry.item
+def ranker_of(state: Any) -> Ranker[Any]:
+    """The ranking engine :class:`bff.catalog.CatalogPlugin` put on an app's ``state`` (prefkit's own,
+    :func:`~bff.catalog.ranking.rank_candidates`, when the app has a catalog but no engine was named)."""
+    ranker = _from_state(state, RANKER_STATE_KEY)
+    if ranker is None:
+        catalog_of(state)  # no catalog either: say so
+        return rank_candidates
+    if not callable(ranker):  # the plugin checked its signature; this runs per request, so only the cheap part
+        check_ranker(ranker, where=f"app.state.{RANKER_STATE_KEY}")
+    return ranker  # type: ignore[no-any-return]
+
+
+def _item(catalog: Catalog[Any], entry: RankedItem[Any], texts: ReasonTexts, locale: str) -> CatalogItem:
+    item = entry.item
     return CatalogItem(
-        id=product.id, name=product.display_name(locale), category=product.category,
-        category_label=category_label(product.category, locale), brand=product.brand,
-        brand_size=product.brand_size, eco_certified=product.eco_certified, eco_score=product.eco_score,
-        price=product.price, currency=product.currency, rating=product.rating, popularity=product.popularity,
-        position=entry.position, score=round(entry.score, 6),
+        id=catalog.id_of(item), position=entry.position, score=round(entry.score, 6),
         reasons=[CatalogReason(code=reason.code, effect=reason.effect, preference=reason.preference,
-                               params=reason.params, text=text)
-                 for reason, text in zip(entry.reasons, entry.explanation)],
+                               params=reason.params, text=texts.render(reason, locale))
+                 for reason in entry.reasons],
+        fields=catalog.view(item, locale),
     )
 
 
-def run_query(catalog: Catalog, snapshot: RegistrySnapshot, profile: Profile, query: CatalogQuery, *,
-              locale: str, ranker: Ranker = rank_page) -> CatalogPage:
+def item_document(item: CatalogItem) -> dict[str, Any]:
+    """``item`` as JSON-ready builtins, flat: ``id``, the item's own fields, ``position``, ``score``,
+    ``reasons`` (the catalog checked at construction that its fields do not use these names)."""
+    fields = msgspec.to_builtins(item.fields)
+    document: dict[str, Any] = {"id": item.id}
+    document.update(fields)
+    document["id"] = item.id
+    document["position"] = item.position
+    document["score"] = item.score
+    document["reasons"] = msgspec.to_builtins(item.reasons)
+    return document
+
+
+def run_query(catalog: Catalog[Any], snapshot: RegistrySnapshot, profile: Profile, query: CatalogQuery, *,
+              locale: str, ranker: Ranker[Any] = rank_candidates) -> CatalogPage:
     """Select, rank for ``profile`` (with ``ranker``), cut the page and explain it in ``locale``."""
     if query.category is not None and query.category not in catalog.categories:
         raise UnknownCategoryError(query.category, catalog.categories)
-    texts = ReasonTexts(snapshot, ATTRIBUTE_WORDS)
-    positions = catalog.select(query=query.q, category=query.category)
-    extra: dict[str, Any] = {}
-    if ranker is rank_page:  # prefkit's engine caches candidate sets by key; a shop's engine gets the contract
-        extra["candidates_key"] = catalog.selection_key(query=query.q, category=query.category)
-    ranked = ranker(catalog.index, profile, locale=locale, render=texts.render, positions=positions,
-                    offset=(query.page - 1) * query.per_page, limit=query.per_page, **extra)
+    texts = ReasonTexts(snapshot, catalog.attribute_words, messages=getattr(ranker, "messages", None))
+    candidates = Candidates(catalog, catalog.select(query=query.q, category=query.category),
+                            catalog.selection_key(query=query.q, category=query.category))
+    ranked = checked_page(ranker(candidates, profile, offset=(query.page - 1) * query.per_page,
+                                 limit=query.per_page), ranker)
     return CatalogPage(
         locale=locale, q=query.q, category=query.category, page=query.page, per_page=query.per_page,
         total=ranked.total, pages=max(1, -(-ranked.total // query.per_page)), personalized=ranked.personalized,
         profile=texts.summarize(profile, locale, personalized=ranked.personalized),
-        items=[_item(entry, locale) for entry in ranked.items],
+        items=[_item(catalog, entry, texts, locale) for entry in ranked.items],
     )

@@ -17,18 +17,21 @@ from litestar.params import Parameter
 
 from bff.api.context import gpc_of, identity_of, request_locale, service_of
 from bff.api.problems import FieldError, ProblemError
+from .data import Catalog
 from .explain import ProfileSummary
 from .query import (
     MAX_PER_PAGE,
     CatalogItem,
     CatalogPage,
     CatalogQuery,
-    UnknownCategoryError,
     Ranker,
+    UnknownCategoryError,
     catalog_of,
+    item_document,
     ranker_of,
     run_query,
 )
+from .ranking import rank_candidates
 
 __all__ = [
     "CatalogController",
@@ -36,6 +39,9 @@ __all__ = [
     "create_catalog_router",
     "document_categories",
     "document_categories_fingerprint",
+    "page_document",
+    "product_document",
+    "product_view",
     "request_locale",
 ]
 
@@ -87,7 +93,7 @@ class CatalogController(Controller):
                                locale=request_locale(request, locale), ranker=ranker_of(request.app.state))
         except UnknownCategoryError as exc:
             raise _bad_category(exc) from None
-        return Response(result, headers=_PRIVATE_HEADERS)
+        return Response(page_document(result), headers=_PRIVATE_HEADERS)  # type: ignore[arg-type]
 
     @get("/products/{product_id:str}", summary="One product, with its place in the caller's ranking")
     async def product(
@@ -104,13 +110,27 @@ class CatalogController(Controller):
         chosen = request_locale(request, locale)
         result = product_view(catalog, service.registry.current, profile, product_id, locale=chosen,
                               ranker=ranker_of(request.app.state))
-        return Response(result, headers=_PRIVATE_HEADERS)
+        return Response(product_document(result), headers=_PRIVATE_HEADERS)  # type: ignore[arg-type]
+
+
+def page_document(page: CatalogPage) -> dict[str, Any]:
+    """``page`` as JSON-ready builtins with its items flat (:func:`~bff.catalog.query.item_document`)."""
+    document = msgspec.to_builtins(msgspec.structs.replace(page, items=[]))
+    document["items"] = [item_document(item) for item in page.items]
+    return document  # type: ignore[no-any-return]
+
+
+def product_document(view: ProductResponse) -> dict[str, Any]:
+    """``view`` as JSON-ready builtins with its item flat."""
+    document = msgspec.to_builtins(msgspec.structs.replace(view, item=None))
+    document["item"] = item_document(view.item) if view.item is not None else None
+    return document  # type: ignore[no-any-return]
 
 
 def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, locale: str,
                  ranker: Ranker | None = None) -> ProductResponse:
     """The product's entry in the subject's full ranked listing (so its position and reasons match it)."""
-    ranker = ranker or ranker_of(None)
+    ranker = ranker or rank_candidates
     page = run_query(catalog, snapshot, profile, CatalogQuery(page=1, per_page=MAX_PER_PAGE), locale=locale,
                      ranker=ranker)
     found = next((item for item in page.items if item.id == product_id), None)
@@ -123,17 +143,48 @@ def product_view(catalog: Any, snapshot: Any, profile: Any, product_id: str, *, 
 
 
 def document_categories(document: dict[str, Any], state: Any) -> None:
-    """The ``category`` parameter is one of the plugged-in catalog's categories (others are a 400)."""
+    """The ``category`` parameter is one of the plugged-in catalog's categories (others are a 400), and the
+    items carry the catalog's own fields (:func:`~bff.catalog.query.item_document`)."""
+    catalog = catalog_of(state)
     operation = document.get("paths", {}).get("/api/v1/catalog", {}).get("get", {})
     for parameter in operation.get("parameters", []):
         if parameter.get("name") == "category" and parameter.get("in") == "query":
             # Empty means every category, as when the parameter is left out (a form's "all" option).
-            parameter["schema"] = {"type": "string", "enum": ["", *catalog_of(state).categories]}
+            parameter["schema"] = {"type": "string", "enum": ["", *catalog.categories]}
+    _document_items(document, catalog)
 
 
-def document_categories_fingerprint(state: Any) -> tuple[str, ...]:
+def _document_items(document: dict[str, Any], catalog: Catalog[Any]) -> None:
+    """``CatalogItem`` is flat in JSON: its ``fields`` are the item's own, documented by the catalog's view type
+    when it has one (else any further properties are allowed)."""
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in schemas.items():
+        if name.rsplit(".", 1)[-1].rsplit("_", 1)[-1] != "CatalogItem" or "fields" not in schema.get("properties", {}):
+            continue
+        properties = {key: value for key, value in schema["properties"].items() if key != "fields"}
+        required = [key for key in schema.get("required", []) if key != "fields"]
+        view_type = catalog.view_type
+        if view_type is None:
+            schema["additionalProperties"] = True
+        else:
+            (view_schema,), components = msgspec.json.schema_components(
+                [view_type], ref_template="#/components/schemas/{name}")
+            view_schema = components.pop(view_type.__name__, view_schema)
+            for component, body in components.items():
+                schemas.setdefault(component, body)
+            own = {key: value for key, value in view_schema.get("properties", {}).items() if key != "id"}
+            properties = {"id": properties["id"], **own, **{k: v for k, v in properties.items() if k != "id"}}
+            required = [*required, *(key for key in view_schema.get("required", []) if key not in required)]
+            schema["additionalProperties"] = False
+        schema["properties"] = properties
+        schema["required"] = required
+        return
+
+
+def document_categories_fingerprint(state: Any) -> tuple[Any, ...]:
     """Changes with the catalog served: app.state's can be replaced after start (a shop's own)."""
-    return catalog_of(state).categories
+    catalog = catalog_of(state)
+    return (catalog.categories, catalog.view_type)
 
 
 def create_catalog_router() -> Router:

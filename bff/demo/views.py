@@ -44,16 +44,19 @@ def listing_href(*, locale: str, q: str | None = None, category: str | None = No
 
 
 def product_facts(item: CatalogItem, locale: str) -> list[VdomDict]:
-    """Brand, price, eco certificate, eco score and rating as badges (shared by card and product page)."""
+    """Brand, price, eco certificate, eco score and rating as badges (shared by card and product page).
+
+    The demo's items are products: ``item.fields`` is a :class:`~bff.catalog.data.ProductView`."""
     t = lambda message, **values: demo_text(locale, message, **values)  # noqa: E731
     facts = [
-        html.li({"data-part": "fact", "data-fact": "brand"}, f"{item.brand} · ",
-                t("small_brand" if item.brand_size == "small" else "large_brand")),
-        html.li({"data-part": "fact", "data-fact": "category"}, item.category_label),
-        html.li({"data-part": "fact", "data-fact": "eco-score"}, t("eco_score", score=item.eco_score)),
-        html.li({"data-part": "fact", "data-fact": "rating"}, t("rating", rating=format_decimal(item.rating, locale))),
+        html.li({"data-part": "fact", "data-fact": "brand"}, f"{item.fields.brand} · ",
+                t("small_brand" if item.fields.brand_size == "small" else "large_brand")),
+        html.li({"data-part": "fact", "data-fact": "category"}, item.fields.category_label),
+        html.li({"data-part": "fact", "data-fact": "eco-score"}, t("eco_score", score=item.fields.eco_score)),
+        html.li({"data-part": "fact", "data-fact": "rating"},
+                t("rating", rating=format_decimal(item.fields.rating, locale))),
     ]
-    if item.eco_certified:
+    if item.fields.eco_certified:
         facts.insert(0, html.li({"data-part": "fact", "data-fact": "eco-certified"}, t("eco_badge")))
     return facts
 
@@ -62,16 +65,16 @@ def _card(item: CatalogItem, locale: str, personalized: bool) -> VdomDict:
     title_id = f"product-{item.id}-title"
     return html.li(
         {"data-part": "product", "data-product-id": item.id, "data-position": str(item.position),
-         "data-eco": "true" if item.eco_certified else "false", "key": item.id},
+         "data-eco": "true" if item.fields.eco_certified else "false", "key": item.id},
         html.article(
             {"data-part": "product-card", "aria-labelledby": title_id},
             html.p({"data-part": "product-position"}, demo_text(locale, "position", position=item.position)),
             html.h2({"data-part": "product-name", "id": title_id},
-                    html.a({"href": product_href(item.id, locale)}, item.name)),
-            html.p({"data-part": "product-price", "data-price": f"{item.price:.2f}"},
-                   format_price(item.price, item.currency, locale)),
+                    html.a({"href": product_href(item.id, locale)}, item.fields.name)),
+            html.p({"data-part": "product-price", "data-price": f"{item.fields.price:.2f}"},
+                   format_price(item.fields.price, item.fields.currency, locale)),
             html.ul({"data-part": "product-facts"}, *product_facts(item, locale)),
-            why_this_view(item.reasons, locale=locale, name=item.name, personalized=personalized),
+            why_this_view(item.reasons, locale=locale, name=item.fields.name, personalized=personalized),
         ),
     )
 
