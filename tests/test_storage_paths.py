@@ -126,21 +126,21 @@ def test_point_read_on_a_locked_sqlite_database_waits_off_the_event_loop(sqlite_
     holder.execute("COMMIT")
     database = Database(sqlite_url)
 
-    async def scenario() -> tuple[int, list[tuple[object, ...]]]:
+    async def scenario() -> tuple[list[int], bool, list[tuple[object, ...]]]:
         read = asyncio.create_task(database.fetch_point(SELECT_STATE, (subject,)))
-        ticks = 0
-        # The loop keeps running other work while the read waits for the lock.
-        while ticks < 20:
-            await asyncio.sleep(0)
-            ticks += 1
-        assert not read.done()
+        await asyncio.sleep(0)  # the read starts and meets the lock
+        # Other work the loop is given meanwhile runs to its end while the read still waits: a read
+        # blocking the loop would hand control back only once it had finished (or failed on the lock).
+        other_work = [await asyncio.wait_for(asyncio.to_thread(pow, 2, n), timeout=30) for n in range(3)]
+        waiting = not read.done()
         holder.close()  # lock released: the waiting read completes
-        return ticks, await asyncio.wait_for(read, timeout=30)
+        return other_work, waiting, await asyncio.wait_for(read, timeout=30)
 
     try:
-        ticks, rows = asyncio.run(scenario())
+        other_work, read_was_waiting, rows = asyncio.run(scenario())
     finally:
         holder.close()
         database.dispose()
-    assert ticks == 20
-    assert [key for key, _ in rows] == ["marketing"]
+    assert other_work == [1, 2, 4]
+    assert read_was_waiting, "the read finished before the lock was released"
+    assert [key for key, _ in rows] == ["marketing"]  # and then it read what was there
