@@ -218,15 +218,23 @@ def start_prefkit_server(config: SelfStartedServerConfig) -> Iterator[PrefkitSer
             stop_process(process)
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (graceful shutdown), then SIGKILL after a deadline; only the process group we started."""
+def stop_process(process: subprocess.Popen[bytes], *, timeout_s: float = 15.0) -> None:
+    """SIGTERM (graceful shutdown), then SIGKILL after ``timeout_s``: to the process group when the process
+    leads one of its own (started with ``start_new_session=True``: its workers go too), else to it alone.
+    Only ever the process we started."""
+
+    def deliver(sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(process.pid) == process.pid:
+                os.killpg(process.pid, sig)
+            else:
+                process.send_signal(sig)
+
     if process.poll() is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
+    deliver(signal.SIGTERM)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
+        deliver(signal.SIGKILL)
+        process.wait(timeout=timeout_s)

@@ -16,6 +16,7 @@ from bff.app import create_app
 from bff.service import PreferenceService
 from bff.settings import Settings
 from bff.storage import Database
+from e2e.waiting import wait_until
 from preference_registry import RegistryService
 
 SECRET = "test-cookie-secret-0123456789abcdefghijkl"
@@ -171,12 +172,6 @@ def running_app(
 def wait_for(
     condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"
 ) -> Any:
-    """Poll ``condition`` until truthy (returned) or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
+    """Poll ``condition`` until truthy (returned) or fail after ``timeout`` seconds: the kit's
+    :func:`e2e.waiting.wait_until`, under the name and keywords these tests use."""
+    return wait_until(condition, message, timeout_s=timeout, interval_s=interval)

@@ -11,11 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from e2e.server import stop_process
+from e2e.waiting import wait_until
 
 __all__ = ["LiveServer", "free_port", "server_env"]
 
@@ -96,22 +98,25 @@ class LiveServer:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def answers() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(
-                    f"prefkit serve exited with {self.process.returncode} before answering"
+                    f"prefkit serve exited with {process.returncode} before answering"
                     + (f"; log: {self.log_path}" if self.log_path else "")
                 )
             try:
-                if httpx.get(self.url + "/api/v1/healthz", timeout=1.0).status_code == 200:
-                    return self
+                return httpx.get(self.url + "/api/v1/healthz", timeout=1.0).status_code == 200
             except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"prefkit serve did not answer within {timeout}s")
-            time.sleep(0.05)
+                return False
+
+        try:
+            wait_until(answers, "prefkit serve to answer /api/v1/healthz", timeout_s=timeout)
+        except AssertionError:
+            self.kill()
+            raise
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flushing — a crash."""
@@ -120,12 +125,8 @@ class LiveServer:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.process is not None:
+            stop_process(self.process)
 
     def __enter__(self) -> LiveServer:
         return self.start()

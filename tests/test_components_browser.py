@@ -14,8 +14,7 @@ import shutil
 import socket
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bff.app import create_app
 from bff.reactpy_bridge import server_ws_max_size
+from e2e.waiting import wait_until
 
 try:
     from _bff_app import WRITE, make_settings
@@ -86,14 +86,6 @@ class StaticHost:
         self.httpd.server_close()
 
 
-def _wait_until(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)  # polling interval; the condition decides
-
-
 @dataclass
 class Env:
     bff: str
@@ -141,7 +133,7 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, registry_name: str, origina
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    _wait_until(lambda: server.started, "the BFF to start")
+    wait_until(lambda: server.started, "the BFF to start")
     yield Env(bff=base, host=host, registry=registry, original_registry=original)
     server.should_exit = True
     thread.join(timeout=10)
@@ -254,7 +246,7 @@ def test_consent_toggle_keyboard_aria_and_persistence(env: Env, context: Browser
     expect(switch).to_have_attribute("aria-checked", "false")
     page.keyboard.press("Space")
     expect(switch).to_have_attribute("aria-checked", "true")
-    _wait_until(lambda: api_preferences(context, env)["marketing_email"]["value"] is True, "the stored value")
+    wait_until(lambda: api_preferences(context, env)["marketing_email"]["value"] is True, "the stored value")
     assert api_preferences(context, env)["marketing_email"]["source"] == "explicit"
 
     page.reload()
@@ -342,7 +334,7 @@ def test_slider_disabled_with_reason_then_keyboard_pointer_and_persistence(
     page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=8)
     page.mouse.up()
     expect(slider).to_have_attribute("aria-valuenow", "9")
-    _wait_until(lambda: api_preferences(context, env)["price_vs_sustainability"]["value"] == 9, "stored 9")
+    wait_until(lambda: api_preferences(context, env)["price_vs_sustainability"]["value"] == 9, "stored 9")
 
     page.reload()
     wait_loaded(page, 2)
@@ -372,7 +364,7 @@ def test_checkbox_group_with_chips_keyboard_and_persistence(env: Env, context: B
     expect(shoes).not_to_be_checked()
     expect(chips).to_have_count(1)
     expect(page.get_by_role("button", name="Remove Bags")).to_be_focused()  # focus not lost
-    _wait_until(lambda: api_preferences(context, env)["categories"]["value"] == ["bags"], "stored selection")
+    wait_until(lambda: api_preferences(context, env)["categories"]["value"] == ["bags"], "stored selection")
     page.reload()
     wait_loaded(page)
     expect(page.get_by_role("checkbox", name="Bags")).to_be_checked()
@@ -392,7 +384,7 @@ def test_radio_group_keyboard_and_persistence(env: Env, context: BrowserContext)
     page.keyboard.press("ArrowDown")  # arrow keys move the selection in a radio group
     expect(express).to_be_checked()
     expect(express).to_be_focused()
-    _wait_until(lambda: api_preferences(context, env)["delivery_speed"]["value"] == "express", "stored radio")
+    wait_until(lambda: api_preferences(context, env)["delivery_speed"]["value"] == "express", "stored radio")
     page.reload()
     wait_loaded(page)
     expect(page.get_by_role("radio", name="Express")).to_be_checked()
@@ -480,7 +472,7 @@ title = {{ pl = "Pakowanie", en = '{hostile_title}' }}
         tab_to(page, new_switch)
         page.keyboard.press("Space")
         expect(new_switch).to_have_attribute("aria-checked", "true")
-        _wait_until(
+        wait_until(
             lambda: api_preferences(context, env).get("gift_wrap", {}).get("value") is True, "new type stored"
         )
     finally:
@@ -571,7 +563,7 @@ def test_static_host_page_embeds_three_widgets_from_another_port(env: Env, conte
     tab_to(page, eco)
     page.keyboard.press("Space")
     expect(page.get_by_role("button", name="Remove Eco products only")).to_be_visible()
-    _wait_until(lambda: api_preferences(context, env)["eco_only"]["value"] == ["eco"], "stored filter")
+    wait_until(lambda: api_preferences(context, env)["eco_only"]["value"] == ["eco"], "stored filter")
     page.reload()
     wait_loaded(page, 3)
     expect(page.get_by_role("switch", name="Personalized recommendations")).to_have_attribute(
@@ -788,7 +780,7 @@ class RestartableBff:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
-        _wait_until(lambda: self.server is not None and self.server.started, "the BFF to start")
+        wait_until(lambda: self.server is not None and self.server.started, "the BFF to start")
 
     def stop(self) -> None:
         if self.server is not None and self.thread is not None:
@@ -979,14 +971,14 @@ def test_long_merchant_texts_keep_events_small_and_changes_saved(
     center_switch.click()  # pointer, in the center
     expect(center_switch).to_have_attribute("aria-checked", "true")
     expect(toggle_switch).to_have_attribute("aria-checked", "true")  # the other widget follows the save
-    _wait_until(lambda: stored("long_consent") is True, "the center's click stored")
+    wait_until(lambda: stored("long_consent") is True, "the center's click stored")
     toggle_switch.click()  # pointer, standalone toggle
     expect(toggle_switch).to_have_attribute("aria-checked", "false")
-    _wait_until(lambda: stored("long_consent") is False, "the toggle's click stored")
+    wait_until(lambda: stored("long_consent") is False, "the toggle's click stored")
     tab_to(page, center_switch)
     page.keyboard.press("Space")  # keyboard, in the center
     expect(center_switch).to_have_attribute("aria-checked", "true")
-    _wait_until(lambda: stored("long_consent") is True, "the key press stored")
+    wait_until(lambda: stored("long_consent") is True, "the key press stored")
 
     slider = page.locator("[data-key=long_slider] [role=slider]")
     tab_to(page, slider)
@@ -997,7 +989,7 @@ def test_long_merchant_texts_keep_events_small_and_changes_saved(
     assert box is not None
     page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # pointer on the track: the left end
     expect(slider).to_have_attribute("aria-valuenow", "0")
-    _wait_until(lambda: stored("long_slider") == 0, "the slider's pointer value stored")
+    wait_until(lambda: stored("long_slider") == 0, "the slider's pointer value stored")
 
     first = page.locator("[data-key=long_filter] input[value=first]")
     second = page.locator("[data-key=long_filter] input[value=second]")
@@ -1006,7 +998,7 @@ def test_long_merchant_texts_keep_events_small_and_changes_saved(
     tab_to(page, second)
     page.keyboard.press("Space")
     expect(second).to_be_checked()
-    _wait_until(lambda: stored("long_filter") == ["first", "second"], "the checkboxes stored")
+    wait_until(lambda: stored("long_filter") == ["first", "second"], "the checkboxes stored")
 
     # ARIA unchanged: the switch is still named and described by the long texts.
     assert labelled_text(page, center_switch).startswith("Long consent title.")

@@ -10,7 +10,6 @@ import http.server
 import json
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -31,6 +30,7 @@ from bff.reactpy_bridge import (
     create_reactpy_router,
     server_ws_max_size,
 )
+from e2e.waiting import wait_until
 
 try:
     from _browser import CHROMIUM_ARGS
@@ -140,14 +140,6 @@ def _bound_socket() -> socket.socket:
     return sock
 
 
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)  # polling interval, not synchronization: the condition decides
-
-
 class _HostPageServer:
     """A plain static file server: the "shop", on its own origin."""
 
@@ -201,7 +193,7 @@ def bff(host_pages: tuple[_HostPageServer, _HostPageServer]) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    _wait_until(lambda: server.started, "uvicorn to start")
+    wait_until(lambda: server.started, "uvicorn to start")
 
     shop_page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shop</title>

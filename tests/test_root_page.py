@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from _bff_app import REGISTRY_TOML, running_app, write_registry
 from _live_server import LiveServer, free_port
+
+from e2e.server import stop_process, wait_until_ready
 
 SHOP_WITH_MARKUP = REGISTRY_TOML.replace('name = "Test Shop"', 'name = "<b>Shop</b> & \\"Co\\""')
 
@@ -69,27 +69,13 @@ def test_every_address_prefkit_demo_prints_answers(tmp_path: Path) -> None:
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:  # ready when it answers, never a fixed sleep
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        wait_until_ready(f"http://127.0.0.1:{port}", timeout_s=60, process=process, log_path=log)
         addresses = _printed_addresses(log.read_text())
         assert f"http://127.0.0.1:{port}/" in addresses and f"http://127.0.0.1:{port}/demo/" in addresses
         for url in addresses:
             _answers_200(url)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop_process(process)
 
 
 def test_every_address_prefkit_serve_prints_answers(tmp_path: Path) -> None:
