@@ -37,7 +37,8 @@ class StaticAsset:
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """Whether an ``If-None-Match`` header (a list of tags, or ``*``) matches ``etag``, compared weakly as
-    the standard asks of ``If-None-Match`` (``W/"x"`` matches ``"x"``: proxies weaken tags they recompress)."""
+    the standard asks of ``If-None-Match`` (``W/"x"`` matches ``"x"``: proxies weaken tags they
+    recompress)."""
     if not if_none_match:
         return False
     candidates = [part.strip() for part in if_none_match.split(",")]

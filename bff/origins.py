@@ -27,7 +27,8 @@ def normalize_origin(value: str) -> str | None:
     if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
         return None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, _DEFAULT_PORTS[parts.scheme]) else "")
+    default = _DEFAULT_PORTS[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
 
 
 def normalize_origins(values: Iterable[str]) -> tuple[str, ...]:
