@@ -288,9 +288,7 @@ class SubjectRights:
             erased = erase_subjects(connection, subject, merged)
             return erased, _erasure_event(subject, erased, merged, snapshot, now)
 
-        erased, _event = await database.run_write_async(
-            locked, work, on_commit=lambda result: service.events.publish(result[1])
-        )
+        erased, _event = await service.run_recorded(locked, work, recorded=lambda result: (result[1],))
         return ErasureReceipt(
             receipt_id=str(uuid.uuid4()),
             erased_at=now,

@@ -28,7 +28,9 @@ Change events (:mod:`bff.events`): every write transaction that records ledger e
 one :class:`~bff.events.ChangeEvent` on :attr:`PreferenceService.events` (two when a read records both
 an expiry and a GPC override), after its COMMIT and only then — the work functions return what they
 recorded and :meth:`bff.storage.engine.Database.run_write_async` calls the publisher once committed.
-A stored registry activation publishes :class:`~bff.events.RegistryActivated`. SQL is in
+A stored registry activation publishes :class:`~bff.events.RegistryActivated`. Before COMMIT, every
+recording transaction (and the activation's) hands its events to :attr:`PreferenceService.outbox` on its
+own connection (:meth:`PreferenceService.run_recorded`): the webhooks outbox commits with the change. SQL is in
 ``bff/storage/``; the wording of old versions in ``bff/wording.py``; history rendering in
 ``bff/history.py``.
 """
@@ -39,7 +41,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -53,7 +55,7 @@ from preference_registry import (
 )
 
 from .effective import EffectiveValue, ResolvedCache, resolve_effective, stable_until
-from .events import CHANGE_METHODS, ChangeEvent, ChangeMethod, EventBus, KeyChange, RegistryActivated
+from .events import CHANGE_METHODS, ChangeEvent, ChangeMethod, Event, EventBus, KeyChange, RegistryActivated
 from .history import HistoryEntry, history_entries
 from .profile import Profile, build_profile
 from .storage import Database, EventDraft, append_events, verify_chain
@@ -82,6 +84,20 @@ logger = logging.getLogger("prefkit.service")
 
 Recorded = tuple[ChangeEvent, ...]
 """What a write transaction recorded, as the events to publish once it has committed."""
+
+OutboxHook = Callable[[Connection, Sequence[Event]], None]
+"""``hook(connection, events)``: called inside a write transaction, before its COMMIT, with the events it
+recorded; what it writes commits or rolls back with them (the webhooks outbox, :mod:`bff.webhooks`)."""
+
+T = TypeVar("T")
+
+
+def _second(result: tuple[Any, Recorded]) -> Recorded:
+    return result[1]
+
+
+def _itself(result: Recorded) -> Recorded:
+    return result
 
 
 class ValueProblem(msgspec.Struct, frozen=True, kw_only=True):
@@ -181,6 +197,30 @@ def _registry_diff(
     return changed, added, removed
 
 
+def _activation(
+    previous: RegistrySnapshot | None, stored: tuple[str, str, str] | None, snapshot: RegistrySnapshot, now: datetime
+) -> RegistryActivated | None:
+    """The event of activating ``snapshot`` after ``previous`` (this process's, else ``stored``: the most
+    recently activated stored version, with its source and format), or ``None`` for the same version again
+    (a restart, a re-upload: nothing changed for anyone)."""
+    if previous is None and stored is not None:
+        previous = snapshot if stored[0] == snapshot.version else parse_stored_version(stored[1], stored[2])
+        previous_version: str | None = stored[0]
+    else:
+        previous_version = previous.version if previous is not None else None
+    if previous_version == snapshot.version:
+        return None
+    changed, added, removed = _registry_diff(previous, snapshot, first=previous_version is None)
+    return RegistryActivated(
+        version=snapshot.version,
+        previous_version=previous_version,
+        wording_changed=changed,
+        added=added,
+        removed=removed,
+        at=now,
+    )
+
+
 class PreferenceService:
     """Reads and changes subjects' preferences against the live registry. All I/O methods are async."""
 
@@ -195,6 +235,9 @@ class PreferenceService:
         """Current time (UTC); tests replace it to move time forward instead of sleeping."""
         self.events = EventBus()
         """Every committed change, as typed events (:mod:`bff.events`): subscribe here."""
+        self.outbox: OutboxHook | None = None
+        """Called in every recording transaction with its events, before COMMIT (set by
+        :class:`bff.webhooks.WebhooksPlugin`); ``None``: nothing is staged."""
         self._resolved = ResolvedCache()
         self._activation_lock = threading.Lock()
         self._activated: RegistrySnapshot | None = None
@@ -219,9 +262,7 @@ class PreferenceService:
         rows = state_records(sqlite, raw)
         effective = resolve_effective(snapshot, rows, gpc=gpc, now=now)
         if self._unlogged_overrides(effective, rows):
-            await self.database.run_write_async(
-                [subject], self._overrides_work(subject, snapshot, gpc, now), on_commit=self._publish
-            )
+            await self.run_recorded([subject], self._overrides_work(subject, snapshot, gpc, now))
         elif sqlite:
             self._resolved.put(snapshot, gpc, raw, now, effective, stable_until(snapshot, rows, now))
         return effective
@@ -267,8 +308,8 @@ class PreferenceService:
         _check_method(method)
         snapshot = self.registry.current
         values = self.validate(snapshot, changes)
-        effective, _ = await self.database.run_write_async(
-            [subject], self._values_work(subject, snapshot, values, method, gpc), on_commit=self._publish_recorded
+        effective, _ = await self.run_recorded(
+            [subject], self._values_work(subject, snapshot, values, method, gpc), recorded=_second
         )
         return effective
 
@@ -283,8 +324,8 @@ class PreferenceService:
             raise UnknownPreferenceError(key)
         if isinstance(pref, ConsentType):
             return await self.set_values(subject, {key: False}, method=method, gpc=gpc)
-        effective, _ = await self.database.run_write_async(
-            [subject], self._reset_work(subject, snapshot, key, method, gpc), on_commit=self._publish_recorded
+        effective, _ = await self.run_recorded(
+            [subject], self._reset_work(subject, snapshot, key, method, gpc), recorded=_second
         )
         return effective
 
@@ -304,10 +345,8 @@ class PreferenceService:
         if anonymous_subject == customer_subject or not await self.mergeable(anonymous_subject):
             return []
         snapshot = self.registry.current
-        recorded = await self.database.run_write_async(
-            [anonymous_subject, customer_subject],
-            self._merge_work(anonymous_subject, customer_subject, snapshot),
-            on_commit=self._publish,
+        recorded = await self.run_recorded(
+            [anonymous_subject, customer_subject], self._merge_work(anonymous_subject, customer_subject, snapshot)
         )
         return sorted({change.key for event in recorded for change in event.changes})
 
@@ -354,8 +393,29 @@ class PreferenceService:
         for event in recorded:
             self.events.publish(event)
 
-    def _publish_recorded(self, result: tuple[Any, Recorded]) -> None:
-        self._publish(result[1])
+    async def run_recorded(
+        self,
+        subjects: Iterable[str],
+        work: Callable[[Connection], T],
+        *,
+        recorded: Callable[[T], Sequence[ChangeEvent]] = _itself,  # type: ignore[assignment]
+    ) -> T:
+        """``work`` in a write transaction holding ``subjects``' locks: the events it recorded
+        (``recorded(result)``) go to :attr:`outbox` inside the transaction, and are published once it has
+        committed. The one place where a recording transaction is run (the rights' erasure uses it too)."""
+        outbox = self.outbox
+
+        def transaction(connection: Connection) -> T:
+            result = work(connection)
+            if outbox is not None:
+                events = recorded(result)
+                if events:
+                    outbox(connection, events)
+            return result
+
+        return await self.database.run_write_async(
+            subjects, transaction, on_commit=lambda result: self._publish(recorded(result))
+        )
 
     # -- registry versions ----------------------------------------------------------------------
     def record_registry_version(self, snapshot: RegistrySnapshot) -> None:
@@ -371,27 +431,14 @@ class PreferenceService:
                     if previous is None:
                         stored = latest_version(connection)
                     store_version(connection, snapshot, now)
+                    event = _activation(previous, stored, snapshot, now)
+                    if event is not None and self.outbox is not None:
+                        self.outbox(connection, [event])  # committed with the stored version, or not at all
             except sa.exc.IntegrityError:  # another process stored the same version at the same moment
-                pass
+                event = _activation(previous, stored, snapshot, now)  # its transaction staged the outbox row
             self._activated = snapshot
-        if previous is None and stored is not None:
-            previous = snapshot if stored[0] == snapshot.version else parse_stored_version(stored[1], stored[2])
-            previous_version: str | None = stored[0]
-        else:
-            previous_version = previous.version if previous is not None else None
-        if previous_version == snapshot.version:
-            return  # the same version again (a restart, a re-upload): nothing changed for anyone
-        changed, added, removed = _registry_diff(previous, snapshot, first=previous_version is None)
-        self.events.publish(
-            RegistryActivated(
-                version=snapshot.version,
-                previous_version=previous_version,
-                wording_changed=changed,
-                added=added,
-                removed=removed,
-                at=now,
-            )
-        )
+        if event is not None:
+            self.events.publish(event)
 
     def registry_versions(self) -> list[dict[str, Any]]:
         """Stored registry versions, most recently activated first (sync)."""
@@ -536,10 +583,10 @@ class PreferenceService:
     ) -> dict[str, EffectiveValue]:
         snapshot = self.registry.current
         values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
-        effective, _ = await self.database.run_write_async(
+        effective, _ = await self.run_recorded(
             [subject],
             self._values_work(subject, snapshot, values, method, gpc, always_record=True),
-            on_commit=self._publish_recorded,
+            recorded=_second,
         )
         return effective
 
