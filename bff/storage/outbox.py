@@ -1,0 +1,427 @@
+"""The webhook outbox: its two tables and every statement on them.
+
+``webhook_outbox`` holds one row per committed event some subscriber wants (the wire form of the event,
+JSON); ``webhook_delivery`` one row per (subscriber, outbox row): its state (``pending`` -> ``delivered`` or
+``dead``), attempts, next attempt, lease and last error. Both rows are inserted by :func:`stage` inside the
+transaction that appends to the ledger (or erases, or stores a registry version), so a committed change
+without its outbox rows cannot exist, and a rolled-back one leaves none.
+
+Claiming (:func:`claim_due`) takes a lease on due deliveries: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (two
+dispatchers claim disjoint rows and never wait for each other), a ``BEGIN IMMEDIATE`` transaction on SQLite
+(the database's one writer lock: claims are serialized). A lease that runs out (its dispatcher died) makes
+the row claimable again: at-least-once delivery. Only the *head* of each ``(subscriber, ordering key)``
+queue is claimable — the oldest pending delivery of that subject for that subscriber — so a subject's later
+event is never delivered before an earlier one.
+
+The services decide *what* to stage; this module only runs SQL (see :mod:`bff.webhooks` for the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from .times import as_utc
+
+__all__ = [
+    "DeliveryRow",
+    "DeliveryState",
+    "OutboxRecord",
+    "SubscriberLag",
+    "WebhookDelivery",
+    "WebhookOutbox",
+    "claim_due",
+    "delivery_rows",
+    "failing_deliveries",
+    "finish_deliveries",
+    "forget_subjects",
+    "prune",
+    "replay",
+    "stage",
+    "subscriber_lag",
+]
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"
+
+_UTC = sa.DateTime(timezone=True)
+
+
+class WebhookOutbox(SQLModel, table=True):
+    """One committed event that at least one subscriber wants, as it goes on the wire."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    """Commit order (per subject exactly: a subject's writes are serialized); replay ranges use it."""
+    uid: str = Field(max_length=32)
+    """Random id of the event (``webhook-id`` is ``evt_<uid>``): receivers deduplicate by it."""
+    type: str = Field(max_length=40)
+    """Event type (``preference.api``, ``subject.erased``, ``registry.activated``, ...)."""
+    subject: str | None = Field(default=None, max_length=200, index=True)
+    """Whose event (``None`` for a registry activation); erasure deletes the subject's rows by it."""
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    """The event's ``data`` object, JSON."""
+    created_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False, index=True))
+    """When the event was recorded (UTC)."""
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The delivery of one outbox row to one subscriber."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.Index("ix_webhook_delivery_queue", "subscriber", "ordering_key", "status", "outbox_id"),
+        sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+    )
+
+    subscriber: str = Field(primary_key=True, max_length=64)
+    """Subscriber name (deployment configuration)."""
+    outbox_id: int = Field(primary_key=True)
+    """The ``webhook_outbox`` row."""
+    ordering_key: str = Field(max_length=200)
+    """Deliveries with one key go out in ``outbox_id`` order: the subject (``registry`` for activations)."""
+    status: str = Field(max_length=12)
+    """``pending``, ``delivered`` or ``dead`` (retried for the whole retry window and given up)."""
+    attempts: int = 0
+    """Attempts made so far."""
+    next_attempt_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
+    """When the delivery is due (again)."""
+    created_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
+    """When the event was recorded (the start of its retry window)."""
+    lease_owner: str | None = Field(default=None, max_length=64)
+    """Dispatcher that holds the delivery while it sends it."""
+    lease_until: datetime | None = Field(default=None, sa_column=sa.Column(_UTC, nullable=True))
+    """Until when (after it, another dispatcher may take the delivery over)."""
+    last_attempt_at: datetime | None = Field(default=None, sa_column=sa.Column(_UTC, nullable=True))
+    """When it was last tried."""
+    last_status: int | None = None
+    """HTTP status of the last attempt (``None``: no answer)."""
+    last_error: str | None = Field(default=None, max_length=500)
+    """Why the last attempt failed."""
+    delivered_at: datetime | None = Field(default=None, sa_column=sa.Column(_UTC, nullable=True))
+    """When the receiver answered 2xx."""
+
+
+_outbox = WebhookOutbox.__table__  # type: ignore[attr-defined]
+_delivery = WebhookDelivery.__table__  # type: ignore[attr-defined]
+
+
+class OutboxRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What to stage for one event: the outbox row and the subscribers it goes to."""
+
+    type: str
+    subject: str | None
+    payload: bytes
+    """The ``data`` JSON."""
+    created_at: datetime
+    subscribers: tuple[str, ...]
+    uid: str
+
+
+class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A claimed delivery with what is needed to send it."""
+
+    subscriber: str
+    outbox_id: int
+    uid: str
+    type: str
+    payload: str
+    attempts: int
+    created_at: datetime
+
+
+class DeliveryState(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of one attempt, written back by :func:`finish_deliveries`."""
+
+    subscriber: str
+    outbox_id: int
+    status: str
+    """``delivered``, ``pending`` (retry at ``next_attempt_at``) or ``dead``."""
+    attempted_at: datetime
+    next_attempt_at: datetime
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+class SubscriberLag(msgspec.Struct, frozen=True, kw_only=True):
+    """Queue figures of one subscriber."""
+
+    subscriber: str
+    pending: int
+    """Deliveries not yet acknowledged (including those being retried)."""
+    retrying: int
+    """Pending deliveries that failed at least once."""
+    dead: int
+    """Deliveries given up (kept for the retention period; replay re-sends them)."""
+    delivered: int
+    """Acknowledged deliveries still kept (retention)."""
+    oldest_pending_at: datetime | None
+    """When the oldest pending event was recorded: the lag is *now* minus this."""
+    last_delivered_at: datetime | None
+
+
+def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
+    """Insert the outbox and delivery rows of ``records`` in the caller's transaction."""
+    for record in records:
+        if not record.subscribers:
+            continue
+        outbox_id = connection.execute(
+            sa.insert(_outbox).values(
+                uid=record.uid,
+                type=record.type,
+                subject=record.subject,
+                payload=record.payload.decode(),
+                created_at=record.created_at,
+            )
+        ).inserted_primary_key[0]
+        connection.execute(
+            sa.insert(_delivery),
+            [
+                {
+                    "subscriber": name,
+                    "outbox_id": outbox_id,
+                    "ordering_key": record.subject or "registry",
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": record.created_at,
+                    "created_at": record.created_at,
+                }
+                for name in record.subscribers
+            ],
+        )
+
+
+def forget_subjects(connection: Connection, subjects: Iterable[str]) -> int:
+    """Delete every outbox row (and its deliveries) of ``subjects``: an erasure keeps only its own event.
+    Returns how many outbox rows went."""
+    subjects = list(subjects)
+    if not subjects:
+        return 0
+    ids = sa.select(_outbox.c.id).where(_outbox.c.subject.in_(subjects))
+    connection.execute(sa.delete(_delivery).where(_delivery.c.outbox_id.in_(ids)))
+    return connection.execute(sa.delete(_outbox).where(_outbox.c.subject.in_(subjects))).rowcount
+
+
+def claim_due(
+    connection: Connection,
+    *,
+    now: datetime,
+    owner: str,
+    lease_until: datetime,
+    limit: int,
+    subscribers: Sequence[str],
+) -> list[DeliveryRow]:
+    """Lease up to ``limit`` due deliveries to ``owner``: each the head of its subject's queue for its
+    subscriber, not leased by a live dispatcher. Call in a write transaction of its own (the lease is what
+    other dispatchers see once it commits)."""
+    if not subscribers:
+        return []
+    d = _delivery.alias("d")
+    e = _delivery.alias("e")
+    earlier = (
+        sa.select(sa.literal(1))
+        .where(
+            e.c.subscriber == d.c.subscriber,
+            e.c.ordering_key == d.c.ordering_key,
+            e.c.status == PENDING,
+            e.c.outbox_id < d.c.outbox_id,
+        )
+        .exists()
+    )
+    query = (
+        sa.select(d.c.subscriber, d.c.outbox_id)
+        .where(
+            d.c.status == PENDING,
+            d.c.subscriber.in_(list(subscribers)),
+            d.c.next_attempt_at <= now,
+            sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
+            ~earlier,
+        )
+        .order_by(d.c.outbox_id)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        # Rows another dispatcher is claiming right now are skipped, not waited for; it leases them.
+        query = query.with_for_update(of=d, skip_locked=True)
+    keys = [(row.subscriber, row.outbox_id) for row in connection.execute(query)]
+    if not keys:
+        return []
+    for subscriber, outbox_id in keys:
+        connection.execute(
+            sa.update(_delivery)
+            .where(_delivery.c.subscriber == subscriber, _delivery.c.outbox_id == outbox_id)
+            .values(lease_owner=owner, lease_until=lease_until)
+        )
+    rows = connection.execute(
+        sa.select(
+            _delivery.c.subscriber,
+            _delivery.c.outbox_id,
+            _delivery.c.attempts,
+            _delivery.c.created_at,
+            _outbox.c.uid,
+            _outbox.c.type,
+            _outbox.c.payload,
+        )
+        .join(_outbox, _outbox.c.id == _delivery.c.outbox_id)
+        .where(sa.tuple_(_delivery.c.subscriber, _delivery.c.outbox_id).in_(keys))
+        .order_by(_delivery.c.outbox_id)
+    ).all()
+    return [
+        DeliveryRow(
+            subscriber=row.subscriber,
+            outbox_id=row.outbox_id,
+            uid=row.uid,
+            type=row.type,
+            payload=row.payload,
+            attempts=row.attempts,
+            created_at=as_utc(row.created_at),
+        )
+        for row in rows
+    ]
+
+
+def finish_deliveries(connection: Connection, owner: str, states: Sequence[DeliveryState]) -> int:
+    """Write back attempts made under ``owner``'s lease and release it. A delivery whose lease was taken
+    over meanwhile (``owner`` too slow) is left to its new holder. Returns the rows updated."""
+    updated = 0
+    for state in states:
+        values: dict[str, Any] = {
+            "status": state.status,
+            "attempts": _delivery.c.attempts + 1,
+            "last_attempt_at": state.attempted_at,
+            "next_attempt_at": state.next_attempt_at,
+            "last_status": state.last_status,
+            "last_error": state.last_error[:500] if state.last_error else None,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if state.status == DELIVERED:
+            values["delivered_at"] = state.attempted_at
+        updated += connection.execute(
+            sa.update(_delivery)
+            .where(
+                _delivery.c.subscriber == state.subscriber,
+                _delivery.c.outbox_id == state.outbox_id,
+                _delivery.c.lease_owner == owner,
+            )
+            .values(**values)
+        ).rowcount
+    return updated
+
+
+def replay(
+    connection: Connection,
+    subscriber: str,
+    *,
+    now: datetime,
+    from_id: int | None = None,
+    to_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Make the subscriber's deliveries in the range (outbox ids ``from_id``..``to_id`` and/or recorded
+    ``since``..``until``, inclusive) pending again, due now. Returns how many."""
+    conditions = [_delivery.c.subscriber == subscriber]
+    if from_id is not None:
+        conditions.append(_delivery.c.outbox_id >= from_id)
+    if to_id is not None:
+        conditions.append(_delivery.c.outbox_id <= to_id)
+    if since is not None:
+        conditions.append(_delivery.c.created_at >= since)
+    if until is not None:
+        conditions.append(_delivery.c.created_at <= until)
+    return connection.execute(
+        sa.update(_delivery)
+        .where(*conditions)
+        .values(status=PENDING, attempts=0, next_attempt_at=now, lease_owner=None, lease_until=None,
+                delivered_at=None)
+    ).rowcount
+
+
+def prune(connection: Connection, *, before: datetime) -> tuple[int, int]:
+    """Delete deliveries finished (delivered or dead) before ``before`` and outbox rows recorded before it
+    that no delivery refers to any more. Returns ``(deliveries, outbox rows)`` deleted."""
+    finished_at = sa.func.coalesce(_delivery.c.delivered_at, _delivery.c.last_attempt_at)
+    deliveries = connection.execute(
+        sa.delete(_delivery).where(_delivery.c.status.in_([DELIVERED, DEAD]), finished_at < before)
+    ).rowcount
+    referenced = sa.select(sa.literal(1)).where(_delivery.c.outbox_id == _outbox.c.id).exists()
+    outbox = connection.execute(
+        sa.delete(_outbox).where(_outbox.c.created_at < before, ~referenced)
+    ).rowcount
+    return deliveries, outbox
+
+
+def subscriber_lag(connection: Connection) -> dict[str, SubscriberLag]:
+    """Queue figures per subscriber that has deliveries."""
+    d = _delivery.c
+    rows = connection.execute(
+        sa.select(
+            d.subscriber,
+            sa.func.sum(sa.case((d.status == PENDING, 1), else_=0)),
+            sa.func.sum(sa.case((sa.and_(d.status == PENDING, d.attempts > 0), 1), else_=0)),
+            sa.func.sum(sa.case((d.status == DEAD, 1), else_=0)),
+            sa.func.sum(sa.case((d.status == DELIVERED, 1), else_=0)),
+            sa.func.min(sa.case((d.status == PENDING, d.created_at), else_=None)),
+            sa.func.max(d.delivered_at),
+        ).group_by(d.subscriber)
+    ).all()
+    return {
+        row[0]: SubscriberLag(
+            subscriber=row[0],
+            pending=int(row[1] or 0),
+            retrying=int(row[2] or 0),
+            dead=int(row[3] or 0),
+            delivered=int(row[4] or 0),
+            oldest_pending_at=as_utc(row[5]) if row[5] is not None else None,
+            last_delivered_at=as_utc(row[6]) if row[6] is not None else None,
+        )
+        for row in rows
+    }
+
+
+def failing_deliveries(connection: Connection, *, limit: int, subscriber: str | None = None) -> list[Any]:
+    """Deliveries that failed at least once and are not delivered (retrying or dead), oldest first; no
+    subject (the operator needs the event id, type and error)."""
+    query = (
+        sa.select(
+            _delivery.c.subscriber,
+            _delivery.c.outbox_id,
+            _outbox.c.uid,
+            _outbox.c.type,
+            _delivery.c.status,
+            _delivery.c.attempts,
+            _delivery.c.created_at,
+            _delivery.c.last_attempt_at,
+            _delivery.c.next_attempt_at,
+            _delivery.c.last_status,
+            _delivery.c.last_error,
+        )
+        .join(_outbox, _outbox.c.id == _delivery.c.outbox_id)
+        .where(_delivery.c.status != DELIVERED, _delivery.c.attempts > 0)
+        .order_by(_delivery.c.outbox_id)
+        .limit(limit)
+    )
+    if subscriber is not None:
+        query = query.where(_delivery.c.subscriber == subscriber)
+    return list(connection.execute(query).all())
+
+
+def delivery_rows(connection: Connection, subscriber: str | None = None) -> list[Any]:
+    """Every delivery row with its outbox type and subject (tests and the CLI)."""
+    query = (
+        sa.select(_delivery, _outbox.c.type, _outbox.c.subject, _outbox.c.uid)
+        .join(_outbox, _outbox.c.id == _delivery.c.outbox_id)
+        .order_by(_delivery.c.outbox_id)
+    )
+    if subscriber is not None:
+        query = query.where(_delivery.c.subscriber == subscriber)
+    return list(connection.execute(query).all())
