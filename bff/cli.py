@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["demo_registry_path", "main"]
+__all__ = ["demo_registry_path", "main", "worker_app"]
 
 DEMO_DATABASE_URL = "sqlite:///./prefkit-demo.db"
 _DEMO_SECRET_FILE = Path(".prefkit-demo-secret")
@@ -57,34 +57,75 @@ class _WebSocketLogFilter(logging.Filter):
         return not record.msg.startswith('%s - "WebSocket ')
 
 
-def _run(settings: object, host: str, port: int, ws_compression: bool = False) -> None:
-    import uvicorn
+GRACEFUL_SHUTDOWN_SECONDS = 30
+"""On SIGTERM/SIGINT a process stops accepting connections, closes component websockets with 1012 (service
+restart: the widget script reconnects, to another process behind a load balancer), lets in-flight requests
+(and so their writes) finish for up to this long, then runs the app's shutdown (registry watcher, plugins)."""
+
+# Settings a worker process reads back from its environment (see worker_app): what the command line may have
+# given, and the secrets demo mode invents, so every worker signs and checks cookies with the same secret.
+_WORKER_ENVIRONMENT = {
+    "PREFKIT_REGISTRY": "registry_path",
+    "PREFKIT_DATABASE_URL": "database_url",
+    "PREFKIT_SECRET": "secret",
+    "PREFKIT_SHOP_SECRET": "shop_secret",
+}
+
+
+def _create_app(settings: object, database: object | None = None):  # noqa: ANN202 - Litestar
+    from preference_registry import RegistryLoadError
 
     from .app import create_app
+
+    try:
+        return create_app(settings, database=database, migrate=False)  # type: ignore[arg-type]
+    except RegistryLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def worker_app():  # noqa: ANN201 - Litestar, imported lazily
+    """The app of one ``prefkit serve --workers N`` worker process (uvicorn's factory): settings from the
+    environment the supervisor handed down; the database was migrated by the supervisor before it started."""
+    logging.getLogger("uvicorn.error").addFilter(_WebSocketLogFilter())  # each worker sets logging up anew
+    return _create_app(_settings())
+
+
+def _run(settings: object, host: str, port: int, ws_compression: bool = False, workers: int = 1) -> None:
+    import uvicorn
+
     from .reactpy_bridge import server_ws_max_size
     from .storage import Database
 
+    if workers < 1:
+        raise click.ClickException(f"--workers / PREFKIT_WORKERS must be 1 or more, got {workers}")
     database = Database(settings.database_url)  # type: ignore[attr-defined]
     try:
         revision = database.migrate()
     except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback
         raise click.ClickException(f"cannot migrate {settings.database_url}: {exc}") from None  # type: ignore[attr-defined]
     click.echo(f"database {database.url.render_as_string()} at schema revision {revision}")
-    from preference_registry import RegistryLoadError
-
-    try:
-        app = create_app(settings, database=database, migrate=False)  # type: ignore[arg-type]
-    except RegistryLoadError as exc:
-        raise click.ClickException(str(exc)) from None
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    # One process: the app is built here, so a broken registry stops the command with its errors. Several:
+    # uvicorn's supervisor starts each worker from an import string (bff.cli:worker_app), after this check.
+    app = _create_app(settings, database)
+    if workers > 1:
+        database.dispose()
+        for name, attr in _WORKER_ENVIRONMENT.items():
+            value = getattr(settings, attr)
+            if value:
+                os.environ[name] = str(value)
+        os.environ["PREFKIT_DEMO"] = "1" if settings.demo else "0"  # type: ignore[attr-defined]
+        os.environ["PREFKIT_WORKERS"] = str(workers)
     click.echo(
         f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
-        f"OpenAPI: http://{host}:{port}/schema)"
+        f"OpenAPI: http://{host}:{port}/schema)" + (f", {workers} worker processes" if workers > 1 else "")
     )
     # No access log: uvicorn's names every client's IP address, which prefkit never keeps (see SECURITY.md).
     config = uvicorn.Config(
-        app,
+        "bff.cli:worker_app" if workers > 1 else app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_level="info",
@@ -94,8 +135,14 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False) -
         # The documented 64 KiB message limit, enforced by the server from the frame header: a bigger
         # frame is refused (1009) before it is buffered (uvicorn's default buffers 16 MiB per socket).
         ws_max_size=server_ws_max_size(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     logging.getLogger("uvicorn.error").addFilter(_WebSocketLogFilter())  # after Config set logging up
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
     server = uvicorn.Server(config)
     server.run()
     if not server.started:  # e.g. the port is taken; uvicorn.run exits with 3 then too
@@ -165,9 +212,20 @@ def validate(file: Path) -> None:
     help="SQLAlchemy URL (env PREFKIT_DATABASE_URL; default sqlite:///./prefkit.db).",
 )
 @_WS_COMPRESSION
-def serve(registry: str, host: str, port: int, database_url: str | None, ws_compression: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="PREFKIT_WORKERS",
+    help="Worker processes sharing the port (env PREFKIT_WORKERS); one per CPU core uses them all. "
+    "Several need the cross-process notifications (docs/deployment.md).",
+)
+def serve(
+    registry: str, host: str, port: int, database_url: str | None, ws_compression: bool, workers: int
+) -> None:
     """Run the BFF (migrates the database first). Secrets come from PREFKIT_* environment variables."""
-    _run(_settings(registry_path=registry, database_url=database_url), host, port, ws_compression)
+    _run(_settings(registry_path=registry, database_url=database_url), host, port, ws_compression, workers)
 
 
 def _demo_secret() -> str:

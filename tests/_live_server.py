@@ -62,6 +62,7 @@ class LiveServer:
         *,
         log_path: Path | None = None,
         port: int | None = None,
+        args: tuple[str, ...] = (),
         **env: str,
     ) -> None:
         self.registry = str(registry)
@@ -70,6 +71,8 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = server_env(**env)
         self.log_path = log_path
+        self.args = tuple(args)
+        """More ``prefkit serve`` options (e.g. ``("--workers", "2")``)."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
@@ -86,6 +89,7 @@ class LiveServer:
             str(self.port),
             "--database-url",
             self.database_url,
+            *self.args,
         ]
 
     def start(self, timeout: float = 60.0) -> LiveServer:
