@@ -48,6 +48,7 @@ from .catalog import CatalogPlugin
 from .demo import DemoPlugin
 from .identity import Identity, IdentityMiddleware
 from .limits import BUDGET_STATE_KEY, WriteBudget, WriteLimitMiddleware, charge_write
+from .page_api import PageApiPlugin
 from .plugins import PluginConflictError, PluginSetup, PrefkitPlugin
 from .reactpy_bridge import ReactPyBridgeConfig, create_reactpy_router
 from .rights_plugin import RightsPlugin
@@ -67,7 +68,8 @@ API_PREFIX = "/api/v1"
 def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
     """What an app contains when ``create_app`` gets no ``plugins``: the demo shop (its pages unless
     ``settings.extra["demo_pages"]`` is ``False``; its live widgets always), the catalog API, the data-subject
-    rights endpoints (``/api/v1/me``) and the preference widgets with their assets.
+    rights endpoints (``/api/v1/me``), the preference widgets with their assets, and the page API of
+    ``prefkit.js`` (Consent Mode defaults, the shopper's state and its change stream).
 
     A shop adds its own plugin after these (``[*default_plugins(settings), ShopPlugin()]``) or picks the
     ones it wants."""
@@ -76,6 +78,7 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
         CatalogPlugin(),
         RightsPlugin(),
         WidgetsPlugin(),
+        PageApiPlugin(),
     ]
 
 

@@ -11,6 +11,14 @@
  * few attempts, shows an error state instead (the same markup as the components' own, in the shopper's
  * locale: data-part="widget-error" data-state="error", the text in role="alert", a "Try again" button).
  * Elements added to the page later are mounted too. Served by bff/reactpy_bridge.py.
+ *
+ * It is also the page's public API, `window.prefkit` (types: prefkit.d.ts next to this file; README
+ * "Google Consent Mode and your tags"): `prefkit.ready` (a promise of the shopper's state), `get(key)`,
+ * `allowed(keyOrPurpose)`, `on/off("change" | "ready", fn)`, `openCenter()`, the DOM events
+ * `prefkit:ready` / `prefkit:change` on `document`, Google Consent Mode updates, and tag gating
+ * (`<script type="text/plain" data-prefkit-consent>`, `<iframe data-prefkit-consent data-src>`). The state
+ * comes from BFF/_prefkit/state, then from the BFF/_prefkit/changes socket (every change of the shopper's
+ * choices, wherever it came from) and from other tabs (BroadcastChannel). bff/page_api.py serves both.
  */
 
 // Relative to this script, so it resolves to the BFF even when the page lives on another origin/port.
@@ -303,13 +311,265 @@ function isInsideMountedWidget(node) {
 const observer = new MutationObserver((records) => {
   for (const record of records) {
     for (const node of record.addedNodes) {
-      if (node.nodeType === Node.ELEMENT_NODE && !isInsideMountedWidget(node)) mountWidgets(node);
+      if (node.nodeType === Node.ELEMENT_NODE && !isInsideMountedWidget(node)) {
+        mountWidgets(node);
+        gate(node); // gated tags added later (SPA views) follow the same consent
+      }
     }
   }
 });
 
+// -- the page's API: window.prefkit ------------------------------------------------------------------
+// A choice reaches the page from three places, all carrying the whole state (bff/page_api.py PageState):
+// GET BFF/_prefkit/state at start, the BFF/_prefkit/changes socket afterwards (a widget on this page or
+// another, the API, GPC, expiry, a registry reload) and other tabs of this browser (BroadcastChannel, so a
+// tab whose socket is down still hears them). The newest state (server `stamp`) wins; each key whose value
+// changed is announced once.
+const GPC = navigator.globalPrivacyControl === true;
+const STATE_URL = new URL(`state${GPC ? "?gpc=1" : ""}`, BASE);
+const CHANGES_URL = `${BASE.protocol === "https:" ? "wss:" : "ws:"}//${BASE.host}${BASE.pathname}changes${GPC ? "?gpc=1" : ""}`;
+const GATED_SELECTOR = "script[data-prefkit-consent], iframe[data-prefkit-consent]";
+const CENTER_WIDGET = "preference-center";
+const CLOSE_TEXTS = { en: "Close", pl: "Zamknij", de: "Schließen", fr: "Fermer" };
+
+let state = null; // the last PageState applied
+let lastSignals = null; // the last Consent Mode update sent
+const activated = new WeakSet(); // gated elements already switched on
+const listeners = { change: new Set(), ready: new Set() };
+let resolveReady;
+const ready = new Promise((resolve) => { resolveReady = resolve; });
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("prefkit-state") : null;
+
+const granted = (value) => value !== undefined && value.in_effect && value.value === true;
+const sameJson = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Whether a consent key, or every consent of a purpose, is in effect and granted (false if unknown). */
+function allowed(name) {
+  if (!state) return false;
+  if (state.consents[name]) return granted(state.values[name]);
+  const keys = Object.keys(state.consents).filter((key) => state.consents[key].purpose === name);
+  return keys.length > 0 && keys.every((key) => granted(state.values[key]));
+}
+
+/** The value in effect of a preference key (a consent: true = granted), or undefined for an unknown key. */
+function get(key) {
+  return state?.values[key]?.value;
+}
+
+function snapshot() {
+  if (!state) return null;
+  const values = Object.fromEntries(Object.entries(state.values).map(([key, v]) => [key, v.value]));
+  return { registryVersion: state.registry_version, values, consentMode: signalsOf(state) };
+}
+
+/** Consent Mode type -> granted/denied: granted while every consent mapped to it is granted. */
+function signalsOf(page) {
+  if (!page.consent_mode) return null;
+  return Object.fromEntries(Object.entries(page.consent_mode).map(
+    ([signal, keys]) => [signal, keys.every((key) => granted(page.values[key])) ? "granted" : "denied"]));
+}
+
+function gtagOf() {
+  window.dataLayer = window.dataLayer || [];
+  // gtag.js reads `arguments` objects from the dataLayer, not arrays: the same stub Google documents.
+  if (typeof window.gtag !== "function") window.gtag = function gtag() { window.dataLayer.push(arguments); };
+  return window.gtag;
+}
+
+function updateConsentMode(page, source) {
+  const signals = signalsOf(page);
+  if (!signals || sameJson(signals, lastSignals)) return;
+  const gtag = gtagOf();
+  if (!window.prefkitConsentMode) {
+    // consent-mode.js is missing (or after the tags): defaults now are better than none, but late.
+    console.warn("prefkit: load BFF/_prefkit/consent-mode.js before any tag so Consent Mode starts denied");
+    window.prefkitConsentMode = { defaults: [], dataLayer: false, late: true };
+    const defaults = Object.fromEntries(Object.keys(signals).map((signal) => [signal, "denied"]));
+    gtag("consent", "default", defaults);
+  }
+  lastSignals = signals;
+  gtag("consent", "update", { ...signals });
+  if (window.prefkitConsentMode.dataLayer) {
+    window.dataLayer.push({ event: "prefkit_consent", prefkit_source: source, prefkit_consent: { ...signals } });
+  }
+}
+
+/** Switch gated tags on while their consent holds; on withdrawal, reload where a tag asks for it. */
+function gate(root = document) {
+  if (!state) return;
+  let reload = false;
+  const elements = [...root.querySelectorAll(GATED_SELECTOR)];
+  if (root instanceof Element && root.matches(GATED_SELECTOR)) elements.unshift(root);
+  for (const element of elements) {
+    const ok = allowed(element.getAttribute("data-prefkit-consent"));
+    if (element.tagName === "IFRAME") {
+      if (ok && !activated.has(element)) {
+        activated.add(element);
+        element.src = element.getAttribute("data-src");
+      } else if (!ok && activated.has(element)) {
+        activated.delete(element); // an iframe can be unloaded, unlike a script
+        element.removeAttribute("src");
+      }
+    } else if (ok && !activated.has(element) && element.type === "text/plain") {
+      activated.add(element);
+      runScript(element);
+    } else if (!ok && activated.has(element) && element.hasAttribute("data-prefkit-reload")) {
+      reload = true; // a script that ran cannot be unloaded: only a reload forgets it
+    }
+  }
+  if (reload) window.location.reload();
+}
+
+/**
+ * A new <script> in place of the inert one: created by this (trusted) script, it runs under
+ * 'strict-dynamic'; it carries the placeholder's nonce, so it also runs under a nonce-only policy (an
+ * inline one needs the nonce in both cases). Its attributes are copied, but not type/src/nonce of the
+ * placeholder: `data-type` gives the real type ("module"), `data-src` or `src` the URL.
+ */
+function runScript(placeholder) {
+  const script = document.createElement("script");
+  for (const { name, value } of placeholder.attributes) {
+    if (!["type", "src", "nonce", "data-src", "data-type"].includes(name)) script.setAttribute(name, value);
+  }
+  const type = placeholder.getAttribute("data-type");
+  if (type) script.type = type;
+  if (placeholder.nonce) script.nonce = placeholder.nonce;
+  const src = placeholder.getAttribute("data-src") || placeholder.getAttribute("src");
+  if (src) script.src = src;
+  else script.text = placeholder.text;
+  script.setAttribute("data-prefkit-state", "activated");
+  placeholder.setAttribute("data-prefkit-state", "activated");
+  placeholder.after(script);
+}
+
+function emit(type, detail) {
+  document.dispatchEvent(new CustomEvent(`prefkit:${type}`, { detail }));
+  for (const listener of [...listeners[type]]) {
+    try {
+      listener(detail);
+    } catch (error) {
+      console.error("prefkit: a listener failed", error); // one broken listener must not stop the others
+    }
+  }
+}
+
+function applyState(next, fromTab = false) {
+  if (!next || typeof next !== "object" || !next.values || !next.consents) return;
+  if (state && next.stamp <= state.stamp) return; // older than what we have (another tab, a slow read)
+  const previous = state;
+  state = next;
+  const source = next.source;
+  updateConsentMode(next, source);
+  gate();
+  if (!fromTab) channel?.postMessage(next);
+  if (!previous) {
+    resolveReady(snapshot());
+    emit("ready", snapshot());
+    return;
+  }
+  for (const [key, value] of Object.entries(next.values)) {
+    const old = previous.values[key];
+    if (!old || !sameJson(old.value, value.value) || old.in_effect !== value.in_effect) {
+      emit("change", { key, value: value.value, inEffect: value.in_effect, source, tab: fromTab });
+    }
+  }
+}
+
+channel?.addEventListener("message", (event) => applyState(event.data, true));
+
+let reconnectDelay = 1000;
+function listen() {
+  const socket = new NativeWebSocket(CHANGES_URL);
+  socket.addEventListener("open", () => { reconnectDelay = 1000; });
+  socket.addEventListener("message", (event) => {
+    try {
+      applyState(JSON.parse(event.data));
+    } catch (error) {
+      console.warn("prefkit: unreadable change message", error);
+    }
+  });
+  socket.addEventListener("close", () => {
+    // Back off up to a minute; the first message after reconnecting is the whole state, so nothing is lost.
+    setTimeout(listen, reconnectDelay);
+    reconnectDelay = Math.min(reconnectDelay * 2, 60000);
+  });
+}
+
+const NO_PAGE_API = Symbol("no page API");
+function readState(attempt = 0) {
+  fetch(STATE_URL, { credentials: "include", cache: "no-store" })
+    .then((response) => {
+      // 404: a BFF without the page API (PageApiPlugin); the widgets work, window.prefkit never gets ready.
+      if (response.status === 404) return NO_PAGE_API;
+      return response.ok ? response.json() : Promise.reject(new Error(`HTTP ${response.status}`));
+    })
+    .then((page) => {
+      if (page === NO_PAGE_API) return;
+      applyState(page);
+      listen(); // from now on, the change stream (it reconnects by itself)
+    })
+    .catch((error) => {
+      // Unreachable, or this page's origin not allowed (CORS): a few tries, then the page stays denied.
+      console.warn("prefkit: could not read the shopper's choices", error);
+      if (attempt < 3) setTimeout(() => readState(attempt + 1), 2000 * 2 ** attempt);
+    });
+}
+sessionReady.then(() => readState());
+
+/** Show the preference center: the page's own, or one in a modal dialog (EDPB: always reachable). */
+function openCenter() {
+  const own = [...document.querySelectorAll(`[${WIDGET_ATTRIBUTE}="${CENTER_WIDGET}"]`)]
+    .find((element) => !element.closest("dialog[data-prefkit-center]"));
+  if (own) {
+    own.scrollIntoView({ block: "start" });
+    own.querySelector("button, input, [tabindex]")?.focus();
+    return own;
+  }
+  let dialog = document.querySelector("dialog[data-prefkit-center]");
+  if (!dialog) {
+    dialog = document.createElement("dialog");
+    dialog.setAttribute("data-prefkit-center", "");
+    dialog.setAttribute("data-part", "center-dialog");
+    const close = document.createElement("button");
+    close.type = "button";
+    close.setAttribute("data-part", "close");
+    close.textContent = CLOSE_TEXTS[localeOf(document.documentElement)] || CLOSE_TEXTS.en;
+    close.addEventListener("click", () => dialog.close());
+    const mount = document.createElement("div");
+    mount.setAttribute(WIDGET_ATTRIBUTE, CENTER_WIDGET);
+    dialog.append(close, mount);
+    document.body.append(dialog);
+    dialog.addEventListener("close", () => dialog.remove()); // a fresh session next time
+  }
+  if (!dialog.open) dialog.showModal();
+  return dialog;
+}
+
+// Links and buttons that reopen the choices without code: <button data-prefkit-open-center>.
+document.addEventListener("click", (event) => {
+  const opener = event.target instanceof Element ? event.target.closest("[data-prefkit-open-center]") : null;
+  if (opener) {
+    event.preventDefault();
+    openCenter();
+  }
+});
+
+function on(type, listener) {
+  if (!listeners[type]) throw new TypeError(`prefkit.on: unknown event ${JSON.stringify(type)} (change, ready)`);
+  listeners[type].add(listener);
+  if (type === "ready" && state) listener(snapshot()); // late subscribers still hear it
+}
+
+function off(type, listener) {
+  listeners[type]?.delete(listener);
+}
+
+export const prefkit = Object.freeze({ ready, get, allowed, on, off, openCenter, state: snapshot });
+window.prefkit = prefkit;
+
 function start() {
   mountWidgets(document);
+  gate(document); // gated tags added before the state arrived are switched on by applyState
   observer.observe(document.documentElement, { childList: true, subtree: true });
 }
 
