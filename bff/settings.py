@@ -102,6 +102,9 @@ class Settings:
     https"."""
     customer_session_days: int = 30
     """``PREFKIT_CUSTOMER_SESSION_DAYS``: lifetime of the cookie set by ``/session/login``."""
+    webhooks_file: str | None = None
+    """``PREFKIT_WEBHOOKS``: TOML file of webhook subscribers and delivery policy (docs/bff.md, "Webhooks");
+    unset: no outbox, no webhooks. Each subscriber's signing secret comes from the variable it names."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Free-form settings for other parts of the kit (demo, catalog); not read from the environment."""
 
@@ -145,6 +148,8 @@ class Settings:
             values["customer_session_days"] = _int(
                 "PREFKIT_CUSTOMER_SESSION_DAYS", env["PREFKIT_CUSTOMER_SESSION_DAYS"]
             )
+        if "PREFKIT_WEBHOOKS" in env:
+            values["webhooks_file"] = env["PREFKIT_WEBHOOKS"] or None
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("allowed_origins"), str):
             values["allowed_origins"] = _origins(values["allowed_origins"])

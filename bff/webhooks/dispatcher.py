@@ -1,0 +1,238 @@
+"""The dispatcher: claims due deliveries from the outbox, POSTs them signed, records the outcome.
+
+It runs inside the BFF (:class:`bff.webhooks.WebhooksPlugin`, woken by every commit) or as its own process
+(``prefkit dispatch``); any number may run against one database. Each claim is a short write transaction
+that leases the claimed rows (:func:`bff.storage.outbox.claim_due`), so two live dispatchers never send one
+delivery twice; a dispatcher that dies mid-delivery leaves a lease that runs out, and the delivery is sent
+again (the receiver deduplicates by ``webhook-id``).
+
+Per attempt: a timeout (:attr:`DispatchPolicy.timeout_seconds`), no redirects followed (a 3xx is a failed
+attempt: a subscriber's URL must not send signed events to another host). A 2xx answer delivers; anything
+else is retried after an exponential backoff with full jitter (``first_retry_seconds`` doubled per failure,
+at most ``max_retry_interval_seconds``, each wait drawn from its upper half) until ``retry_window_hours``
+after the event was recorded; the last attempt is made at the window's end and a failure then makes the
+delivery ``dead`` (listed to operators, re-sent by a replay).
+
+``clock`` is the scheduling time (tests move it instead of waiting); signatures always carry the wall
+clock, which receivers check against their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from ..storage import Database
+from ..storage.outbox import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryState, claim_due, finish_deliveries, prune
+from .config import DispatchPolicy, WebhookConfig
+from .wire import render_body, sign_headers
+
+__all__ = ["Attempt", "Dispatcher", "next_attempt"]
+
+logger = logging.getLogger("prefkit.webhooks")
+
+PRUNE_EVERY = timedelta(minutes=10)
+
+
+class Attempt:
+    """The outcome of one POST."""
+
+    __slots__ = ("error", "status")
+
+    def __init__(self, status: int | None, error: str | None) -> None:
+        self.status = status
+        self.error = error
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def next_attempt(
+    policy: DispatchPolicy, *, failures: int, created_at: datetime, now: datetime, rng: random.Random
+) -> datetime | None:
+    """When to try again after ``failures`` failed attempts, or ``None`` when the retry window is over."""
+    window_end = created_at + timedelta(hours=policy.retry_window_hours)
+    if now >= window_end:
+        return None
+    ceiling = min(policy.max_retry_interval_seconds, policy.first_retry_seconds * 2 ** min(failures - 1, 40))
+    wait = rng.uniform(ceiling / 2, ceiling)
+    return min(now + timedelta(seconds=wait), window_end)
+
+
+class Dispatcher:
+    """Delivers the outbox of ``database`` to ``config``'s subscribers (see the module doc)."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: WebhookConfig,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        owner: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.database = database
+        self.config = config
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.owner = owner or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:12]}"
+        """This dispatcher's lease name."""
+        self._rng = rng or random.SystemRandom()
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._wake = asyncio.Event()
+        self._last_prune: datetime | None = None
+        self.sent = 0
+        """Attempts made (any outcome)."""
+
+    # -- one round (tests drive these) ---------------------------------------------------------
+    async def run_once(self, limit: int | None = None) -> int:
+        """Claim due deliveries, send them concurrently, record the outcomes; returns how many were sent."""
+        rows = await self._claim(limit or self.config.policy.batch_size)
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def drain(self, *, max_rounds: int = 10_000) -> int:
+        """:meth:`run_once` until nothing is due (at the current ``clock``); returns the attempts made."""
+        total = 0
+        for _ in range(max_rounds):
+            sent = await self.run_once()
+            if not sent:
+                break
+            total += sent
+        return total
+
+    async def prune(self) -> tuple[int, int]:
+        """Delete what the retention period lets go (see :func:`bff.storage.outbox.prune`)."""
+        before = self.clock() - timedelta(hours=self.config.policy.retention_hours)
+        return await self.database.run_write_async([], lambda connection: prune(connection, before=before))
+
+    # -- running ---------------------------------------------------------------------------------
+    def wake(self, _event: object = None) -> None:
+        """Look for due deliveries now (call on the dispatcher's event loop)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set: up to ``batch_size`` deliveries in flight, each recorded as soon as
+        it is answered; idle, wait for :meth:`wake` or the poll interval. Database outages are logged and
+        retried; this never ends on an error."""
+        policy = self.config.policy
+        in_flight: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            try:
+                await self._maybe_prune()
+                free = policy.batch_size - len(in_flight)
+                rows = await self._claim(free) if free > 0 else []
+            except Exception as exc:  # noqa: BLE001 - the database is away: try again later, stay alive
+                logger.warning("webhook dispatcher cannot claim deliveries: %s", type(exc).__name__)
+                rows = []
+            for row in rows:
+                task = asyncio.create_task(self._deliver(row))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+                task.add_done_callback(lambda _task: self._wake.set())
+            if rows:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waiters, timeout=policy.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        if in_flight:
+            # Let sends finish (each bounded by the timeout) so their outcome is recorded, not re-sent.
+            await asyncio.wait(in_flight, timeout=policy.timeout_seconds + 5)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- parts ----------------------------------------------------------------------------------
+    async def _maybe_prune(self) -> None:
+        now = self.clock()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
+            self._last_prune = now
+            await self.prune()
+
+    async def _claim(self, limit: int) -> list[DeliveryRow]:
+        now = self.clock()
+        names = [s.name for s in self.config.subscribers]
+        lease_until = now + timedelta(seconds=self.config.policy.lease_seconds)
+        return await self.database.run_write_async(
+            [],
+            lambda connection: claim_due(
+                connection, now=now, owner=self.owner, lease_until=lease_until, limit=limit, subscribers=names
+            ),
+        )
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            policy = self.config.policy
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(policy.timeout_seconds),
+                follow_redirects=False,
+                trust_env=policy.use_env_proxy,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=policy.batch_size, max_keepalive_connections=32),
+            )
+        return self._client
+
+    async def send(self, url: str, headers: dict[str, str], body: bytes) -> Attempt:
+        """POST ``body``; never raises (a failure is an :class:`Attempt` with its error)."""
+        timeout = self.config.policy.timeout_seconds
+        try:
+            # wait_for on top of httpx's per-phase timeouts: a receiver trickling its answer byte by byte
+            # must not hold an attempt (and its lease) beyond the timeout.
+            response = await asyncio.wait_for(
+                self._http().post(url, content=body, headers=headers), timeout=timeout
+            )
+        except (asyncio.TimeoutError, httpx.TimeoutException):
+            return Attempt(None, f"no answer within {timeout:g} s")
+        except httpx.HTTPError as exc:
+            return Attempt(None, f"{type(exc).__name__}: {exc}"[:300])
+        if 300 <= response.status_code < 400:
+            return Attempt(response.status_code, "redirect not followed (answer the event at its URL)")
+        if not 200 <= response.status_code < 300:
+            return Attempt(response.status_code, f"HTTP {response.status_code}")
+        return Attempt(response.status_code, None)
+
+    async def _deliver(self, row: DeliveryRow) -> None:
+        subscriber = self.config.subscriber(row.subscriber)
+        if subscriber is None:  # claimed only for configured names; the config cannot change under us
+            return
+        body = render_body(subscriber, row.type, row.outbox_id, row.created_at, row.payload)
+        headers = sign_headers(self.config.secrets[subscriber.name], f"evt_{row.uid}", body)
+        attempt = await self.send(subscriber.url, headers, body)
+        self.sent += 1
+        now = self.clock()
+        if attempt.ok:
+            state = DeliveryState(subscriber=row.subscriber, outbox_id=row.outbox_id, status=DELIVERED,
+                                  attempted_at=now, next_attempt_at=now, last_status=attempt.status)
+        else:
+            retry_at = next_attempt(self.config.policy, failures=row.attempts + 1, created_at=row.created_at,
+                                    now=now, rng=self._rng)
+            state = DeliveryState(
+                subscriber=row.subscriber,
+                outbox_id=row.outbox_id,
+                status=PENDING if retry_at is not None else DEAD,
+                attempted_at=now,
+                next_attempt_at=retry_at or now,
+                last_status=attempt.status,
+                last_error=attempt.error,
+            )
+            if retry_at is None:
+                logger.warning("webhook delivery %s to %s is dead after %d attempts: %s",
+                               row.outbox_id, row.subscriber, row.attempts + 1, attempt.error)
+        try:
+            await self.database.run_write_async([], lambda c: finish_deliveries(c, self.owner, [state]))
+        except Exception as exc:  # noqa: BLE001 - the lease runs out and the delivery is retried
+            logger.warning("webhook dispatcher cannot record a delivery outcome: %s", type(exc).__name__)
