@@ -56,6 +56,7 @@ from .service import PreferenceService
 from .sessions import SessionRevocations
 from .settings import Settings
 from .storage import Database
+from .webhooks import webhooks_plugins
 from .widgets import WidgetsPlugin
 
 __all__ = ["API_PREFIX", "create_app", "default_plugins"]
@@ -69,7 +70,8 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
     """What an app contains when ``create_app`` gets no ``plugins``: the demo shop (its pages unless
     ``settings.extra["demo_pages"]`` is ``False``; its live widgets always), the catalog API, the data-subject
     rights endpoints (``/api/v1/me``), the preference widgets with their assets, and the page API of
-    ``prefkit.js`` (Consent Mode defaults, the shopper's state and its change stream).
+    ``prefkit.js`` (Consent Mode defaults, the shopper's state and its change stream), and the signed webhooks
+    when ``settings.webhooks_file`` configures subscribers (:mod:`bff.webhooks`).
 
     A shop adds its own plugin after these (``[*default_plugins(settings), ShopPlugin()]``) or picks the
     ones it wants."""
@@ -79,6 +81,7 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
         RightsPlugin(),
         WidgetsPlugin(),
         PageApiPlugin(),
+        *webhooks_plugins(settings),  # only when PREFKIT_WEBHOOKS names subscribers
     ]
 
 
