@@ -376,9 +376,13 @@ function gtagOf() {
   return window.gtag;
 }
 
-function updateConsentMode(page, source) {
+/**
+ * `update` when the signals changed, and also when a consent was answered without changing them (the
+ * shopper's first "Reject all" is an answer Google tags should hear: wait_for_update ends with it).
+ */
+function updateConsentMode(page, source, answered) {
   const signals = signalsOf(page);
-  if (!signals || sameJson(signals, lastSignals)) return;
+  if (!signals || (sameJson(signals, lastSignals) && !answered)) return;
   const gtag = gtagOf();
   if (!window.prefkitConsentMode) {
     // consent-mode.js is missing (or after the tags): defaults now are better than none, but late.
@@ -459,7 +463,9 @@ function applyState(next, fromTab = false) {
   const previous = state;
   state = next;
   const source = next.source;
-  updateConsentMode(next, source);
+  const answered = previous !== null && Object.keys(next.consents).some(
+    (key) => !sameJson(previous.values[key], next.values[key]));
+  updateConsentMode(next, source, answered);
   gate();
   if (!fromTab) channel?.postMessage(next);
   if (!previous) {
@@ -526,6 +532,10 @@ function openCenter() {
     return own;
   }
   let dialog = document.querySelector("dialog[data-prefkit-center]");
+  if (dialog && !dialog.open) {
+    dialog.remove(); // closed, its "close" event (which removes it) still queued
+    dialog = null;
+  }
   if (!dialog) {
     dialog = document.createElement("dialog");
     dialog.setAttribute("data-prefkit-center", "");
