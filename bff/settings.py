@@ -83,6 +83,9 @@ class Settings:
     api_key: str = ""
     """``PREFKIT_API_KEY``: lets a server read any subject's profile (``X-API-Key``). Empty disables it; else
     at least 32 random characters (checked at start, demo mode included)."""
+    metrics_key: str = ""
+    """``PREFKIT_METRICS_KEY``: what a Prometheus scrape of ``/metrics`` sends as ``Authorization: Bearer
+    <key>``. Empty disables the endpoint (403); else at least 32 random characters (checked at start)."""
     allowed_origins: tuple[str, ...] = ()
     """``PREFKIT_ALLOWED_ORIGINS``: comma list of ``scheme://host[:port]`` allowed for CORS, component
     websockets, CSRF-checked writes and framing (``frame-ancestors``). Same origin is always allowed."""
@@ -125,6 +128,7 @@ class Settings:
             ("PREFKIT_SHOP_SECRET", "shop_secret"),
             ("PREFKIT_ADMIN_KEY", "admin_key"),
             ("PREFKIT_API_KEY", "api_key"),
+            ("PREFKIT_METRICS_KEY", "metrics_key"),
         ):
             if name in env:
                 values[attr] = env[name]
@@ -176,7 +180,11 @@ class Settings:
             )
         # Keys are checked in demo mode too: demo mode never invents them, and a guessable admin key on a
         # demo reachable from the network is as bad as anywhere else.
-        checked = [("PREFKIT_ADMIN_KEY", settings.admin_key), ("PREFKIT_API_KEY", settings.api_key)]
+        checked = [
+            ("PREFKIT_ADMIN_KEY", settings.admin_key),
+            ("PREFKIT_API_KEY", settings.api_key),
+            ("PREFKIT_METRICS_KEY", settings.metrics_key),
+        ]
         if not settings.demo:
             checked[:0] = [("PREFKIT_SECRET", settings.secret), ("PREFKIT_SHOP_SECRET", settings.shop_secret)]
         for name, value in checked:

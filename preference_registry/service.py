@@ -70,6 +70,7 @@ class RegistryService:
         self._last_rejection: RegistryRejection | None = None
         self._swap_lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._rejection_listeners: list[Callable[[RegistryRejection], None]] = []
 
     @classmethod
     def from_file(cls, path: str | Path) -> RegistryService:
@@ -101,6 +102,11 @@ class RegistryService:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
+    def subscribe_rejections(self, listener: Callable[[RegistryRejection], None]) -> Callable[[], None]:
+        """Call ``listener(rejection)`` after every refused document (metrics count reload failures)."""
+        self._rejection_listeners.append(listener)
+        return lambda: self._rejection_listeners.remove(listener) if listener in self._rejection_listeners else None
+
     def validate(self, text: str, fmt: Format | None = None, source: str | None = None) -> RegistrySnapshot:
         """A snapshot of ``text`` without activating it; a refusal is recorded and raised."""
         try:
@@ -110,8 +116,13 @@ class RegistryService:
             raise
 
     def _reject(self, exc: RegistryLoadError, source: str | None) -> None:
-        self._last_rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=exc.errors)
+        self._last_rejection = rejection = RegistryRejection(at=datetime.now(UTC), source=source, errors=exc.errors)
         logger.warning("registry rejected, keeping version %s:\n%s", self._current.version, exc)
+        for listener in list(self._rejection_listeners):
+            try:
+                listener(rejection)
+            except Exception:  # a broken subscriber must not turn a refusal into a crash of the watcher
+                logger.exception("registry rejection listener %r failed", listener)
 
     def activate(self, snapshot: RegistrySnapshot) -> bool:
         """Make ``snapshot`` the live registry; ``False`` when it is the version already live."""
