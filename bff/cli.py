@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -85,6 +87,21 @@ def _create_app(settings: object, database: object | None = None):  # noqa: ANN2
         raise click.ClickException(str(exc)) from None
 
 
+def _metrics_directory() -> str | None:
+    """Give the workers one prometheus_client multiprocess directory (bff/metrics.py), empty at start as
+    prometheus_client requires; returns the one created here (removed at exit), ``None`` for the operator's."""
+    from .metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        for stale in Path(given).glob("*.db"):  # the previous run's values; only prometheus_client's files
+            stale.unlink(missing_ok=True)
+        return None
+    created = tempfile.mkdtemp(prefix="prefkit-metrics-")
+    os.environ[MULTIPROC_ENV] = created
+    return created
+
+
 def worker_app():  # noqa: ANN201 - Litestar, imported lazily
     """The app of one ``prefkit serve --workers N`` worker process (uvicorn's factory): settings from the
     environment the supervisor handed down; the database was migrated by the supervisor before it started."""
@@ -117,6 +134,7 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False, w
                 os.environ[name] = str(value)
         os.environ["PREFKIT_DEMO"] = "1" if settings.demo else "0"  # type: ignore[attr-defined]
         os.environ["PREFKIT_WORKERS"] = str(workers)
+        metrics_dir = _metrics_directory()
     click.echo(
         f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
         f"OpenAPI: http://{host}:{port}/schema)" + (f", {workers} worker processes" if workers > 1 else "")
@@ -141,7 +159,11 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False, w
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        try:
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     server = uvicorn.Server(config)
     server.run()
@@ -312,6 +334,91 @@ def verify_ledger(database_url: str, subject: str | None) -> None:
     click.echo(f"{len(subjects) - len(broken)} of {len(subjects)} chain(s) verify")
     if broken:
         sys.exit(1)
+
+
+def _webhook_config(path: str):  # noqa: ANN202 - WebhookConfig, imported lazily for a fast --help
+    from .webhooks import WebhookConfigError, load_webhooks
+
+    try:
+        config = load_webhooks(path)
+    except WebhookConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not config.subscribers:
+        raise click.ClickException(f"{path}: no [[subscribers]]: nothing to deliver")
+    return config
+
+
+@main.command()
+@click.option(
+    "--database-url",
+    envvar="PREFKIT_DATABASE_URL",
+    default="sqlite:///./prefkit.db",
+    show_default=True,
+    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
+)
+@click.option(
+    "--webhooks",
+    "webhooks_file",
+    envvar="PREFKIT_WEBHOOKS",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Webhook subscribers file (env PREFKIT_WEBHOOKS; docs/bff.md, Webhooks).",
+)
+def dispatch(database_url: str, webhooks_file: str) -> None:
+    """Deliver the webhook outbox, next to the BFF's own dispatcher or instead of it (in_bff = false).
+
+    Any number may run against one PostgreSQL database (row leases: no event is sent twice while they run).
+    SQLite has one writer: every dispatcher's claims queue on it. Stops on SIGTERM/SIGINT."""
+    from .storage import Database
+    from .webhooks.commands import run_dispatcher
+
+    config = _webhook_config(webhooks_file)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per delivery is noise
+    database = Database(database_url)
+    try:
+        revision = database.migrate()
+    except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback
+        raise click.ClickException(f"cannot migrate {database_url}: {exc}") from None
+    click.echo(f"database {database.url.render_as_string()} at schema revision {revision}")
+    click.echo(f"delivering to: {', '.join(s.name for s in config.subscribers)}")
+    try:
+        run_dispatcher(database, config)
+    finally:
+        database.dispose()
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook tools."""
+
+
+@webhooks.command("test")
+@click.argument("url")
+@click.option(
+    "--secret-env",
+    default="PREFKIT_WEBHOOK_SECRET",
+    show_default=True,
+    help="Environment variable holding the signing secret (whsec_<base64>).",
+)
+@click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds to wait for the answer.")
+def webhooks_test(url: str, secret_env: str, timeout: float) -> None:
+    """POST a signed sample event (type webhook.test) to URL; exit 1 unless it answers 2xx."""
+    from .webhooks import WebhookConfigError
+    from .webhooks.commands import send_sample
+    from .webhooks.config import check_secret, check_url
+
+    try:
+        secret = check_secret(secret_env, os.environ.get(secret_env))
+        check_url("URL", url)
+    except WebhookConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    message_id, attempt = send_sample(url, secret, timeout=timeout)
+    if attempt.ok:
+        click.echo(f"{url}: HTTP {attempt.status} for webhook-id {message_id}")
+        return
+    click.echo(f"{url}: failed for webhook-id {message_id}: {attempt.error}", err=True)
+    sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,6 +42,8 @@ __all__ = [
     "Subscriber",
     "WebhookConfig",
     "WebhookConfigError",
+    "check_secret",
+    "check_url",
     "load_webhooks",
     "parse_webhooks",
 ]
@@ -135,7 +137,8 @@ class WebhookConfig(msgspec.Struct, frozen=True, kw_only=True):
         return next((s for s in self.subscribers if s.name == name), None)
 
 
-def _check_secret(variable: str, value: str | None) -> str:
+def check_secret(variable: str, value: str | None) -> str:
+    """``value`` if it is a usable signing secret, else :class:`WebhookConfigError` naming ``variable``."""
     if not value:
         raise WebhookConfigError(f"{variable} is not set; it must hold the subscriber's signing secret "
                                  "(whsec_ + base64 of 24..64 random bytes)")
@@ -153,13 +156,22 @@ def _check_secret(variable: str, value: str | None) -> str:
     return value
 
 
+def check_url(where: str, url: str) -> None:
+    """Refuse what is not an ``http(s)://host...`` URL without credentials (:class:`WebhookConfigError`)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
+        raise WebhookConfigError(f"{where}: expected an http(s) URL with a host, got {url[:200]!r}")
+    if parts.username or parts.password:
+        raise WebhookConfigError(f"{where}: credentials do not belong in the URL (events are signed)")
+
+
 def _check_subscriber(index: int, subscriber: Subscriber) -> None:
     where = f"subscribers[{index}]"
-    parts = urlsplit(subscriber.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookConfigError(f"{where}.url: expected an http(s) URL with a host, got {subscriber.url!r}")
-    if parts.username or parts.password:
-        raise WebhookConfigError(f"{where}.url: credentials do not belong in the URL (events are signed)")
+    check_url(f"{where}.url", subscriber.url)
     for position, pattern in enumerate(subscriber.events):
         if not any(fnmatch.fnmatchcase(event_type, pattern) for event_type in EVENT_TYPES):
             raise WebhookConfigError(
@@ -189,7 +201,7 @@ def parse_webhooks(text: str, environ: Mapping[str, str] | None = None, *, sourc
             _check_subscriber(index, subscriber)
         except WebhookConfigError as exc:
             raise WebhookConfigError(f"{source}: {exc}") from None
-        secrets[subscriber.name] = _check_secret(subscriber.secret_env, env.get(subscriber.secret_env))
+        secrets[subscriber.name] = check_secret(subscriber.secret_env, env.get(subscriber.secret_env))
     return WebhookConfig(subscribers=parsed.subscribers, policy=parsed.dispatch, secrets=secrets)
 
 

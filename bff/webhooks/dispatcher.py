@@ -34,7 +34,7 @@ from ..storage.outbox import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryStat
 from .config import DispatchPolicy, WebhookConfig
 from .wire import render_body, sign_headers
 
-__all__ = ["Attempt", "Dispatcher", "next_attempt"]
+__all__ = ["Attempt", "Dispatcher", "http_client", "next_attempt", "post"]
 
 logger = logging.getLogger("prefkit.webhooks")
 
@@ -53,6 +53,35 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+def http_client(policy: DispatchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The client deliveries go through: the policy's timeout, no redirects followed, no proxy from the
+    environment unless the policy says so."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(policy.timeout_seconds),
+        follow_redirects=False,
+        trust_env=policy.use_env_proxy,
+        transport=transport,
+        limits=httpx.Limits(max_connections=policy.batch_size, max_keepalive_connections=32),
+    )
+
+
+async def post(client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes, timeout: float) -> Attempt:
+    """POST ``body`` once; never raises (a failure is an :class:`Attempt` with its error)."""
+    try:
+        # wait_for on top of httpx's per-phase timeouts: a receiver trickling its answer byte by byte
+        # must not hold an attempt (and its lease) beyond the timeout.
+        response = await asyncio.wait_for(client.post(url, content=body, headers=headers), timeout=timeout)
+    except (asyncio.TimeoutError, httpx.TimeoutException):
+        return Attempt(None, f"no answer within {timeout:g} s")
+    except httpx.HTTPError as exc:
+        return Attempt(None, f"{type(exc).__name__}: {exc}"[:300])
+    if 300 <= response.status_code < 400:
+        return Attempt(response.status_code, "redirect not followed (answer the event at its URL)")
+    if not 200 <= response.status_code < 300:
+        return Attempt(response.status_code, f"HTTP {response.status_code}")
+    return Attempt(response.status_code, None)
 
 
 def next_attempt(
@@ -174,36 +203,11 @@ class Dispatcher:
             ),
         )
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            policy = self.config.policy
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(policy.timeout_seconds),
-                follow_redirects=False,
-                trust_env=policy.use_env_proxy,
-                transport=self._transport,
-                limits=httpx.Limits(max_connections=policy.batch_size, max_keepalive_connections=32),
-            )
-        return self._client
-
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> Attempt:
-        """POST ``body``; never raises (a failure is an :class:`Attempt` with its error)."""
-        timeout = self.config.policy.timeout_seconds
-        try:
-            # wait_for on top of httpx's per-phase timeouts: a receiver trickling its answer byte by byte
-            # must not hold an attempt (and its lease) beyond the timeout.
-            response = await asyncio.wait_for(
-                self._http().post(url, content=body, headers=headers), timeout=timeout
-            )
-        except (asyncio.TimeoutError, httpx.TimeoutException):
-            return Attempt(None, f"no answer within {timeout:g} s")
-        except httpx.HTTPError as exc:
-            return Attempt(None, f"{type(exc).__name__}: {exc}"[:300])
-        if 300 <= response.status_code < 400:
-            return Attempt(response.status_code, "redirect not followed (answer the event at its URL)")
-        if not 200 <= response.status_code < 300:
-            return Attempt(response.status_code, f"HTTP {response.status_code}")
-        return Attempt(response.status_code, None)
+        """POST ``body`` through this dispatcher's client (see :func:`post`)."""
+        if self._client is None:
+            self._client = http_client(self.config.policy, self._transport)
+        return await post(self._client, url, headers, body, self.config.policy.timeout_seconds)
 
     async def _deliver(self, row: DeliveryRow) -> None:
         subscriber = self.config.subscriber(row.subscriber)
