@@ -13,9 +13,9 @@ import msgspec
 from preference_registry import RegistrySnapshot
 
 from .effective import EffectiveValue
-from .kinds import KINDS, FilterProfile, ProfileParts, SliderProfile
+from .kinds import KINDS, FilterProfile, PrioritiesProfile, ProfileParts, SliderProfile
 
-__all__ = ["FilterProfile", "Profile", "SliderProfile", "build_profile"]
+__all__ = ["FilterProfile", "PrioritiesProfile", "Profile", "SliderProfile", "build_profile"]
 
 
 class Profile(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +35,8 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     """Active filters."""
     sliders: list[SliderProfile]
     """Sliders in effect."""
+    priorities: list[PrioritiesProfile] = msgspec.field(default_factory=list)
+    """The shopper's orders of criteria in effect (``priorities`` types), with rank-based weights."""
 
 
 def build_profile(snapshot: RegistrySnapshot, effective: Mapping[str, EffectiveValue],
@@ -50,7 +52,7 @@ def build_profile(snapshot: RegistrySnapshot, effective: Mapping[str, EffectiveV
     return Profile(subject=subject, registry_version=snapshot.version,
                    personalized=_personalized(snapshot, effective, parts.purposes, parts.sliders),
                    granted_consents=parts.granted_consents, purposes=parts.purposes, filters=parts.filters,
-                   sliders=parts.sliders)
+                   sliders=parts.sliders, priorities=parts.priorities)
 
 
 def _personalized(snapshot: RegistrySnapshot, effective: Mapping[str, EffectiveValue], purposes: list[str],

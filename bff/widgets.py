@@ -52,6 +52,7 @@ from components import (
     PreferenceProvider,
     PreferenceSlider,
     PreferenceStoreError,
+    PriorityList,
     StoreCapabilities,
 )
 from preference_registry import (
@@ -61,6 +62,7 @@ from preference_registry import (
     RegistrySnapshot,
     SliderType,
 )
+from preference_registry.kinds.priorities import PrioritiesType
 
 from .api.context import gpc_of, request_locale
 from .assets import StaticAsset, serve_asset
@@ -281,6 +283,11 @@ def _filter_group(request: WidgetRequest, snapshot: RegistrySnapshot) -> Compone
     return FilterGroup(pref.key, chips=_flag(request.props, "chips", False))
 
 
+def _priorities(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+    pref = _preference(PrioritiesType)(request, snapshot)
+    return PriorityList(pref.key)
+
+
 def _center(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
     return PreferenceCenter(chips=_flag(request.props, "chips", True))
 
@@ -293,6 +300,7 @@ WIDGETS: Mapping[str, WidgetFactory] = MappingProxyType({
     "consent-toggle": widget_factory(_consent_toggle),
     "preference-slider": widget_factory(_slider),
     "filter-group": widget_factory(_filter_group),
+    "priorities": widget_factory(_priorities),
     "preference-center": widget_factory(_center, history=True),
     "consent-banner": widget_factory(_banner),
 })

@@ -31,6 +31,7 @@ from .session import (
     SessionContext,
     use_session,
 )
+from .priorities import PriorityList
 from .slider import PreferenceSlider, slider_key_value, slider_value_at
 from .why_this import WhyThis
 from .store import (
@@ -63,6 +64,7 @@ __all__ = [
     "PreferenceSlider",
     "PreferenceStore",
     "PreferenceStoreError",
+    "PriorityList",
     "SessionContext",
     "StoreCapabilities",
     "Unsubscribe",

@@ -75,6 +75,18 @@ _EN: Final[Mapping[str, str]] = {
     "retry": "Try again",
     "connection_lost": "The connection to your settings was lost.",
     "unavailable": "Your settings are not available right now.",
+    "priorities_help": (
+        "Most important first. Use the buttons, or Alt+Arrow Up and Alt+Arrow Down on an item "
+        "(Alt+Home, Alt+End: to the top, to the bottom)."
+    ),
+    "priorities_move_up": "Move {label} up",
+    "priorities_move_down": "Move {label} down",
+    "priorities_leave_out": "Leave out {label}",
+    "priorities_add_back": "Add {label} back",
+    "priorities_left_out_title": "Left out",
+    "priorities_moved": "{label} moved to position {position} of {count}",
+    "priorities_left_out": "{label} left out",
+    "priorities_added": "{label} added at position {position} of {count}",
 }
 
 _PL: Final[Mapping[str, str]] = {
@@ -137,6 +149,18 @@ _PL: Final[Mapping[str, str]] = {
     "retry": "Spróbuj ponownie",
     "connection_lost": "Połączenie z Twoimi ustawieniami zostało przerwane.",
     "unavailable": "Twoje ustawienia są teraz niedostępne.",
+    "priorities_help": (
+        "Najważniejsze na górze. Użyj przycisków albo Alt+strzałka w górę i Alt+strzałka w dół na elemencie "
+        "(Alt+Home, Alt+End: na początek, na koniec)."
+    ),
+    "priorities_move_up": "Przesuń w górę: {label}",
+    "priorities_move_down": "Przesuń w dół: {label}",
+    "priorities_leave_out": "Pomiń: {label}",
+    "priorities_add_back": "Przywróć: {label}",
+    "priorities_left_out_title": "Pominięte",
+    "priorities_moved": "{label}: przeniesiono na pozycję {position} z {count}",
+    "priorities_left_out": "{label}: pominięto",
+    "priorities_added": "{label}: przywrócono na pozycji {position} z {count}",
 }
 
 CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({"en": _EN, "pl": _PL})

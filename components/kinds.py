@@ -18,6 +18,7 @@ from preference_registry import UnknownKindError as _RegistryUnknownKindError
 
 from .common import ControlKind, ControlLayout, ControlSlot
 from .filter_group import CONTROL as _FILTER
+from .priorities import CONTROL as _PRIORITIES
 from .slider import CONTROL as _SLIDER
 
 __all__ = ["CONTROLS", "ControlKind", "ControlLayout", "ControlSlot", "KindTable", "UnknownKindError"]
@@ -80,6 +81,7 @@ class KindTable(Mapping[str, T], Generic[T]):
 
 
 CONTROLS: KindTable[ControlKind] = KindTable(
-    "control component", {"consent": _CONSENT, "slider": _SLIDER, "filter": _FILTER}
+    "control component",
+    {"consent": _CONSENT, "slider": _SLIDER, "filter": _FILTER, "priorities": _PRIORITIES},
 )
 """Kind name -> how the components render and describe a preference of that kind."""

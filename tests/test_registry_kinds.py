@@ -44,6 +44,7 @@ from preference_registry import (
 from preference_registry.common import PreferenceBase
 from preference_registry.kinds import Kind, localized_texts
 from preference_registry.schema import PREFERENCE_KINDS
+from preference_registry.kinds.priorities import PrioritiesType
 from preference_registry.validate import validate_document
 
 from registry_strategies import registry_documents
@@ -124,8 +125,8 @@ def test_every_registry_hashes_its_wording_as_ledger_format_1(doc: dict[str, Any
 # -- the table drives the registry -----------------------------------------------------------------------
 def test_the_kinds_table_is_what_the_document_decodes() -> None:
     structs = tuple(kind.struct for kind in KINDS.values())
-    assert list(KINDS) == ["consent", "slider", "filter"]
-    assert structs == (ConsentType, SliderType, FilterType)
+    assert list(KINDS) == ["consent", "slider", "filter", "priorities"]
+    assert structs == (ConsentType, SliderType, FilterType, PrioritiesType)
     assert get_args(PreferenceType) == structs
     assert PREFERENCE_KINDS == dict(zip(KINDS, structs))
     preferences_type = {f.name: f.type for f in msgspec.structs.fields(RegistryDocument)}["preferences"]
@@ -202,7 +203,7 @@ def test_kind_of_names_what_it_was_given() -> None:
     with pytest.raises(UnknownKindError) as exc:
         kind_of("rating")
     _assert_unknown(exc, "'rating'")
-    assert exc.value.kind == "'rating'" and exc.value.known == ("consent", "slider", "filter")
+    assert exc.value.kind == "'rating'" and exc.value.known == ("consent", "slider", "filter", "priorities")
     with pytest.raises(UnknownKindError) as exc:
         kind_of(object())
     _assert_unknown(exc, "(none on object)")
@@ -214,7 +215,7 @@ def test_a_file_with_an_unknown_kind_lists_the_kinds_of_the_table() -> None:
     with pytest.raises(preference_registry.RegistryLoadError) as exc:
         load_registry(json.dumps(doc), "json")
     [issue] = exc.value.errors
-    assert (issue.path, issue.expected, issue.got) == ("preferences[0].kind", "consent | slider | filter",
+    assert (issue.path, issue.expected, issue.got) == ("preferences[0].kind", "consent | slider | filter | priorities",
                                                        "'rating'")
 
 
@@ -365,8 +366,8 @@ def test_a_new_kind_is_one_module_and_one_table_entry(tmp_path: Path) -> None:
     source, imports = re.subn(r"^from \.slider import KIND as _SLIDER$",
                               "from .slider import KIND as _SLIDER\nfrom .rating import KIND as _RATING",
                               source, flags=re.M)
-    source, entries = re.subn(r"\(_CONSENT, _SLIDER, _FILTER\)", "(_CONSENT, _SLIDER, _FILTER, _RATING)",
-                              source)
+    source, entries = re.subn(r"\(_CONSENT, _SLIDER, _FILTER, _PRIORITIES\)",
+                              "(_CONSENT, _SLIDER, _FILTER, _PRIORITIES, _RATING)", source)
     assert (imports, entries) == (1, 1), "the kinds table is no longer one import and one tuple entry"
     table.write_text(source)
 
@@ -376,7 +377,7 @@ def test_a_new_kind_is_one_module_and_one_table_entry(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["file"].startswith(str(tmp_path))
-    assert out["kinds"] == ["consent", "slider", "filter", "rating"]
+    assert out["kinds"] == ["consent", "slider", "filter", "priorities", "rating"]
     assert (out["default"], out["valid"]) == (3, 4)
     assert out["invalid"] == ["value", "1..4 | null", "5"]
     assert out["schema"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 4}
@@ -385,5 +386,5 @@ def test_a_new_kind_is_one_module_and_one_table_entry(tmp_path: Path) -> None:
     assert out["hash"] != out["hash_after_wording_change"] and out["news_hash_unchanged"]
     assert "preferences[0].low_label.de" in out["warnings"]
     assert out["errors"] == [["preferences[0].default", "more stars than the rating has"]]
-    assert out["unknown"] == "consent | slider | filter | rating"
+    assert out["unknown"] == "consent | slider | filter | priorities | rating"
     assert out["document_schema_has_it"]

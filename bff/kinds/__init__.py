@@ -18,6 +18,8 @@ from .base import ALL_METHODS, BffKind, ProfileParts, Words
 from .consent import KIND as _CONSENT
 from .filter import KIND as _FILTER
 from .filter import FilterProfile
+from .priorities import KIND as _PRIORITIES
+from .priorities import PrioritiesProfile, PriorityProfile, rank_weights
 from .slider import KIND as _SLIDER
 from .slider import SliderProfile
 
@@ -26,13 +28,16 @@ __all__ = [
     "KINDS",
     "BffKind",
     "FilterProfile",
+    "PrioritiesProfile",
+    "PriorityProfile",
     "ProfileParts",
     "SliderProfile",
     "UnknownKindError",
     "Words",
+    "rank_weights",
 ]
 
 KINDS: _KindTable[BffKind] = _KindTable(
-    "BFF entry", {"consent": _CONSENT, "slider": _SLIDER, "filter": _FILTER}
+    "BFF entry", {"consent": _CONSENT, "slider": _SLIDER, "filter": _FILTER, "priorities": _PRIORITIES}
 )
 """Kind name -> the BFF's pieces of that kind."""

@@ -28,6 +28,8 @@ class ProfileParts:
     """``FilterProfile`` items."""
     sliders: list[Any] = field(default_factory=list)
     """``SliderProfile`` items."""
+    priorities: list[Any] = field(default_factory=list)
+    """``PrioritiesProfile`` items."""
 
 
 def _never(_pref: PreferenceType) -> bool:

@@ -17,6 +17,9 @@
  *   data-prefkit-autofocus="selector"  focus (the matching descendant of) this element when it appears.
  *   data-prefkit-chip                  a removable chip: after it is removed, focus goes to the next chip
  *                                      (or the group's first option) instead of being lost.
+ *   data-prefkit-move="part"           a button of a rearrangeable item ([data-criterion]): when a re-render
+ *                                      moves the item (re-inserting a node drops its focus), focus follows
+ *                                      the item to its button of that part (or its first button).
  * Any other focused element a re-render removes hands focus to its control's remaining chips or to the
  * next focusable element after the control.
  */
@@ -175,6 +178,37 @@ if (!window.__prefkitComponents) {
     true,
   );
 
+  // The move button last focused in a rearrangeable list (components/priorities.py): which item, which
+  // button. The item's node is moved or re-created when the order changes; focus follows it.
+  let lastMove = null;
+  document.addEventListener(
+    "focusin",
+    (event) => {
+      const button = event.target instanceof Element ? event.target.closest("[data-prefkit-move]") : null;
+      const item = button && button.closest("[data-criterion]");
+      const control = item && item.closest("[data-key]");
+      lastMove = control
+        ? { control, criterion: item.getAttribute("data-criterion"), part: button.getAttribute("data-prefkit-move") }
+        : null;
+    },
+    true,
+  );
+
+  function followMovedItem() {
+    const active = document.activeElement;
+    if (!lastMove || (active && active !== document.body && active.isConnected)) return;
+    const { control, criterion, part } = lastMove;
+    if (!control.isConnected) return;
+    const item = Array.from(control.querySelectorAll("[data-criterion]")).find(
+      (el) => el.getAttribute("data-criterion") === criterion,
+    );
+    if (!item) return;
+    const target =
+      Array.from(item.querySelectorAll("[data-prefkit-move]")).find((el) => el.getAttribute("data-prefkit-move") === part) ||
+      item.querySelector("button");
+    if (target) target.focus();
+  }
+
   const IDENTITY = ["role", "name", "value", "aria-label", "data-part"];
 
   // The same control re-created by a re-render (same tag, role, name, value, label and part).
@@ -234,6 +268,7 @@ if (!window.__prefkitComponents) {
         pendingChip = null;
       }
     }
+    followMovedItem();
     if (!pendingChip) recoverLostFocus();
   }
 

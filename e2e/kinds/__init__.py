@@ -16,6 +16,7 @@ from components.kinds import UnknownKindError
 from .base import KindWidget, Scope, TabTarget, accessible_name, number_text
 from .consent import ConsentToggleWidget
 from .filter import FilterGroupWidget
+from .priorities import PriorityListWidget
 from .slider import SliderWidget
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ConsentToggleWidget",
     "FilterGroupWidget",
     "KindWidget",
+    "PriorityListWidget",
     "Scope",
     "SliderWidget",
     "TabTarget",
@@ -33,6 +35,7 @@ __all__ = [
 
 KINDS: _KindTable[type[KindWidget]] = _KindTable(
     "QA-kit page object",
-    {widget.kind: widget for widget in (ConsentToggleWidget, SliderWidget, FilterGroupWidget)},
+    {widget.kind: widget
+     for widget in (ConsentToggleWidget, SliderWidget, FilterGroupWidget, PriorityListWidget)},
 )
 """Kind name -> the page object class of that kind's control."""

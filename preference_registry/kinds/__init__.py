@@ -20,6 +20,7 @@ from ..i18n import localize_list as _localize_list
 from .base import COMMON_TEXTS, CheckContext, Kind, LabelledList, ShopperText, common_texts, labelled_texts
 from .consent import KIND as _CONSENT
 from .filter import KIND as _FILTER
+from .priorities import KIND as _PRIORITIES
 from .slider import KIND as _SLIDER
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
     "wording",
 ]
 
-KINDS: Mapping[str, Kind[Any]] = MappingProxyType({kind.name: kind for kind in (_CONSENT, _SLIDER, _FILTER)})
+KINDS: Mapping[str, Kind[Any]] = MappingProxyType({kind.name: kind for kind in (_CONSENT, _SLIDER, _FILTER, _PRIORITIES)})
 """Every kind, by name, in the order the documentation and error messages list them. Read-only: a kind is
 added here, in the source, not registered at run time."""
 
