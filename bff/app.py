@@ -48,6 +48,7 @@ from .catalog import CatalogPlugin
 from .demo import DemoPlugin
 from .identity import Identity, IdentityMiddleware
 from .limits import BUDGET_STATE_KEY, WriteBudget, WriteLimitMiddleware, charge_write
+from .metrics import MetricsPlugin
 from .page_api import PageApiPlugin
 from .plugins import PluginConflictError, PluginSetup, PrefkitPlugin
 from .reactpy_bridge import ReactPyBridgeConfig, create_reactpy_router
@@ -82,6 +83,7 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
         WidgetsPlugin(),
         PageApiPlugin(),
         *webhooks_plugins(settings),  # only when PREFKIT_WEBHOOKS names subscribers
+        MetricsPlugin(),  # /metrics: answers only a scrape with PREFKIT_METRICS_KEY
     ]
 
 
