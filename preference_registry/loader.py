@@ -20,7 +20,8 @@ import msgspec
 import yaml
 
 from .errors import RegistryIssue, RegistryLoadError
-from .schema import MAX_EXACT_INTEGER, PREFERENCE_KINDS, RegistryDocument, Section, ShopSettings
+from .schema import (MAX_EXACT_INTEGER, PREFERENCE_KINDS, Experiment, RegistryDocument, Section, ShopSettings,
+                     Variant)
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -151,6 +152,8 @@ class Decoded(NamedTuple):
     unreadable: dict[str, frozenset[str]]
     """Per part (``shop``, ``preferences[3]``...), the fields (``max``, ``options[1].key``...) that could not be
     read; they hold ``None`` in ``document``, and the semantic rules that need them are skipped."""
+    experiment_indices: list[int] | None = None
+    """File position of each entry of ``document.experiments`` (``None``: every entry, in order)."""
 
 
 def decode_document(raw: Any, source: str | None = None) -> Decoded:
@@ -175,11 +178,11 @@ def decode_document(raw: Any, source: str | None = None) -> Decoded:
     if broken:
         unreadable["shop"] = broken
     parts: dict[str, tuple[list[Any], list[int]]] = {}
-    for list_name in ("preferences", "sections"):
+    for list_name in ("preferences", "sections", "experiments"):
         items: list[Any] = []
         indices: list[int] = []
         for index, item in enumerate(raw.get(list_name) if isinstance(raw.get(list_name), list) else []):
-            cls = _entry_class(item) if list_name == "preferences" else Section
+            cls = _entry_class(item) if list_name == "preferences" else _LIST_CLASSES[list_name]
             if cls is None or not isinstance(item, dict):
                 continue  # no kind, no rules: the structural issue says why
             fields = {k: v for k, v in item.items() if k != "kind"}
@@ -189,8 +192,13 @@ def decode_document(raw: Any, source: str | None = None) -> Decoded:
             items.append(entry)
             indices.append(index)
         parts[list_name] = (items, indices)
-    partial = RegistryDocument(shop=shop, preferences=parts["preferences"][0], sections=parts["sections"][0])
-    return Decoded(partial, issues, parts["preferences"][1], parts["sections"][1], unreadable)
+    partial = RegistryDocument(shop=shop, preferences=parts["preferences"][0], sections=parts["sections"][0],
+                               experiments=parts["experiments"][0])
+    return Decoded(partial, issues, parts["preferences"][1], parts["sections"][1], unreadable,
+                   parts["experiments"][1])
+
+
+_LIST_CLASSES: dict[str, type[msgspec.Struct]] = {"sections": Section, "experiments": Experiment}
 
 
 def _entry_class(item: Any) -> type[msgspec.Struct] | None:
@@ -363,7 +371,8 @@ def _structural_issues(raw: Any, source: str | None) -> list[RegistryIssue]:
                                     expected="a [shop] table with at least `name`", got="nothing", source=source))
     else:
         issues += _check_struct(raw["shop"], ShopSettings, "shop", source)
-    for list_name, item_check in (("sections", _check_section), ("preferences", _check_preference)):
+    for list_name, item_check in (("sections", _check_section), ("preferences", _check_preference),
+                                  ("experiments", _check_experiment)):
         items = raw.get(list_name, [])
         if not isinstance(items, list):
             issues.append(RegistryIssue(path=list_name, message=f"`{list_name}` must be a list",
@@ -379,6 +388,19 @@ def _structural_issues(raw: Any, source: str | None) -> list[RegistryIssue]:
 
 def _check_section(item: Any, path: str, source: str | None) -> list[RegistryIssue]:
     return _check_struct(item, Section, path, source)
+
+
+def _check_experiment(item: Any, path: str, source: str | None) -> list[RegistryIssue]:
+    issues = _check_struct(item, Experiment, path, source)
+    variants = item.get("variants") if isinstance(item, dict) else None
+    if isinstance(variants, list) and all(isinstance(v, dict) for v in variants):
+        # msgspec names only the first bad field of the list: report every field of every variant instead
+        # (the list's own length rule stays, as it is about the list).
+        inner = [issue for v_index, variant in enumerate(variants)
+                 for issue in _check_struct(variant, Variant, f"{path}.variants[{v_index}]", source)]
+        if inner:
+            issues = [issue for issue in issues if not issue.path.startswith(f"{path}.variants")] + inner
+    return issues
 
 
 def _check_preference(item: Any, path: str, source: str | None) -> list[RegistryIssue]:

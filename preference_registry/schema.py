@@ -31,6 +31,7 @@ from .common import (
     StrictStruct,
     full_match,
 )
+from .experiments import Experiment, Variant
 from .kinds import KINDS, kind_of, preference_union
 from .kinds.consent import ConsentMechanism, ConsentType
 from .kinds.filter import AppliesTo, FilterOption, FilterRule, FilterType
@@ -45,6 +46,7 @@ __all__ = [
     "AppliesTo",
     "Criterion",
     "ConsentMechanism",
+    "Experiment",
     "ConsentType",
     "FilterOption",
     "FilterRule",
@@ -65,6 +67,7 @@ __all__ = [
     "SliderStop",
     "SliderType",
     "StrictStruct",
+    "Variant",
 ]
 
 PreferenceType = preference_union(KINDS)
@@ -83,6 +86,9 @@ class RegistryDocument(StrictStruct):
     """The preference types, in file order."""
     sections: list[Section] = field(default_factory=list)
     """Optional headings that group preference types."""
+    experiments: list[Experiment] = field(default_factory=list)
+    """A/B tests of wording and defaults (:mod:`preference_registry.experiments`), guarded against dark
+    patterns by the validator."""
     schema_version: Literal[1] = 1
     """Format version of this document; only ``1`` exists."""
 

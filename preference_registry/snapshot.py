@@ -190,7 +190,8 @@ def load_registry(text: str, fmt: Format, source: str | None = None) -> Registry
             issues += validate_document(decoded.document, source=source,
                                         preference_indices=decoded.preference_indices,
                                         section_indices=decoded.section_indices,
-                                        unreadable=decoded.unreadable)
+                                        unreadable=decoded.unreadable,
+                                        experiment_indices=decoded.experiment_indices)
         if decoded.document is None or any(issue.severity == "error" for issue in issues):
             raise RegistryLoadError(issues, source)
         return build_snapshot(decoded.document, source_text=text, fmt=fmt, source=source, warnings=issues)

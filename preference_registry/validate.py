@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import RegistryIssue
+from .experiments import check_experiments
 from .grid import is_on_step
 from .kinds import kind_of, shopper_texts
 from .schema import ConsentType, PreferenceType, RegistryDocument
@@ -25,6 +26,7 @@ def validate_document(
     preference_indices: Sequence[int] | None = None,
     section_indices: Sequence[int] | None = None,
     unreadable: Mapping[str, frozenset[str]] | None = None,
+    experiment_indices: Sequence[int] | None = None,
 ) -> list[RegistryIssue]:
     """Every semantic error and warning of ``doc``.
 
@@ -34,6 +36,7 @@ def validate_document(
     runs when the fields it reads are readable, and is skipped otherwise rather than run on a guess.
     """
     checker = _Checker(doc, source, preference_indices, section_indices, unreadable or {})
+    checker.experiment_index = list(experiment_indices or range(len(doc.experiments)))
     return list(checker.run())
 
 
@@ -59,6 +62,7 @@ class _Checker:
         # Translations are checked against the shop's locales: only when those could be read.
         self.locales_known = self.readable("shop", "default_locale", "locales")
         self.section_keys_known = all(self.readable(f"sections[{i}]", "key") for i in self.section_index)
+        self.experiment_index: list[int] | None = None  # file positions of doc.experiments (None: as is)
 
     def readable(self, part: str, *fields: str) -> bool:
         """Whether every one of ``fields`` of ``part`` (and everything inside them) was read."""
@@ -95,6 +99,8 @@ class _Checker:
         for kind in {kind_of(pref).name: kind_of(pref) for _, pref in entries}.values():
             yield from kind.check_all(self, [(path, pref) for path, pref in entries if pref.kind == kind.name])
         yield from self.check_requires(entries, by_key)
+        yield from check_experiments(self, self.doc.experiments, by_key, self.check_text,
+                                     self.experiment_index)
 
     # -- shop and sections -------------------------------------------------------------------------
     def check_shop(self) -> Iterator[RegistryIssue]:
