@@ -42,6 +42,13 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "order.popular": "Popular with other shoppers",
         "order.default": "Placed mainly by popularity: no strong match with your choices",
         "order.neutral": "Neutral order: most popular first, not personalized",
+        "order.discovery": "Something different from your usual choices ({title})",
+        "priority.better": "Ranked higher: {quality}, because you put {criterion} {place}",
+        "priority.worse": "Ranked lower: {quality}, although you put {criterion} {place}",
+        "place.1": "first",
+        "place.2": "second",
+        "place.3": "third",
+        "place.n": "in place {position}",
         "summary.personalized": "Ordered by your choices",
         "summary.neutral": "Neutral order (most popular first): personalization is off or not allowed",
         "quality.lower": "lower {attribute}",
@@ -57,6 +64,13 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "order.popular": "Często wybierany przez klientów",
         "order.default": "Miejsce głównie według popularności: brak wyraźnego dopasowania do Twoich wyborów",
         "order.neutral": "Kolejność neutralna: najpierw najpopularniejsze, bez personalizacji",
+        "order.discovery": "Coś innego niż Twoje zwykłe wybory ({title})",
+        "priority.better": "Wyżej na liście: {quality}, bo {criterion} jest u Ciebie {place}",
+        "priority.worse": "Niżej na liście: {quality}, choć {criterion} jest u Ciebie {place}",
+        "place.1": "na pierwszym miejscu",
+        "place.2": "na drugim miejscu",
+        "place.3": "na trzecim miejscu",
+        "place.n": "na miejscu {position}",
         "summary.personalized": "Kolejność według Twoich wyborów",
         "summary.neutral": "Kolejność neutralna (najpierw najpopularniejsze): personalizacja wyłączona lub bez zgody",
         "quality.lower": "niższa wartość: {attribute}",
@@ -129,9 +143,15 @@ def _slider_stop(pref: Any, value: float) -> Any:
     return stop.label if stop is not None else None
 
 
+def _priority_criterion(pref: Any, key: str) -> Any:
+    criterion = pref.criterion(key)
+    return criterion.label if criterion is not None else None
+
+
 KIND_LABELS: Mapping[str, KindLabels] = {
     "filter": KindLabels(option=_filter_option),
     "slider": KindLabels(stop=_slider_stop),
+    "priorities": KindLabels(option=_priority_criterion),
 }
 """Per preference kind (``pref.kind``), how reasons find its option and stop labels (kinds not listed
 have none: the key itself is quoted)."""
@@ -279,8 +299,14 @@ class ReasonTexts:
             labels = [self.quote(self.option_label(reason.preference, option, locale), locale)
                       for option in params["options"]]
             fields["options"] = self.message("and", locale).join(labels) or fields["title"]
-        if reason.code.startswith("criterion."):
-            better = reason.code == "criterion.better"
+        if reason.code.startswith("priority."):
+            criterion = str(params.get("criterion", ""))
+            fields["criterion"] = self.quote(self.option_label(reason.preference, criterion, locale), locale)
+            position = params.get("position")
+            place = f"place.{position}" if position in (1, 2, 3) else "place.n"
+            fields["place"] = self.message(place, locale).format(position=position)
+        if reason.code.startswith(("criterion.", "priority.")):
+            better = reason.code.endswith(".better")
             prefer_lower = params.get("prefer") == "lower"
             # A "better" item sits at the preferred end; a "worse" one at the other end.
             end = "lower" if better == prefer_lower else "higher"

@@ -18,7 +18,17 @@ everything the shopper did not allow (a preference whose required consent is mis
   selected. ``prefer``: nothing hidden; a matching item gains ``weight`` (from the registry).
 * Sliders. ``balance``: at position ``t`` (0..1) the ``low`` criterion counts ``1 - t`` and the ``high`` one
   ``t``. ``weight``: the ``high`` criterion counts ``t``. ``personalization``: multiplies every personal signal
-  by its position (0 means neutral order; several such sliders multiply).
+  by its position (0 means neutral order; several such sliders multiply). ``discovery``: reserves a share
+  ``t * DISCOVERY_MAX_SHARE`` of the positions (at the maximum every 4th: 4, 8, 12...) for popular items
+  *outside* the shopper's preferences — those whose personal score is below the candidates' median, in
+  neutral order — explained as ``order.discovery``. They come from the candidate set, so hard filters hold;
+  ``t = 0`` changes nothing, and so does a neutral order. The merge is a pure function of the candidates and
+  the profile, so every page of one query is a slice of one order (stable paging). Several discovery
+  sliders: the largest share counts.
+* Priorities. The shopper's order of criteria (``PrioritiesProfile.criteria``) becomes one criterion signal
+  each, weighted by rank-sum weights (:func:`bff.kinds.rank_weights`: with four criteria 0.4, 0.3, 0.2,
+  0.1 of the type's ``weight``); left-out criteria count nothing. Explained as ``priority.better`` /
+  ``priority.worse`` ("Ranked higher: lower price, because you put “Price” first").
 * Numeric criteria are min-max normalized over the candidate set (the items left after search, category
   and hard filters), so ``1.0`` is the best candidate and ``0.0`` the worst whatever the unit; a missing or
   non-numeric value counts as worst. Without spread every candidate gets ``0.5``.
@@ -34,7 +44,8 @@ everything the shopper did not allow (a preference whose required consent is mis
 * Reasons are structured (:class:`Reason`: ``code``, ``effect``, ``preference``, ``params``) and carry keys
   only; :mod:`bff.catalog.explain` renders them in the shopper's language with the registry's own titles and
   option labels. Codes: ``filter.include``, ``filter.prefer``, ``criterion.better``, ``criterion.worse``,
-  ``order.popular``, ``order.default``, ``order.neutral``.
+  ``priority.better``, ``priority.worse``, ``order.popular``, ``order.default``, ``order.neutral``,
+  ``order.discovery``.
 
 What each preference kind contributes is looked up by kind name in :data:`RANKING_KINDS` (and, within a
 kind, by rule: :data:`FILTER_RULES`, :data:`SLIDER_RULES`), so a new kind or rule is one table entry.
@@ -59,12 +70,13 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from bff.profile import FilterProfile, Profile, SliderProfile
+from bff.profile import FilterProfile, PrioritiesProfile, Profile, SliderProfile
 
 from .contract import Candidates, Effect, RankedItem, RankedPage, Reason
 from .explain import ReasonTexts
 
 __all__ = [
+    "DISCOVERY_MAX_SHARE",
     "FILTER_RULES",
     "NEUTRAL_WEIGHT",
     "RANKING_KINDS",
@@ -100,6 +112,9 @@ VIEW_CACHE_SIZE = 32
 """Hard-filter combinations whose candidate sets a :class:`RankingIndex` keeps (least recently used go)."""
 NOTICEABLE_WEIGHT = 0.15
 """Effective weight (intensity x slider share) from which a criterion is worth explaining."""
+DISCOVERY_MAX_SHARE = 0.25
+"""Share of positions a ``discovery`` slider at its maximum reserves for items outside the shopper's
+preferences (every 4th position)."""
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,6 +153,9 @@ class _Signal:
     choices: tuple[tuple[str, Any], ...] = ()
     prefer: Literal["lower", "higher"] = "higher"
     slider_value: float | None = None
+    criterion: str | None = None
+    """For a priorities criterion: its key (and :attr:`position` its place in the shopper's order)."""
+    position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +163,9 @@ class _Plan:
     personalized: bool
     hard: tuple[_HardFilter, ...]
     signals: tuple[_Signal, ...]
+    discovery: float = 0.0
+    """Share of positions reserved for items outside the shopper's preferences (0: none)."""
+    discovery_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -161,6 +182,10 @@ class PlanBuilder:
     """Personal signals with their unscaled weights, in profile order."""
     intensity: float = 1.0
     """Product of the personalization factors (0..1 each)."""
+    discovery: float = 0.0
+    """Share of positions for discovery (the largest a ``discovery`` rule asked for)."""
+    discovery_key: str | None = None
+    """The preference that asked for it."""
 
     def hard_filter(self, flt: FilterProfile, *, exclude: bool) -> None:
         """Keep only (``exclude``: hide) items whose attribute value is one of the filter's values."""
@@ -176,12 +201,19 @@ class PlanBuilder:
         """Multiply every personal signal by ``factor`` (clamped to 0..1)."""
         self.intensity *= min(1.0, max(0.0, factor))
 
+    def discover(self, key: str, share: float) -> None:
+        """Reserve ``share`` (0..:data:`DISCOVERY_MAX_SHARE`) of the positions for discovery."""
+        share = min(DISCOVERY_MAX_SHARE, max(0.0, share))
+        if share > self.discovery:
+            self.discovery, self.discovery_key = share, key
+
     def plan(self, profile: Profile) -> _Plan:
         if not profile.personalized or self.intensity <= 0.0:
             return _Plan(personalized=False, hard=tuple(self.hard), signals=())
         intensity = self.intensity
         return _Plan(personalized=True, hard=tuple(self.hard),
-                     signals=tuple(replace(s, weight=s.weight * intensity) for s in self.signals))
+                     signals=tuple(replace(s, weight=s.weight * intensity) for s in self.signals),
+                     discovery=self.discovery, discovery_key=self.discovery_key)
 
 
 def _include(flt: FilterProfile, builder: PlanBuilder) -> None:
@@ -221,6 +253,8 @@ SLIDER_RULES: Mapping[str, Callable[[SliderProfile, PlanBuilder], None]] = {
     "balance": lambda slider, builder: _criteria(slider, builder, [(slider.low, 1.0 - _position(slider)),
                                                                    (slider.high, _position(slider))]),
     "weight": lambda slider, builder: _criteria(slider, builder, [(slider.high, _position(slider))]),
+    "discovery": lambda slider, builder: builder.discover(slider.key,
+                                                          _position(slider) * DISCOVERY_MAX_SHARE),
 }
 """A slider's ranking effect by its ``applies_to.rule``."""
 
@@ -239,6 +273,14 @@ def _slider_entry(slider: SliderProfile, builder: PlanBuilder) -> None:
         rule(slider, builder)
 
 
+def _priorities_entry(priorities: PrioritiesProfile, builder: PlanBuilder) -> None:
+    for criterion in priorities.criteria:
+        if criterion.weight > 0.0:
+            builder.signal(_Signal(key=priorities.key, attribute=criterion.attribute, weight=criterion.weight,
+                                   prefer=criterion.prefer, criterion=criterion.key,
+                                   position=criterion.position))
+
+
 @dataclass(frozen=True, slots=True)
 class KindRanking:
     """What one preference kind contributes to the ranking."""
@@ -252,6 +294,7 @@ class KindRanking:
 RANKING_KINDS: Mapping[str, KindRanking] = {
     "filter": KindRanking(entries=lambda profile: profile.filters, contribute=_filter_entry),
     "slider": KindRanking(entries=lambda profile: profile.sliders, contribute=_slider_entry),
+    "priorities": KindRanking(entries=lambda profile: profile.priorities, contribute=_priorities_entry),
 }
 """Per preference kind (``pref.kind``), its ranking contribution; kinds without one (``consent``) shape the
 profile only. Applied in this order, so reasons of equal strength keep it."""
@@ -496,14 +539,21 @@ def _matched(choices: tuple[tuple[str, Any], ...], value: Any) -> list[str]:
     return [option for option, match in choices if value == match]
 
 
-def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row: int) -> list[Reason]:
-    """Why the ``row``-th kept item is shown where it is, strongest effects first."""
+def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row: int,
+             discovered: bool = False) -> list[Reason]:
+    """Why the ``row``-th kept item is shown where it is, strongest effects first (``discovered``: it holds
+    a position reserved for discovery)."""
     position = evaluation.position(row)
     reasons = [Reason(code="filter.include", effect="shown", preference=rule.key,
                       params={"options": _matched(rule.choices, index.column(rule.attribute)[position])})
                for rule in plan.hard if not rule.exclude]
     if not plan.personalized:
         reasons.append(Reason(code="order.neutral", effect="neutral"))
+        return reasons
+    if discovered:
+        reasons.append(Reason(code="order.discovery", effect="higher", preference=plan.discovery_key))
+        if evaluation.popularity[row] >= POPULAR_THRESHOLD:
+            reasons.append(Reason(code="order.popular", effect="higher"))
         return reasons
     moved: list[tuple[float, Reason]] = []
     for signal, feature in zip(plan.signals, evaluation.features):
@@ -517,13 +567,21 @@ def _reasons(plan: _Plan, index: RankingIndex[Any], evaluation: _Evaluation, row
             continue
         if signal.weight < NOTICEABLE_WEIGHT:
             continue
-        params = {"attribute": signal.attribute, "prefer": signal.prefer, "value": signal.slider_value}
+        params: dict[str, Any] = {"attribute": signal.attribute, "prefer": signal.prefer}
+        if signal.criterion is not None:
+            family = "priority"
+            params |= {"criterion": signal.criterion, "position": signal.position}
+        else:
+            family = "criterion"
+            params["value"] = signal.slider_value
         if value >= BETTER_THRESHOLD:
             moved.append((signal.weight * value,
-                          Reason(code="criterion.better", effect="higher", preference=signal.key, params=params)))
+                          Reason(code=f"{family}.better", effect="higher", preference=signal.key,
+                                 params=params)))
         elif value <= 1.0 - BETTER_THRESHOLD:
             moved.append((signal.weight * (1.0 - value),
-                          Reason(code="criterion.worse", effect="lower", preference=signal.key, params=params)))
+                          Reason(code=f"{family}.worse", effect="lower", preference=signal.key,
+                                 params=params)))
     moved.sort(key=lambda pair: -round(pair[0], 9))  # stable: equal strength keeps declaration order
     reasons.extend(reason for _, reason in moved)
     if evaluation.popularity[row] >= POPULAR_THRESHOLD:
@@ -634,14 +692,48 @@ def _ranked(index: RankingIndex[Item], profile: Profile, *, render: ReasonRender
         order = heapq.nlargest(end, range(total), key=scores.__getitem__)
     else:
         order = sorted(range(total), key=scores.__getitem__, reverse=True)
+    discovered: frozenset[int] = frozenset()
+    if plan.personalized and plan.discovery > 0.0 and end > 0:
+        if len(order) < total:
+            order = sorted(range(total), key=scores.__getitem__, reverse=True)
+        order, discovered = _with_discovery(plan, evaluation, order, end)
     page: list[RankedItem[Item]] = []
     for place in range(offset, end):
         row = order[place]
-        reasons = _reasons(plan, index, evaluation, row)
+        reasons = _reasons(plan, index, evaluation, row, row in discovered)
         page.append(RankedItem(item=index.items[evaluation.position(row)], position=place + 1,
                                score=scores[row], reasons=reasons,
                                explanation=[render(reason, locale) for reason in reasons] if render else []))
     return RankedPage(total=total, personalized=plan.personalized, items=page)
+
+
+def _with_discovery(plan: _Plan, evaluation: _Evaluation, order: Sequence[int],
+                    end: int) -> tuple[list[int], frozenset[int]]:
+    """The first ``end`` rows of ``order`` (personalized, best first) with every ``k``-th position
+    (``k = round(1 / plan.discovery)``) given to the next item outside the shopper's preferences: personal
+    score below the candidates' median, taken in neutral (popularity) order. Without spread in the personal
+    scores nothing is "outside", and the order stays as it is."""
+    every = max(2, round(1.0 / plan.discovery))
+    scores, popularity = evaluation.scores, evaluation.popularity
+    personal = [score - NEUTRAL_WEIGHT * pop for score, pop in zip(scores, popularity)]
+    median = sorted(personal)[len(personal) // 2]
+    # Rows are in neutral order already (the index is): the pool is the most popular of the "different".
+    pool = (row for row, value in enumerate(personal) if value < median - 1e-12)
+    personal_rows = iter(order)
+    placed: list[int] = []
+    taken: set[int] = set()
+    discovered: set[int] = set()
+    while len(placed) < end:
+        row = next((r for r in pool if r not in taken), None) if len(placed) % every == every - 1 else None
+        if row is not None:
+            discovered.add(row)
+        else:
+            row = next((r for r in personal_rows if r not in taken), None)
+            if row is None:
+                break
+        placed.append(row)
+        taken.add(row)
+    return placed, frozenset(discovered)
 
 
 def rank_catalog(items: Sequence[Item] | RankingIndex[Item], profile: Profile, *, locale: str,

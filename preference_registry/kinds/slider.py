@@ -39,10 +39,12 @@ class Criterion(StrictStruct):
 class SliderEffect(StrictStruct):
     """What a slider does to product results."""
 
-    rule: Literal["personalization", "balance", "weight"]
+    rule: Literal["personalization", "balance", "weight", "discovery"]
     """``personalization``: the intensity of personalization (its minimum means neutral order);
     ``balance``: blends ranking between the ``low`` and ``high`` criteria as the slider moves;
-    ``weight``: scales the ``high`` criterion's influence by the slider position."""
+    ``weight``: scales the ``high`` criterion's influence by the slider position;
+    ``discovery``: reserves a share of positions, growing with the slider, for good products outside the
+    shopper's preferences (against the filter bubble; its minimum changes nothing)."""
     low: Criterion | None = None
     """Criterion favoured at the slider's minimum (``balance``)."""
     high: Criterion | None = None
@@ -187,7 +189,8 @@ def _check(ctx: CheckContext, pref: SliderType, path: str) -> Iterator[RegistryI
         seen.setdefault(stop.value, index)
     effect = pref.applies_to
     if effect is not None and effect.rule is not None:
-        needs = {"balance": ("low", "high"), "weight": ("high",), "personalization": ()}[effect.rule]
+        needs = {"balance": ("low", "high"), "weight": ("high",), "personalization": (),
+                 "discovery": ()}[effect.rule]
         for end in needs:
             if getattr(effect, end) is None and ctx.readable(path, f"applies_to.{end}"):
                 yield ctx.issue(f"{path}.applies_to.{end}", f"rule `{effect.rule}` needs a `{end}` "
