@@ -3,8 +3,10 @@ per-subject change stream with the widget sockets' limits, the server-to-server 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,19 @@ def app(tmp_path: Path) -> Any:
         yield client, service, clock
 
 
+@contextlib.contextmanager
+def as_another_shopper(client: TestClient) -> Iterator[None]:
+    """Requests of ``client`` without its cookies (a second TestClient on the same app would run the app's
+    lifespan again on another event loop)."""
+    saved = dict(client.cookies)
+    client.cookies.clear()
+    try:
+        yield
+    finally:
+        client.cookies.clear()
+        client.cookies.update(saved)
+
+
 def defaults_of(script: str) -> list[dict[str, Any]]:
     match = re.search(r"var c = (\{.*\});", script)
     assert match, script
@@ -118,9 +133,9 @@ def test_the_change_stream_sends_the_state_on_every_change_of_its_own_subject_on
     with client.websocket_connect("/_prefkit/changes") as socket:
         first = json.loads(socket.receive_text())
         assert first["source"] == "initial" and first["values"]["analytics"]["value"] is False
-        # Another shopper's change: never seen here.
-        with TestClient(client.app) as other:
-            other.put("/api/v1/preferences/analytics", json={"value": True}, headers=WRITE)
+        # Another shopper's change (a request without this shopper's cookie): never seen here.
+        with as_another_shopper(client):
+            client.put("/api/v1/preferences/analytics", json={"value": True}, headers=WRITE)
         client.put("/api/v1/preferences/ads", json={"value": True}, headers=WRITE)
         change = json.loads(socket.receive_text())
         assert change["source"] == "api"
@@ -177,8 +192,9 @@ def test_server_side_read_with_the_api_key_and_with_the_shoppers_cookie(app: Any
     # A wrong key is refused by the BFF; the helper then grants nothing rather than guessing.
     refused = fetch_consents(str(client.base_url), subject=subject, api_key="wrong", client=client)
     assert not refused.allowed("analytics")
-    with TestClient(client.app) as server:  # the shop's server, forwarding the shopper's cookie
-        by_cookie = fetch_consents(str(client.base_url), cookies=dict(client.cookies), client=server)
+    shoppers_cookies = dict(client.cookies)
+    with as_another_shopper(client):  # the shop's server: no cookie of its own, forwards the shopper's
+        by_cookie = fetch_consents(str(client.base_url), cookies=shoppers_cookies, client=client)
     assert by_cookie.allowed("analytics")
     assert not fetch_consents("http://127.0.0.1:9", subject=subject, api_key=API_KEY, timeout=0.5).allowed(
         "analytics")
