@@ -29,8 +29,7 @@ kind = "priorities"
 title = { pl = "Co jest ważne", en = "What matters" }
 criteria = [
   { key = "price", attribute = "price", prefer = "lower", label = { pl = "Cena", en = "Price" } },
-  { key = "eco", attribute = "eco_score", label = { pl = "Ekologia", en = "Sustainability" },
-    optional = true },
+  { key = "eco", attribute = "eco_score", optional = true, label.pl = "Ekologia", label.en = "Sustainability" },
   { key = "rating", attribute = "rating", label = { pl = "Ocena", en = "Rating" } },
 ]
 
