@@ -19,13 +19,14 @@ import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from preference_registry import KINDS, RegistryLoadError, RegistrySnapshot, load_registry
 from preference_registry.loader import detect_format
 
 from ..api.context import service_of, settings_of
-from ..api.problems import ProblemError
+from ..api.problems import FieldError, ProblemError
 from ..limits import client_address
 from ..storage.registry_versions import registry_sources
 from ..storage.studio import decisions_by_wording, set_version_source
@@ -182,7 +183,7 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         ])
 
     @get("/static/{name:str}", include_in_schema=False)
-    async def static(name: str) -> Response[bytes]:
+    async def static(name: FromPath[str]) -> Response[bytes]:
         body = _STATIC.get(name)
         if body is None:
             raise NotFoundException(f"no studio file {name!r}")
@@ -240,8 +241,8 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
             value = to_value(edit.control, edit.value)
             validation = await anyio.to_thread.run_sync(draft.set_field, edit.path, value)
         except DraftEditError as exc:
-            raise ProblemError(422, "studio-edit", exc.message, extra={"errors": [
-                {"path": exc.path or edit.path, "message": exc.message}]}) from None
+            raise ProblemError(422, "studio-edit", exc.message, errors=[
+                FieldError(path=exc.path or edit.path[:300], message=exc.message)]) from None
         return validation_json(validation, draft)
 
     @post("/api/raw", include_in_schema=False, status_code=200, request_max_body_size=_MAX_RAW_BYTES + 4096)
@@ -279,8 +280,8 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
             else:
                 raise DraftEditError(target, f"unknown action {op[:40]!r}")
         except DraftEditError as exc:
-            raise ProblemError(422, "studio-edit", exc.message, extra={"errors": [
-                {"path": exc.path or target, "message": exc.message}]}) from None
+            raise ProblemError(422, "studio-edit", exc.message, errors=[
+                FieldError(path=exc.path or target[:300], message=exc.message)]) from None
         return Redirect(f"{STUDIO_PREFIX}/#{quote(anchor, safe='')}", status_code=303, headers=_NO_STORE)
 
     @get("/preview", include_in_schema=False)
@@ -355,7 +356,8 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         draft = draft_of(request, session)
         if not draft.validation.ok:
             raise ProblemError(422, "studio-invalid", "the draft has errors; fix them before publishing",
-                               extra={"errors": [msgspec.to_builtins(i) for i in draft.validation.errors[:20]]})
+                               errors=[FieldError(path=i.path, message=i.message, expected=i.expected, got=i.got)
+                                       for i in draft.validation.errors[:20]])
         version = await activate(request, session, draft.text, draft.format)
         draft.base_version = version
         return Redirect(f"{STUDIO_PREFIX}/history?published={version}", status_code=303, headers=_NO_STORE)
