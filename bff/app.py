@@ -45,6 +45,7 @@ from .api.system import (
     root_page,
 )
 from .catalog import CatalogPlugin
+from .cluster import ClusterPlugin
 from .demo import DemoPlugin
 from .identity import Identity, IdentityMiddleware
 from .limits import BUDGET_STATE_KEY, WriteBudget, WriteLimitMiddleware, charge_write
@@ -84,6 +85,7 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
         PageApiPlugin(),
         *webhooks_plugins(settings),  # only when PREFKIT_WEBHOOKS names subscribers
         MetricsPlugin(),  # /metrics: answers only a scrape with PREFKIT_METRICS_KEY
+        ClusterPlugin(),  # several processes on one database act as one
     ]
 
 

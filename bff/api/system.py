@@ -23,6 +23,7 @@ from preference_registry import RegistryStatus
 
 from ..assets import etag_matches
 from .context import check_key, request_locale, service_of, settings_of
+from .deployment import DeploymentStatus
 from .openapi import preference_methods
 from .problems import ProblemError
 from .views import registry_view
@@ -95,6 +96,8 @@ class AdminStatus(msgspec.Struct, frozen=True, kw_only=True):
     """What is live, with the last refused document and its errors."""
     history: list[dict[str, Any]]
     """Every registry version ever activated (stored), most recent first."""
+    deployment: DeploymentStatus | None = None
+    """Which version every process of the deployment serves (``None`` without ``bff.cluster``)."""
 
 
 class AdminController(Controller):
@@ -120,7 +123,9 @@ class AdminController(Controller):
         self._authorize(request)
         service = service_of(request)
         history = await anyio.to_thread.run_sync(service.registry_versions)
-        return AdminStatus(active=service.registry.status(), history=history)
+        cluster = request.app.state.get("prefkit_cluster")
+        return AdminStatus(active=service.registry.status(), history=history,
+                           deployment=None if cluster is None else cluster.status())
 
     @put(
         "/registry",

@@ -1,0 +1,186 @@
+"""Several real ``prefkit serve`` processes on one database act as one (bff/cluster.py): a widget on process B
+shows a change made through process A (Chromium), an admin upload and a registry file edit reach every
+process and the admin view says so, concurrent writes of one subject through two processes lose nothing and
+keep one valid chain. Two processes on one SQLite file, two or three on one PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+from _bff_app import REGISTRY_TOML, WRITE, wait_for
+from _live_server import ADMIN_KEY, LiveServer, server_env
+from playwright.sync_api import expect, sync_playwright
+from test_components_browser import CHROMIUM_ARGS, StaticHost, mount, wait_loaded
+
+from bff.cluster import HEARTBEAT_S
+
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
+CONVERGED_WITHIN_S = 2 * HEARTBEAT_S + 1  # documented: one notification, else the next heartbeat or two
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    path = tmp_path / "registry.toml"
+    path.write_text(REGISTRY_TOML, encoding="utf-8")
+    return path
+
+
+def _servers(registry: Path, url: str, count: int, tmp_path: Path, **env: str) -> Iterator[list[LiveServer]]:
+    with ExitStack() as stack:
+        servers = []
+        for index in range(count):
+            server = LiveServer(registry, url, log_path=tmp_path / f"serve-{index}.log", **env)
+            stack.callback(server.stop)
+            servers.append(server.start())
+        yield servers
+
+
+def _version(server: LiveServer) -> str:
+    return httpx.get(server.url + "/api/v1/readyz", timeout=5).json()["registry_version"]
+
+
+def _deployment(server: LiveServer) -> dict:
+    response = httpx.get(server.url + "/api/v1/admin/registry", headers=ADMIN, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["deployment"]
+
+
+@pytest.mark.browser
+def test_a_widget_on_b_updates_live_after_a_put_on_a(
+    database_url: str, registry: Path, tmp_path: Path, chromium_path: str
+) -> None:
+    host = StaticHost(tmp_path)
+    try:
+        servers = _servers(registry, database_url, 2, tmp_path, PREFKIT_ALLOWED_ORIGINS=host.origin)
+        a, b = next(servers)
+        page_file = tmp_path / "shop.html"
+        page_file.write_text(
+            f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<script type="module" src="{b.url}/_prefkit/prefkit.js"></script></head>
+<body><main><h1>Shop</h1>{mount("consent-toggle", key="newsletter", locale="en")}</main></body></html>""",
+            encoding="utf-8",
+        )
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context()
+                # The subject cookie is per host (not per port): the one B sets is sent to A as well.
+                assert context.request.get(f"{b.url}/api/v1/preferences").ok
+                page = context.new_page()
+                page.goto(f"{host.origin}/shop.html")
+                wait_loaded(page)
+                switch = page.get_by_role("switch")
+                expect(switch).to_have_attribute("aria-checked", "false")
+                response = context.request.put(
+                    f"{a.url}/api/v1/preferences/newsletter", data={"value": True}, headers=WRITE
+                )
+                assert response.ok, response.text()
+                expect(switch).to_have_attribute("aria-checked", "true")  # pushed to B, re-rendered there
+                response = context.request.put(
+                    f"{a.url}/api/v1/preferences/newsletter", data={"value": False}, headers=WRITE
+                )
+                assert response.ok
+                expect(switch).to_have_attribute("aria-checked", "false")
+            finally:
+                browser.close()
+        servers.close()
+    finally:
+        host.stop()
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_an_upload_and_a_file_edit_reach_every_process(
+    database_url: str, registry: Path, tmp_path: Path, count: int
+) -> None:
+    if count == 3 and database_url.startswith("sqlite"):
+        pytest.skip("three processes: PostgreSQL (two on one SQLite file are the SQLite case)")
+    servers = _servers(registry, database_url, count, tmp_path)
+    processes = next(servers)
+    start = _version(processes[0])
+    assert {_version(server) for server in processes} == {start}
+    wait_for(lambda: len(_deployment(processes[-1])["processes"]) == count, timeout=CONVERGED_WITHIN_S,
+             message="every process announced itself")
+
+    uploaded = REGISTRY_TOML.replace('name = "Test Shop"', 'name = "Uploaded Shop"')
+    response = httpx.put(processes[0].url + "/api/v1/admin/registry?format=toml", content=uploaded.encode(),
+                         headers=ADMIN, timeout=10)
+    assert response.status_code == 200, response.text
+    version = response.json()["version"]
+    assert version != start
+    wait_for(lambda: {_version(server) for server in processes} == {version}, timeout=CONVERGED_WITHIN_S,
+             message="the upload active everywhere")
+    for server in processes:
+        status = wait_for(lambda server=server: (d := _deployment(server))["converged"] and d,
+                          timeout=CONVERGED_WITHIN_S, message="the admin view converged")
+        assert status["active_version"] == version
+        assert len(status["processes"]) == count
+        assert {p["registry_version"] for p in status["processes"]} == {version}
+
+    # Now the file changes (after the upload): every process watches it, the newest activation wins.
+    registry.write_text(REGISTRY_TOML.replace('name = "Test Shop"', 'name = "Edited Shop"'), encoding="utf-8")
+    edited = wait_for(lambda: (v := _version(processes[0])) not in (start, version) and v,
+                      timeout=CONVERGED_WITHIN_S + 5, message="the file edit picked up")
+    wait_for(lambda: {_version(server) for server in processes} == {edited}, timeout=CONVERGED_WITHIN_S,
+             message="the file edit active everywhere")
+
+    # A process started now starts with the newest activation (the file's), and so does one started after
+    # an upload newer than its file.
+    response = httpx.put(processes[0].url + "/api/v1/admin/registry?format=toml", content=uploaded.encode(),
+                         headers=ADMIN, timeout=10)
+    assert response.status_code == 200
+    wait_for(lambda: {_version(server) for server in processes} == {version}, timeout=CONVERGED_WITHIN_S,
+             message="the upload active everywhere again")
+    late = LiveServer(registry, database_url, log_path=tmp_path / "late.log").start()
+    try:
+        assert _version(late) == version
+    finally:
+        late.stop()
+    servers.close()
+
+
+def test_two_processes_writing_one_subject_lose_nothing_and_keep_one_chain(
+    database_url: str, registry: Path, tmp_path: Path
+) -> None:
+    servers = _servers(registry, database_url, 2, tmp_path)
+    a, b = next(servers)
+    first = httpx.get(a.url + "/api/v1/preferences", timeout=5)
+    cookies = dict(first.cookies)
+    rounds = 25
+    results: dict[str, list[int]] = {"a": [], "b": []}
+
+    def hammer(name: str, server: LiveServer, key: str, values: list[object]) -> None:
+        with httpx.Client(base_url=server.url, cookies=cookies, timeout=30) as client:
+            for index in range(rounds):
+                response = client.patch("/api/v1/preferences", json={key: values[index % 2]}, headers=WRITE)
+                results[name].append(response.status_code)
+
+    threads = [
+        threading.Thread(target=hammer, args=("a", a, "balance", [0.0, 1.0])),
+        threading.Thread(target=hammer, args=("b", b, "colors", [["red"], ["blue"]])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert results == {"a": [200] * rounds, "b": [200] * rounds}
+    with httpx.Client(base_url=b.url, cookies=cookies, timeout=10) as client:
+        exported = client.get("/api/v1/me/export").json()
+        values = client.get("/api/v1/preferences").json()["preferences"]
+    last = (rounds - 1) % 2
+    assert values["balance"]["value"] == [0.0, 1.0][last] and values["colors"]["value"] == [["red"], ["blue"]][last]
+    servers.close()
+    ledger = [event for event in exported["history"] if event["key"] in ("balance", "colors")]
+    assert len(ledger) == 2 * rounds  # every write changed its key: one event each, none lost
+    verified = subprocess.run(
+        [sys.executable, "-m", "bff.cli", "verify-ledger", "--database-url", database_url],
+        capture_output=True, text=True, env=server_env(), timeout=60,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "1 of 1 chain(s) verify" in verified.stdout
