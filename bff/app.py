@@ -58,6 +58,7 @@ from .service import PreferenceService
 from .sessions import SessionRevocations
 from .settings import Settings
 from .storage import Database
+from .studio import StudioPlugin
 from .webhooks import webhooks_plugins
 from .widgets import WidgetsPlugin
 
@@ -85,6 +86,8 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
         PageApiPlugin(),
         *webhooks_plugins(settings),  # only when PREFKIT_WEBHOOKS names subscribers
         MetricsPlugin(),  # /metrics: answers only a scrape with PREFKIT_METRICS_KEY
+        # /studio/: the merchant studio; signs in only with PREFKIT_ADMIN_KEY; extra["studio"] = False: none.
+        *([StudioPlugin()] if settings.extra.get("studio", True) is not False else []),
         ClusterPlugin(),  # several processes on one database act as one
     ]
 

@@ -15,6 +15,12 @@ saved (:class:`~components.store.PreferenceStoreError`) and the socket stays ope
 Keys are the client address the ASGI server reports (like Litestar's limiter): behind a proxy, every
 shopper shares the proxy's address (see SECURITY.md). Counters live in memory, per process, for one
 window; no address is stored anywhere else.
+
+**Several processes** (``prefkit serve --workers N``, or N ``prefkit serve`` behind a load balancer): each
+process counts on its own, so a client may make up to N x ``PREFKIT_WRITE_RATE_LIMIT`` actions per window
+across the deployment, and exactly the limit through any one process (tests/test_cluster.py proves both).
+Set it to the deployment's limit divided by N; a load balancer with client affinity makes each client meet
+one process, and so exactly the limit.
 """
 
 from __future__ import annotations

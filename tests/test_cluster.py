@@ -184,3 +184,19 @@ def test_two_processes_writing_one_subject_lose_nothing_and_keep_one_chain(
     )
     assert verified.returncode == 0, verified.stderr
     assert "1 of 1 chain(s) verify" in verified.stdout
+
+
+def test_the_write_limit_is_per_process_as_documented(database_url: str, registry: Path, tmp_path: Path) -> None:
+    """docs: each process counts a client's writes on its own, so N processes allow up to N x the limit per
+    client and window (the operator sets PREFKIT_WRITE_RATE_LIMIT to the deployment's limit / N)."""
+    servers = _servers(registry, database_url, 2, tmp_path, PREFKIT_WRITE_RATE_LIMIT="3")
+    a, b = next(servers)
+    cookies = dict(httpx.get(a.url + "/api/v1/preferences", timeout=5).cookies)
+    for server in (a, b):
+        with httpx.Client(base_url=server.url, cookies=cookies, timeout=10) as client:
+            statuses = [
+                client.put("/api/v1/preferences/newsletter", json={"value": bool(i % 2)}, headers=WRITE).status_code
+                for i in range(4)
+            ]
+        assert statuses == [200, 200, 200, 429], (server.url, statuses)
+    servers.close()
