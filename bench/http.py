@@ -271,6 +271,8 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default=None, help="empty database to use (default: temp SQLite file)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1; "
+                        "several share the database as `prefkit serve --workers N` does)")
     args = parser.parse_args()
 
     ensure_wrk()
@@ -309,7 +311,7 @@ def main() -> None:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(args.workers),
             "--log-level",
             "warning",
             "--no-access-log",
@@ -322,7 +324,7 @@ def main() -> None:
     try:
         wait_ready(port, server)
         print(
-            f"server: uvicorn, 1 worker, 127.0.0.1:{port}, "
+            f"server: uvicorn, {args.workers} worker(s), 127.0.0.1:{port}, "
             f"database {Database(database_url).url.get_backend_name()}"
             f", python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
             flush=True,
