@@ -77,7 +77,7 @@ def studio(tmp_path: Path, sqlite_url: str) -> Iterator[Studio]:
     registry = RegistryService.from_file(path)
     database = Database(sqlite_url)
     service = PreferenceService(registry, database)
-    app = create_app(settings, service=service, plugins=[*default_plugins(settings), StudioPlugin()])
+    app = create_app(settings, service=service)  # default_plugins include the studio
     try:
         with TestClient(app) as client:
             client.headers["origin"] = ORIGIN  # what a browser sends with every form post and fetch
@@ -147,6 +147,25 @@ def test_login_exchanges_the_key_for_a_short_lived_httponly_cookie(studio: Studi
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("prefkit_studio="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie and "Max-Age=1800" in cookie
     assert ADMIN_KEY not in cookie and ADMIN_KEY not in studio.client.get("/studio/").text
+
+
+def test_default_apps_have_the_studio_unless_turned_off(tmp_path: Path, sqlite_url: str) -> None:
+    path = write_registry(tmp_path)
+    assert any(isinstance(p, StudioPlugin) for p in default_plugins(make_settings(path, sqlite_url)))
+    off = make_settings(path, sqlite_url, extra={"studio": False})
+    assert not any(isinstance(p, StudioPlugin) for p in default_plugins(off))
+    with TestClient(create_app(off)) as client:
+        assert client.get("/studio/login").status_code == 404
+
+
+def test_without_an_admin_key_nobody_signs_in(tmp_path: Path, sqlite_url: str) -> None:
+    path = write_registry(tmp_path)
+    with TestClient(create_app(make_settings(path, sqlite_url, admin_key=""))) as client:
+        client.headers["origin"] = ORIGIN
+        form = client.get("/studio/login")
+        assert "PREFKIT_ADMIN_KEY" in form.text and 'type="password"' not in form.text
+        refused = client.post("/studio/login", data={"key": "", "token": "x"}, follow_redirects=False)
+        assert refused.status_code == 403 and "prefkit_studio=" not in refused.headers.get("set-cookie", "")
 
 
 def test_under_https_the_cookie_is_host_prefixed_and_secure(tmp_path: Path, sqlite_url: str) -> None:

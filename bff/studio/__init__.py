@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..plugins import PluginSetup, PrefkitPlugin
+from ..plugins import PluginSetup as _PluginSetup
+from ..plugins import PrefkitPlugin as _PrefkitPlugin
 from .auth import StudioSessions
-from .preview import PREVIEW_WIDGET, PreviewStore, preview_factory
-from .routes import STUDIO_PREFIX, create_studio_router
+from .preview import PREVIEW_WIDGET, PreviewStore
+from .preview import preview_factory as _preview_factory
+from .routes import STUDIO_PREFIX
+from .routes import create_studio_router as _create_studio_router
 
-__all__ = ["PREVIEW_WIDGET", "STUDIO_PREFIX", "PreviewStore", "StudioPlugin"]
+__all__ = ["PREVIEW_WIDGET", "STUDIO_PREFIX", "PreviewStore", "StudioPlugin", "StudioSessions"]
 
 
-class StudioPlugin(PrefkitPlugin):
+class StudioPlugin(_PrefkitPlugin):
     """The studio's pages, actions and the ``studio-preview`` widget."""
 
     def __init__(self, *, keys: Mapping[str, str] | None = None, session_minutes: float = 30) -> None:
@@ -29,7 +32,7 @@ class StudioPlugin(PrefkitPlugin):
         self.session_minutes = session_minutes
         """Lifetime of a studio session (not extended by activity)."""
 
-    def on_prefkit_init(self, setup: PluginSetup) -> None:
+    def on_prefkit_init(self, setup: _PluginSetup) -> None:
         sessions = StudioSessions(setup.settings.secret, ttl_s=self.session_minutes * 60)
         identity = setup.identity
 
@@ -38,5 +41,5 @@ class StudioPlugin(PrefkitPlugin):
             return identity.secure(scope.get("scheme") if isinstance(scope, dict) else None)
 
         setup.set_state("studio_sessions", sessions)
-        setup.add_widget(PREVIEW_WIDGET, preview_factory(sessions, secure))
-        setup.add_route_handlers(create_studio_router(sessions, self.keys))
+        setup.add_widget(PREVIEW_WIDGET, _preview_factory(sessions, secure))
+        setup.add_route_handlers(_create_studio_router(sessions, self.keys))

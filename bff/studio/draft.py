@@ -25,7 +25,7 @@ from preference_registry.loader import Format, parse_text
 
 from .schema_forms import FieldSpec, form_of, kind_form, seed_value
 
-__all__ = ["Draft", "DraftEditError", "Validation", "parse_path", "to_value"]
+__all__ = ["Draft", "DraftEditError", "Validation", "parse_path", "to_value", "validate_text"]
 
 _TOKEN = re.compile(r"\.?([a-z_][a-z0-9_-]*)|\[(\d{1,6})\]", re.IGNORECASE)
 _INT = re.compile(r"^[+-]?\d+$")

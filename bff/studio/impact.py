@@ -15,7 +15,7 @@ import msgspec
 from preference_registry import RegistrySnapshot
 from preference_registry.kinds import wording
 
-__all__ = ["FieldChange", "Impact", "TypeImpact", "diff_snapshots"]
+__all__ = ["FieldChange", "Impact", "TypeImpact", "diff_snapshots", "keys_to_count"]
 
 
 @dataclass(frozen=True, slots=True)
