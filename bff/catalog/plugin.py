@@ -12,12 +12,14 @@ from .explain import check_messages
 from .query import CATALOG_STATE_KEY, RANKER_STATE_KEY, check_catalog
 from .ranking import rank_candidates
 from .routes import create_catalog_router, document_categories, document_categories_fingerprint
+from .transparency import create_transparency_router
 
 __all__ = ["CatalogPlugin"]
 
 
 class CatalogPlugin(PrefkitPlugin):
-    """``GET /api/v1/catalog`` and ``GET /api/v1/catalog/products/{id}`` (in :func:`bff.app.default_plugins`),
+    """``GET /api/v1/catalog``, ``GET /api/v1/catalog/products/{id}`` and ``GET /api/v1/transparency`` (in
+    :func:`bff.app.default_plugins`),
     over ``catalog`` ranked by ``ranker``; the demo pages and live listing use the same two.
 
     Both are checked here, so a misconfigured app fails at ``create_app``, never at its first request.
@@ -38,4 +40,5 @@ class CatalogPlugin(PrefkitPlugin):
         setup.set_state(CATALOG_STATE_KEY, self.catalog if self.catalog is not None else sample_catalog())
         setup.set_state(RANKER_STATE_KEY, self.ranker)
         setup.add_route_handlers(create_catalog_router())
+        setup.add_route_handlers(create_transparency_router())  # GET /api/v1/transparency (DSA Art. 27)
         setup.add_openapi_hook(document_categories, document_categories_fingerprint)

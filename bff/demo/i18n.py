@@ -46,6 +46,8 @@ DEMO_TEXTS: Mapping[str, Mapping[str, str]] = {
         "preferences_removed": "Choices removed", "events_removed": "History entries removed",
         "kept": "What remains",
         "loading": "Loading products…", "eco_score_label": "Eco score", "rating_label": "Shopper rating",
+        "transparency_link": "How this order is made", "transparency_signals": "What the order uses",
+        "transparency_neutral": "The neutral order",
     },
     "pl": {
         "nav_label": "Główna", "nav_shop": "Sklep", "nav_preferences": "Twoje preferencje", "nav_data": "Twoje dane",
@@ -84,6 +86,9 @@ DEMO_TEXTS: Mapping[str, Mapping[str, str]] = {
         "kept": "Co zostaje",
         "loading": "Ładowanie produktów…", "eco_score_label": "Ocena ekologiczna",
         "rating_label": "Ocena klientów",
+        "transparency_link": "Jak powstaje ta kolejność",
+        "transparency_signals": "Z czego korzysta kolejność",
+        "transparency_neutral": "Kolejność neutralna",
     },
 }
 

@@ -4,6 +4,8 @@
 ``/demo/products/{id}``   product page with a live "why am I seeing this?"
 ``/demo/preferences``     the preference center
 ``/demo/your-data``       what is stored: current choices and the consent history with the wording shown then
+``/demo/transparency``    how the order is made (DSA Art. 27), generated from the live registry; linked from
+                          the listing, with the one switch that gives the neutral order
 ``/demo/static/...``      the demo's stylesheet
 ``/``                     redirects here in demo mode (``prefkit demo``; ``bff.api.system.root_page``)
 
@@ -41,6 +43,7 @@ from bff.catalog.query import (
 )
 from bff.api.security import frame_ancestors
 from bff.catalog.routes import product_view, request_locale
+from bff.catalog.transparency import statement_for
 from bff.effective import EffectiveValue
 from bff.jinja_helpers import install_prefkit
 from bff.kinds import KINDS
@@ -188,6 +191,18 @@ def create_demo_router(context: Any = None) -> list[Any]:
         chosen = request_locale(request, locale)
         return render("preferences.html", _Page(request, chosen, snapshot, "preferences"))
 
+    @get("/transparency", include_in_schema=False)
+    async def transparency(request: Request[Any, Any, Any],
+                           locale: Annotated[str | None, Parameter(max_length=35)] = None) -> Response[str]:
+        snapshot = service_of(request).registry.current
+        statement = statement_for(request, locale)
+        action = statement.neutral_action
+        pref = snapshot.get(action.key) if action is not None else None
+        # The neutral order in one action: the very control that gives it, live on this page.
+        neutral_widget = (KINDS.of(pref).widget, pref.key) if pref is not None else None
+        return render("transparency.html", _Page(request, statement.locale, snapshot, "shop"),
+                      statement=statement, neutral_widget=neutral_widget)
+
     @get("/your-data", include_in_schema=False)
     async def your_data(request: Request[Any, Any, Any],
                         locale: Annotated[str | None, Parameter(max_length=35)] = None) -> Response[str]:
@@ -225,7 +240,8 @@ def create_demo_router(context: Any = None) -> list[Any]:
         return response
 
     static = create_static_files_router(path="/static", directories=[_HERE / "static"], include_in_schema=False)
-    pages = Router(path=DEMO_PREFIX, route_handlers=[listing, product, preferences, your_data, erase, static])
+    pages = Router(path=DEMO_PREFIX, route_handlers=[listing, product, preferences, your_data, transparency, erase,
+                                                  static])
     # ``/`` is the BFF's own (bff.api.system.root_page): in demo mode it redirects to the "demo-listing" route.
     return [pages]
 
