@@ -137,7 +137,7 @@ def create_app(
                 ReactPyBridgeConfig(
                     widgets=dict(setup.widgets),
                     allowed_origins=settings.allowed_origins,
-                    max_sockets_per_client=settings.max_sockets_per_client,
+                    sockets=setup.sockets,  # one per-client count for every socket route (bff/sockets.py)
                 )
             ),
         )

@@ -9,8 +9,9 @@ count once, exactly as one HTTP request counts once. Refused over HTTP: a 429 pr
 ``Retry-After`` and ``RateLimit-*`` headers; refused over a websocket: the widget shows the change as not
 saved (:class:`~components.store.PreferenceStoreError`) and the socket stays open.
 
-**Sockets.** :class:`ClientSlots` counts the component websockets each client address holds open
-(``PREFKIT_MAX_SOCKETS_PER_CLIENT``); the bridge closes the ones beyond with 1013 (try again later).
+**Sockets.** :class:`ClientSlots` counts the websockets each client address holds open
+(``PREFKIT_MAX_SOCKETS_PER_CLIENT``): one count per app (``PluginSetup.sockets``) for the widget sockets and
+the page API's change stream together; the ones beyond are closed with 1013 (try again later, bff/sockets.py).
 
 Keys are the client address the ASGI server reports (like Litestar's limiter): behind a proxy, every
 shopper shares the proxy's address (see SECURITY.md). Counters live in memory, per process, for one

@@ -17,8 +17,9 @@
     The same state again whenever it changes, wherever the change came from: a widget, another tab, the
     HTTP API, GPC, expiry, erasure, a registry reload. One subscription to the service's
     :class:`~bff.events.EventBus` per socket, for the socket's subject only. The widget sockets' limits
-    hold: same origin check, same per-client socket limit; the client sends nothing (any message closes
-    the socket with 1008).
+    hold (:mod:`bff.sockets`): the same origin check, and the *same* per-client socket count (the app's
+    ``PluginSetup.sockets``: widget and change sockets together stay within
+    ``PREFKIT_MAX_SOCKETS_PER_CLIENT``); the client sends nothing (any message closes the socket with 1008).
 ``GET /_prefkit/prefkit.d.ts``
     TypeScript declarations of ``window.prefkit`` (``bff/static/prefkit.d.ts``).
 """
@@ -44,11 +45,11 @@ from .api.context import gpc_of
 from .assets import StaticAsset, serve_asset
 from .effective import EffectiveValue
 from .identity import subject_from_connection
-from .limits import ClientSlots, client_address
+from .limits import ClientSlots
 from .origins import normalize_origins
 from .plugins import PluginSetup, PrefkitPlugin
-from .reactpy_bridge import _origin_allowed, _refuse_handshake
 from .service import PreferenceService
+from .sockets import WS_POLICY_VIOLATION, client_socket_slot, refuse_handshake, socket_origin_allowed
 
 __all__ = [
     "CHANGES_PATH",
@@ -71,8 +72,6 @@ STATE_PATH: Final = "/state"
 CHANGES_PATH: Final = "/changes"
 TYPES_PATH: Final = "/prefkit.d.ts"
 _TYPES_FILE: Final = Path(__file__).parent / "static" / "prefkit.d.ts"
-_WS_POLICY_VIOLATION: Final = 1008
-_WS_TRY_AGAIN_LATER: Final = 1013
 
 
 class PageValue(msgspec.Struct, frozen=True, kw_only=True):
@@ -161,10 +160,11 @@ def _encode_state(state: PageState) -> str:
 
 
 def create_page_api_routes(service: PreferenceService, *, allowed_origins: tuple[str, ...] = (),
-                           max_sockets_per_client: int = 0, path_prefix: str = "/_prefkit") -> Router:
-    """The routes of :class:`PageApiPlugin` (see the module doc)."""
+                           sockets: ClientSlots | None = None, path_prefix: str = "/_prefkit") -> Router:
+    """The routes of :class:`PageApiPlugin` (see the module doc). ``sockets``: the app's per-client count of
+    open websockets, shared with the widget sockets (``None``: unlimited)."""
     origins = frozenset(normalize_origins(allowed_origins))
-    slots = ClientSlots(max_sockets_per_client)
+    slots = sockets if sockets is not None else ClientSlots(0)
     read = _subject_state_reader(service)
     types = StaticAsset.of(_TYPES_FILE.read_bytes(), "application/typescript; charset=utf-8", "public, no-cache")
     scripts: dict[tuple[str, bool], StaticAsset] = {}
@@ -198,20 +198,13 @@ def create_page_api_routes(service: PreferenceService, *, allowed_origins: tuple
 
     @websocket(CHANGES_PATH)
     async def changes(socket: WebSocket[Any, Any, Any]) -> None:
-        if not _origin_allowed(socket, origins):
+        if not socket_origin_allowed(socket, origins):
             logger.info("refused changes websocket from origin %r", socket.headers.get("origin"))
-            await _refuse_handshake(socket, 403, "origin not allowed")
+            await refuse_handshake(socket, 403, "origin not allowed")
             return
-        client = client_address(socket.scope)
-        if not slots.acquire(client):
-            logger.info("closing changes websocket: %d already open from this client", slots.limit)
-            await socket.accept()
-            await socket.close(code=_WS_TRY_AGAIN_LATER, reason="too many open sockets from this client")
-            return
-        try:
-            await _stream_changes(socket, service, read)
-        finally:
-            slots.release(client)
+        async with client_socket_slot(socket, slots) as held:
+            if held:
+                await _stream_changes(socket, service, read)
 
     return Router(path=path_prefix, route_handlers=[consent_mode, type_declarations, state, changes])
 
@@ -245,7 +238,7 @@ async def _stream_changes(socket: WebSocket[Any, Any, Any], service: PreferenceS
                 waiter.cancel()
                 message = receiver.result()
                 if message.get("type") != "websocket.disconnect":
-                    await socket.close(code=_WS_POLICY_VIOLATION, reason="this socket takes no messages")
+                    await socket.close(code=WS_POLICY_VIOLATION, reason="this socket takes no messages")
                 return
             wake.clear()
             source = sources[-1] if sources else "initial"
@@ -273,5 +266,5 @@ class PageApiPlugin(PrefkitPlugin):
         setup.add_route_handlers(create_page_api_routes(
             setup.service,
             allowed_origins=setup.settings.allowed_origins,
-            max_sockets_per_client=setup.settings.max_sockets_per_client,
+            sockets=setup.sockets,  # one count with the widget sockets
         ))

@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.plugins import InitPlugin
 
+from .limits import ClientSlots
+
 if TYPE_CHECKING:
     from litestar import Litestar
 
@@ -73,6 +75,10 @@ class PluginSetup:
     """The live registry."""
     identity: Identity
     """Cookie/token helper (the subject of a connection: ``bff.identity.subject_from_connection``)."""
+    sockets: ClientSlots = None  # type: ignore[assignment]  # filled in by __post_init__
+    """The app's one count of the websockets each client holds open (``PREFKIT_MAX_SOCKETS_PER_CLIENT``),
+    shared by every socket route: the widget bridge, the page API's change stream, a plugin's own (hold a
+    slot with :func:`bff.sockets.client_socket_slot`). Default: a new count from ``settings``."""
     route_handlers: list[Any] = field(default_factory=list)
     """Litestar route handlers, controllers or routers, added to the app's own."""
     widgets: dict[str, WidgetFactory] = field(default_factory=dict)
@@ -86,6 +92,10 @@ class PluginSetup:
     at request time (see :mod:`bff.api.openapi`)."""
     _owners: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
     _current: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.sockets is None:
+            self.sockets = ClientSlots(self.settings.max_sockets_per_client)
 
     def add_route_handlers(self, *handlers: Any) -> None:
         """Add Litestar route handlers, controllers or routers."""

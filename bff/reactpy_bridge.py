@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, cast
@@ -59,8 +59,9 @@ from reactpy.types import Component, Connection, Location
 from . import strict_json
 from .assets import StaticAsset, serve_asset
 from .identity import use_subject
-from .limits import ClientSlots, client_address
-from .origins import normalize_origins, origin_allowed
+from .limits import ClientSlots
+from .origins import normalize_origins
+from .sockets import WS_POLICY_VIOLATION, client_socket_slot, refuse_handshake, socket_origin_allowed
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
@@ -93,11 +94,6 @@ _WIDGET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # consent banner crashed on "Save my choices"). One render at a time removes the race; a widget session's
 # renders are tiny, so nothing is lost.
 REACTPY_ASYNC_RENDERING.current = False
-
-# RFC 6455 close code for "policy violation" (oversized, binary or malformed messages).
-_WS_POLICY_VIOLATION: Final[int] = 1008
-# IANA-registered close code "Try Again Later": the client holds too many sockets right now.
-_WS_TRY_AGAIN_LATER: Final[int] = 1013
 
 DEFAULT_MAX_MESSAGE_BYTES: Final[int] = 64 * 1024
 """The documented limit of one client message (UTF-8 bytes of its text)."""
@@ -162,6 +158,10 @@ class ReactPyBridgeConfig:
     max_sockets_per_client: int = 0
     """Component websockets one client address may hold open at once (0: unlimited); a socket beyond is
     accepted and closed at once with 1013 (try again later), so ReactPy's client retries with backoff."""
+    sockets: ClientSlots | None = None
+    """The app's one per-client count of open websockets, shared with its other socket routes (the page
+    API's change stream): :func:`bff.app.create_app` passes ``PluginSetup.sockets``. Instead of
+    ``max_sockets_per_client``, never with it; ``None``: a count of the bridge's own."""
     _normalized_origins: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +171,8 @@ class ReactPyBridgeConfig:
             raise ValueError(f"max_message_bytes must be positive: {self.max_message_bytes}")
         if self.max_sockets_per_client < 0:
             raise ValueError(f"max_sockets_per_client must be 0 or positive: {self.max_sockets_per_client}")
+        if self.sockets is not None and self.max_sockets_per_client:
+            raise ValueError("give max_sockets_per_client or sockets (which carries its own limit), not both")
         for name in self.widgets:
             if not _WIDGET_NAME.fullmatch(name):
                 raise ValueError(f"widget name must match {_WIDGET_NAME.pattern}: {name!r}")
@@ -185,7 +187,7 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
     """
     static_assets = _load_static_assets()
     bootstrap = _asset(_BOOTSTRAP_FILE.read_bytes(), ".js", _CACHE_REVALIDATE)
-    slots = ClientSlots(config.max_sockets_per_client)
+    slots = config.sockets if config.sockets is not None else ClientSlots(config.max_sockets_per_client)
 
     @get("/prefkit.js", include_in_schema=False)
     async def bootstrap_script(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -228,33 +230,27 @@ def create_reactpy_router(config: ReactPyBridgeConfig) -> Router:
         widget: str = socket.path_params["widget"]
         # Origin first: a foreign page must not even learn which widgets exist (and this is the
         # cross-site websocket hijacking defence, since cookies ride along on the handshake).
-        if not _origin_allowed(socket, config._normalized_origins):
+        if not socket_origin_allowed(socket, config._normalized_origins):
             _logger.info("refused component websocket from origin %r", socket.headers.get("origin"))
-            await _refuse_handshake(socket, 403, "origin not allowed")
+            await refuse_handshake(socket, 403, "origin not allowed")
             return
         factory = config.widgets.get(widget)
         if factory is None:
-            await _refuse_handshake(socket, 404, f"unknown widget {widget!r}")
+            await refuse_handshake(socket, 404, f"unknown widget {widget!r}")
             return
         props: dict[str, str] = {}
         for key, value in socket.query_params.multi_items():
             if key not in _LOCATION_PARAMS:
                 props.setdefault(key, value)  # first value wins for a repeated parameter
-        client = client_address(socket.scope)
-        if not slots.acquire(client):
-            _logger.info("closing component websocket: %d already open from this client", slots.limit)
-            await socket.accept()
-            await socket.close(code=_WS_TRY_AGAIN_LATER, reason="too many open widgets from this client")
-            return
-        try:
+        async with client_socket_slot(socket, slots) as held:
+            if not held:
+                return
             try:
                 root = factory(WidgetRequest(widget=widget, props=props, connection=socket))
             except HTTPException as exc:
-                await _refuse_handshake(socket, exc.status_code, exc.detail)
+                await refuse_handshake(socket, exc.status_code, exc.detail)
                 return
             await _run_session(socket, root, config.max_message_bytes)
-        finally:
-            slots.release(client)
 
     return Router(
         path=config.path_prefix,
@@ -295,7 +291,7 @@ async def _run_session(socket: WebSocket[Any, Any, Any], root: Component, max_me
         reason = str(violations.exceptions[0])
         _logger.info("closing component websocket: %s", reason[:200])
         # RFC 6455: a close reason is at most 123 bytes of UTF-8.
-        await socket.close(code=_WS_POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))
+        await socket.close(code=WS_POLICY_VIOLATION, reason=reason.encode()[:123].decode(errors="ignore"))
 
 
 class _PolicyViolation(Exception):
@@ -339,39 +335,6 @@ async def _receive_layout_event(socket: WebSocket[Any, Any, Any], max_message_by
 def _location(socket: WebSocket[Any, Any, Any]) -> Location:
     """The host page's location as reported by ReactPy's client (``qs`` keeps its leading ``?``)."""
     return Location(path=socket.query_params.get("path", ""), query_string=socket.query_params.get("qs", ""))
-
-
-async def _refuse_handshake(socket: WebSocket[Any, Any, Any], status: int, reason: str) -> None:
-    """Reject before accepting, so the browser sees a failed handshake instead of an open+close.
-
-    An accepted-then-closed socket would make ReactPy's client reconnect (up to 150 times); a failed
-    handshake makes it give up at once. With the ASGI ``websocket.http.response`` extension (uvicorn) the
-    client gets a real HTTP status and the reason as body; otherwise the server answers 403.
-    """
-    await socket.receive()  # ASGI: consume "websocket.connect" before answering the handshake
-    send: Callable[[Any], Awaitable[None]] = socket.send
-    if "websocket.http.response" in (socket.scope.get("extensions") or {}):
-        await send(
-            {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-            }
-        )
-        await send({"type": "websocket.http.response.body", "body": reason.encode()})
-    else:
-        await socket.close(code=_WS_POLICY_VIOLATION, reason=reason)
-
-
-def _origin_allowed(socket: WebSocket[Any, Any, Any], allowed: frozenset[str]) -> bool:
-    """Same origin, or listed in ``allowed_origins``.
-
-    No Origin header means no browser (browsers always send it on websocket handshakes), hence no
-    cross-site hijacking risk: allowed. "Same origin" compares the Origin's host[:port] with the Host
-    header; the scheme is not compared because TLS is often terminated by a proxy in front of the BFF.
-    """
-    origin = socket.headers.get("origin")
-    return origin is None or origin_allowed(origin, socket.headers.get("host"), allowed)
 
 
 def _asset(body: bytes, suffix: str, cache_control: str) -> StaticAsset:

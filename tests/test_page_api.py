@@ -172,6 +172,41 @@ def test_the_change_stream_refuses_foreign_origins_and_holds_the_socket_limit(ap
             assert closed.value.code == 1013
 
 
+WIDGET = "/_prefkit/ws/consent-toggle?key=analytics&locale=en"
+CHANGES = "/_prefkit/changes"
+
+
+def test_widget_and_change_sockets_count_against_one_per_client_limit(app: Any) -> None:
+    # max_sockets_per_client=2 for the whole app, whatever kind of socket holds a slot.
+    client, _, _ = app
+
+    def admitted(path: str, held: contextlib.ExitStack) -> bool:
+        socket = held.enter_context(client.websocket_connect(path))
+        try:
+            socket.receive_text()  # the first render / the first state: the socket holds its slot
+            return True
+        except WebSocketDisconnect as closed:
+            assert closed.code == 1013, closed
+            return False
+
+    def admitted_once_released(path: str, held: contextlib.ExitStack) -> None:
+        # A closed socket's slot is free once the server has seen the close.
+        wait_for(lambda: admitted(path, held), message=f"a socket slot for {path}")
+
+    with contextlib.ExitStack() as held:
+        assert admitted(WIDGET, held) and admitted(WIDGET, held)
+        assert not admitted(CHANGES, held)
+    with contextlib.ExitStack() as held:
+        admitted_once_released(CHANGES, held)
+        admitted_once_released(WIDGET, held)
+        assert not admitted(WIDGET, held)
+        assert not admitted(CHANGES, held)
+    with contextlib.ExitStack() as held:
+        admitted_once_released(CHANGES, held)
+        admitted_once_released(CHANGES, held)
+        assert not admitted(WIDGET, held)
+
+
 def test_type_declarations_are_served_next_to_prefkit_js(app: Any) -> None:
     client, _, _ = app
     response = client.get("/_prefkit/prefkit.d.ts")
