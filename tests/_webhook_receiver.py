@@ -30,11 +30,15 @@ class Receiver:
         self.secret = secret
         self.port = port
         self.mode = "ok"
+        self.delay = 0.0
+        """Seconds to take before answering (a slow receiver: deliveries stay in flight)."""
         self.received: list[dict[str, Any]] = []
         """Verified bodies, in arrival order (duplicates included), with ``_id`` = webhook-id."""
         self.rejected: list[str] = []
         """Why requests failed verification (must stay empty)."""
         self.attempts = 0
+        self.incomplete = 0
+        """Requests cut off before their body was complete (the sender was killed)."""
         self.release = threading.Event()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -48,10 +52,17 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (a fault test): nothing to verify
+                    with receiver._lock:
+                        receiver.incomplete += 1
+                    return
                 with receiver._lock:
                     receiver.attempts += 1
                 mode = receiver.mode
+                if receiver.delay:
+                    time.sleep(receiver.delay)  # the receiver's own slowness, not synchronization
                 if mode == "hang":
                     receiver.release.wait(30)
                     return

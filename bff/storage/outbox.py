@@ -225,25 +225,22 @@ def claim_due(
     if not subscribers:
         return []
     d = _delivery.alias("d")
-    e = _delivery.alias("e")
-    earlier = (
-        sa.select(sa.literal(1))
-        .where(
-            e.c.subscriber == d.c.subscriber,
-            e.c.ordering_key == d.c.ordering_key,
-            e.c.status == PENDING,
-            e.c.outbox_id < d.c.outbox_id,
-        )
-        .exists()
+    q = _delivery.alias("q")
+    # The head of each (subscriber, subject) queue: one index-only pass over the pending rows (the
+    # queue index), rather than an anti-join probing every pending row for an earlier one.
+    heads = (
+        sa.select(q.c.subscriber, sa.func.min(q.c.outbox_id).label("head"))
+        .where(q.c.status == PENDING, q.c.subscriber.in_(list(subscribers)))
+        .group_by(q.c.subscriber, q.c.ordering_key)
+        .subquery("heads")
     )
     query = (
         sa.select(d.c.subscriber, d.c.outbox_id)
+        .join(heads, sa.and_(d.c.subscriber == heads.c.subscriber, d.c.outbox_id == heads.c.head))
         .where(
             d.c.status == PENDING,
-            d.c.subscriber.in_(list(subscribers)),
             d.c.next_attempt_at <= now,
             sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
-            ~earlier,
         )
         .order_by(d.c.outbox_id)
         .limit(limit)

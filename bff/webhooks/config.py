@@ -92,11 +92,20 @@ class DispatchPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     in_bff: bool = True
     """The BFF runs a dispatcher (woken by each commit); ``false`` when only ``prefkit dispatch`` delivers."""
 
+    lease_seconds: Annotated[float, Meta(gt=0, le=3600)] | None = None
+    """How long a claimed delivery stays with its dispatcher (default: 3 x the timeout + 30 s). Longer than
+    an attempt, so a live dispatcher never loses a delivery it is sending; a killed one's deliveries are
+    sent again this long after it claimed them."""
+
+    def __post_init__(self) -> None:
+        if self.lease_seconds is not None and self.lease_seconds <= self.timeout_seconds:
+            raise ValueError(f"lease_seconds ({self.lease_seconds:g}) must exceed timeout_seconds "
+                             f"({self.timeout_seconds:g}): a lease must outlast the attempt it covers")
+
     @property
-    def lease_seconds(self) -> float:
-        """How long a claimed delivery stays with its dispatcher: well beyond one attempt, so a live
-        dispatcher never loses a delivery it is sending; a dead one's deliveries come back after it."""
-        return self.timeout_seconds * 3 + 30
+    def lease(self) -> float:
+        """:attr:`lease_seconds` or its default."""
+        return self.lease_seconds if self.lease_seconds is not None else self.timeout_seconds * 3 + 30
 
 
 class Subscriber(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -157,6 +157,9 @@ class Dispatcher:
         policy = self.config.policy
         in_flight: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            # Cleared before looking, so a wake-up (a commit, a finished delivery) that comes while this
+            # claim runs is kept for the wait below instead of being lost until the next poll.
+            self._wake.clear()
             try:
                 await self._maybe_prune()
                 free = policy.batch_size - len(in_flight)
@@ -171,7 +174,6 @@ class Dispatcher:
                 task.add_done_callback(lambda _task: self._wake.set())
             if rows:
                 continue
-            self._wake.clear()
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=policy.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
@@ -195,7 +197,7 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[DeliveryRow]:
         now = self.clock()
         names = [s.name for s in self.config.subscribers]
-        lease_until = now + timedelta(seconds=self.config.policy.lease_seconds)
+        lease_until = now + timedelta(seconds=self.config.policy.lease)
         return await self.database.run_write_async(
             [],
             lambda connection: claim_due(
