@@ -48,6 +48,7 @@ from .catalog import CatalogPlugin
 from .cluster import ClusterPlugin
 from .demo import DemoPlugin
 from .identity import Identity, IdentityMiddleware
+from .insights import InsightsPlugin
 from .limits import BUDGET_STATE_KEY, WriteBudget, WriteLimitMiddleware, charge_write
 from .metrics import MetricsPlugin
 from .page_api import PageApiPlugin
@@ -89,6 +90,7 @@ def default_plugins(settings: Settings) -> list[PrefkitPlugin]:
         # /studio/: the merchant studio; signs in only with PREFKIT_ADMIN_KEY; extra["studio"] = False: none.
         *([StudioPlugin()] if settings.extra.get("studio", True) is not False else []),
         ClusterPlugin(),  # several processes on one database act as one
+        InsightsPlugin(),  # /api/v1/admin/insights (admin key), POST /api/v1/conversions (API key)
     ]
 
 
@@ -195,7 +197,9 @@ def create_app(
         DefineMiddleware(
             CsrfMiddleware,
             allowed_origins=settings.allowed_origins,
-            cookieless_paths=(API_PREFIX + "/admin",),
+            # Never cookie-authenticated: the admin API (X-Admin-Key) and the shop backend's conversion
+            # reports (X-API-Key, the subject in the body), both checked in their handlers.
+            cookieless_paths=(API_PREFIX + "/admin", API_PREFIX + "/conversions"),
         ),
     ]
     # One budget for every state-changing path (bff/limits.py): this middleware charges HTTP writes, the

@@ -20,8 +20,8 @@ import msgspec
 import yaml
 
 from .errors import RegistryIssue, RegistryLoadError
-from .schema import (MAX_EXACT_INTEGER, PREFERENCE_KINDS, Experiment, RegistryDocument, Section, ShopSettings,
-                     Variant)
+from .schema import (MAX_EXACT_INTEGER, PREFERENCE_KINDS, Experiment, InsightsSettings, RegistryDocument,
+                     Section, ShopSettings, Variant)
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -192,8 +192,13 @@ def decode_document(raw: Any, source: str | None = None) -> Decoded:
             items.append(entry)
             indices.append(index)
         parts[list_name] = (items, indices)
+    insights = None
+    if isinstance(raw.get("insights"), dict):
+        insights, broken = _salvage(raw["insights"], InsightsSettings)
+        if broken:
+            unreadable["insights"] = broken
     partial = RegistryDocument(shop=shop, preferences=parts["preferences"][0], sections=parts["sections"][0],
-                               experiments=parts["experiments"][0])
+                               experiments=parts["experiments"][0], insights=insights)
     return Decoded(partial, issues, parts["preferences"][1], parts["sections"][1], unreadable,
                    parts["experiments"][1])
 
@@ -371,6 +376,8 @@ def _structural_issues(raw: Any, source: str | None) -> list[RegistryIssue]:
                                     expected="a [shop] table with at least `name`", got="nothing", source=source))
     else:
         issues += _check_struct(raw["shop"], ShopSettings, "shop", source)
+    if "insights" in raw:
+        issues += _check_struct(raw["insights"], InsightsSettings, "insights", source)
     for list_name, item_check in (("sections", _check_section), ("preferences", _check_preference),
                                   ("experiments", _check_experiment)):
         items = raw.get(list_name, [])

@@ -32,6 +32,7 @@ from .common import (
     full_match,
 )
 from .experiments import Experiment, Variant
+from .insights import InsightsSettings
 from .kinds import KINDS, kind_of, preference_union
 from .kinds.consent import ConsentMechanism, ConsentType
 from .kinds.filter import AppliesTo, FilterOption, FilterRule, FilterType
@@ -47,6 +48,7 @@ __all__ = [
     "Criterion",
     "ConsentMechanism",
     "Experiment",
+    "InsightsSettings",
     "ConsentType",
     "FilterOption",
     "FilterRule",
@@ -89,6 +91,8 @@ class RegistryDocument(StrictStruct):
     experiments: list[Experiment] = field(default_factory=list)
     """A/B tests of wording and defaults (:mod:`preference_registry.experiments`), guarded against dark
     patterns by the validator."""
+    insights: InsightsSettings | None = None
+    """``[insights]``: the purpose that allows linking conversions, the k of suppression."""
     schema_version: Literal[1] = 1
     """Format version of this document; only ``1`` exists."""
 

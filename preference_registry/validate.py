@@ -12,6 +12,7 @@ from typing import Any
 
 from .errors import RegistryIssue
 from .experiments import check_experiments
+from .insights import check_insights
 from .grid import is_on_step
 from .kinds import kind_of, shopper_texts
 from .schema import ConsentType, PreferenceType, RegistryDocument
@@ -101,6 +102,9 @@ class _Checker:
         yield from self.check_requires(entries, by_key)
         yield from check_experiments(self, self.doc.experiments, by_key, self.check_text,
                                      self.experiment_index)
+        if self.readable("insights", "conversion_purpose"):
+            yield from check_insights(self, self.doc.insights,
+                                      [pref for _, pref in entries if isinstance(pref, ConsentType)])
 
     # -- shop and sections -------------------------------------------------------------------------
     def check_shop(self) -> Iterator[RegistryIssue]:

@@ -239,3 +239,12 @@ def test_each_arm_has_its_own_text_hash_and_the_window_is_honoured() -> None:
     assert active_experiment(experiments, "personalization", datetime(2026, 12, 1, tzinfo=UTC)) is exp
     assert active_experiment(experiments, "personalization", datetime(2027, 2, 1, tzinfo=UTC)) is None
     assert active_experiment(experiments, "price_focus", datetime(2026, 12, 1, tzinfo=UTC)) is None
+
+
+def test_the_conversion_purpose_must_be_a_switchable_consent_and_k_at_least_2() -> None:
+    issues = dict(refusals('[insights]\nconversion_purpose = "tracking"\n' + BASE))
+    assert "no switchable consent has the purpose `tracking`" in issues["insights.conversion_purpose"]
+    assert "insights.min_cell" in dict(refusals('[insights]\nmin_cell = 1\n' + BASE))
+    snapshot = load_registry('[insights]\nconversion_purpose = "analytics"\n' + BASE, "toml")
+    assert snapshot.document.insights.conversion_purpose == "analytics"
+    assert snapshot.document.insights.min_cell == 10

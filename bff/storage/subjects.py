@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from .conversions import unlink_subjects
 from .models import AnonymousCounter, ConsentEvent, PreferenceState, SubjectLink
 
 __all__ = [
@@ -86,6 +87,7 @@ def erase_subjects(connection: Connection, subject: str, merged: list[str]) -> E
     links = connection.execute(
         sa.delete(_links).where(sa.or_(_links.c.customer_subject == subject, _links.c.anonymous_subject == subject))
     ).rowcount
+    unlink_subjects(connection, subjects)  # reported orders stay, as unattributed ones
     bump_counters(connection, ["erasures", *(counter_name(row.key, row.value) for row in stored)])
     return Erased(
         subjects=tuple(subjects),

@@ -1,0 +1,249 @@
+"""HTTP faces of the insights:
+
+* ``GET /api/v1/admin/insights?since=&until=`` (``X-Admin-Key``): the report and the experiment results, JSON;
+* ``GET /api/v1/admin/insights.csv`` (``X-Admin-Key``): the same numbers as one flat CSV table;
+* ``GET /api/v1/admin/insights/page`` (``X-Admin-Key``): the charts (server-side SVG, each with a title, a
+  text alternative and a data table beside it);
+* ``POST /api/v1/conversions`` (``X-API-Key``, the shop's backend): ``{"subject", "value", "occurred_at",
+  "order_id", "currency"}``; linked to the shopper only when they allow the registry's conversion purpose.
+
+No answer carries a subject id; every count is suppressed below k (see :mod:`.aggregates`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import anyio
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
+from msgspec import Meta
+
+from ..api.context import check_key, service_of, settings_of
+from ..api.problems import FieldError, ProblemError
+from ..api.system import AdminController
+from ..identity import is_subject_id
+from ..storage.conversions import insert_conversion
+from ..storage.times import as_utc
+from .aggregates import InsightsReport, build_report
+from .charts import insights_page
+from .results import ExperimentResult, experiment_results
+
+__all__ = ["ConversionAccepted", "ConversionReport", "ConversionsController", "InsightsAnswer",
+           "InsightsController", "csv_rows"]
+
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+_MAX_ORDER_VALUE = 1e12
+_FUTURE_SLACK = timedelta(days=1)  # clocks of the shop's backend and ours may disagree a little
+
+
+class InsightsAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /api/v1/admin/insights``."""
+
+    insights: InsightsReport
+    experiments: list[ExperimentResult]
+
+
+class ConversionReport(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An order the shop's backend reports."""
+
+    subject: Annotated[str, Meta(min_length=1, max_length=200)]
+    """The shopper's subject id (``anon:...`` / ``cust:...``), as ``GET /profile?subject=`` takes it."""
+    value: Annotated[float, Meta(ge=0, le=_MAX_ORDER_VALUE)]
+    """Order value in the shop's currency units."""
+    occurred_at: Annotated[datetime, Meta(tz=True)] | None = None
+    """When the order was placed (default: now); not in the future."""
+    order_id: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")] | None = None
+    """The shop's order reference: the same order reported again is not counted twice."""
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$")] | None = None
+    """ISO 4217 code."""
+
+
+class ConversionAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    recorded: bool
+    """``false``: this ``order_id`` was reported before (nothing changed)."""
+    attributed: bool
+    """Whether the order is linked to the shopper's cohort (they allow the conversion purpose)."""
+
+
+def _window(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
+    if since is not None and until is not None and until <= since:
+        raise ProblemError(400, "invalid-request", "`until` must be after `since`",
+                           errors=[FieldError(path="until", message="not after since",
+                                              expected=f"a time after {since.isoformat()}", got=until.isoformat())])
+    return (as_utc(since) if since else None, as_utc(until) if until else None)
+
+
+async def _answer(request: Request[Any, Any, Any], since: datetime | None, until: datetime | None
+                  ) -> InsightsAnswer:
+    AdminController._authorize(request)
+    since, until = _window(since, until)
+    service = service_of(request)
+    snapshot = service.registry.current
+    now = service.clock()
+
+    def read() -> InsightsAnswer:
+        with service.database.read() as connection:
+            report = build_report(connection, snapshot, now=now, since=since, until=until)
+            return InsightsAnswer(insights=report, experiments=experiment_results(connection, snapshot, now))
+
+    return await anyio.to_thread.run_sync(read)
+
+
+def csv_rows(answer: InsightsAnswer) -> list[list[Any]]:
+    """The answer as ``table, key, dimension, cell, value`` rows (suppressed cells are empty)."""
+    rows: list[list[Any]] = [["table", "key", "dimension", "cell", "value"]]
+    report = answer.insights
+
+    def add(table: str, key: str, dimension: str, cell: str, value: Any) -> None:
+        rows.append([table, key, dimension, cell, "" if value is None else value])
+
+    for consent in report.consents:
+        add("consent", consent.key, "all", "decisions", consent.decisions)
+        for outcome in ("granted", "refused", "withdrawn"):
+            add("consent", consent.key, "all", outcome, getattr(consent.outcomes, outcome))
+        add("consent", consent.key, "all", "grant_rate", consent.grant_rate.rate)
+        for row in consent.by_method:
+            for outcome in ("granted", "refused", "withdrawn"):
+                add("consent", consent.key, f"method={row.method}", outcome, getattr(row, outcome))
+        for row in consent.by_day:
+            for outcome in ("granted", "refused", "withdrawn"):
+                add("consent", consent.key, f"day={row.day}", outcome, getattr(row, outcome))
+        add("consent", consent.key, "reconsent", "granted", consent.reconsent.granted)
+        add("consent", consent.key, "reconsent", "refused", consent.reconsent.refused)
+    for choice in report.choices:
+        add(choice.kind, choice.key, "all", "subjects", choice.subjects)
+        for value in choice.values:
+            add(choice.kind, choice.key, "value", msgspec.json.encode(value.value).decode(), value.subjects)
+    engagement = report.engagement
+    add("engagement", "", "all", "deciding", engagement.deciding)
+    add("engagement", "", "all", "beyond_banner", engagement.beyond_banner.successes)
+    add("engagement", "", "all", "beyond_banner_share", engagement.beyond_banner.rate)
+    for row in engagement.return_days:
+        add("engagement", "", "return_days", row.days, row.subjects)
+    for dimension, cohorts in (("preferences", report.conversions.by_preferences),
+                               ("level", report.conversions.by_level)):
+        for cohort in cohorts:
+            add("conversion", cohort.cohort, dimension, "shoppers", cohort.shoppers)
+            add("conversion", cohort.cohort, dimension, "converters", cohort.conversion.successes)
+            add("conversion", cohort.cohort, dimension, "conversion_rate", cohort.conversion.rate)
+            add("conversion", cohort.cohort, dimension, "orders", cohort.orders)
+            add("conversion", cohort.cohort, dimension, "average_order_value", cohort.average_order_value)
+    add("conversion", "unattributed", "all", "orders", report.conversions.unattributed.orders)
+    add("conversion", "unattributed", "all", "average_order_value",
+        report.conversions.unattributed.average_order_value)
+    for result in answer.experiments:
+        for arm in result.arms:
+            add("experiment", result.key, f"variant={arm.variant}", "trials", arm.outcome.trials)
+            add("experiment", result.key, f"variant={arm.variant}", "successes", arm.outcome.successes)
+            add("experiment", result.key, f"variant={arm.variant}", "rate", arm.outcome.rate)
+            add("experiment", result.key, f"variant={arm.variant}", "p_value", arm.p_value)
+        add("experiment", result.key, "all", "sample_size_reached", str(result.sample_size_reached).lower())
+    return rows
+
+
+def _csv_safe(value: Any) -> Any:
+    # A cell starting with =, +, - or @ is a formula to spreadsheet programs (CSV injection): registry keys and
+    # days never start so, but a merchant-written option value might.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+class InsightsController(Controller):
+    """Needs ``X-Admin-Key`` = ``PREFKIT_ADMIN_KEY``."""
+
+    path = "/api/v1/admin"
+    tags = ["admin"]
+
+    @get("/insights", summary="Aggregates (suppressed below k) and experiment results")
+    async def insights(self, request: Request[Any, Any, Any], since: FromQuery[datetime | None] = None,
+                       until: FromQuery[datetime | None] = None) -> InsightsAnswer:
+        return await _answer(request, since, until)
+
+    @get("/insights.csv", summary="The insights as one CSV table", media_type="text/csv")
+    async def insights_csv(self, request: Request[Any, Any, Any], since: FromQuery[datetime | None] = None,
+                           until: FromQuery[datetime | None] = None) -> Response[str]:
+        answer = await _answer(request, since, until)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerows([[_csv_safe(cell) for cell in row] for row in csv_rows(answer)])
+        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="prefkit-insights.csv"'})
+
+    @get("/insights/page", summary="The insights as charts (SVG) with data tables", media_type="text/html")
+    async def insights_html(self, request: Request[Any, Any, Any], since: FromQuery[datetime | None] = None,
+                            until: FromQuery[datetime | None] = None) -> Response[str]:
+        answer = await _answer(request, since, until)
+        return Response(insights_page(answer.insights, answer.experiments), media_type="text/html; charset=utf-8")
+
+
+def _invalid(path: str, message: str, expected: str | None, got: str | None) -> ProblemError:
+    return ProblemError(422, "validation", f"the conversion is not valid: {path}: {message}",
+                        title="Invalid conversion", errors=[FieldError(path=path, message=message,
+                                                                       expected=expected, got=got)])
+
+
+def _parse(raw: Any) -> ConversionReport:
+    try:
+        report = msgspec.convert(raw, ConversionReport)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _MSGSPEC_PATH.search(text)
+        path = match.group("path") if match else ""
+        message = text[: match.start()] if match else text
+        typed = re.match(r"Expected (?P<exp>.+?)(, got `(?P<got>[^`]+)`)?$", message)
+        raise _invalid(path or "body", message[:1].lower() + message[1:],
+                       typed.group("exp").replace("`", "") if typed else None,
+                       typed.group("got") if typed and typed.group("got") else None) from None
+    if not math.isfinite(report.value):
+        raise _invalid("value", "not a finite number", "a number from 0", repr(report.value))
+    if not is_subject_id(report.subject):
+        raise _invalid("subject", "not a subject id", "anon:<32 hex> or cust:<id>", None)
+    return report
+
+
+class ConversionsController(Controller):
+    """The shop's backend reports orders (``X-API-Key`` = ``PREFKIT_API_KEY``)."""
+
+    path = "/api/v1/conversions"
+    tags = ["insights"]
+
+    @post("/", summary="Report an order (linked to the shopper's cohort only with their consent)", status_code=201)
+    async def report(self, request: Request[Any, Any, Any]) -> Response[ConversionAccepted]:
+        settings = settings_of(request)
+        if not settings.api_key:
+            raise ProblemError(403, "api-disabled", "server-to-server access is disabled (PREFKIT_API_KEY is not set)")
+        if not check_key(request, "X-API-Key", settings.api_key):
+            raise ProblemError(401, "api-key", "reporting a conversion needs a valid X-API-Key",
+                               title="API key required")
+        conversion = _parse(await request.json())
+        service = service_of(request)
+        now = service.clock()
+        occurred = as_utc(conversion.occurred_at) if conversion.occurred_at else now
+        if occurred > now + _FUTURE_SLACK:
+            raise _invalid("occurred_at", "an order cannot be placed in the future",
+                           f"a time before {(now + _FUTURE_SLACK).isoformat()}", occurred.isoformat())
+        snapshot = service.registry.current
+        settings_of_registry = snapshot.document.insights
+        purpose = settings_of_registry.conversion_purpose if settings_of_registry is not None else None
+        attributed = False
+        if purpose is not None:
+            effective = await service.effective(conversion.subject, snapshot=snapshot)
+            keys = [c.key for c in snapshot.consents() if c.purpose == purpose and c.switchable]
+            attributed = bool(keys) and all(effective[key].value is True for key in keys)
+
+        def work(connection: Any) -> bool:
+            return insert_conversion(connection, order_id=conversion.order_id,
+                                     subject=conversion.subject if attributed else None, value=conversion.value,
+                                     currency=conversion.currency, occurred_at=occurred, recorded_at=now)
+
+        recorded = await service.database.run_write_async([conversion.subject], work)
+        return Response(ConversionAccepted(recorded=recorded, attributed=attributed and recorded),
+                        status_code=201 if recorded else 200)

@@ -1,0 +1,48 @@
+"""The insights as a plugin: the admin endpoints, the conversions endpoint, and the rule that a reported order
+stops naming its shopper once they withdraw the conversion purpose."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from ..events import ChangeEvent, Event
+from ..plugins import PluginSetup, PrefkitPlugin
+from ..storage.conversions import unlink_subjects
+from .api import ConversionsController, InsightsController
+
+__all__ = ["InsightsPlugin"]
+
+
+class InsightsPlugin(PrefkitPlugin):
+    """``/api/v1/admin/insights*`` and ``POST /api/v1/conversions`` (in :func:`bff.app.default_plugins`)."""
+
+    def on_prefkit_init(self, setup: PluginSetup) -> None:
+        service = setup.service
+        setup.add_route_handlers(InsightsController, ConversionsController)
+
+        async def on_change(event: Event) -> None:
+            # A withdrawal (or an expiry / GPC override) of the conversion purpose ends the link of the
+            # shopper's orders: they stay counted, as unattributed. (Erasure unlinks in its own transaction.)
+            if not isinstance(event, ChangeEvent) or not event.changes:
+                return
+            insights = service.registry.current.document.insights
+            purpose = insights.conversion_purpose if insights is not None else None
+            if purpose is None:
+                return
+            snapshot = service.registry.current
+            keys = {c.key for c in snapshot.consents() if c.purpose == purpose}
+            if any(change.key in keys and change.new_value is not True for change in event.changes):
+                subjects = [event.subject, *event.linked_subjects]
+                await service.database.run_write_async(subjects, lambda c: unlink_subjects(c, subjects))
+
+        @asynccontextmanager
+        async def listen(_app: Any) -> AsyncIterator[None]:
+            unsubscribe = service.events.subscribe(on_change)
+            try:
+                yield
+            finally:
+                unsubscribe()
+
+        setup.add_lifespan(listen)

@@ -1,0 +1,131 @@
+"""Experiment results: per arm the rate of the experiment's outcome with a Wilson 95 % interval, the sample,
+a two-proportion test against the first arm, and whether the planned sample size was reached.
+
+No verdict before the plan is complete: looking at a running test and stopping when it "looks significant"
+inflates false positives, so until every arm has ``sample_size`` subjects the answer says so and gives none.
+
+Who is in which arm is recomputed from the subject (:func:`preference_registry.experiments.assign`), never
+stored; for ``grant`` the arm is the one whose wording the decision was recorded under (its ``text_hash`` in
+the ledger), which is what the shopper saw.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import msgspec
+from sqlalchemy.engine import Connection
+
+from preference_registry import RegistrySnapshot
+from preference_registry.experiments import Experiment, assign, variant_hash
+
+from ..storage.insights import (CHOICE_METHODS, experiment_converters, experiment_decisions,
+                                experiment_population)
+from .aggregates import min_cell, rate
+from .stats import Rate, two_proportion_p
+from .suppression import suppress
+
+__all__ = ["ArmResult", "ExperimentResult", "experiment_results"]
+
+
+class ArmResult(msgspec.Struct, frozen=True, kw_only=True):
+    variant: str
+    weight: int
+    text_hash: str
+    """The wording hash the ledger records for decisions made in this arm."""
+    outcome: Rate
+    p_value: float | None
+    """Two-sided pooled two-proportion z-test against the first arm (``None`` for the first arm, or when a
+    count is suppressed)."""
+
+
+class ExperimentResult(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    preference: str
+    outcome: str
+    start: datetime
+    end: datetime
+    status: str
+    """``scheduled``, ``running`` or ``ended``."""
+    sample_size: int
+    """Planned subjects per arm."""
+    sample_size_reached: bool
+    verdict: str
+    """A plain sentence: no verdict until the plan is complete, then whether any arm differs at 5 %."""
+    arms: list[ArmResult]
+
+
+def _status(experiment: Experiment, now: datetime) -> str:
+    if now < experiment.start:
+        return "scheduled"
+    return "running" if now < experiment.end else "ended"
+
+
+def _counts(connection: Connection, snapshot: RegistrySnapshot, experiment: Experiment, hashes: dict[str, str],
+            until: datetime) -> dict[str, tuple[int, int]]:
+    """``arm -> (successes, trials)``."""
+    start = experiment.start
+    if experiment.outcome == "grant":
+        arm_of_hash = {h: key for key, h in hashes.items()}
+        counts: dict[str, list[int]] = {v.key: [0, 0] for v in experiment.variants}
+        for _subject, text_hash, new, _method in experiment_decisions(connection, experiment.preference, start,
+                                                                      until):
+            arm = arm_of_hash.get(text_hash)
+            if arm is not None:
+                counts[arm][1] += 1
+                counts[arm][0] += new == "true"
+        return {arm: (s, n) for arm, (s, n) in counts.items()}
+    population = experiment_population(connection, start, until)
+    if experiment.outcome == "engagement":
+        succeeded = {subject for subject, _, _, method in experiment_decisions(
+            connection, experiment.preference, start, until) if method in CHOICE_METHODS}
+    else:
+        succeeded = set(experiment_converters(connection, start, until))
+    trials: Counter[str] = Counter()
+    successes: Counter[str] = Counter()
+    for subject in population:
+        arm = assign(experiment, subject).key
+        trials[arm] += 1
+        successes[arm] += subject in succeeded
+    return {v.key: (successes[v.key], trials[v.key]) for v in experiment.variants}
+
+
+def experiment_results(connection: Connection, snapshot: RegistrySnapshot, now: datetime) -> list[ExperimentResult]:
+    """Results of every experiment of ``snapshot`` so far (subjects stay inside this function)."""
+    k = min_cell(snapshot)
+    results = []
+    for experiment in snapshot.document.experiments:
+        pref = snapshot.get(experiment.preference)
+        base = snapshot.text_hash(experiment.preference)
+        hashes = {v.key: variant_hash(pref, experiment, v, base) for v in experiment.variants}
+        until = min(now, experiment.end)
+        counts = _counts(connection, snapshot, experiment, hashes, until) if now >= experiment.start else \
+            {v.key: (0, 0) for v in experiment.variants}
+        trials = suppress({arm: n for arm, (_, n) in counts.items()}, k)
+        successes = suppress({arm: s for arm, (s, _) in counts.items()}, k)
+        reached = all(n >= experiment.sample_size for _, n in counts.values())
+        first = experiment.variants[0].key
+        arms, p_values = [], []
+        for variant in experiment.variants:
+            s, n = successes[variant.key], trials[variant.key]
+            p = None
+            if variant.key != first and None not in (s, n, successes[first], trials[first]):
+                p = two_proportion_p(s, n, successes[first], trials[first])
+                p_values.append(p)
+            arms.append(ArmResult(variant=variant.key, weight=variant.weight, text_hash=hashes[variant.key],
+                                  outcome=rate(s, n), p_value=p))
+        if not reached:
+            verdict = (f"planned sample size not reached ({experiment.sample_size} subjects per arm): no verdict "
+                       "yet; do not stop or decide on interim results")
+        elif p_values and min(p_values) < 0.05 / len(p_values):  # Bonferroni: several arms, one 5 % budget
+            verdict = ("planned sample size reached: at least one arm differs from the first at the 5 % level "
+                       "(Bonferroni-corrected)")
+        else:
+            verdict = ("planned sample size reached: no arm differs from the first at the 5 % level "
+                       "(Bonferroni-corrected)")
+        results.append(ExperimentResult(key=experiment.key, preference=experiment.preference,
+                                        outcome=experiment.outcome, start=experiment.start, end=experiment.end,
+                                        status=_status(experiment, now), sample_size=experiment.sample_size,
+                                        sample_size_reached=reached, verdict=verdict, arms=arms))
+    return results
