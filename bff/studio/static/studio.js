@@ -83,14 +83,29 @@ function render(result) {
   if (publish && !result.ok) publish.disabled = true;
 }
 
+// Edits scheduled or in flight: main[data-pending] says how many (the QA kit waits for "0").
+let pending = 0;
+function track(delta) {
+  pending += delta;
+  if (main) main.dataset.pending = String(pending);
+}
+
 async function send(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "content-type": "application/json", "X-Studio-CSRF": csrf },
-    body: JSON.stringify(body),
-  });
-  const result = await response.json();
+  track(1);
+  let response;
+  let result;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true, // an edit typed just before leaving the page still arrives
+      headers: { "content-type": "application/json", "X-Studio-CSRF": csrf },
+      body: JSON.stringify(body),
+    });
+    result = await response.json();
+  } finally {
+    track(-1);
+  }
   if (!response.ok) {
     const status = document.getElementById("status");
     if (status) {
@@ -106,13 +121,20 @@ async function send(url, body) {
   return result;
 }
 
-const timers = new Map();
+const timers = new Map(); // key -> [timeout id, the edit]
 function later(key, delay, run) {
-  clearTimeout(timers.get(key));
-  timers.set(key, setTimeout(run, delay));
+  const waiting = timers.get(key);
+  if (waiting) clearTimeout(waiting[0]);
+  else track(1);
+  const fire = () => { timers.delete(key); track(-1); run(); };
+  timers.set(key, [setTimeout(fire, delay), fire]);
+}
+function flush() {
+  for (const [id, fire] of [...timers.values()]) { clearTimeout(id); fire(); }
 }
 
 if (main && csrf) {
+  track(0);
   main.addEventListener("input", (event) => {
     const target = event.target;
     if (target.matches("[data-path]") && target.tagName !== "SELECT") {
@@ -124,6 +146,9 @@ if (main && csrf) {
       later("raw", 300, () => send(`${prefix}/api/raw`, { text: target.value, format: format ? format.value : null }));
     }
   });
+  // Leaving a field or the page sends what is still waiting for its pause.
+  main.addEventListener("focusout", flush);
+  window.addEventListener("pagehide", flush);
   main.addEventListener("change", (event) => {
     const target = event.target;
     if (target.matches("select[data-path]")) {
