@@ -223,7 +223,9 @@ def _render(ctx: ControlContext, pref: PrioritiesType, latest: Any) -> VdomDict:
         })), items),
         left_out_block,
         html.p(
-            part("announcement", (), names, {"role": "status", "aria-live": "polite", "aria-atomic": "true",
+            # A polite live region of its own (no role=status: the center's one status line stays the
+            # single "Saved" / error region), present from the start so that the first move is read.
+            part("announcement", (), names, {"aria-live": "polite", "aria-atomic": "true",
                                               "id": ctx.ids("announcement")}),
             html.span({"key": str(current[2])}, current[1]) if current[1] else "",
         ),

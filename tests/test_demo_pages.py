@@ -54,7 +54,8 @@ def test_listing_is_server_rendered_with_live_mount_points_and_a_strict_csp(clie
 def test_ranking_controls_come_from_the_registry() -> None:
     assert ranking_controls(load_file(str(DEMO_REGISTRY))) == [
         ("consent-toggle", "recommendations"), ("preference-slider", "personalization_level"),
-        ("preference-slider", "price_vs_sustainability"), ("filter-group", "eco_only"),
+        ("preference-slider", "price_vs_sustainability"), ("priorities", "what_matters"),
+        ("preference-slider", "discovery"), ("filter-group", "eco_only"),
         ("filter-group", "small_brands"), ("filter-group", "categories"),
     ]
 

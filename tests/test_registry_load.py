@@ -109,7 +109,7 @@ def test_shipped_examples_are_valid_and_complete(name: str) -> None:
     snapshot = load_file(str(EXAMPLES / name))
     assert snapshot.warnings == ()  # every text translated in pl and en
     kinds = {pref.kind for pref in snapshot.preferences}
-    assert kinds == {"consent", "slider", "filter"}
+    assert kinds == {"consent", "slider", "filter", "priorities"}
     purposes = {c.purpose for c in snapshot.consents()}
     assert {"marketing", "analytics", "recommendations"} <= purposes
     assert snapshot.get("personalization_level").requires == ["recommendations"]
