@@ -9,7 +9,8 @@ widget can only ever read and change its own subject's data.
 Mount-point attributes (all optional except ``data-key`` where noted):
 
 ===================== =========================================================================
-``data-key``           preference key (``consent-toggle``, ``preference-slider``, ``filter-group``)
+``data-key``           preference key (every kind's keyed widget: ``consent-toggle``, ``preference-slider``,
+                       ``filter-group``, ``priorities``)
 ``data-locale``        ``pl``/``en``...; else negotiated from ``Accept-Language``, else the registry's
 ``data-theme``         theme name (``default``, ``dark``, ``high-contrast`` or a shop theme);
                        ``none`` for unstyled; default: the registry's ``shop.theme``
@@ -44,30 +45,21 @@ import components
 import themes
 from components import (
     ConsentBanner,
-    ConsentToggle,
-    FilterGroup,
     HistoryEntry,
     KitAssets,
     PreferenceCenter,
     PreferenceProvider,
-    PreferenceSlider,
     PreferenceStoreError,
-    PriorityList,
     StoreCapabilities,
 )
-from preference_registry import (
-    ConsentType,
-    FilterType,
-    PreferenceType,
-    RegistrySnapshot,
-    SliderType,
-)
-from preference_registry.kinds.priorities import PrioritiesType
+from components.kinds import CONTROLS, ControlLayout
+from preference_registry import RegistrySnapshot
 
 from .api.context import gpc_of, request_locale
 from .assets import StaticAsset, serve_asset
 from .effective import EffectiveValue
 from .identity import subject_from_connection
+from .kinds import KINDS
 from .limits import budgeted_store
 from .plugins import PluginSetup, PrefkitPlugin
 from .reactpy_bridge import WidgetFactory, WidgetRequest
@@ -123,7 +115,8 @@ class ServiceStore:
 
     @property
     def snapshot(self) -> RegistrySnapshot:
-        return self.service.registry.current
+        # The subject's own view: a running experiment shows this shopper their arm's wording and default.
+        return self.service.snapshot_for(self.subject)
 
     @property
     def capabilities(self) -> StoreCapabilities:
@@ -212,18 +205,6 @@ def _flag(props: Mapping[str, str], name: str, default: bool) -> bool:
 Render = Callable[[WidgetRequest, RegistrySnapshot], Component]
 
 
-def _preference(kind: type[PreferenceType]) -> Callable[[WidgetRequest, RegistrySnapshot], PreferenceType]:
-    def lookup(request: WidgetRequest, snapshot: RegistrySnapshot) -> PreferenceType:
-        key = request.props.get("key", "")
-        pref = snapshot.get(key)
-        if not isinstance(pref, kind):
-            # Refused at the handshake (404): a typo in a mount point should fail loudly, not render empty.
-            raise NotFoundException(f"no {kind.kind} preference {key!r} in the registry (data-key)")
-        return pref
-
-    return lookup
-
-
 def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
     """A bridge factory: resolves subject, locale, theme and GPC, then wraps ``render``'s component in a
     :func:`~components.PreferenceProvider` connected to a :class:`ServiceStore`."""
@@ -268,24 +249,21 @@ def widget_factory(render: Render, *, history: bool = False) -> WidgetFactory:
     return factory
 
 
-def _consent_toggle(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
-    pref = _preference(ConsentType)(request, snapshot)
-    return ConsentToggle(pref.key)
+def _keyed_control(kind: str) -> Render:
+    """The standalone control of the ``kind`` preference a mount point's ``data-key`` names: the kind's
+    connected control from ``components.kinds.CONTROLS``, so a new kind needs no code here."""
+    control = CONTROLS[kind]
 
+    def render(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
+        key = request.props.get("key", "")
+        pref = snapshot.get(key)
+        # Compared by kind name, not isinstance: a type of another kind (a subclass too) is refused.
+        if pref is None or pref.kind != kind:
+            # Refused at the handshake (404): a typo in a mount point should fail loudly, not render empty.
+            raise NotFoundException(f"no {kind} preference {key!r} in the registry (data-key)")
+        return control.connected(pref, ControlLayout(chips=_flag(request.props, "chips", False)))
 
-def _slider(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
-    pref = _preference(SliderType)(request, snapshot)
-    return PreferenceSlider(pref.key)
-
-
-def _filter_group(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
-    pref = _preference(FilterType)(request, snapshot)
-    return FilterGroup(pref.key, chips=_flag(request.props, "chips", False))
-
-
-def _priorities(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
-    pref = _preference(PrioritiesType)(request, snapshot)
-    return PriorityList(pref.key)
+    return render
 
 
 def _center(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
@@ -297,10 +275,9 @@ def _banner(request: WidgetRequest, snapshot: RegistrySnapshot) -> Component:
 
 
 WIDGETS: Mapping[str, WidgetFactory] = MappingProxyType({
-    "consent-toggle": widget_factory(_consent_toggle),
-    "preference-slider": widget_factory(_slider),
-    "filter-group": widget_factory(_filter_group),
-    "priorities": widget_factory(_priorities),
+    # One keyed widget per kind, named by the kind's BFF entry (bff/kinds/): consent-toggle,
+    # preference-slider, filter-group, priorities, and whatever kind comes next.
+    **{entry.widget: widget_factory(_keyed_control(kind)) for kind, entry in KINDS.items()},
     "preference-center": widget_factory(_center, history=True),
     "consent-banner": widget_factory(_banner),
 })

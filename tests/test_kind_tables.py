@@ -7,10 +7,12 @@ of ``SliderType`` into slider code, and a ``PreferenceInfo`` of an unknown kind 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import msgspec
 import pytest
+from litestar.exceptions import NotFoundException
 
 from bff.api.openapi import preference_methods
 from bff.api.views import registry_view
@@ -18,6 +20,8 @@ from bff.demo.pages import ranking_controls
 from bff.effective import EffectiveValue
 from bff.kinds import KINDS as BFF_KINDS
 from bff.profile import build_profile
+from bff.reactpy_bridge import WidgetRequest
+from bff.widgets import WIDGETS
 from components import control_for
 from components.kinds import CONTROLS, UnknownKindError
 from e2e.kinds import KINDS as KIT_KINDS
@@ -94,6 +98,27 @@ def test_every_kind_has_one_widget_name_in_the_bff_and_the_qa_kit() -> None:
         kind: page_object.widget_name for kind, page_object in KIT_KINDS.items()
     }
     assert sorted(KEYED_WIDGETS.values()) == sorted(REGISTRY_KINDS)
+
+
+def _mount(widget_name: str, snapshot: Any, key: str) -> Any:
+    # The factory reads only the app's registry before it refuses a mount point (nothing else is touched).
+    app = SimpleNamespace(state=SimpleNamespace(prefkit=SimpleNamespace(registry=SimpleNamespace(current=snapshot))))
+    request = WidgetRequest(widget=widget_name, props={"key": key}, connection=SimpleNamespace(app=app))  # type: ignore[arg-type]
+    return WIDGETS[widget_name](request)
+
+
+@pytest.mark.parametrize("kind", sorted(REGISTRY_KINDS))
+def test_every_kinds_standalone_widget_is_served_and_refuses_a_type_of_another_kind(kind: str,
+                                                                                   with_range: Any) -> None:
+    name = BFF_KINDS[kind].widget
+    assert name in WIDGETS
+    # The range type subclasses SliderType: the slider widget must refuse it like every other, not run
+    # slider code on it (an isinstance check let it through).
+    with pytest.raises(NotFoundException, match=rf"no {kind} preference 'price_range'"):
+        _mount(name, with_range, "price_range")
+    other = next(p for p in with_range.preferences if p.kind not in (kind, "range"))
+    with pytest.raises(NotFoundException, match=rf"no {kind} preference '{other.key}'"):
+        _mount(name, with_range, other.key)
 
 
 def test_the_profile_refuses_a_kind_it_has_no_part_for(with_range: Any, demo: RegistrySnapshot) -> None:
