@@ -97,8 +97,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     """``PREFKIT_MAX_BODY_BYTES``: largest request body accepted (413 beyond)."""
     max_sockets_per_client: int = 32
-    """``PREFKIT_MAX_SOCKETS_PER_CLIENT``: component websockets (one per widget on a page) one client address
-    may hold open at once; more are closed with 1013 "try again later" (0 disables). Behind a proxy every
+    """``PREFKIT_MAX_SOCKETS_PER_CLIENT``: websockets one client address may hold open at once, of every kind
+    together (one per widget on a page, plus the page API's change socket); more are closed with 1013 "try again later" (0 disables). Behind a proxy every
     shopper shares its address: raise it there, or limit in the proxy."""
     cookie_secure: bool | None = None
     """``PREFKIT_COOKIE_SECURE``: force the cookie's ``Secure`` flag; unset means "when the request is
