@@ -164,10 +164,13 @@ class ServiceStore:
         await rights(self.service).erase(self.subject)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
-        return self.service.subscribe(self.subject, lambda _keys: listener())
+        # Every committed change event of this subject (any method: another tab, the API, accept/reject
+        # all, GPC or expiry recorded during a read, merge, erasure); ``listener`` is loop-safe already
+        # (the components wrap it with ``on_loop``).
+        return self.service.events.subscribe(lambda _event: listener(), subject=self.subject)
 
     def subscribe_registry(self, listener: Callable[[RegistrySnapshot], None]) -> Callable[[], None]:
-        return self.service.registry.subscribe(listener)
+        return self.service.registry.subscribe(lambda _snapshot: listener(self.snapshot))
 
 
 def _subject_rights() -> Any:
