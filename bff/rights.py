@@ -239,13 +239,15 @@ class SubjectRights:
     @staticmethod
     def _event(row: Any, current: RegistrySnapshot, sources: dict[str, tuple[str, str]]) -> ExportedEvent:
         snapshot = snapshot_for_version(row.registry_version, current, sources)
-        pref = snapshot.get(row.key) if snapshot is not None else None
+        # The wording the event's hash names: the type as declared, or the experiment arm the shopper saw.
+        shown = snapshot.wording_for(row.key, row.text_hash) if snapshot is not None else None
+        pref = shown or (snapshot.get(row.key) if snapshot is not None else None)
         wording = None
         if snapshot is not None and pref is not None:
             consent = pref if isinstance(pref, ConsentType) else None
             wording = Wording(
                 registry_version=row.registry_version,
-                text_hash_verified=snapshot.text_hash(row.key) == row.text_hash,
+                text_hash_verified=shown is not None,
                 texts={locale: texts_in_locale(snapshot, pref, locale) for locale in snapshot.locales},
                 purpose=consent.purpose if consent else None,
                 mechanism=consent.mechanism.value if consent else None,

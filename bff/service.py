@@ -251,8 +251,8 @@ class PreferenceService:
 
         The first time an expired consent or a GPC override of a stored grant is seen, it is recorded in
         the ledger (once per decision) and published."""
-        snapshot = snapshot or self.registry.current
         now = self.clock()
+        snapshot = (snapshot or self.registry.current).for_subject(subject, now)  # the arms it is shown
         sqlite = self.database.sqlite
         raw = await self.database.fetch_point(select_state_sql(sqlite), (subject,))
         if sqlite:
@@ -278,7 +278,7 @@ class PreferenceService:
 
     async def profile(self, subject: str, *, gpc: bool = False) -> Profile:
         """What downstream systems may use for ``subject``."""
-        snapshot = self.registry.current
+        snapshot = self.snapshot_for(subject)
         effective = await self.effective(subject, gpc=gpc)
         return build_profile(snapshot, effective, subject)
 
@@ -296,6 +296,12 @@ class PreferenceService:
 
         return await self.database.offload.call(work)
 
+    def snapshot_for(self, subject: str) -> RegistrySnapshot:
+        """The live registry as ``subject`` sees it now: a running experiment's types replaced by the
+        subject's arm (texts, default, ``text_hash``), so the ledger records the wording that was shown
+        (:meth:`preference_registry.RegistrySnapshot.for_subject`)."""
+        return self.registry.current.for_subject(subject, self.clock())
+
     # -- changing -------------------------------------------------------------------------------
     async def set_values(
         self, subject: str, changes: Mapping[str, Any], *, method: ChangeMethod, gpc: bool = False
@@ -306,7 +312,7 @@ class PreferenceService:
         not in ``changes`` never change. Returns the effective values afterwards. ``method`` is how the
         shopper decided (``ui``, ``api``; see :data:`bff.events.ChangeMethod`)."""
         _check_method(method)
-        snapshot = self.registry.current
+        snapshot = self.snapshot_for(subject)
         values = self.validate(snapshot, changes)
         effective, _ = await self.run_recorded(
             [subject], self._values_work(subject, snapshot, values, method, gpc), recorded=_second
@@ -318,7 +324,7 @@ class PreferenceService:
     ) -> dict[str, EffectiveValue]:
         """Back to the default; for a consent this is a withdrawal (stored as an explicit ``false``)."""
         _check_method(method)
-        snapshot = self.registry.current
+        snapshot = self.snapshot_for(subject)
         pref = snapshot.get(key)
         if pref is None:
             raise UnknownPreferenceError(key)
@@ -581,7 +587,7 @@ class PreferenceService:
     async def _all_consents(
         self, subject: str, grant: bool, method: str, gpc: bool
     ) -> dict[str, EffectiveValue]:
-        snapshot = self.registry.current
+        snapshot = self.snapshot_for(subject)
         values = {consent.key: grant for consent in snapshot.consents() if consent.switchable}
         effective, _ = await self.run_recorded(
             [subject],

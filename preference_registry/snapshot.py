@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import msgspec
 
 from .errors import RegistryIssue, RegistryLoadError
+from .experiments import assign, variant_hash, variant_preference
 from .i18n import localize, localize_list
 from .loader import Format, decode_document, parse_text
 from .kinds import localized_texts, wording
@@ -65,6 +66,12 @@ class RegistrySnapshot:
     """When this snapshot was built."""
     _by_key: Mapping[str, PreferenceType] = field(default_factory=dict, repr=False)
     _ordered: tuple[PreferenceType, ...] = field(default=(), repr=False)
+    # Per-subject views (experiment arms -> snapshot) and variant wordings (key, hash -> pref), built on
+    # first use; a derived view has no experiments of its own to apply (``_derived_from`` is its base).
+    _views: dict[tuple[tuple[str, str], ...], RegistrySnapshot] = field(default_factory=dict, repr=False,
+                                                                         compare=False)
+    _wordings: dict[str, dict[str, PreferenceType]] = field(default_factory=dict, repr=False, compare=False)
+    _derived_from: RegistrySnapshot | None = field(default=None, repr=False, compare=False)
 
     # -- lookups --------------------------------------------------------------------------------
     @property
@@ -132,6 +139,64 @@ class RegistrySnapshot:
 
     def text_hash(self, key: str) -> str:
         return self.text_hashes[key]
+
+    # -- experiments ----------------------------------------------------------------------------
+    def for_subject(self, subject: str, now: datetime) -> RegistrySnapshot:
+        """This version as ``subject`` sees it at ``now``: each type with a running experiment replaced by the
+        subject's arm (its texts and default) and hashed as that arm (``text_hash``), so what is shown, what is
+        recorded and what is proven are the same wording. The same object for the same arms (views are cached,
+        so per-snapshot caches keep working); ``self`` when no experiment runs."""
+        base = self._derived_from or self
+        experiments = base.document.experiments
+        if not experiments:
+            return base
+        arms = tuple((e.key, assign(e, subject).key) for e in experiments
+                     if e.running(now) and e.preference in base._by_key)
+        if not arms:
+            return base
+        view = base._views.get(arms)
+        if view is None:
+            view = base._views[arms] = base._view(dict(arms))
+        return view
+
+    def _view(self, arms: Mapping[str, str]) -> RegistrySnapshot:
+        replaced: dict[str, PreferenceType] = {}
+        hashes = dict(self.text_hashes)
+        for experiment in self.document.experiments:
+            if experiment.key not in arms:
+                continue
+            variant = next(v for v in experiment.variants if v.key == arms[experiment.key])
+            pref = self._by_key[experiment.preference]
+            replaced[pref.key] = variant_preference(pref, variant)
+            hashes[pref.key] = variant_hash(pref, experiment, variant, self.text_hashes[pref.key])
+        document = msgspec.structs.replace(
+            self.document, preferences=[replaced.get(p.key, p) for p in self.document.preferences])
+        return RegistrySnapshot(document=document, version=self.version, source_text=self.source_text,
+                                format=self.format, source=self.source, warnings=self.warnings,
+                                text_hashes=MappingProxyType(hashes), loaded_at=self.loaded_at,
+                                _by_key=MappingProxyType({p.key: p for p in document.preferences}),
+                                _ordered=tuple(replaced.get(p.key, p) for p in self._ordered), _derived_from=self)
+
+    def wording_for(self, key: str, text_hash: str) -> PreferenceType | None:
+        """The declaration of ``key`` whose wording hashes to ``text_hash`` in this version: the type as
+        declared, or the experiment arm a shopper saw; ``None`` when neither matches (proof of consent uses
+        this to show the variant text a decision was made under)."""
+        base = self._derived_from or self
+        pref = base._by_key.get(key)
+        if pref is None:
+            return None
+        if base.text_hashes[key] == text_hash:
+            return pref
+        wordings = base._wordings.get(key)
+        if wordings is None:
+            wordings = {}
+            for experiment in base.document.experiments:
+                if experiment.preference == key:
+                    for variant in experiment.variants:
+                        wordings[variant_hash(pref, experiment, variant, base.text_hashes[key])] = \
+                            variant_preference(pref, variant)
+            base._wordings[key] = wordings
+        return wordings.get(text_hash)
 
     def localized_texts(self, pref: PreferenceType, locale: str) -> dict[str, Any]:
         """Every shopper text of ``pref`` in ``locale`` (see
