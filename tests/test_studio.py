@@ -245,13 +245,15 @@ def test_an_error_is_pinned_to_max_and_publishing_waits_for_the_fix(studio: Stud
     expect_problem(studio.publish(), 422, "studio-invalid")
     assert 'disabled aria-describedby="publish-why"' in studio.client.get("/studio/impact").text
     fixed = studio.edit("preferences[4].max", "12", "number").json()
-    assert fixed["ok"] and fixed["errors"] == []
+    assert fixed["ok"] and fixed["errors"] == [] and "text" not in fixed  # a keystroke's answer stays small
+    fixed = studio.client.get("/studio/api/draft").json()
     assert 'max = 12' in fixed["text"] and "# The level slider, tuned in March" in fixed["text"]
 
 
 def test_forms_and_raw_text_edit_one_draft(studio: Studio) -> None:
     studio.login()
-    text = studio.edit("preferences[0].title.en", "Weekly news", "localized").json()["text"]
+    assert studio.edit("preferences[0].title.en", "Weekly news", "localized").json()["ok"]
+    text = studio.client.get("/studio/api/draft").json()["text"]
     assert 'en = "Weekly news"' in text
     raw = studio.client.post("/studio/api/raw", json={"text": text.replace("Weekly news", "Daily news")},
                              headers={"X-Studio-CSRF": studio.csrf}).json()

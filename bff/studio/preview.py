@@ -27,6 +27,7 @@ from components import (
     PreferenceProvider,
     PreferenceStoreError,
     StoreCapabilities,
+    control_for,
 )
 from preference_registry import RegistrySnapshot, ValueValidationError
 
@@ -133,7 +134,8 @@ class PreviewStore:
 
 def preview_factory(sessions: StudioSessions, secure: Callable[[Any], bool]) -> WidgetFactory:
     """The ``studio-preview`` widget: refused at the handshake without a live studio session (401), for a
-    draft that never validated (404); ``data-what`` is ``center`` or ``banner``."""
+    draft that never validated (404); ``data-what`` is ``center``, ``banner`` or ``type`` (with ``data-key``:
+    that one type's control, what the editor's per-type preview shows)."""
 
     def factory(request: WidgetRequest) -> Component:
         connection = request.connection
@@ -144,9 +146,12 @@ def preview_factory(sessions: StudioSessions, secure: Callable[[Any], bool]) -> 
         if draft is None or draft.last_good is None:
             raise NotFoundException("the draft has never been valid: nothing to preview")
         what = request.props.get("what", "center")
-        if what not in ("center", "banner"):
-            raise NotFoundException(f"unknown preview {what!r} (data-what: center or banner)")
+        if what not in ("center", "banner", "type"):
+            raise NotFoundException(f"unknown preview {what!r} (data-what: center, banner or type)")
         snapshot = draft.last_good
+        pref = snapshot.get(request.props.get("key", "")) if what == "type" else None
+        if what == "type" and pref is None:
+            raise NotFoundException("no such type in the draft (data-key)")
         locale = request.props.get("locale") or snapshot.default_locale
         if locale not in snapshot.locales:
             locale = snapshot.default_locale
@@ -156,7 +161,8 @@ def preview_factory(sessions: StudioSessions, secure: Callable[[Any], bool]) -> 
         base = "/_prefkit"
         assets = KitAssets(behaviour_src=f"{base}/kit/prefkit-components.js",
                            stylesheet_href=f"{base}/themes/{theme}.css")
-        child = PreferenceCenter(chips=True) if what == "center" else ConsentBanner(modal=False)
+        child = (PreferenceCenter(chips=True) if what == "center" else ConsentBanner(modal=False)
+                 if what == "banner" else control_for(pref))
         return PreferenceProvider(PreviewStore(draft), child, locale=locale, theme=theme, assets=assets,
                                   load_history=what == "center")
 

@@ -128,14 +128,16 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
     def to_login(request: Request[Any, Any, Any]) -> Response[Any]:
         return Redirect(f"{STUDIO_PREFIX}/login", status_code=303, headers=_NO_STORE)
 
-    def validation_json(validation: Validation, draft: Draft) -> dict[str, Any]:
+    def validation_json(validation: Validation, draft: Draft, *, text: bool = True) -> dict[str, Any]:
+        # A field edit's answer leaves the text out: the forms do not need it, and for 200 types it is
+        # ~100 KB per keystroke.
         return {
             "ok": validation.ok,
             "version": validation.snapshot.version if validation.snapshot else None,
             "errors": [msgspec.to_builtins(issue) for issue in validation.errors],
             "warnings": [msgspec.to_builtins(issue) for issue in validation.warnings],
-            "text": draft.text,
             "format": draft.format,
+            **({"text": draft.text} if text else {}),
         }
 
     # -- public: login form and assets --------------------------------------------------------
@@ -243,7 +245,7 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         except DraftEditError as exc:
             raise ProblemError(422, "studio-edit", exc.message, errors=[
                 FieldError(path=exc.path or edit.path[:300], message=exc.message)]) from None
-        return validation_json(validation, draft)
+        return validation_json(validation, draft, text=False)
 
     @post("/api/raw", include_in_schema=False, status_code=200, request_max_body_size=_MAX_RAW_BYTES + 4096)
     async def edit_raw(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -294,7 +296,9 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         shown_locale = request.query_params.get("locale")
         theme = request.query_params.get("theme")
         locales = snapshot.locales if snapshot else []
+        key = request.query_params.get("key")
         return page("preview.html", request, session, draft=draft, snapshot=snapshot,
+                    key=key if snapshot is not None and key in snapshot else None,
                     shown_locale=shown_locale if shown_locale in locales else (locales[0] if locales else "pl"),
                     theme=theme if theme in _THEMES else (snapshot.shop.theme if snapshot else "default"),
                     frame=request.query_params.get("frame") == "1")
