@@ -196,3 +196,29 @@ def test_the_editor_works_by_keyboard_alone(server: Server, browser: Browser) ->
     before = page.locator("section.card.type").count()
     page.keyboard.press("Enter")
     expect(page.locator("section.card.type")).to_have_count(before + 1)
+
+
+def test_merchant_markup_is_inert_in_the_studio_the_preview_and_the_shop(server: Server, browser: Browser) -> None:
+    hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+    dialogs: list[str] = []
+    merchant = _new_page(browser)
+    merchant.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    studio = StudioPage(merchant, server.url)
+    studio.login(ADMIN_KEY)
+    studio.type_into("preferences[0].title.en", hostile)
+    studio.type_into("shop.privacy_policy_url", "javascript:alert(1)")
+    expect(studio.error("shop.privacy_policy_url")).to_be_visible()  # the registry refuses the link itself
+    studio.type_into("shop.privacy_policy_url", "")
+    studio.wait_valid()
+    for path in ("/", "/raw", "/impact"):
+        merchant.goto(studio.url(path))
+        assert merchant.evaluate("window.__pwned") is None
+    root = studio.open_preview(locale="en", theme="default")
+    expect(root.get_by_role("switch", name=hostile)).to_be_visible()  # shown as text, exactly as typed
+    studio.publish()
+    shopper = _new_page(browser)
+    shopper.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    shopper.goto(f"{server.url}/demo/preferences?locale=en")
+    expect(shopper.get_by_role("switch", name=hostile)).to_be_visible()
+    assert shopper.evaluate("window.__pwned") is None and merchant.evaluate("window.__pwned") is None
+    assert dialogs == []
