@@ -192,6 +192,8 @@ def _render(ctx: ControlContext, pref: PrioritiesType, latest: Any) -> VdomDict:
             html.span(part("criterion-actions", (), names,
                            {"role": "group", "aria-labelledby": ctx.ids(f"criterion-{key}")}), buttons),
         ))
+    if not items:  # an empty order (every criterion optional): say so, the list stays where it is
+        items.append(html.li(part("criteria-empty", (), names, {"key": "-empty-"}), t("priorities_empty")))
     left_out = [c.key for c in pref.criteria if c.key not in order]
     left_out_block: Any = ""
     if left_out:

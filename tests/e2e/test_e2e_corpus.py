@@ -153,6 +153,8 @@ CASES = (
         by_type=("consent-security_log", "slider-survey_length", "filter-topics"),
     ),
     Case("numeric-sliders.toml", extra=(GPC, TWO_TABS, HOT_RELOAD), skips={GPC: NO_GPC}),
+    # The priorities kind: its own control in the journey, by type, in two tabs and on a static host page.
+    Case("priorities.toml", extra=(GRANT, TWO_TABS, EMBEDDING)),
     Case(
         "many-options.json",
         extra=(FIRST_VISIT, EMBEDDING),
