@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection
 from preference_registry import RegistrySnapshot
 from preference_registry.insights import DEFAULT_MIN_CELL
 
-from ..storage.insights import consent_decisions, conversion_cohorts, engagement_visits, reconsents, state_values
+from ..storage.insights import conversion_rows
+from .index import LedgerIndex
 from .stats import Interval, Rate, mean_interval, wilson
 from .suppression import suppress, total_or_none
 
@@ -45,6 +46,7 @@ OUTCOMES = ("granted", "refused", "withdrawn")
 RETURN_BUCKETS = (("1", 1, 1), ("2", 2, 2), ("3-5", 3, 5), ("6+", 6, None))
 """Days on which a shopper changed something beyond the banner: ``(label, from, to)``."""
 LEVELS = (("none", 0, 0), ("some", 1, 2), ("many", 3, None))
+_CHOSEN = frozenset(("ui", "api", "merge"))  # values the shopper set, not overrides prefkit recorded itself
 """Personalization level of a cohort: how many active (non-consent) choices a shopper has."""
 
 
@@ -267,16 +269,63 @@ def _cohorts(hider: _Hider, groups: Mapping[str, tuple[int, int, int, float, flo
     return rows
 
 
-def _conversions(hider: _Hider, snapshot: RegistrySnapshot, connection: Connection, since: datetime | None,
-                 until: datetime | None) -> ConversionInsight:
+def _day_window(since: datetime | None, until: datetime | None) -> Any:
+    """A test of a ``YYYY-MM-DD`` day against the window, at day granularity (the index counts per day): a
+    day is in when it overlaps ``[since, until)``."""
+    low = since.date().isoformat() if since is not None else None
+    high = None
+    if until is not None:
+        last = until - timedelta(microseconds=1)
+        high = last.date().isoformat()
+
+    def inside(day: str) -> bool:
+        return (low is None or day >= low) and (high is None or day <= high)
+
+    return inside
+
+
+def _conversions(hider: _Hider, snapshot: RegistrySnapshot, connection: Connection, index: LedgerIndex,
+                 since: datetime | None, until: datetime | None) -> ConversionInsight:
     settings = snapshot.document.insights
     purpose = settings.conversion_purpose if settings is not None else None
     consents = [c for c in snapshot.consents() if purpose is not None and c.purpose == purpose and c.switchable]
+    purpose_keys = [c.key for c in consents]
+    purpose_default = bool(consents) and all(c.default_value for c in consents)
     active_keys = [p.key for p in snapshot.preferences if p.kind != "consent"]
-    data = conversion_cohorts(connection, active_keys, [c.key for c in consents],
-                              any(c.default_value for c in consents), since, until)
-    population = dict(data["population"]) if consents else {}
-    converters = {row[0]: row[1:] for row in data["converters"]} if consents else {}
+
+    def allows(facts: Any) -> bool:
+        # Now, from the ledger: every consent with the purpose granted (or on by default and never decided).
+        for key in purpose_keys:
+            last = facts.last.get(key) if facts is not None else None
+            if (last[0] != "true") if last is not None else not purpose_default:
+                return False
+        return bool(purpose_keys)
+
+    population: Counter[int] = Counter()
+    active_of: dict[str, int] = {}
+    for subject, facts in index.subjects.items():
+        if allows(facts):
+            active = sum(1 for key in active_keys if key in facts.last)
+            population[active] += 1
+            active_of[subject] = active
+    orders_by: dict[int, list[float]] = {}
+    converters: dict[int, set[str]] = {}
+    unattributed = [0, 0.0, 0.0]
+    stateless: set[str] = set()
+    for subject, value in conversion_rows(connection, since, until):
+        active = active_of.get(subject) if subject is not None else None
+        if subject is not None and active is None and subject not in index.subjects and purpose_default:
+            active = 0  # an order of a shopper prefkit has no decision of, while the purpose is on by default
+            if subject not in stateless:
+                stateless.add(subject)
+                population[0] += 1
+        if active is None:
+            unattributed[0] += 1
+            unattributed[1] += value
+            unattributed[2] += value * value
+            continue
+        orders_by.setdefault(active, []).append(value)
+        converters.setdefault(active, set()).add(subject)
 
     def level(active: int) -> str:
         return next(name for name, low, high in LEVELS if active >= low and (high is None or active <= high))
@@ -285,42 +334,56 @@ def _conversions(hider: _Hider, snapshot: RegistrySnapshot, connection: Connecti
         sums = {name: [0, 0, 0, 0.0, 0.0] for name in names}
         for active, count in population.items():
             sums[name_of(active)][0] += count
-        for active, (subjects, orders, total, squares) in converters.items():
+        for active, values in orders_by.items():
             entry = sums[name_of(active)]
-            entry[1] += subjects
-            entry[2] += orders
-            entry[3] += total or 0.0
-            entry[4] += squares or 0.0
+            entry[1] += len(converters[active])
+            entry[2] += len(values)
+            entry[3] += sum(values)
+            entry[4] += sum(v * v for v in values)
         return {name: tuple(values) for name, values in sums.items()}  # type: ignore[misc]
 
     by_preferences = _cohorts(hider, grouped(lambda a: "active" if a else "none", ("active", "none")))
     by_level = _cohorts(hider, grouped(level, [name for name, _, _ in LEVELS]))
-    orders, total, squares = data["unattributed"][0]
+    orders, total, squares = unattributed
     shown = hider.total(int(orders))
-    unattributed = Unattributed(orders=shown, average_order_value=(total / orders) if shown else None,
-                                aov_interval=mean_interval(total, squares, int(orders)) if shown else None)
-    return ConversionInsight(purpose=purpose, by_preferences=by_preferences, by_level=by_level,
-                             unattributed=unattributed)
+    return ConversionInsight(
+        purpose=purpose, by_preferences=by_preferences, by_level=by_level,
+        unattributed=Unattributed(orders=shown, average_order_value=(total / orders) if shown else None,
+                                  aov_interval=mean_interval(total, squares, int(orders)) if shown else None))
 
 
-def build_report(connection: Connection, snapshot: RegistrySnapshot, *, now: datetime,
+def build_report(connection: Connection, snapshot: RegistrySnapshot, index: LedgerIndex, *, now: datetime,
                  since: datetime | None = None, until: datetime | None = None) -> InsightsReport:
-    """The whole report, in one read transaction."""
+    """The whole report: ``index`` is brought up to date first (the events appended since the last report),
+    then everything but the conversions is read from it."""
+    index.refresh(connection)
+    inside = _day_window(since, until)
     k = min_cell(snapshot)
     hider = _Hider(k)
     consents = [c for c in snapshot.consents() if c.switchable]
-    keys = [c.key for c in consents]
     decisions: dict[str, list[tuple]] = defaultdict(list)
-    for row in consent_decisions(connection, keys, since, until):
-        decisions[row[0]].append(row)
+    for (key, day, method, old, new), count in list(index.decisions.items()):
+        if inside(day):
+            decisions[key].append((key, day, method, old, new, count))
     again: dict[str, list[tuple]] = defaultdict(list)
-    for row in reconsents(connection, keys, since, until):
-        again[row[0]].append(row)
+    for (key, day, new), count in list(index.reconsents.items()):
+        if inside(day):
+            again[key].append((key, new, count))
     consent_rows = [_consent(hider, c.key, c.purpose, decisions[c.key], again[c.key]) for c in consents]
-    choices = [_choice(hider, pref, state_values(connection, pref.key))
-               for pref in snapshot.preferences if pref.kind in ("slider", "filter")]
-    engagement = _engagement(hider, engagement_visits(connection, since, until))
-    conversions = _conversions(hider, snapshot, connection, since, until)
+    choice_prefs = [pref for pref in snapshot.preferences if pref.kind in ("slider", "filter")]
+    values: dict[str, Counter[str | None]] = {pref.key: Counter() for pref in choice_prefs}
+    visits: Counter[tuple[int, int]] = Counter()
+    for facts in list(index.subjects.values()):
+        for key, counter in values.items():
+            last = facts.last.get(key)
+            if last is not None and last[2] in _CHOSEN:
+                counter[last[0]] += 1
+        if any(inside(day) for day in facts.decided_days):
+            days = sum(1 for day in facts.choice_days if inside(day))
+            visits[(1 if days else 0, days)] += 1
+    choices = [_choice(hider, pref, list(values[pref.key].items())) for pref in choice_prefs]
+    engagement = _engagement(hider, [(flag, days, count) for (flag, days), count in visits.items()])
+    conversions = _conversions(hider, snapshot, connection, index, since, until)
     return InsightsReport(registry_version=snapshot.version, k=k, since=since, until=until, generated_at=now,
                           consents=consent_rows, choices=choices, engagement=engagement, conversions=conversions,
                           suppressed_cells=hider.hidden)

@@ -33,11 +33,14 @@ from ..storage.conversions import insert_conversion
 from ..storage.times import as_utc
 from .aggregates import InsightsReport, build_report
 from .charts import insights_page
+from .index import LedgerIndex
 from .results import ExperimentResult, experiment_results
 
-__all__ = ["ConversionAccepted", "ConversionReport", "ConversionsController", "InsightsAnswer",
+__all__ = ["INDEX_STATE_KEY", "ConversionAccepted", "ConversionReport", "ConversionsController", "InsightsAnswer",
            "InsightsController", "csv_rows"]
 
+INDEX_STATE_KEY = "prefkit_insights_index"
+"""``app.state`` key of this app's :class:`~bff.insights.index.LedgerIndex`."""
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _MAX_ORDER_VALUE = 1e12
 _FUTURE_SLACK = timedelta(days=1)  # clocks of the shop's backend and ours may disagree a little
@@ -87,11 +90,13 @@ async def _answer(request: Request[Any, Any, Any], since: datetime | None, until
     service = service_of(request)
     snapshot = service.registry.current
     now = service.clock()
+    index: LedgerIndex = request.app.state[INDEX_STATE_KEY]
 
     def read() -> InsightsAnswer:
         with service.database.read() as connection:
-            report = build_report(connection, snapshot, now=now, since=since, until=until)
-            return InsightsAnswer(insights=report, experiments=experiment_results(connection, snapshot, now))
+            report = build_report(connection, snapshot, index, now=now, since=since, until=until)
+            return InsightsAnswer(insights=report,
+                                  experiments=experiment_results(connection, snapshot, index, now))
 
     return await anyio.to_thread.run_sync(read)
 

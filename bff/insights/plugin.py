@@ -10,7 +10,9 @@ from typing import Any
 from ..events import ChangeEvent, Event
 from ..plugins import PluginSetup, PrefkitPlugin
 from ..storage.conversions import unlink_subjects
-from .api import ConversionsController, InsightsController
+from ..storage.insights import max_event_id
+from .api import INDEX_STATE_KEY, ConversionsController, InsightsController
+from .index import LedgerIndex
 
 __all__ = ["InsightsPlugin"]
 
@@ -20,9 +22,19 @@ class InsightsPlugin(PrefkitPlugin):
 
     def on_prefkit_init(self, setup: PluginSetup) -> None:
         service = setup.service
+        index = LedgerIndex()
+        setup.set_state(INDEX_STATE_KEY, index)
         setup.add_route_handlers(InsightsController, ConversionsController)
 
+        def read_max_id() -> int:
+            with service.database.read() as connection:
+                return max_event_id(connection)
+
         async def on_change(event: Event) -> None:
+            if isinstance(event, ChangeEvent) and event.method == "erasure":
+                # The erased subjects leave the index at once (their earlier counts stay: they name nobody).
+                index.forget([event.subject, *event.linked_subjects], await service.database.offload.call(read_max_id))
+                return
             # A withdrawal (or an expiry / GPC override) of the conversion purpose ends the link of the
             # shopper's orders: they stay counted, as unattributed. (Erasure unlinks in its own transaction.)
             if not isinstance(event, ChangeEvent) or not event.changes:

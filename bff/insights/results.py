@@ -12,7 +12,7 @@ the ledger), which is what the shopper saw.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy.engine import Connection
@@ -20,13 +20,15 @@ from sqlalchemy.engine import Connection
 from preference_registry import RegistrySnapshot
 from preference_registry.experiments import Experiment, assign, variant_hash
 
-from ..storage.insights import (CHOICE_METHODS, experiment_converters, experiment_decisions,
-                                experiment_population)
+from ..storage.insights import BANNER_METHODS, CHOICE_METHODS, conversion_rows
+from .index import LedgerIndex
 from .aggregates import min_cell, rate
 from .stats import Rate, two_proportion_p
 from .suppression import suppress
 
 __all__ = ["ArmResult", "ExperimentResult", "experiment_results"]
+
+DECIDED_METHODS = frozenset((*CHOICE_METHODS, *BANNER_METHODS))
 
 
 class ArmResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,37 +64,48 @@ def _status(experiment: Experiment, now: datetime) -> str:
     return "running" if now < experiment.end else "ended"
 
 
-def _counts(connection: Connection, snapshot: RegistrySnapshot, experiment: Experiment, hashes: dict[str, str],
+def _counts(connection: Connection, index: LedgerIndex, experiment: Experiment, hashes: dict[str, str],
             until: datetime) -> dict[str, tuple[int, int]]:
-    """``arm -> (successes, trials)``."""
-    start = experiment.start
-    if experiment.outcome == "grant":
-        arm_of_hash = {h: key for key, h in hashes.items()}
-        counts: dict[str, list[int]] = {v.key: [0, 0] for v in experiment.variants}
-        for _subject, text_hash, new, _method in experiment_decisions(connection, experiment.preference, start,
-                                                                      until):
-            arm = arm_of_hash.get(text_hash)
-            if arm is not None:
-                counts[arm][1] += 1
-                counts[arm][0] += new == "true"
-        return {arm: (s, n) for arm, (s, n) in counts.items()}
-    population = experiment_population(connection, start, until)
-    if experiment.outcome == "engagement":
-        succeeded = {subject for subject, _, _, method in experiment_decisions(
-            connection, experiment.preference, start, until) if method in CHOICE_METHODS}
-    else:
-        succeeded = set(experiment_converters(connection, start, until))
+    """``arm -> (successes, trials)``, at day granularity (the index counts per day)."""
+    low, high = experiment.start.date().isoformat(), (until - timedelta(microseconds=1)).date().isoformat()
+
+    def inside(day: str) -> bool:
+        return low <= day <= high
+
+    key = experiment.preference
     trials: Counter[str] = Counter()
     successes: Counter[str] = Counter()
-    for subject in population:
-        arm = assign(experiment, subject).key
-        trials[arm] += 1
-        successes[arm] += subject in succeeded
+    if experiment.outcome == "grant":
+        # The arm is the wording the standing decision was recorded under: what that shopper saw.
+        arm_of_hash = {h: arm for arm, h in hashes.items()}
+        for facts in list(index.subjects.values()):
+            last = facts.last.get(key)
+            if last is None or not inside(last[3]) or last[2] not in DECIDED_METHODS:
+                continue
+            arm = arm_of_hash.get(last[1])
+            if arm is not None:
+                trials[arm] += 1
+                successes[arm] += last[0] == "true"
+    else:
+        converters = ({subject for subject, _ in conversion_rows(connection, experiment.start, until)
+                       if subject is not None} if experiment.outcome == "conversion" else set())
+        for subject, facts in list(index.subjects.items()):
+            if not any(inside(day) for day in facts.decided_days):
+                continue  # prefkit knows of a shopper once they decided something: the exposed population
+            arm = assign(experiment, subject).key
+            trials[arm] += 1
+            if experiment.outcome == "engagement":
+                last = facts.last.get(key)
+                successes[arm] += last is not None and last[2] in CHOICE_METHODS and inside(last[3])
+            else:
+                successes[arm] += subject in converters
     return {v.key: (successes[v.key], trials[v.key]) for v in experiment.variants}
 
 
-def experiment_results(connection: Connection, snapshot: RegistrySnapshot, now: datetime) -> list[ExperimentResult]:
-    """Results of every experiment of ``snapshot`` so far (subjects stay inside this function)."""
+def experiment_results(connection: Connection, snapshot: RegistrySnapshot, index: LedgerIndex,
+                       now: datetime) -> list[ExperimentResult]:
+    """Results of every experiment of ``snapshot`` so far from ``index`` (refreshed by the report first;
+    subjects stay inside this function)."""
     k = min_cell(snapshot)
     results = []
     for experiment in snapshot.document.experiments:
@@ -100,7 +113,7 @@ def experiment_results(connection: Connection, snapshot: RegistrySnapshot, now: 
         base = snapshot.text_hash(experiment.preference)
         hashes = {v.key: variant_hash(pref, experiment, v, base) for v in experiment.variants}
         until = min(now, experiment.end)
-        counts = _counts(connection, snapshot, experiment, hashes, until) if now >= experiment.start else \
+        counts = _counts(connection, index, experiment, hashes, until) if now >= experiment.start else \
             {v.key: (0, 0) for v in experiment.variants}
         trials = suppress({arm: n for arm, (_, n) in counts.items()}, k)
         successes = suppress({arm: s for arm, (s, _) in counts.items()}, k)
