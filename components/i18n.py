@@ -82,8 +82,8 @@ _EN: Final[Mapping[str, str]] = {
     "priorities_move_up": "Move {label} up",
     "priorities_move_down": "Move {label} down",
     "priorities_leave_out": "Leave out {label}",
-    "priorities_add_back": "Add {label} back",
-    "priorities_left_out_title": "Left out",
+    "priorities_add_back": "Add {label}",
+    "priorities_left_out_title": "Not in your order",
     "priorities_empty": "Nothing in your order yet: add the criteria that matter to you below.",
     "priorities_moved": "{label} moved to position {position} of {count}",
     "priorities_left_out": "{label} left out",
@@ -157,12 +157,12 @@ _PL: Final[Mapping[str, str]] = {
     "priorities_move_up": "Przesuń w górę: {label}",
     "priorities_move_down": "Przesuń w dół: {label}",
     "priorities_leave_out": "Pomiń: {label}",
-    "priorities_add_back": "Przywróć: {label}",
-    "priorities_left_out_title": "Pominięte",
+    "priorities_add_back": "Dodaj: {label}",
+    "priorities_left_out_title": "Poza kolejnością",
     "priorities_empty": "Kolejność jest jeszcze pusta: dodaj poniżej kryteria, które są dla Ciebie ważne.",
     "priorities_moved": "{label}: przeniesiono na pozycję {position} z {count}",
     "priorities_left_out": "{label}: pominięto",
-    "priorities_added": "{label}: przywrócono na pozycji {position} z {count}",
+    "priorities_added": "{label}: dodano na pozycji {position} z {count}",
 }
 
 CATALOGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType({"en": _EN, "pl": _PL})

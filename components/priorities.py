@@ -7,7 +7,7 @@ Pattern: the WAI-ARIA APG "rearrangeable listbox" example
 ``role=option`` would be nested interactive controls (an axe violation, and unreachable by Tab).
 
 * Per item: "Move <label> up", "Move <label> down" and, for an optional criterion, "Leave out <label>";
-  a left-out criterion is listed below with "Add <label> back" (it returns at the end of the order).
+  a criterion not in the order is listed below with "Add <label>" (it joins at the end of the order).
 * Keys: Enter/Space on a button; Alt+ArrowUp / Alt+ArrowDown anywhere on an item move it one place,
   Alt+Home / Alt+End to the top / bottom.
 * Each change is announced in the control's own polite live region ("Price moved to position 1 of 4").

@@ -260,3 +260,42 @@ def test_demo_pages_pass_axe(page: Page, prefkit_server: Any, path: str) -> None
                  el => el.childElementCount > 0 && !el.querySelector('[data-state~="loading"]'))""")
     violations = Axe().run(page).response["violations"]
     assert violations == [], [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]]) for v in violations]
+
+
+def test_reordering_priorities_by_keyboard_reorders_the_listing_live(page: Page, prefkit_server: Any) -> None:
+    """Issue 18: the side panel's priorities control, operated by keyboard only, changes the live listing's
+    order at once, and "why am I seeing this" says which place the shopper gave the criterion."""
+    base = prefkit_server.base_url
+    page.goto(f"{base}/demo/?locale=en")
+    api(page, base, "POST", "/api/v1/consents/reject-all")
+    api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "personalization_level": 2})
+    open_listing(page, base)
+    expect(page.locator("[data-part=live-listing] [data-part=listing-status]")).to_contain_text(
+        "Ordered by your choices")
+    before = live_ids(page)
+    panel = page.locator("[data-part=choices]")
+
+    add_rating = panel.get_by_role("button", name="Add Shopper rating")
+    add_rating.focus()
+    page.keyboard.press("Enter")
+    rating_first = wait_for_order_change(page, before)
+    page.keyboard.press("Tab")  # focus stayed on the item (now in the order): on to the next control
+    panel.get_by_role("button", name="Add Price").focus()
+    page.keyboard.press("Enter")
+    expect(panel.get_by_role("list", name="What matters to me").get_by_role("listitem")).to_have_count(2)
+    page.keyboard.press("Alt+ArrowUp")  # focus followed Price into the order: move it to the top
+    expect(panel.locator("[aria-live=polite][data-part=announcement]")).to_have_text(
+        "Price moved to position 1 of 2")
+    price_first = wait_for_order_change(page, rating_first)
+    assert api(page, base, "GET", "/api/v1/preferences/what_matters")["value"] == ["price", "rating"]
+
+    catalog = {item["id"]: item for item in api(page, base, "GET", "/api/v1/catalog?per_page=100")["items"]}
+    ratings = lambda ids: sum(catalog[i]["rating"] for i in ids[:8] if i in catalog)  # noqa: E731
+    prices = lambda ids: sum(catalog[i]["price"] for i in ids[:8] if i in catalog)  # noqa: E731
+    assert ratings(rating_first) >= ratings(before)
+    assert prices(price_first) < prices(rating_first)
+    reasons = page.locator(LIVE_PRODUCTS).first.locator("[data-part=why-this]")
+    expect(reasons).to_contain_text("because you put “Price” first")
+    profile = api(page, base, "GET", "/api/v1/profile")
+    criteria = profile["priorities"][0]["criteria"]
+    assert [(c["key"], c["position"]) for c in criteria] == [("price", 1), ("rating", 2)]

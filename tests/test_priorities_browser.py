@@ -141,7 +141,7 @@ def test_every_move_by_keyboard_is_announced_and_keeps_focus_on_the_item(
     # Leave an optional criterion out, then add it back: focus follows it to the other list and back.
     tab_to(page, page.get_by_role("button", name="Leave out Sustainability"), backwards=True)
     page.keyboard.press("Enter")
-    left_out = page.get_by_role("list", name="Left out")
+    left_out = page.get_by_role("list", name="Not in your order")
     expect(left_out.get_by_role("listitem")).to_have_count(1)
     _expect(page, ["rating", "delivery", "price"], "Sustainability left out", ("eco", "add-back"))
     assert page.get_by_role("button", name="Leave out Price").count() == 0  # price cannot be left out
