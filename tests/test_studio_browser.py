@@ -35,6 +35,8 @@ pytestmark = pytest.mark.browser
 THEMES = ("default", "dark", "high-contrast")
 COMMENT = "# Our shop's registry: keep this comment!"
 SEEDED = 3
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+"""Where the README's studio screenshots come from (written by the flow below, like the center's)."""
 
 
 @dataclass
@@ -98,8 +100,10 @@ def test_a_merchant_adds_a_slider_previews_publishes_edits_wording_and_rolls_bac
     center = shopper.get_by_role("region", name="Privacy and personalization")
     newsletter = center.get_by_role("switch", name="Newsletter EN")
     expect(newsletter).to_be_visible()
-    if shopper.get_by_role("dialog").count():  # the first-visit banner: answer it by keyboard
-        shopper.get_by_role("dialog").get_by_role("button").first.press("Enter")
+    banner = shopper.get_by_role("dialog")  # the first visit's banner: answered by keyboard, "reject all"
+    expect(banner).to_be_visible()
+    banner.get_by_role("button", name=re.compile("Reject all", re.I)).press("Enter")
+    expect(banner).to_be_hidden()
     newsletter.press("Space")
     expect(newsletter).to_have_attribute("aria-checked", "true")
 
@@ -115,6 +119,9 @@ def test_a_merchant_adds_a_slider_previews_publishes_edits_wording_and_rolls_bac
     # min = max = 0 as seeded: the error sits on `max`, and publishing waits.
     expect(studio.error(f"{card}.max")).to_contain_text("max must be greater than min")
     expect(studio.field(f"{card}.max")).to_have_attribute("aria-invalid", "true")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    merchant.locator(f'section[id="{card}"]').screenshot(path=str(ARTIFACTS / "studio-editor.png"),
+                                                         animations="disabled")
     studio.open_impact()
     expect(merchant.get_by_role("button", name="Publish")).to_be_disabled()
     studio.open_editor()
@@ -141,6 +148,7 @@ def test_a_merchant_adds_a_slider_previews_publishes_edits_wording_and_rolls_bac
     assert studio.stale_count("newsletter") == SEEDED + 1
     expect(merchant.locator("#stale-summary")).to_contain_text(
         f"This edit asks {SEEDED + 1} shoppers to confirm Marketing e-mails again.")
+    merchant.locator("main").screenshot(path=str(ARTIFACTS / "studio-impact.png"), animations="disabled")
     studio.publish()
     expect(center.get_by_text("The wording of this consent has changed since you decided.")).to_be_visible()
     expect(center.get_by_role("button", name="Confirm my choice")).to_be_visible()

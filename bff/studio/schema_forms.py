@@ -75,7 +75,8 @@ def _attribute_docs(cls: type) -> dict[str, str]:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
                     and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) \
                     and isinstance(after.value.value, str):
-                docs[node.target.id] = inspect.cleandoc(after.value.value)
+                # Shown as plain text: RST's ``literal`` marks are noise in a form.
+                docs[node.target.id] = inspect.cleandoc(after.value.value).replace("``", "")
     return docs
 
 
