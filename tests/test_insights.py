@@ -267,3 +267,24 @@ def test_wilson_interval_and_two_proportion_test_match_reference_values() -> Non
     assert wilson(0, 10).low == 0.0 and wilson(10, 10).high == 1.0
     # 50/100 vs 65/100: z = -2.14, two-sided p = 0.032
     assert two_proportion_p(50, 100, 65, 100) == pytest.approx(0.0324, abs=5e-4)
+
+
+def test_erasure_unlinks_orders_and_leaves_the_index_at_once(registry_file: Path, sqlite_url: str) -> None:
+    from bff.insights.api import INDEX_STATE_KEY
+
+    with running_app(registry_file, sqlite_url) as (client, service):
+        seed(client)
+        for n in range(12):
+            assert report_conversion(client, {"subject": f"cust:c{n}", "value": 10})
+        index = client.app.state[INDEX_STATE_KEY]
+        insights(client)  # the index has folded in every subject by now
+        assert "cust:c0" in index.subjects
+        response = client.request("DELETE", "/api/v1/me", headers=as_customer(0))
+        assert response.status_code in (200, 204), response.text
+        wait_for(lambda: "cust:c0" not in index.subjects, message="the erased subject to leave the index")
+        with service.database.read() as connection:
+            from bff.storage.insights import conversion_rows
+            assert sum(1 for subject, _ in conversion_rows(connection) if subject == "cust:c0") == 0
+        conversions = insights(client)["insights"]["conversions"]
+        assert conversions["unattributed"]["orders"] is None  # 1 order now unattributed: under k
+        assert {c["cohort"]: c["orders"] for c in conversions["by_preferences"]}["active"] == 11
