@@ -9,7 +9,8 @@ for the profile, cut one page and render its reasons in the shopper's language. 
                 and no explanations (what a shop without prefkit does per request);
 * ``neutral``   prefkit's neutral fallback (recommendations not granted): popularity order, explained;
 * ``full``      every preference of the demo registry in effect (consent, full level, price/eco slider,
-                small-brands and category boosts), no hard filter, so every product is scored;
+                small-brands and category boosts, all three priorities criteria in order, discovery at its
+                maximum), no hard filter, so every product is scored;
 * ``full+eco``  the same plus the "eco products only" hard filter;
 * ``full+q``    the full profile on a text search ("linen").
 
@@ -76,7 +77,8 @@ def main() -> int:
     snapshot = load_file(str(REGISTRY))
     texts = ReasonTexts(snapshot, ATTRIBUTE_WORDS)
     everything = {"recommendations": True, "personalization_level": 2, "price_vs_sustainability": 3,
-                  "small_brands": ["small"], "categories": ["shoes", "bags"]}
+                  "small_brands": ["small"], "categories": ["shoes", "bags"],
+                  "what_matters": ["sustainability", "price", "rating"], "discovery": 4}
     profiles = {
         "neutral": profile(snapshot, {"price_vs_sustainability": 3, "small_brands": ["small"]}),
         "full": profile(snapshot, everything),

@@ -694,8 +694,10 @@ def _ranked(index: RankingIndex[Item], profile: Profile, *, render: ReasonRender
         order = sorted(range(total), key=scores.__getitem__, reverse=True)
     discovered: frozenset[int] = frozenset()
     if plan.personalized and plan.discovery > 0.0 and end > 0:
-        if len(order) < total:
-            order = sorted(range(total), key=scores.__getitem__, reverse=True)
+        # Enough of the personal order for `end` places even if every discovered item is also among them.
+        need = min(total, end + end // _discovery_every(plan) + 1)
+        if len(order) < need:
+            order = heapq.nlargest(need, range(total), key=scores.__getitem__)
         order, discovered = _with_discovery(plan, evaluation, order, end)
     page: list[RankedItem[Item]] = []
     for place in range(offset, end):
@@ -707,15 +709,21 @@ def _ranked(index: RankingIndex[Item], profile: Profile, *, render: ReasonRender
     return RankedPage(total=total, personalized=plan.personalized, items=page)
 
 
+def _discovery_every(plan: _Plan) -> int:
+    """Every how many positions one is reserved for discovery (4 at the slider's maximum)."""
+    return max(2, round(1.0 / plan.discovery))
+
+
 def _with_discovery(plan: _Plan, evaluation: _Evaluation, order: Sequence[int],
                     end: int) -> tuple[list[int], frozenset[int]]:
     """The first ``end`` rows of ``order`` (personalized, best first) with every ``k``-th position
     (``k = round(1 / plan.discovery)``) given to the next item outside the shopper's preferences: personal
     score below the candidates' median, taken in neutral (popularity) order. Without spread in the personal
     scores nothing is "outside", and the order stays as it is."""
-    every = max(2, round(1.0 / plan.discovery))
-    scores, popularity = evaluation.scores, evaluation.popularity
-    personal = [score - NEUTRAL_WEIGHT * pop for score, pop in zip(scores, popularity)]
+    every = _discovery_every(plan)
+    # The personal part of each score (C-level maps: this runs over every candidate).
+    personal = list(map(operator.sub, evaluation.scores,
+                        map(operator.mul, evaluation.popularity, repeat(NEUTRAL_WEIGHT))))
     median = sorted(personal)[len(personal) // 2]
     # Rows are in neutral order already (the index is): the pool is the most popular of the "different".
     pool = (row for row, value in enumerate(personal) if value < median - 1e-12)
