@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
+from .hot import driver_execute, hot_sql
 from .times import as_utc
 
 __all__ = [
@@ -168,35 +169,58 @@ class SubscriberLag(msgspec.Struct, frozen=True, kw_only=True):
     last_delivered_at: datetime | None
 
 
+_INSERT_OUTBOX = "INSERT INTO webhook_outbox (uid, type, subject, payload, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
+_INSERT_DELIVERY = (
+    "INSERT INTO webhook_delivery (subscriber, outbox_id, ordering_key, status, attempts, next_attempt_at, "
+    "created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)"
+)
+_STAGE_SQL = {True: (_INSERT_OUTBOX, _INSERT_DELIVERY),
+              False: (_INSERT_OUTBOX.replace("?", "%s"), _INSERT_DELIVERY.replace("?", "%s"))}
+
+
+_LEASE = "UPDATE webhook_delivery SET lease_owner = ?, lease_until = ? WHERE subscriber = ? AND outbox_id = ?"
+_LEASE_SQL = {True: _LEASE, False: _LEASE.replace("?", "%s")}
+_FINISH = (
+    "UPDATE webhook_delivery SET status = ?, attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ?, "
+    "last_status = ?, last_error = ?, delivered_at = COALESCE(?, delivered_at), lease_owner = NULL, "
+    "lease_until = NULL WHERE subscriber = ? AND outbox_id = ? AND lease_owner = ?"
+)
+_FINISH_SQL = {True: _FINISH, False: _FINISH.replace("?", "%s")}
+
+
+def _driver_run(connection: Connection, statement: str, params: list[tuple[Any, ...]]) -> None:
+    driver = connection.connection.driver_connection
+    error = connection.dialect.loaded_dbapi.Error
+    if len(params) == 1:
+        driver_execute(driver, error, statement, params[0])
+    else:
+        driver_execute(driver, error, statement, params, many=True)
+
+
 def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
-    """Insert the outbox and delivery rows of ``records`` in the caller's transaction."""
+    """Insert the outbox and delivery rows of ``records`` in the caller's transaction.
+
+    Plain SQL on the driver's cursor, like the ledger's own statements (:mod:`bff.storage.hot`): it runs in
+    every recording transaction, and SQLAlchemy Core's per-statement Python cost would halve SQLite's write
+    throughput (measured with bench/webhooks.py)."""
+    hot = hot_sql(connection)
+    insert_outbox, insert_delivery = _STAGE_SQL[hot.sqlite]
+    driver = connection.connection.driver_connection
+    error = connection.dialect.loaded_dbapi.Error
     for record in records:
         if not record.subscribers:
             continue
-        outbox_id = connection.execute(
-            sa.insert(_outbox).values(
-                uid=record.uid,
-                type=record.type,
-                subject=record.subject,
-                payload=record.payload.decode(),
-                created_at=record.created_at,
-            )
-        ).inserted_primary_key[0]
-        connection.execute(
-            sa.insert(_delivery),
-            [
-                {
-                    "subscriber": name,
-                    "outbox_id": outbox_id,
-                    "ordering_key": record.subject or "registry",
-                    "status": PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": record.created_at,
-                    "created_at": record.created_at,
-                }
-                for name in record.subscribers
-            ],
+        created = hot.time(record.created_at)
+        [(outbox_id,)] = driver_execute(
+            driver, error, insert_outbox,
+            (record.uid, record.type, record.subject, record.payload.decode(), created), fetch=True,
         )
+        ordering = record.subject or "registry"
+        params = [(name, outbox_id, ordering, created, created) for name in record.subscribers]
+        if len(params) == 1:
+            driver_execute(driver, error, insert_delivery, params[0])
+        else:
+            driver_execute(driver, error, insert_delivery, params, many=True)
 
 
 def forget_subjects(connection: Connection, subjects: Iterable[str]) -> int:
@@ -251,12 +275,9 @@ def claim_due(
     keys = [(row.subscriber, row.outbox_id) for row in connection.execute(query)]
     if not keys:
         return []
-    for subscriber, outbox_id in keys:
-        connection.execute(
-            sa.update(_delivery)
-            .where(_delivery.c.subscriber == subscriber, _delivery.c.outbox_id == outbox_id)
-            .values(lease_owner=owner, lease_until=lease_until)
-        )
+    hot = hot_sql(connection)
+    until = hot.time(lease_until)
+    _driver_run(connection, _LEASE_SQL[hot.sqlite], [(owner, until, subscriber, outbox_id) for subscriber, outbox_id in keys])
     rows = connection.execute(
         sa.select(
             _delivery.c.subscriber,
@@ -287,31 +308,27 @@ def claim_due(
 
 def finish_deliveries(connection: Connection, owner: str, states: Sequence[DeliveryState]) -> int:
     """Write back attempts made under ``owner``'s lease and release it. A delivery whose lease was taken
-    over meanwhile (``owner`` too slow) is left to its new holder. Returns the rows updated."""
-    updated = 0
-    for state in states:
-        values: dict[str, Any] = {
-            "status": state.status,
-            "attempts": _delivery.c.attempts + 1,
-            "last_attempt_at": state.attempted_at,
-            "next_attempt_at": state.next_attempt_at,
-            "last_status": state.last_status,
-            "last_error": state.last_error[:500] if state.last_error else None,
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if state.status == DELIVERED:
-            values["delivered_at"] = state.attempted_at
-        updated += connection.execute(
-            sa.update(_delivery)
-            .where(
-                _delivery.c.subscriber == state.subscriber,
-                _delivery.c.outbox_id == state.outbox_id,
-                _delivery.c.lease_owner == owner,
-            )
-            .values(**values)
-        ).rowcount
-    return updated
+    over meanwhile (``owner`` too slow) is left to its new holder. Plain SQL, one ``executemany``: it runs
+    for every delivery, in the same writer as the shoppers' writes on SQLite."""
+    if not states:
+        return 0
+    hot = hot_sql(connection)
+    params = [
+        (
+            state.status,
+            hot.time(state.attempted_at),
+            hot.time(state.next_attempt_at),
+            state.last_status,
+            state.last_error[:500] if state.last_error else None,
+            hot.time(state.attempted_at) if state.status == DELIVERED else None,
+            state.subscriber,
+            state.outbox_id,
+            owner,
+        )
+        for state in states
+    ]
+    _driver_run(connection, _FINISH_SQL[hot.sqlite], params)
+    return len(params)
 
 
 def replay(

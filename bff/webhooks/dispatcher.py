@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy.engine import Connection
 
 from ..storage import Database
 from ..storage.outbox import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryState, claim_due, finish_deliveries, prune
@@ -39,6 +40,8 @@ __all__ = ["Attempt", "Dispatcher", "http_client", "next_attempt", "post"]
 logger = logging.getLogger("prefkit.webhooks")
 
 PRUNE_EVERY = timedelta(minutes=10)
+CLAIM_INTERVAL = 0.02
+"""Seconds between two claims of a busy dispatcher (a few ms of lag buys batching of a commit burst)."""
 
 
 class Attempt:
@@ -125,9 +128,10 @@ class Dispatcher:
     # -- one round (tests drive these) ---------------------------------------------------------
     async def run_once(self, limit: int | None = None) -> int:
         """Claim due deliveries, send them concurrently, record the outcomes; returns how many were sent."""
-        rows = await self._claim(limit or self.config.policy.batch_size)
+        rows = await self._finish_and_claim([], limit or self.config.policy.batch_size)
         if rows:
-            await asyncio.gather(*(self._deliver(row) for row in rows))
+            states = await asyncio.gather(*(self._attempt(row) for row in rows))
+            await self._finish_and_claim(states, 0)
         return len(rows)
 
     async def drain(self, *, max_rounds: int = 10_000) -> int:
@@ -151,28 +155,41 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set: up to ``batch_size`` deliveries in flight, each recorded as soon as
-        it is answered; idle, wait for :meth:`wake` or the poll interval. Database outages are logged and
-        retried; this never ends on an error."""
+        """Deliver until ``stop`` is set: up to ``batch_size`` deliveries in flight; each loop records the
+        outcomes that came in and claims more in one transaction, at most every :data:`CLAIM_INTERVAL`
+        while busy (so a burst of commits costs a few claims, not one each); idle, it waits for
+        :meth:`wake` or the poll interval. Database outages are logged and retried; this never ends on an
+        error."""
         policy = self.config.policy
         in_flight: set[asyncio.Task[None]] = set()
+        done: list[DeliveryState] = []
+        loop = asyncio.get_running_loop()
+
+        async def attempt(row: DeliveryRow) -> None:
+            done.append(await self._attempt(row))
+            self._wake.set()
+
         while not stop.is_set():
             # Cleared before looking, so a wake-up (a commit, a finished delivery) that comes while this
             # claim runs is kept for the wait below instead of being lost until the next poll.
             self._wake.clear()
+            started = loop.time()
+            finished, done[:] = list(done), []
             try:
                 await self._maybe_prune()
                 free = policy.batch_size - len(in_flight)
-                rows = await self._claim(free) if free > 0 else []
+                rows = await self._finish_and_claim(finished, free)
             except Exception as exc:  # noqa: BLE001 - the database is away: try again later, stay alive
                 logger.warning("webhook dispatcher cannot claim deliveries: %s", type(exc).__name__)
+                done[:0] = finished  # recorded next time (or, if this process dies, the leases run out)
                 rows = []
             for row in rows:
-                task = asyncio.create_task(self._deliver(row))
+                task = asyncio.create_task(attempt(row))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
-                task.add_done_callback(lambda _task: self._wake.set())
-            if rows:
+            if rows or finished:
+                # Busy: give the next commits and answers a moment to accumulate into one transaction.
+                await asyncio.sleep(max(0.0, CLAIM_INTERVAL - (loop.time() - started)))
                 continue
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waiters, timeout=policy.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
@@ -181,6 +198,11 @@ class Dispatcher:
         if in_flight:
             # Let sends finish (each bounded by the timeout) so their outcome is recorded, not re-sent.
             await asyncio.wait(in_flight, timeout=policy.timeout_seconds + 5)
+        if done:
+            try:
+                await self._finish_and_claim(list(done), 0)
+            except Exception as exc:  # noqa: BLE001 - the leases run out and the deliveries are retried
+                logger.warning("webhook dispatcher cannot record delivery outcomes: %s", type(exc).__name__)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -194,16 +216,24 @@ class Dispatcher:
             self._last_prune = now
             await self.prune()
 
-    async def _claim(self, limit: int) -> list[DeliveryRow]:
+    async def _finish_and_claim(self, finished: list[DeliveryState], limit: int) -> list[DeliveryRow]:
+        """One transaction: record ``finished`` outcomes (releasing their leases), then lease up to
+        ``limit`` due deliveries."""
+        if not finished and limit <= 0:
+            return []
         now = self.clock()
         names = [s.name for s in self.config.subscribers]
         lease_until = now + timedelta(seconds=self.config.policy.lease)
-        return await self.database.run_write_async(
-            [],
-            lambda connection: claim_due(
-                connection, now=now, owner=self.owner, lease_until=lease_until, limit=limit, subscribers=names
-            ),
-        )
+
+        def work(connection: Connection) -> list[DeliveryRow]:
+            if finished:
+                finish_deliveries(connection, self.owner, finished)
+            if limit <= 0:
+                return []
+            return claim_due(connection, now=now, owner=self.owner, lease_until=lease_until, limit=limit,
+                             subscribers=names)
+
+        return await self.database.run_write_async([], work)
 
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> Attempt:
         """POST ``body`` through this dispatcher's client (see :func:`post`)."""
@@ -211,10 +241,10 @@ class Dispatcher:
             self._client = http_client(self.config.policy, self._transport)
         return await post(self._client, url, headers, body, self.config.policy.timeout_seconds)
 
-    async def _deliver(self, row: DeliveryRow) -> None:
+    async def _attempt(self, row: DeliveryRow) -> DeliveryState:
+        """Send one claimed delivery; its outcome (not yet recorded)."""
         subscriber = self.config.subscriber(row.subscriber)
-        if subscriber is None:  # claimed only for configured names; the config cannot change under us
-            return
+        assert subscriber is not None  # claimed only for configured names; the config cannot change under us
         body = render_body(subscriber, row.type, row.outbox_id, row.created_at, row.payload)
         headers = sign_headers(self.config.secrets[subscriber.name], f"evt_{row.uid}", body)
         attempt = await self.send(subscriber.url, headers, body)
@@ -238,7 +268,4 @@ class Dispatcher:
             if retry_at is None:
                 logger.warning("webhook delivery %s to %s is dead after %d attempts: %s",
                                row.outbox_id, row.subscriber, row.attempts + 1, attempt.error)
-        try:
-            await self.database.run_write_async([], lambda c: finish_deliveries(c, self.owner, [state]))
-        except Exception as exc:  # noqa: BLE001 - the lease runs out and the delivery is retried
-            logger.warning("webhook dispatcher cannot record a delivery outcome: %s", type(exc).__name__)
+        return state
