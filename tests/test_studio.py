@@ -387,3 +387,16 @@ def test_hostile_field_edits_get_a_clean_answer(studio: Studio, path: str, contr
         assert isinstance(body["errors"], list)
     # The draft stays readable by the forms whatever was sent.
     assert studio.client.get("/studio/").status_code == 200
+
+
+def test_errors_are_shown_in_the_studios_locale(studio: Studio) -> None:
+    studio.login()
+    studio.client.get("/studio/?lang=pl")
+    result = studio.edit("preferences[4].max", "0", "number").json()
+    assert result["errors"][0]["shown"] == "max musi być większe niż min"
+    assert result["errors"][0]["message"] == "max must be greater than min"  # the validator's own words too
+    page = studio.client.get("/studio/").text
+    assert 'lang="pl"' in page and "max musi być większe niż min" in page and "Stan szkicu" in page
+    studio.client.get("/studio/?lang=en")
+    assert studio.edit("preferences[4].max", "0", "number").json()["errors"][0]["shown"] == \
+        "max must be greater than min"

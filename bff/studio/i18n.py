@@ -3,9 +3,10 @@ label here, any other (a kind added later) is shown by its schema name with its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-__all__ = ["LOCALES", "field_label", "studio_text"]
+__all__ = ["LOCALES", "field_label", "issue_message", "studio_text"]
 
 LOCALES = ("pl", "en")
 
@@ -144,3 +145,37 @@ def studio_text(locale: str) -> Callable[..., str]:
 def field_label(name: str, locale: str) -> str:
     """A field's label: the studio's word for a known field, else the schema name itself."""
     return _FIELDS.get(name, {}).get(locale, name)
+
+
+# The registry's validator speaks English (it is also the CLI's and the admin API's voice). The studio
+# shows the most frequent messages in Polish; any other message is shown as the validator wrote it.
+_ISSUES_PL: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), text) for pattern, text in (
+    (r"^max must be greater than min$", "max musi być większe niż min"),
+    (r"^wrong type or value out of bounds$", "zły typ lub wartość poza dozwolonym zakresem"),
+    (r"^value outside the slider's range$", "wartość poza zakresem suwaka"),
+    (r"^value is not on a step$", "wartość nie leży na kroku suwaka"),
+    (r"^page_step must be a whole number of steps$", "page_step musi być całkowitą liczbą kroków"),
+    (r"^step (\S+) does not divide the range (\S+)$", r"krok \1 nie dzieli zakresu \2"),
+    (r"^missing required field `([^`]+)`$", r"brak wymaganego pola `\1`"),
+    (r"^unknown field `([^`]+)`(.*)$", r"nieznane pole `\1`\2"),
+    (r"^duplicate key `([^`]+)`, first declared at (.+)$", r"powtórzony klucz `\1`, pierwszy raz w \2"),
+    (r"^unknown section `([^`]+)`$", r"nieznana sekcja `\1`"),
+    (r"^requires unknown key `([^`]+)`$", r"wymaga nieznanego klucza `\1`"),
+    (r"^dependency cycle: (.+)$", r"cykl zależności: \1"),
+    (r"^missing text in the default locale `([^`]+)`$", r"brak tekstu w języku domyślnym `\1`"),
+    (r"^missing `([^`]+)` translation; shoppers reading `[^`]+` see the `([^`]+)` text$",
+     r"brak tłumaczenia `\1`; klienci zobaczą tekst `\2`"),
+    (r"^locale `([^`]+)` is not one of the shop's locales$", r"język `\1` nie należy do języków sklepu"),
+    (r"^the default locale must be one of `shop.locales`$", "język domyślny musi być jednym z `shop.locales`"),
+    (r"^unknown or missing preference kind$", "nieznany lub brakujący rodzaj preferencji"),
+))
+
+
+def issue_message(message: str, locale: str) -> str:
+    """A validator message in the studio's ``locale`` (the English original when there is no translation)."""
+    if locale != "pl":
+        return message
+    for pattern, text in _ISSUES_PL:
+        if pattern.match(message):
+            return pattern.sub(text, message)
+    return message

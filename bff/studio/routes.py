@@ -33,7 +33,7 @@ from ..storage.studio import decisions_by_wording, set_version_source
 from .auth import COOKIE, CSRF_HEADER, LOGIN_COOKIE, StudioSession, StudioSessions, cookie_of, studio_cookie
 from .auth import label_for_key
 from .draft import Draft, DraftEditError, Validation
-from .i18n import LOCALES, field_label, studio_text
+from .i18n import LOCALES, field_label, issue_message, studio_text
 from .impact import Impact, diff_snapshots, keys_to_count
 from .schema_forms import document_form, kind_form
 
@@ -66,7 +66,7 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
     """The studio's routes; ``keys`` (``label -> admin key``) default to ``{"admin": PREFKIT_ADMIN_KEY}``."""
     env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(kinds=list(KINDS), field_label=field_label, kind_form=kind_form,
+    env.globals.update(kinds=list(KINDS), field_label=field_label, issue_message=issue_message, kind_form=kind_form,
                        document_form=document_form, locales_of_studio=LOCALES, themes=_THEMES,
                        prefix=STUDIO_PREFIX)
 
@@ -128,14 +128,18 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
     def to_login(request: Request[Any, Any, Any]) -> Response[Any]:
         return Redirect(f"{STUDIO_PREFIX}/login", status_code=303, headers=_NO_STORE)
 
-    def validation_json(validation: Validation, draft: Draft, *, text: bool = True) -> dict[str, Any]:
+    def localized(issue: Any, locale: str) -> dict[str, Any]:
+        return {**msgspec.to_builtins(issue), "shown": issue_message(issue.message, locale)}
+
+    def validation_json(validation: Validation, draft: Draft, locale: str, *, text: bool = True
+                        ) -> dict[str, Any]:
         # A field edit's answer leaves the text out: the forms do not need it, and for 200 types it is
         # ~100 KB per keystroke.
         return {
             "ok": validation.ok,
             "version": validation.snapshot.version if validation.snapshot else None,
-            "errors": [msgspec.to_builtins(issue) for issue in validation.errors],
-            "warnings": [msgspec.to_builtins(issue) for issue in validation.warnings],
+            "errors": [localized(issue, locale) for issue in validation.errors],
+            "warnings": [localized(issue, locale) for issue in validation.warnings],
             "format": draft.format,
             **({"text": draft.text} if text else {}),
         }
@@ -229,7 +233,7 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
     async def draft_state(request: Request[Any, Any, Any]) -> dict[str, Any]:
         session = need_session(request)
         draft = draft_of(request, session)
-        return validation_json(draft.validation, draft)
+        return validation_json(draft.validation, draft, locale_of(request, session))
 
     @post("/api/field", include_in_schema=False, status_code=200)
     async def edit_field(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -245,7 +249,7 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         except DraftEditError as exc:
             raise ProblemError(422, "studio-edit", exc.message, errors=[
                 FieldError(path=exc.path or edit.path[:300], message=exc.message)]) from None
-        return validation_json(validation, draft, text=False)
+        return validation_json(validation, draft, locale_of(request, session), text=False)
 
     @post("/api/raw", include_in_schema=False, status_code=200, request_max_body_size=_MAX_RAW_BYTES + 4096)
     async def edit_raw(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -257,7 +261,7 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         fmt = edit.format if edit.format in ("toml", "yaml", "json") else None
         draft = draft_of(request, session)
         validation = await anyio.to_thread.run_sync(draft.replace_text, edit.text, fmt)  # type: ignore[arg-type]
-        return validation_json(validation, draft)
+        return validation_json(validation, draft, locale_of(request, session))
 
     @post("/action", include_in_schema=False, status_code=303)
     async def action(request: Request[Any, Any, Any]) -> Response[Any]:

@@ -30,7 +30,7 @@ function slotFor(path) {
 }
 
 function describe(issue) {
-  let text = issue.message;
+  let text = issue.shown || issue.message;
   if (issue.expected != null || issue.got != null) {
     text += ` (${words.expected} ${issue.expected ?? "?"}, ${words.got} ${issue.got ?? "?"})`;
   }
