@@ -146,7 +146,7 @@ def _slider(
         slider["stops"] = [
             {"value": _number(value, integral), "label": draw(localized_texts(locales))} for value in stops
         ]
-    effect = draw(st.sampled_from([None, "personalization", "balance", "weight"]))
+    effect = draw(st.sampled_from([None, "personalization", "balance", "weight", "discovery"]))
     if effect is not None:
         criterion = st.fixed_dictionaries(
             {"attribute": keys}, optional={"prefer": st.sampled_from(["lower", "higher"])}
@@ -200,6 +200,33 @@ def _filter(
 
 
 @st.composite
+def _priorities(
+    draw: st.DrawFn, common: dict[str, Any], locales: list[str], consents: list[str]
+) -> dict[str, Any]:
+    criterion_keys = draw(st.lists(keys, min_size=2, max_size=draw(st.sampled_from([3, 6, 20])), unique=True))
+    criteria = []
+    for criterion_key in criterion_keys:
+        criterion: dict[str, Any] = {"key": criterion_key, "attribute": draw(keys),
+                                     "label": draw(localized_texts(locales))}
+        if draw(st.booleans()):
+            criterion["prefer"] = draw(st.sampled_from(["lower", "higher"]))
+        if draw(st.booleans()):
+            criterion["optional"] = draw(st.booleans())
+        criteria.append(criterion)
+    prio: dict[str, Any] = {**common, "kind": "priorities", "criteria": criteria}
+    if draw(st.booleans()):
+        # Every required criterion once, in any order, plus some of the optional ones.
+        optional = {c["key"]: bool(c.get("optional")) for c in criteria}
+        order = draw(st.permutations(criterion_keys))
+        prio["default"] = [key for key in order if not optional[key] or draw(st.booleans())]
+    if draw(st.booleans()):
+        prio["weight"] = draw(st.floats(0.1, 100))
+    if consents and draw(st.booleans()):
+        prio["requires"] = draw(st.lists(st.sampled_from(consents), min_size=1, max_size=2, unique=True))
+    return prio
+
+
+@st.composite
 def registry_documents(draw: st.DrawFn, max_types: int = 8) -> dict[str, Any]:
     """A valid registry document (a dict; ``json.dumps`` it for ``load_registry(..., "json")``)."""
     locales = draw(st.lists(st.sampled_from(LOCALES), min_size=1, max_size=3, unique=True))
@@ -226,12 +253,14 @@ def registry_documents(draw: st.DrawFn, max_types: int = 8) -> dict[str, Any]:
     consents: list[str] = []
     for key in draw(st.lists(keys, max_size=max_types, unique=True)):
         common = draw(_common(key, locales, draw(section_choice)))
-        kind = draw(st.sampled_from(["consent", "slider", "filter"]))
+        kind = draw(st.sampled_from(["consent", "slider", "filter", "priorities"]))
         if kind == "consent":
             preferences.append(draw(_consent(common, list(consents))))
             consents.append(key)
         elif kind == "slider":
             preferences.append(draw(_slider(common, locales, consents)))
+        elif kind == "priorities":
+            preferences.append(draw(_priorities(common, locales, consents)))
         else:
             preferences.append(draw(_filter(common, locales, consents)))
     if preferences or draw(st.booleans()):
@@ -250,6 +279,10 @@ def _valid_value(pref: Any, rnd: random.Random) -> Any:
         low, step = Decimal(str(pref.min)), Decimal(str(pref.step))
         count = round((Decimal(str(pref.max)) - low) / step)
         return float(low + rnd.randint(0, count) * step)
+    if kind == "priorities":
+        order = list(pref.criterion_keys)
+        rnd.shuffle(order)
+        return [key for key in order if key in pref.required_keys or rnd.random() < 0.5]
     option_keys = list(pref.option_keys)
     if pref.multiple:
         return [key for key in option_keys if rnd.random() < 0.3]

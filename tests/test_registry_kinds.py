@@ -89,10 +89,11 @@ def test_wording_hashes_and_versions_are_those_stored_ledgers_hold() -> None:
         "many": "040d13c1634bba20",
     }
     demo = load_file(str(EXAMPLES / "demo-shop.toml"))
-    assert demo.version == "22267620a1d0cb09"
+    assert demo.version == "fe399ee43e58a1ef"  # was 22267620a1d0cb09 before issue 18 added two types
     assert dict(demo.text_hashes) == {
         "marketing_email": "5557cd31e625d8d8", "recommendations": "3d4f5a840e841186",
         "personalization_level": "217ced9f418be08d", "price_vs_sustainability": "78f1037200f249e7",
+        "what_matters": "3236ff1d58999b81", "discovery": "e9aaa5a67bd63417",
         "eco_only": "4397959fb3b55c07", "small_brands": "7c7b08cc14d5387f", "categories": "b40db6f8d124f42f",
         "analytics": "7674f61844b1aa90", "essential_cookies": "97b888e355fac8c4",
     }
@@ -111,6 +112,8 @@ def _ledger_format_1_text_hash(pref: Any) -> str:
         texts["stops"] = [(stop.value, stop.label) for stop in pref.stops]
     if pref.kind == "filter":
         texts["options"] = [(option.key, option.label) for option in pref.options]
+    if pref.kind == "priorities":  # added with the kind (issue 18): its criteria's labels, like options
+        texts["criteria"] = [(criterion.key, criterion.label) for criterion in pref.criteria]
     return hashlib.sha256(msgspec.json.Encoder(order="sorted").encode(texts)).hexdigest()[:16]
 
 
