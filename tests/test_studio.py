@@ -5,6 +5,7 @@ Real app (Litestar TestClient, lifespan), real SQLite file, real registry file a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -400,3 +401,30 @@ def test_errors_are_shown_in_the_studios_locale(studio: Studio) -> None:
     studio.client.get("/studio/?lang=en")
     assert studio.edit("preferences[4].max", "0", "number").json()["errors"][0]["shown"] == \
         "max must be greater than min"
+
+
+def test_a_draft_that_does_not_parse_is_edited_as_text_only(studio: Studio) -> None:
+    studio.login()
+    broken = studio.client.post("/studio/api/raw", json={"text": "[shop\nname = ", "format": "toml"},
+                                headers={"X-Studio-CSRF": studio.csrf}).json()
+    assert not broken["ok"] and broken["errors"]
+    page = studio.client.get("/studio/").text
+    assert 'data-raw-text' in page and 'data-path="preferences[0].key"' not in page  # the raw tab, no forms
+    body = expect_problem(studio.edit("preferences[0].key", "x"), 422, "studio-edit")
+    assert "does not parse" in body["detail"]
+    expect_problem(studio.publish(), 422, "studio-invalid")
+    assert studio.service.registry.current.get("newsletter") is not None  # the live registry is untouched
+    too_big = studio.client.post("/studio/api/raw", json={"text": "#" * (3 * 1024 * 1024)},
+                                 headers={"X-Studio-CSRF": studio.csrf})
+    assert too_big.status_code == 413
+
+
+def test_an_unwritable_registry_file_is_reported_not_hidden(studio: Studio) -> None:
+    studio.login()
+    studio.edit("preferences[0].title.en", "Weekly", "localized")
+    # The file's place is taken by a non-empty directory (works for root too, unlike permissions).
+    studio.path.unlink()
+    studio.path.mkdir()
+    (studio.path / "keep").write_text("x", encoding="utf-8")
+    body = expect_problem(studio.publish(), 503, "studio-file-write")
+    assert "could not be rewritten" in body["detail"]

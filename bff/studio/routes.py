@@ -353,7 +353,15 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
 
         await anyio.to_thread.run_sync(stamp_source)
         if path is not None:
-            await anyio.to_thread.run_sync(_write_atomically, path, text)
+            try:
+                await anyio.to_thread.run_sync(_write_atomically, path, text)
+            except OSError as exc:
+                # Live in this process, but the file (the deployment's source of truth) still holds the old
+                # text: its next change, or a restart, brings that back. Say so instead of pretending.
+                raise ProblemError(503, "studio-file-write", f"version {snapshot.version} is active in this "
+                                   f"process, but the registry file {path.name} could not be rewritten "
+                                   f"({type(exc).__name__}: {exc.strerror or exc}); the file will win at "
+                                   "its next change or restart", title="Registry file not written") from None
         _ = activated
         return snapshot.version
 
