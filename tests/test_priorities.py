@@ -165,3 +165,35 @@ def test_the_profile_carries_the_order_with_its_weights() -> None:
     wire = msgspec.json.decode(msgspec.json.encode(profile))
     assert wire["priorities"][0]["criteria"][0] == {
         "key": "rating", "attribute": "rating", "prefer": "higher", "position": 1, "weight": 1.0}
+
+
+def test_over_http_a_bad_order_is_a_precise_problem_and_a_good_one_is_stored_ledgered_and_profiled(
+    tmp_path: Any, sqlite_url: str
+) -> None:
+    try:
+        from _bff_app import WRITE, running_app, write_registry
+    except ImportError:  # tests/ not on sys.path (e.g. --import-mode=importlib)
+        from tests._bff_app import WRITE, running_app, write_registry
+    path = write_registry(tmp_path, json.dumps(_doc()), name="registry.json")
+    with running_app(path, sqlite_url) as (client, _service):
+        url = "/api/v1/preferences/what_matters"
+        refused = client.put(url, json={"value": ["price", "nope"]}, headers=WRITE)
+        assert refused.status_code == 422
+        [error] = refused.json()["errors"]
+        assert (error["path"], error["got"]) == ("value[1]", '"nope"')
+        missing = client.put(url, json={"value": ["eco", "price"]}, headers=WRITE)
+        assert missing.status_code == 422 and missing.json()["errors"][0]["expected"] == "contains price, rating"
+        assert client.get("/api/v1/consents/history").json()["events"] == []  # nothing half-written
+
+        stored = client.put(url, json={"value": ["rating", "eco", "price"]}, headers=WRITE)
+        assert stored.status_code == 200 and stored.json()["value"] == ["rating", "eco", "price"]
+        [event] = client.get("/api/v1/consents/history").json()["events"]
+        assert (event["key"], event["new_value"]) == ("what_matters", ["rating", "eco", "price"])
+        profile = client.get("/api/v1/profile").json()
+        assert [c["key"] for c in profile["priorities"][0]["criteria"]] == ["rating", "eco", "price"]
+        assert profile["priorities"][0]["left_out"] == ["delivery"]
+        schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
+        schema = schemas["PreferenceValue.what_matters"]
+        assert schema["uniqueItems"] is True and {"contains": {"const": "rating"}} in schema["allOf"]
+        reset = client.delete(url, headers=WRITE)
+        assert reset.status_code == 200 and reset.json()["value"] == ["price", "eco", "rating", "delivery"]
