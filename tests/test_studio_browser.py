@@ -120,8 +120,12 @@ def test_a_merchant_adds_a_slider_previews_publishes_edits_wording_and_rolls_bac
     expect(studio.error(f"{card}.max")).to_contain_text("max must be greater than min")
     expect(studio.field(f"{card}.max")).to_have_attribute("aria-invalid", "true")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    merchant.locator(f'section[id="{card}"]').screenshot(path=str(ARTIFACTS / "studio-editor.png"),
-                                                         animations="disabled")
+    box = merchant.evaluate(
+        """([card, end]) => { const a = document.getElementById(card).getBoundingClientRect();
+           const b = document.querySelector(`[data-field="${end}"]`).getBoundingClientRect();
+           return {x: a.left + scrollX, y: a.top + scrollY, width: a.width, height: b.bottom - a.top + 8}; }""",
+        [card, f"{card}.default"])
+    merchant.screenshot(path=str(ARTIFACTS / "studio-editor.png"), full_page=True, animations="disabled", clip=box)
     studio.open_impact()
     expect(merchant.get_by_role("button", name="Publish")).to_be_disabled()
     studio.open_editor()
