@@ -7,7 +7,7 @@
    their median latencies.
 
     python bench/insights.py [--subjects 100000] [--events-per-subject 10] [--rounds 20]
-                             [--writes 400] [--database-url sqlite:///...]
+                             [--writes 400] [--database-url sqlite:///...] [--no-seed]
 """
 
 from __future__ import annotations
@@ -211,17 +211,12 @@ def bench_query(database_url: str, rounds: int, now: datetime) -> list[float]:
     return samples
 
 
-async def _writes(service: object, subjects: list[str]) -> list[float]:
-    samples = []
-    for index, subject in enumerate(subjects):
-        started = time.perf_counter()
-        await service.set_values(subject, {"personalization": index % 2 == 0}, method="api")  # type: ignore[attr-defined]
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
 def bench_writes(database_url: str, writes: int, now: datetime, rounds: int = 6) -> tuple[float, float]:
-    """Median write latency without and with the experiment, alternating rounds (same database, same run)."""
+    """Median latency of durable consent writes without and with the experiment: the two services write in
+    turns (which one goes first alternates), to the same database, in the same run, each write a real change
+    of a fresh subject."""
+    import secrets
+
     from bff.service import PreferenceService
     from bff.storage import Database
     from preference_registry import RegistryService
@@ -232,19 +227,22 @@ def bench_writes(database_url: str, writes: int, now: datetime, rounds: int = 6)
         path = directory / f"{label}.toml"
         path.write_text(registry_text(with_experiment, now), encoding="utf-8")
         services[label] = PreferenceService(RegistryService.from_file(path), Database(database_url))
-    medians: dict[str, list[float]] = {"plain": [], "experiment": []}
+    samples: dict[str, list[float]] = {"plain": [], "experiment": []}
+    run_id = secrets.token_hex(4)
 
     async def run() -> None:
-        for round_index in range(rounds):
-            order = ("plain", "experiment") if round_index % 2 == 0 else ("experiment", "plain")
+        for index in range(writes * rounds):
+            order = ("plain", "experiment") if index % 2 == 0 else ("experiment", "plain")
             for label in order:
-                subjects = [f"anon:{label[0]}{round_index:02d}{i:029x}" for i in range(writes)]
-                medians[label].append(statistics.median(await _writes(services[label], subjects)))
+                subject = f"anon:{run_id}{label[0]}{index:023x}"
+                started = time.perf_counter()
+                await services[label].set_values(subject, {"personalization": True}, method="api")
+                samples[label].append(time.perf_counter() - started)
 
     asyncio.run(run())
     for service in services.values():
-        service.database.dispose()  # type: ignore[attr-defined]
-    return statistics.median(medians["plain"]), statistics.median(medians["experiment"])
+        service.database.dispose()
+    return statistics.median(samples["plain"]), statistics.median(samples["experiment"])
 
 
 def main() -> None:
@@ -254,10 +252,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--writes", type=int, default=400)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--no-seed", action="store_true", help="reuse a database this script seeded before")
     args = parser.parse_args()
     now = datetime.now(UTC)
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='prefkit-bench-')}/insights.db"
-    seed(url, args.subjects, args.events_per_subject, now)
+    if not args.no_seed:
+        seed(url, args.subjects, args.events_per_subject, now)
     samples = bench_query(url, args.rounds, now)
     print(f"insights query ({args.subjects:,} subjects, {args.subjects * args.events_per_subject:,} events): "
           f"p50 {percentile(samples, 0.5) * 1000:.0f} ms, p99 {percentile(samples, 0.99) * 1000:.0f} ms "

@@ -46,7 +46,6 @@ OUTCOMES = ("granted", "refused", "withdrawn")
 RETURN_BUCKETS = (("1", 1, 1), ("2", 2, 2), ("3-5", 3, 5), ("6+", 6, None))
 """Days on which a shopper changed something beyond the banner: ``(label, from, to)``."""
 LEVELS = (("none", 0, 0), ("some", 1, 2), ("many", 3, None))
-_CHOSEN = frozenset(("ui", "api", "merge"))  # values the shopper set, not overrides prefkit recorded itself
 """Personalization level of a cohort: how many active (non-consent) choices a shopper has."""
 
 
@@ -293,26 +292,34 @@ def _conversions(hider: _Hider, snapshot: RegistrySnapshot, connection: Connecti
     purpose_default = bool(consents) and all(c.default_value for c in consents)
     active_keys = [p.key for p in snapshot.preferences if p.kind != "consent"]
 
-    def allows(facts: Any) -> bool:
+    def allows(last: Mapping[str, str | None]) -> bool:
         # Now, from the ledger: every consent with the purpose granted (or on by default and never decided).
         for key in purpose_keys:
-            last = facts.last.get(key) if facts is not None else None
-            if (last[0] != "true") if last is not None else not purpose_default:
+            if (last[key] != "true") if key in last else not purpose_default:
                 return False
         return bool(purpose_keys)
 
+    def active(last: Mapping[str, str | None]) -> int:
+        return sum(1 for key in active_keys if key in last)
+
     population: Counter[int] = Counter()
+    for signature, count in list(index.profiles.items()):
+        profile = dict(signature)
+        if count > 0 and allows(profile):
+            population[active(profile)] += count
     active_of: dict[str, int] = {}
-    for subject, facts in index.subjects.items():
-        if allows(facts):
-            active = sum(1 for key in active_keys if key in facts.last)
-            population[active] += 1
-            active_of[subject] = active
+    rows = conversion_rows(connection, since, until)
+    for subject in {row[0] for row in rows if row[0]}:
+        facts = index.subjects.get(subject)
+        if facts is not None:
+            profile = {key: last[0] for key, last in facts.last.items()}
+            if allows(profile):
+                active_of[subject] = active(profile)
     orders_by: dict[int, list[float]] = {}
     converters: dict[int, set[str]] = {}
     unattributed = [0, 0.0, 0.0]
     stateless: set[str] = set()
-    for subject, value in conversion_rows(connection, since, until):
+    for subject, value in rows:
         active = active_of.get(subject) if subject is not None else None
         if subject is not None and active is None and subject not in index.subjects and purpose_default:
             active = 0  # an order of a shopper prefkit has no decision of, while the purpose is on by default
@@ -373,14 +380,19 @@ def build_report(connection: Connection, snapshot: RegistrySnapshot, index: Ledg
     choice_prefs = [pref for pref in snapshot.preferences if pref.kind in ("slider", "filter")]
     values: dict[str, Counter[str | None]] = {pref.key: Counter() for pref in choice_prefs}
     visits: Counter[tuple[int, int]] = Counter()
-    for facts in list(index.subjects.values()):
-        for key, counter in values.items():
-            last = facts.last.get(key)
-            if last is not None and last[2] in _CHOSEN:
-                counter[last[0]] += 1
-        if any(inside(day) for day in facts.decided_days):
-            days = sum(1 for day in facts.choice_days if inside(day))
-            visits[(1 if days else 0, days)] += 1
+    # Current values: the counts over profiles (a few hundred groups, not every subject).
+    for signature, count in list(index.profiles.items()):
+        if count > 0:
+            for key, value in signature:
+                if key in values:
+                    values[key][value] += count
+    if since is None and until is None:
+        visits.update({group: count for group, count in list(index.visits.items()) if count > 0})
+    else:  # a window: whose visits fall in it is a question about each subject's days
+        for facts in list(index.subjects.values()):
+            if any(inside(day) for day in facts.decided_days):
+                days = sum(1 for day in facts.choice_days if inside(day))
+                visits[(1 if days else 0, days)] += 1
     choices = [_choice(hider, pref, list(values[pref.key].items())) for pref in choice_prefs]
     engagement = _engagement(hider, [(flag, days, count) for (flag, days), count in visits.items()])
     conversions = _conversions(hider, snapshot, connection, index, since, until)

@@ -39,6 +39,9 @@ class SubjectFacts:
     """Days with a decision (banner or beyond)."""
     choice_days: set[str] = field(default_factory=set)
     """Days with a change beyond the banner (center, API)."""
+    signature: tuple[tuple[str, str | None], ...] = ()
+    """``(key, last value JSON)`` of every key, sorted: the subject's profile, counted in
+    :attr:`LedgerIndex.profiles`."""
 
 
 class LedgerIndex:
@@ -50,6 +53,14 @@ class LedgerIndex:
         self.decisions: Counter[tuple[str, str, str, str | None, str | None]] = Counter()
         self.reconsents: Counter[tuple[str, str, str | None]] = Counter()
         self.subjects: dict[str, SubjectFacts] = {}
+        # Counts over subjects, kept as facts change, so a report without a time window reads a few hundred
+        # groups instead of every subject:
+        self.profiles: Counter[tuple[tuple[str, str | None], ...]] = Counter()
+        """Subjects per profile (:attr:`SubjectFacts.signature`)."""
+        self.last_events: Counter[tuple[str, str, str | None, str, str]] = Counter()
+        """Subjects per last event on a key: ``(key, text_hash, value JSON, day, method)``."""
+        self.visits: Counter[tuple[int, int]] = Counter()
+        """Deciding subjects per ``(changed beyond the banner 0/1, days with such a change)``."""
         self._lock = threading.Lock()
 
     def refresh(self, connection: Connection) -> int:
@@ -75,6 +86,7 @@ class LedgerIndex:
         previous = facts.last.get(key)
         if previous is not None and previous[4] > seq:
             return  # an older event (ids and seqs disagree only after a merge of histories): keep the newest
+        self._count(facts, -1, key)
         if method in _DECIDED:
             if previous is not None and previous[1] != text_hash:
                 self.reconsents[(key, day, new)] += 1
@@ -82,12 +94,29 @@ class LedgerIndex:
             if method in CHOICE_METHODS:
                 facts.choice_days.add(day)
         facts.last[key] = (new, text_hash, method, day, seq)
+        if previous is None or previous[0] != new:
+            facts.signature = tuple(sorted((k, last[0]) for k, last in facts.last.items()))
+        self._count(facts, 1, key)
+
+    def _count(self, facts: SubjectFacts, delta: int, key: str | None) -> None:
+        """Add (``delta`` 1) or take away (-1) ``facts``' share of the counts over subjects (``key``: only
+        that key's last event; ``None``: every key's)."""
+        if facts.last:
+            self.profiles[facts.signature] += delta
+        for name in (facts.last if key is None else (key,)):
+            last = facts.last.get(name)
+            if last is not None:
+                self.last_events[(name, last[1], last[0], last[3], last[2])] += delta
+        if facts.decided_days:
+            self.visits[(1 if facts.choice_days else 0, len(facts.choice_days))] += delta
 
     def forget(self, subjects: Iterable[str], max_id: int | None = None) -> None:
         """Drop erased subjects; ``max_id`` is the ledger's largest id after the erasure (SQLite may give the
         next event an id at or below the watermark once the newest events are deleted)."""
         with self._lock:
             for subject in subjects:
-                self.subjects.pop(subject, None)
+                facts = self.subjects.pop(subject, None)
+                if facts is not None:
+                    self._count(facts, -1, None)
             if max_id is not None and max_id < self.watermark:
                 self.watermark = max_id

@@ -78,14 +78,13 @@ def _counts(connection: Connection, index: LedgerIndex, experiment: Experiment, 
     if experiment.outcome == "grant":
         # The arm is the wording the standing decision was recorded under: what that shopper saw.
         arm_of_hash = {h: arm for arm, h in hashes.items()}
-        for facts in list(index.subjects.values()):
-            last = facts.last.get(key)
-            if last is None or not inside(last[3]) or last[2] not in DECIDED_METHODS:
+        for (name, text_hash, value, day, method), count in list(index.last_events.items()):
+            arm = arm_of_hash.get(text_hash)
+            if name != key or arm is None or count <= 0 or not inside(day) or method not in DECIDED_METHODS:
                 continue
-            arm = arm_of_hash.get(last[1])
-            if arm is not None:
-                trials[arm] += 1
-                successes[arm] += last[0] == "true"
+            trials[arm] += count
+            if value == "true":
+                successes[arm] += count
     else:
         converters = ({subject for subject, _ in conversion_rows(connection, experiment.start, until)
                        if subject is not None} if experiment.outcome == "conversion" else set())
