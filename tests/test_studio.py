@@ -428,3 +428,47 @@ def test_an_unwritable_registry_file_is_reported_not_hidden(studio: Studio) -> N
     (studio.path / "keep").write_text("x", encoding="utf-8")
     body = expect_problem(studio.publish(), 503, "studio-file-write")
     assert "could not be rewritten" in body["detail"]
+
+
+def test_sections_and_options_are_added_reordered_and_removed(studio: Studio) -> None:
+    studio.login()
+    assert studio.act("add", "sections").status_code == 303
+    for path, value, control in (("sections[0].key", "privacy", "text"), ("sections[0].title.pl", "Prywatność", "localized"),
+                                 ("sections[0].title.en", "Privacy", "localized"),
+                                 ("preferences[0].section", "privacy", "text")):
+        result = studio.edit(path, value, control).json()
+    assert result["ok"], result["errors"]
+    studio.act("add", "preferences[6].options")  # colors: a fourth option, seeded empty
+    errors = studio.client.get("/studio/api/draft").json()["errors"]
+    assert {e["path"] for e in errors} >= {"preferences[6].options[3].key"}
+    studio.act("up", "preferences[6].options[3]")
+    moved = studio.client.get("/studio/api/draft").json()["errors"]
+    assert "preferences[6].options[2].key" in {e["path"] for e in moved}
+    studio.act("remove", "preferences[6].options[2]")
+    studio.act("down", "preferences[0]")
+    draft = studio.client.get("/studio/api/draft").json()
+    assert draft["ok"], draft["errors"]
+    import tomllib
+
+    document = tomllib.loads(draft["text"])
+    assert [p["key"] for p in document["preferences"]][:2] == ["recommendations", "newsletter"]
+    assert [o["key"] for o in document["preferences"][6]["options"]] == ["red", "green", "blue"]
+    assert document["sections"][0]["key"] == "privacy" and "# The level slider, tuned in March" in draft["text"]
+    expect_problem(studio.act("add", "preferences", kind="nonsense"), 422, "studio-edit")
+    expect_problem(studio.act("explode", "preferences"), 422, "studio-edit")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=300), st.sampled_from([
+    REGISTRY_TOML.replace("max = 10", "max = 1e400"), REGISTRY_TOML + "\n[[preferences]]\n", "[" * 5000,
+    '{"shop": {"name": "x"}, "preferences": [' + "[" * 200 + "]" * 200 + "]}"])),
+    fmt=st.sampled_from(["toml", "yaml", "json", None, "exe"]))
+def test_hostile_raw_documents_get_a_clean_answer(studio: Studio, text: str, fmt: str | None) -> None:
+    if not studio.csrf:
+        studio.login()
+    response = studio.client.post("/studio/api/raw", json={"text": text, "format": fmt},
+                                  headers={"X-Studio-CSRF": studio.csrf})
+    assert response.status_code == 200, response.text
+    assert studio.client.get("/studio/").status_code == 200
+    assert studio.client.get("/studio/impact").status_code == 200
+    assert studio.service.registry.current.get("newsletter") is not None
