@@ -133,3 +133,10 @@ def test_the_profile_hands_a_shop_engine_the_weights(order: list[str]) -> None:
     n = len(order)
     rank_sums = [(n - i) / (n * (n + 1) / 2) for i in range(n)]
     assert [c.weight for c in entry.criteria] == pytest.approx(rank_sums)
+
+
+def test_the_profile_summary_lists_the_order_in_the_shoppers_words() -> None:
+    profile = profile_for(REGISTRY, {"what_matters": ["rating", "price"]})
+    summary = ReasonTexts(REGISTRY, ATTRIBUTE_WORDS).summarize(profile, "pl")
+    [entry] = summary.priorities
+    assert (entry.title, [o.label for o in entry.order], entry.applied) == ("Co jest ważne", ["Ocena", "Cena"], True)

@@ -27,6 +27,7 @@ __all__ = [
     "AttributeWords",
     "FilterSummary",
     "OptionSummary",
+    "PrioritiesSummary",
     "ProfileSummary",
     "ReasonTexts",
     "SliderSummary",
@@ -209,6 +210,19 @@ class SliderSummary(msgspec.Struct, frozen=True, kw_only=True):
     """False while the order is neutral."""
 
 
+class PrioritiesSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A priorities order the ranking read."""
+
+    key: str
+    """Preference key."""
+    title: str
+    """Its title in the requested locale."""
+    order: list[OptionSummary]
+    """The criteria in the shopper's order (most important first), labels in the requested locale."""
+    applied: bool
+    """False while the order is neutral."""
+
+
 class ProfileSummary(msgspec.Struct, frozen=True, kw_only=True):
     """What the ranking used, in the shopper's words."""
 
@@ -222,6 +236,8 @@ class ProfileSummary(msgspec.Struct, frozen=True, kw_only=True):
     """Filters in effect."""
     sliders: list[SliderSummary]
     """Sliders in effect."""
+    priorities: list[PrioritiesSummary] = msgspec.field(default_factory=list)
+    """Orders of criteria in effect."""
 
 
 class ReasonTexts:
@@ -329,6 +345,12 @@ class ReasonTexts:
                           applied=in_use)
             for slider in profile.sliders
         ]
+        priorities = [
+            PrioritiesSummary(key=entry.key, title=self.title(entry.key, locale), applied=in_use,
+                              order=[OptionSummary(key=key, label=self.option_label(entry.key, key, locale))
+                                     for key in entry.order])
+            for entry in profile.priorities
+        ]
         notice = self.message("summary.personalized" if in_use else "summary.neutral", locale)
         return ProfileSummary(personalized=in_use, notice=notice, registry_version=profile.registry_version,
-                              filters=filters, sliders=sliders)
+                              filters=filters, sliders=sliders, priorities=priorities)
