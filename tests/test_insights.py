@@ -218,8 +218,12 @@ def test_conversion_endpoint_needs_the_api_key_and_refuses_bad_bodies_precisely(
             assert problem["errors"][0]["path"] == path, (body, problem)
         for path in ("/api/v1/admin/insights", "/api/v1/admin/insights.csv", "/api/v1/admin/insights/page"):
             expect_problem(client.get(path), 401)
-        expect_problem(client.get("/api/v1/admin/insights", headers=ADMIN,
-                                  params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}), 400)
+        for bad in ("0.5", "2026-01-01T00:00:00", "yesterday"):  # a number, no offset, not a time
+            problem = expect_problem(client.get("/api/v1/admin/insights", headers=ADMIN, params={"until": bad}), 400)
+            assert problem["errors"][0]["path"] == "until"
+        empty = client.get("/api/v1/admin/insights", headers=ADMIN,
+                           params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"})
+        assert empty.status_code == 200 and empty.json()["insights"]["engagement"]["deciding"] == 0
 
 
 def test_csv_and_chart_page_carry_the_same_suppressed_numbers_and_no_subject(

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import anyio
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery
+from litestar.params import Parameter
 from msgspec import Meta
 
 from ..api.context import check_key, service_of, settings_of
@@ -75,18 +75,32 @@ class ConversionAccepted(msgspec.Struct, frozen=True, kw_only=True):
     """Whether the order is linked to the shopper's cohort (they allow the conversion purpose)."""
 
 
-def _window(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
-    if since is not None and until is not None and until <= since:
-        raise ProblemError(400, "invalid-request", "`until` must be after `since`",
-                           errors=[FieldError(path="until", message="not after since",
-                                              expected=f"a time after {since.isoformat()}", got=until.isoformat())])
-    return (as_utc(since) if since else None, as_utc(until) if until else None)
+_Aware = Annotated[datetime, Meta(tz=True)]
+TimeQuery = Annotated[str | None, Parameter(max_length=64, schema_extra={"format": "date-time"},
+                                            description="RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00Z")]
+"""A time in the query. Parsed here, strictly (RFC 3339 with an offset): Litestar would also take a number of
+seconds (``?until=0.5``), which the documented format does not allow."""
 
 
-async def _answer(request: Request[Any, Any, Any], since: datetime | None, until: datetime | None
-                  ) -> InsightsAnswer:
+def _time(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return as_utc(msgspec.json.decode(msgspec.json.encode(text), type=_Aware))
+    except msgspec.ValidationError:
+        raise ProblemError(400, "invalid-request", f"`{name}` is not an RFC 3339 time with an offset",
+                           errors=[FieldError(path=name, message="not a time", expected="e.g. 2026-12-01T00:00:00Z",
+                                              got=text[:64])]) from None
+
+
+def _window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    # An inverted or empty window is not an error: it holds nothing, and the answer says so.
+    return _time("since", since), _time("until", until)
+
+
+async def _answer(request: Request[Any, Any, Any], since: str | None, until: str | None) -> InsightsAnswer:
     AdminController._authorize(request)
-    since, until = _window(since, until)
+    start, end = _window(since, until)
     service = service_of(request)
     snapshot = service.registry.current
     now = service.clock()
@@ -94,7 +108,7 @@ async def _answer(request: Request[Any, Any, Any], since: datetime | None, until
 
     def read() -> InsightsAnswer:
         with service.database.read() as connection:
-            report = build_report(connection, snapshot, index, now=now, since=since, until=until)
+            report = build_report(connection, snapshot, index, now=now, since=start, until=end)
             return InsightsAnswer(insights=report,
                                   experiments=experiment_results(connection, snapshot, index, now))
 
@@ -168,13 +182,15 @@ class InsightsController(Controller):
     tags = ["admin"]
 
     @get("/insights", summary="Aggregates (suppressed below k) and experiment results")
-    async def insights(self, request: Request[Any, Any, Any], since: FromQuery[datetime | None] = None,
-                       until: FromQuery[datetime | None] = None) -> InsightsAnswer:
+    async def insights(self, request: Request[Any, Any, Any], since: TimeQuery = None,
+                       until: TimeQuery = None) -> InsightsAnswer:
         return await _answer(request, since, until)
 
-    @get("/insights.csv", summary="The insights as one CSV table", media_type="text/csv")
-    async def insights_csv(self, request: Request[Any, Any, Any], since: FromQuery[datetime | None] = None,
-                           until: FromQuery[datetime | None] = None) -> Response[str]:
+    # The CSV and the chart page are for people (a spreadsheet, a browser), not part of the JSON API: not in the
+    # OpenAPI document, like the demo pages.
+    @get("/insights.csv", summary="The insights as one CSV table", media_type="text/csv", include_in_schema=False)
+    async def insights_csv(self, request: Request[Any, Any, Any], since: TimeQuery = None,
+                           until: TimeQuery = None) -> Response[str]:
         answer = await _answer(request, since, until)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
@@ -182,9 +198,10 @@ class InsightsController(Controller):
         return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="prefkit-insights.csv"'})
 
-    @get("/insights/page", summary="The insights as charts (SVG) with data tables", media_type="text/html")
-    async def insights_html(self, request: Request[Any, Any, Any], since: FromQuery[datetime | None] = None,
-                            until: FromQuery[datetime | None] = None) -> Response[str]:
+    @get("/insights/page", summary="The insights as charts (SVG) with data tables", media_type="text/html",
+         include_in_schema=False)
+    async def insights_html(self, request: Request[Any, Any, Any], since: TimeQuery = None,
+                            until: TimeQuery = None) -> Response[str]:
         answer = await _answer(request, since, until)
         return Response(insights_page(answer.insights, answer.experiments), media_type="text/html; charset=utf-8")
 
