@@ -80,7 +80,7 @@ class WebhookDelivery(SQLModel, table=True):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         sa.Index("ix_webhook_delivery_queue", "subscriber", "ordering_key", "status", "outbox_id"),
-        sa.Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_webhook_delivery_heads", "status", "is_head", "outbox_id"),
     )
 
     subscriber: str = Field(primary_key=True, max_length=64)
@@ -91,6 +91,9 @@ class WebhookDelivery(SQLModel, table=True):
     """Deliveries with one key go out in ``outbox_id`` order: the subject (``registry`` for activations)."""
     status: str = Field(max_length=12)
     """``pending``, ``delivered`` or ``dead`` (retried for the whole retry window and given up)."""
+    is_head: bool = False
+    """The oldest pending delivery of its (subscriber, ordering key) queue: the only one claimable. Kept up
+    to date by :func:`stage` and :func:`finish_deliveries`, so a claim costs O(claimed), not O(backlog)."""
     attempts: int = 0
     """Attempts made so far."""
     next_attempt_at: datetime = Field(sa_column=sa.Column(_UTC, nullable=False))
@@ -132,6 +135,7 @@ class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
 
     subscriber: str
     outbox_id: int
+    ordering_key: str
     uid: str
     type: str
     payload: str
@@ -144,6 +148,7 @@ class DeliveryState(msgspec.Struct, frozen=True, kw_only=True):
 
     subscriber: str
     outbox_id: int
+    ordering_key: str
     status: str
     """``delivered``, ``pending`` (retry at ``next_attempt_at``) or ``dead``."""
     attempted_at: datetime
@@ -171,9 +176,13 @@ class SubscriberLag(msgspec.Struct, frozen=True, kw_only=True):
 
 _INSERT_OUTBOX = "INSERT INTO webhook_outbox (uid, type, subject, payload, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
 _INSERT_DELIVERY = (
-    "INSERT INTO webhook_delivery (subscriber, outbox_id, ordering_key, status, attempts, next_attempt_at, "
-    "created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)"
+    "INSERT INTO webhook_delivery (subscriber, outbox_id, ordering_key, status, is_head, attempts, "
+    "next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', NOT EXISTS (SELECT 1 FROM webhook_delivery "
+    "WHERE subscriber = ? AND ordering_key = ? AND status = 'pending'), 0, ?, ?)"
 )
+_QUEUE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+"""PostgreSQL: the lock of an ordering key — the subject's write lock (``Database.write``), so staging a
+subject's delivery and promoting its next head (:func:`finish_deliveries`) never interleave."""
 _STAGE_SQL = {True: (_INSERT_OUTBOX, _INSERT_DELIVERY),
               False: (_INSERT_OUTBOX.replace("?", "%s"), _INSERT_DELIVERY.replace("?", "%s"))}
 
@@ -186,6 +195,11 @@ _FINISH = (
     "lease_until = NULL WHERE subscriber = ? AND outbox_id = ? AND lease_owner = ?"
 )
 _FINISH_SQL = {True: _FINISH, False: _FINISH.replace("?", "%s")}
+_PROMOTE = (
+    "UPDATE webhook_delivery SET is_head = TRUE WHERE subscriber = ? AND outbox_id = (SELECT min(outbox_id) "
+    "FROM webhook_delivery WHERE subscriber = ? AND ordering_key = ? AND status = 'pending')"
+)
+_PROMOTE_SQL = {True: _PROMOTE, False: _PROMOTE.replace("?", "%s")}
 
 
 def _driver_run(connection: Connection, statement: str, params: list[tuple[Any, ...]]) -> None:
@@ -211,16 +225,15 @@ def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
         if not record.subscribers:
             continue
         created = hot.time(record.created_at)
+        ordering = record.subject or "registry"
+        if not hot.sqlite and record.subject is None:  # a subject's lock is held by its writer already
+            driver_execute(driver, error, _QUEUE_LOCK, (ordering,))
         [(outbox_id,)] = driver_execute(
             driver, error, insert_outbox,
             (record.uid, record.type, record.subject, record.payload.decode(), created), fetch=True,
         )
-        ordering = record.subject or "registry"
-        params = [(name, outbox_id, ordering, created, created) for name in record.subscribers]
-        if len(params) == 1:
-            driver_execute(driver, error, insert_delivery, params[0])
-        else:
-            driver_execute(driver, error, insert_delivery, params, many=True)
+        for name in record.subscribers:
+            driver_execute(driver, error, insert_delivery, (name, outbox_id, ordering, name, ordering, created, created))
 
 
 def forget_subjects(connection: Connection, subjects: Iterable[str]) -> int:
@@ -249,20 +262,12 @@ def claim_due(
     if not subscribers:
         return []
     d = _delivery.alias("d")
-    q = _delivery.alias("q")
-    # The head of each (subscriber, subject) queue: one index-only pass over the pending rows (the
-    # queue index), rather than an anti-join probing every pending row for an earlier one.
-    heads = (
-        sa.select(q.c.subscriber, sa.func.min(q.c.outbox_id).label("head"))
-        .where(q.c.status == PENDING, q.c.subscriber.in_(list(subscribers)))
-        .group_by(q.c.subscriber, q.c.ordering_key)
-        .subquery("heads")
-    )
     query = (
         sa.select(d.c.subscriber, d.c.outbox_id)
-        .join(heads, sa.and_(d.c.subscriber == heads.c.subscriber, d.c.outbox_id == heads.c.head))
         .where(
             d.c.status == PENDING,
+            d.c.is_head.is_(True),
+            d.c.subscriber.in_(list(subscribers)),
             d.c.next_attempt_at <= now,
             sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
         )
@@ -282,6 +287,7 @@ def claim_due(
         sa.select(
             _delivery.c.subscriber,
             _delivery.c.outbox_id,
+            _delivery.c.ordering_key,
             _delivery.c.attempts,
             _delivery.c.created_at,
             _outbox.c.uid,
@@ -296,6 +302,7 @@ def claim_due(
         DeliveryRow(
             subscriber=row.subscriber,
             outbox_id=row.outbox_id,
+            ordering_key=row.ordering_key,
             uid=row.uid,
             type=row.type,
             payload=row.payload,
@@ -327,7 +334,15 @@ def finish_deliveries(connection: Connection, owner: str, states: Sequence[Deliv
         )
         for state in states
     ]
+    finished = sorted({(s.subscriber, s.ordering_key) for s in states if s.status != PENDING})
+    if not hot.sqlite:
+        for key in sorted({ordering for _, ordering in finished}):  # sorted, like the writers: no deadlock
+            _driver_run(connection, _QUEUE_LOCK, [(key,)])
     _driver_run(connection, _FINISH_SQL[hot.sqlite], params)
+    if finished:
+        # The queue's next pending delivery becomes its head (if the finished one kept its pending state
+        # because its lease was taken over, it is still the oldest, and stays the head).
+        _driver_run(connection, _PROMOTE_SQL[hot.sqlite], [(sub, sub, key) for sub, key in finished])
     return len(params)
 
 
@@ -352,12 +367,28 @@ def replay(
         conditions.append(_delivery.c.created_at >= since)
     if until is not None:
         conditions.append(_delivery.c.created_at <= until)
-    return connection.execute(
+    count = connection.execute(
         sa.update(_delivery)
         .where(*conditions)
         .values(status=PENDING, attempts=0, next_attempt_at=now, lease_owner=None, lease_until=None,
                 delivered_at=None)
     ).rowcount
+    # Older deliveries are pending again: each queue's head is its oldest pending one.
+    q = _delivery.alias("q")
+    heads = (
+        sa.select(sa.func.min(q.c.outbox_id))
+        .where(q.c.subscriber == subscriber, q.c.status == PENDING)
+        .group_by(q.c.ordering_key)
+        .scalar_subquery()
+    )
+    connection.execute(sa.update(_delivery).where(_delivery.c.subscriber == subscriber).values(is_head=False))
+    connection.execute(
+        sa.update(_delivery)
+        .where(_delivery.c.subscriber == subscriber, _delivery.c.status == PENDING,
+               _delivery.c.outbox_id.in_(heads))
+        .values(is_head=True)
+    )
+    return count
 
 
 def prune(connection: Connection, *, before: datetime) -> tuple[int, int]:

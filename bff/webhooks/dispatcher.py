@@ -251,7 +251,8 @@ class Dispatcher:
         self.sent += 1
         now = self.clock()
         if attempt.ok:
-            state = DeliveryState(subscriber=row.subscriber, outbox_id=row.outbox_id, status=DELIVERED,
+            state = DeliveryState(subscriber=row.subscriber, outbox_id=row.outbox_id,
+                                  ordering_key=row.ordering_key, status=DELIVERED,
                                   attempted_at=now, next_attempt_at=now, last_status=attempt.status)
         else:
             retry_at = next_attempt(self.config.policy, failures=row.attempts + 1, created_at=row.created_at,
@@ -259,6 +260,7 @@ class Dispatcher:
             state = DeliveryState(
                 subscriber=row.subscriber,
                 outbox_id=row.outbox_id,
+                ordering_key=row.ordering_key,
                 status=PENDING if retry_at is not None else DEAD,
                 attempted_at=now,
                 next_attempt_at=retry_at or now,

@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('outbox_id', sa.Integer(), nullable=False),
     sa.Column('ordering_key', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('is_head', sa.Boolean(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -46,11 +47,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_webhook_delivery_queue', 'webhook_delivery',
                     ['subscriber', 'ordering_key', 'status', 'outbox_id'], unique=False)
-    op.create_index('ix_webhook_delivery_due', 'webhook_delivery', ['status', 'next_attempt_at'], unique=False)
+    op.create_index('ix_webhook_delivery_heads', 'webhook_delivery', ['status', 'is_head', 'outbox_id'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_webhook_delivery_due', table_name='webhook_delivery')
+    op.drop_index('ix_webhook_delivery_heads', table_name='webhook_delivery')
     op.drop_index('ix_webhook_delivery_queue', table_name='webhook_delivery')
     op.drop_table('webhook_delivery')
     op.drop_index(op.f('ix_webhook_outbox_created_at'), table_name='webhook_outbox')
