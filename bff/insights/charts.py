@@ -12,9 +12,9 @@ from .results import ExperimentResult
 
 __all__ = ["bar_chart", "insights_page"]
 
-_WIDTH = 560
+_WIDTH = 600
 _BAR = 22
-_LABEL = 170
+_LABEL = 240
 
 
 def _fmt(value: float | None, percent: bool) -> str:
@@ -32,30 +32,36 @@ def bar_chart(chart_id: str, title: str, rows: Sequence[tuple[str, float | None]
     height = _BAR * len(rows) + 10
     scale = (_WIDTH - _LABEL - 70) / top
     bars = []
+    cells = []
     for index, (label, value) in enumerate(rows):
         y = 5 + index * _BAR
         bars.append(f'<text x="{_LABEL - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>')
         if value is None:
             bars.append(f'<text x="{_LABEL}" y="{y + 15}" class="suppressed">fewer than {k}</text>')
+            cells.append(f"fewer than {k} (suppressed)")
             continue
         width = max(0.0, value * scale)
         bars.append(f'<rect x="{_LABEL}" y="{y + 3}" width="{width:.1f}" height="{_BAR - 6}" data-part="bar"/>')
         interval = intervals[index] if intervals else None
+        end = _LABEL + width
+        cell = _fmt(value, percent)
         if interval is not None:
             low, high = interval[0] * scale + _LABEL, interval[1] * scale + _LABEL
             bars.append(f'<line x1="{low:.1f}" x2="{high:.1f}" y1="{y + 11}" y2="{y + 11}" data-part="interval"/>')
-        bars.append(f'<text x="{_LABEL + width + 4:.1f}" y="{y + 15}">{escape(_fmt(value, percent))}</text>')
+            end = max(end, high)
+            cell += f" (95 %: {_fmt(interval[0], percent)} to {_fmt(interval[1], percent)})"
+        bars.append(f'<text x="{end + 4:.1f}" y="{y + 15}">{escape(_fmt(value, percent))}</text>')
+        cells.append(cell)
     described = "; ".join(f"{label}: {_fmt(value, percent)}" for label, value in rows) or "no data"
-    table_rows = "".join(f"<tr><th scope=\"row\">{escape(label)}</th><td>"
-                         f"{escape(_fmt(value, percent) if value is not None else f'fewer than {k} (suppressed)')}"
-                         "</td></tr>" for label, value in rows)
+    table_rows = "".join(f"<tr><th scope=\"row\">{escape(label)}</th><td>{escape(cell)}</td></tr>"
+                         for (label, _), cell in zip(rows, cells))
     return (f'<figure aria-labelledby="{chart_id}-caption" data-part="chart">'
             f'<figcaption id="{chart_id}-caption">{escape(title)}</figcaption>'
             f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" width="{_WIDTH}" '
             f'height="{height}" viewBox="0 0 {_WIDTH} {height}">'
             f'<title id="{chart_id}-title">{escape(title)}</title><desc id="{chart_id}-desc">{escape(described)}</desc>'
             + "".join(bars) + "</svg>"
-            f'<table><caption>{escape(title)} (data)</caption><thead><tr><th scope="col">Group</th>'
+            f'<table><caption class="visually-hidden">{escape(title)} (data)</caption><thead><tr><th scope="col">Group</th>'
             f'<th scope="col">Value</th></tr></thead><tbody>{table_rows}</tbody></table></figure>')
 
 
@@ -97,10 +103,12 @@ def insights_page(report: InsightsReport, experiments: Sequence[ExperimentResult
                                intervals=[(arm.outcome.interval.low, arm.outcome.interval.high)
                                           if arm.outcome.interval else None for arm in result.arms]))
     style = ("body{font:14px system-ui,sans-serif;margin:2rem;color:#1a1a1a}figure{margin:0 0 2rem}"
-             "figcaption{font-weight:600;margin-bottom:.3rem}svg text{font-size:12px;fill:#1a1a1a}"
+             "figure{display:grid;grid-template-columns:auto auto;gap:0 2rem;align-items:start;justify-content:start}"
+             "figcaption{grid-column:1/-1;font-weight:600;margin-bottom:.3rem}svg text{font-size:12px;fill:#1a1a1a}"
              "rect[data-part=bar]{fill:#1f5fa8}line[data-part=interval]{stroke:#000;stroke-width:2}"
              ".suppressed{fill:#555;font-style:italic}table{border-collapse:collapse;margin-top:.4rem}"
-             "th,td{border:1px solid #999;padding:.15rem .5rem;text-align:left}")
+             "th,td{border:1px solid #999;padding:.15rem .5rem;text-align:left}"
+             ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>prefkit insights</title>"
             f"<style>{style}</style></head><body><main><h1>Insights</h1>"
             f"<p>Registry version {escape(report.registry_version)}; counts under {k} are suppressed; no shopper "
