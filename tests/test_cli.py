@@ -42,7 +42,7 @@ def test_validate_good_file_prints_summary() -> None:
     result = prefkit("validate", str(DEMO))
     assert result.returncode == 0, result.stderr
     assert f"{DEMO}: valid" in result.stdout
-    assert "preferences: 9 (4 consent, 3 filter, 2 slider)" in result.stdout
+    assert "preferences: 11 (4 consent, 3 filter, 1 priorities, 3 slider)" in result.stdout
     assert "locales:     pl, en (default pl)" in result.stdout
     assert "version:" in result.stdout and "warnings:    0" in result.stdout
 
