@@ -326,3 +326,21 @@ def test_the_index_counts_the_same_folded_at_once_or_event_by_event(events: list
     assert positive(stepwise.last_events) == positive(at_once.last_events)
     assert positive(stepwise.visits) == positive(at_once.visits)
     assert all(count >= 0 for count in [*stepwise.profiles.values(), *stepwise.last_events.values()])
+
+
+def test_reconsent_after_a_wording_change_is_counted(registry_file: Path, sqlite_url: str) -> None:
+    with running_app(registry_file, sqlite_url) as (client, service):
+        seed(client)
+        assert by_key(insights(client)["insights"]["consents"], "personalization")["reconsent"] == \
+            {"granted": 0, "refused": 0, "withdrawn": 0}
+        registry_file.write_text(REGISTRY.replace('title = "Personal recommendations"',
+                                                  'title = "Recommendations picked for you"'), encoding="utf-8")
+        assert service.registry.reload() is not None
+        for n in range(12):  # asked again under the new wording: 12 grant (accept all), 12 refuse
+            assert client.post("/api/v1/consents/accept-all", headers=as_customer(n)).status_code == 200
+        for n in range(12, 24):
+            assert client.post("/api/v1/consents/reject-all", headers=as_customer(n)).status_code == 200
+        for n in range(40, 45):  # 5 first decisions under the new wording: not re-consents
+            assert client.post("/api/v1/consents/accept-all", headers=as_customer(n)).status_code == 200
+        consent = by_key(insights(client)["insights"]["consents"], "personalization")
+    assert consent["reconsent"] == {"granted": 12, "refused": 12, "withdrawn": 0}
