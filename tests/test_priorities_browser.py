@@ -53,7 +53,8 @@ key = "what_matters"
 kind = "priorities"
 section = "ranking"
 title = { pl = "Co jest dla mnie ważne", en = "What matters to me" }
-description = { pl = "Najważniejsze kryterium liczy się najbardziej.", en = "Your first criterion counts most." }
+description.pl = "Najważniejsze kryterium liczy się najbardziej."
+description.en = "Your first criterion counts most."
 
 [[preferences.criteria]]
 key = "price"
@@ -119,7 +120,8 @@ def test_every_move_by_keyboard_is_announced_and_keeps_focus_on_the_item(
     tab_to(page, price_up)
 
     page.keyboard.press("Alt+ArrowDown")
-    _expect(page, ["eco", "price", "rating", "delivery"], "Price moved to position 2 of 4", ("price", "move-up"))
+    _expect(page, ["eco", "price", "rating", "delivery"], "Price moved to position 2 of 4",
+            ("price", "move-up"))
     page.keyboard.press("Tab")
     assert _focus(page) == ("price", "move-down")
     page.keyboard.press("Enter")
@@ -136,7 +138,8 @@ def test_every_move_by_keyboard_is_announced_and_keeps_focus_on_the_item(
             ("price", "move-down"))
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Alt+End")
-    _expect(page, ["eco", "rating", "delivery", "price"], "Price moved to position 4 of 4", ("price", "move-up"))
+    _expect(page, ["eco", "rating", "delivery", "price"], "Price moved to position 4 of 4",
+            ("price", "move-up"))
 
     # Leave an optional criterion out, then add it back: focus follows it to the other list and back.
     tab_to(page, page.get_by_role("button", name="Leave out Sustainability"), backwards=True)
