@@ -471,13 +471,25 @@ class ClusterPlugin(PrefkitPlugin):
         cluster.start_with_newest()
         setup.set_state("prefkit_cluster", cluster)
 
+        running = False
+
         @asynccontextmanager
         async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+            nonlocal running
+            if running:
+                # The app's lifespan entered again while it runs (a second TestClient on the same app, on
+                # another event loop): one set of tasks per app, owned by the first entry's loop.
+                yield
+                return
+            running = True
             await cluster.run()
             try:
                 yield
             finally:
-                await cluster.close()
+                try:
+                    await cluster.close()
+                finally:
+                    running = False
 
         setup.add_lifespan(lifespan)
 
