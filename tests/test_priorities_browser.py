@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from e2e.waiting import wait_until
+
 try:
     from test_components_browser import (  # noqa: F401 - browser/context are fixtures used here
         THEMES,
@@ -175,3 +177,47 @@ def test_axe_reports_no_violations_standalone_and_in_the_center(
     # The center follows the standalone control live, and both stay clean with a left-out criterion.
     expect(page.locator("[data-part=center] [data-part=left-out-list] [data-criterion]")).to_have_count(1)
     assert _axe_violations(page) == []
+
+
+DISCOVERY = """
+[[preferences]]
+key = "discovery"
+kind = "slider"
+section = "ranking"
+min = 0
+max = 4
+default = 0
+applies_to = { rule = "discovery" }
+title = { pl = "Odkrywaj coś nowego", en = "Discover something new" }
+"""
+
+
+def test_the_transparency_page_follows_a_registry_edit_without_a_restart(
+    env: Env, context: BrowserContext
+) -> None:
+    page = context.new_page()
+    url = f"{env.bff}/demo/transparency?locale=en"
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("How we order products")
+    statement = page.locator("[data-part=transparency-signals]")
+    expect(statement).to_contain_text("“What matters to me”: you put “Price”, “Sustainability”, “Rating”, "
+                                      "“Delivery” in order; the first counts most.")
+    expect(statement).not_to_contain_text("Discover something new")
+    assert _axe_violations(page) == []
+    try:
+        staged = env.registry.with_suffix(".tmp")
+        staged.write_text(env.original_registry + DISCOVERY, encoding="utf-8")
+        staged.replace(env.registry)
+        # The statement is generated per request from the live registry: a reload shows the edit.
+        wait_until(lambda: _reloaded_shows(page, url, "Discover something new"), "the edit on the page")
+        expect(statement).to_contain_text("“Discover something new”: the higher you set it, the more positions")
+        page.goto(f"{env.bff}/demo/transparency?locale=pl")
+        expect(statement).to_contain_text("„Odkrywaj coś nowego”: im wyżej, tym więcej miejsc")
+    finally:
+        env.registry.write_text(env.original_registry, encoding="utf-8")
+        wait_until(lambda: not _reloaded_shows(page, url, "Discover something new"), "the original registry")
+
+
+def _reloaded_shows(page: Page, url: str, text: str) -> bool:
+    page.goto(url)
+    return text in (page.locator("[data-part=transparency-signals]").text_content() or "")
