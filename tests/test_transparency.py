@@ -15,10 +15,10 @@ DEMO_REGISTRY = Path(__file__).resolve().parents[1] / "examples" / "demo-shop.to
 
 PRIORITIES = """
 [[preferences]]
-key = "what_matters"
+key = "what_counts"
 kind = "priorities"
 section = "personalization"
-title = { pl = "Co jest dla mnie ważne", en = "What matters to me" }
+title = { pl = "Co się liczy", en = "What counts" }
 criteria = [
   { key = "price", attribute = "price", prefer = "lower", label = { pl = "Cena", en = "Price" } },
   { key = "eco", attribute = "eco_score", optional = true, label.pl = "Ekologia", label.en = "Sustainability" },
@@ -26,10 +26,10 @@ criteria = [
 ]
 
 [[preferences]]
-key = "discovery"
+key = "explore"
 kind = "slider"
 section = "personalization"
-title = { pl = "Odkrywaj nowości", en = "Discover something new" }
+title = { pl = "Odkrywaj", en = "Explore" }
 min = 0
 max = 4
 default = 0
@@ -64,7 +64,7 @@ def test_a_registry_edit_changes_the_statement_without_a_restart(tmp_path: Path,
     path = write_registry(tmp_path, DEMO_REGISTRY.read_text(encoding="utf-8"), name="shop.toml")
     with running_app(path, sqlite_url, demo=True) as (client, _service):
         before = client.get("/api/v1/transparency?locale=en").json()
-        assert {item["key"] for item in before["signals"]}.isdisjoint({"what_matters", "discovery"})
+        assert {item["key"] for item in before["signals"]}.isdisjoint({"what_counts", "explore"})
         staged = tmp_path / "shop.toml.tmp"
         staged.write_text(path.read_text(encoding="utf-8") + PRIORITIES, encoding="utf-8")
         staged.replace(path)
@@ -72,18 +72,20 @@ def test_a_registry_edit_changes_the_statement_without_a_restart(tmp_path: Path,
         def keys() -> set[str | None]:
             return {item["key"] for item in client.get("/api/v1/transparency?locale=en").json()["signals"]}
 
-        wait_for(lambda: {"what_matters", "discovery"} <= keys(), message="the statement to follow the edit")
+        wait_for(lambda: {"what_counts", "explore"} <= keys(), message="the statement to follow the edit")
         signals = client.get("/api/v1/transparency?locale=en").json()["signals"]
         after = {item["key"]: item["text"] for item in signals}
-        assert after["what_matters"].startswith("“What matters to me”: you put “Price”, “Sustainability”, "
-                                                "“Rating” in order; the first counts most.")
+        assert after["what_counts"].startswith("“What counts”: you put “Price”, “Sustainability”, "
+                                               "“Rating” in order; the first counts most.")
+        assert "rank-based weights: 3/6, 2/6, 1/6" in after["what_counts"]
+        assert "up to one in 4" in after["explore"]
+        assert "At its lowest it changes nothing" in after["explore"]
+        # The demo's own order starts empty (every criterion optional): its weights are a full order's.
         assert "rank-based weights: 3/6, 2/6, 1/6" in after["what_matters"]
-        assert "up to one in 4" in after["discovery"]
-        assert "At its lowest it changes nothing" in after["discovery"]
 
         page = client.get("/demo/transparency?locale=pl")
         assert page.status_code == 200
-        assert "Jak układamy kolejność produktów" in page.text and "„Co jest dla mnie ważne”" in page.text
+        assert "Jak układamy kolejność produktów" in page.text and "„Co się liczy”" in page.text
         # The one switch for the neutral order is on the page itself; the listing links the page.
         assert 'data-prefkit-widget="consent-toggle"' in page.text
         assert 'data-key="recommendations"' in page.text

@@ -10,6 +10,7 @@ shows it at ``/demo/transparency``, linked from the listing where the ranking ha
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -168,59 +169,95 @@ def _fraction(weights: list[float]) -> str:
     return ", ".join(f"{n - i}/{denominator}" for i in range(n))
 
 
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What one preference contributes to the statement; ``neutral``: it is a way to the neutral order."""
+
+    rule: str | None
+    text: str
+    neutral: tuple[NeutralAction, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """The statement's wording helpers in one locale."""
+
+    snapshot: RegistrySnapshot
+    locale: str
+    t: Callable[..., str]
+    reasons: ReasonTexts
+
+    def title(self, pref: Any) -> str:
+        return self.reasons.quote(self.snapshot.text(pref.title, self.locale) or pref.key, self.locale)
+
+    def quality(self, criterion: Any) -> str:
+        return self.reasons.quality(criterion.attribute, criterion.prefer, self.locale) if criterion else ""
+
+
+def _consent(w: _Words, pref: Any) -> _Said | None:
+    if pref.purpose != "recommendations" or not pref.switchable:
+        return None  # other purposes do not touch the order
+    action = NeutralAction(key=pref.key, value=False, label=w.t("action_consent", title=w.title(pref)))
+    return _Said("recommendations", w.t("consent.recommendations", title=w.title(pref)),
+                 (action, w.t("neutral_consent", title=w.title(pref))))
+
+
+def _filter(w: _Words, pref: Any) -> _Said | None:
+    if pref.applies_to is None:
+        return None
+    return _Said(pref.applies_to.rule, w.t(f"filter.{pref.applies_to.rule}", title=w.title(pref)))
+
+
+def _slider(w: _Words, pref: Any) -> _Said | None:
+    effect = pref.applies_to
+    if effect is None:
+        return None
+    text = w.t(f"slider.{effect.rule}", title=w.title(pref), low=w.quality(effect.low),
+               high=w.quality(effect.high), every=round(1 / DISCOVERY_MAX_SHARE))
+    neutral = None
+    if effect.rule == "personalization":
+        action = NeutralAction(key=pref.key, value=pref.min, label=w.t("action_slider", title=w.title(pref)))
+        neutral = (action, w.t("neutral_slider", title=w.title(pref)))
+    return _Said(effect.rule, text, neutral)
+
+
+def _priorities(w: _Words, pref: Any) -> _Said | None:
+    labels = [w.reasons.quote(w.snapshot.text(c.label, w.locale) or c.key, w.locale) for c in pref.criteria]
+    # The weights of a full order (a shorter one shares the same total the same way).
+    weights = _fraction(rank_weights(len(pref.criteria)))
+    return _Said("order", w.t("priorities", title=w.title(pref), criteria=", ".join(labels), weights=weights))
+
+
+_KIND_STATEMENTS: Mapping[str, Callable[[_Words, Any], _Said | None]] = {
+    "consent": _consent,
+    "filter": _filter,
+    "slider": _slider,
+    "priorities": _priorities,
+}
+"""Per preference kind (``pref.kind``), what it says about the ordering (``None``: nothing, it does not touch
+the order). A kind without an entry is not silently left out: :func:`transparency_statement` refuses it."""
+
+
 def transparency_statement(snapshot: RegistrySnapshot, locale: str, *, reference: bool = True,
                            attributes: Mapping[str, AttributeWords] | None = None) -> TransparencyStatement:
     """The statement for ``snapshot`` in ``locale``; ``reference``: the ranking is prefkit's own engine (else
     a shop's engine bound by the same profile contract)."""
     t = _text(locale)
-    words = ReasonTexts(snapshot, ATTRIBUTE_WORDS if attributes is None else attributes)
-
-    def title(pref: Any) -> str:
-        return words.quote(snapshot.text(pref.title, locale) or pref.key, locale)
-
-    def requires(pref: Any) -> str:
-        names = [title(consent) for key in pref.requires if (consent := snapshot.get(key)) is not None]
-        return t("requires", consents=", ".join(names)) if names else ""
-
+    w = _Words(snapshot, locale, t, ReasonTexts(snapshot, ATTRIBUTE_WORDS if attributes is None else attributes))
     items = [StatementItem(key=None, kind=None, rule="popularity", text=t("popularity"))]
-    neutral: NeutralAction | None = None
-    neutral_text = t("neutral_none")
+    neutral: tuple[NeutralAction, str] | None = None
     for pref in snapshot.preferences:
-        kind, text, rule = pref.kind, None, None
-        recommends = kind == "consent" and pref.purpose == "recommendations"  # type: ignore[union-attr]
-        if recommends and pref.switchable:  # type: ignore[union-attr]
-            rule, text = "recommendations", t("consent.recommendations", title=title(pref))
-            if neutral is None:
-                neutral = NeutralAction(key=pref.key, value=False,
-                                        label=t("action_consent", title=title(pref)))
-                neutral_text = t("neutral_consent", title=title(pref))
-        elif kind == "filter" and pref.applies_to is not None:  # type: ignore[union-attr]
-            rule = pref.applies_to.rule  # type: ignore[union-attr]
-            text = t(f"filter.{rule}", title=title(pref))
-        elif kind == "slider" and pref.applies_to is not None:  # type: ignore[union-attr]
-            effect = pref.applies_to  # type: ignore[union-attr]
-            rule = effect.rule
-
-            def quality(criterion: Any) -> str:
-                return words.quality(criterion.attribute, criterion.prefer, locale) if criterion else ""
-
-            text = t(f"slider.{rule}", title=title(pref), low=quality(effect.low), high=quality(effect.high),
-                     every=round(1 / DISCOVERY_MAX_SHARE))
-            if rule == "personalization" and neutral is None:
-                neutral = NeutralAction(key=pref.key, value=pref.min,  # type: ignore[union-attr]
-                                        label=t("action_slider", title=title(pref)))
-                neutral_text = t("neutral_slider", title=title(pref))
-        elif kind == "priorities":
-            labels = [words.quote(snapshot.text(c.label, locale) or c.key, locale)
-                      for c in pref.criteria]  # type: ignore[union-attr]
-            count = len(pref.default_value)  # type: ignore[union-attr]
-            rule, text = "order", t("priorities", title=title(pref), criteria=", ".join(labels),
-                                    weights=_fraction(rank_weights(count)))
-        if text is not None:
-            items.append(StatementItem(key=pref.key, kind=kind, rule=rule, text=text + requires(pref)))
+        said = _KIND_STATEMENTS[pref.kind](w, pref)  # KeyError for a kind the statement cannot describe
+        if said is None:
+            continue
+        names = [w.title(consent) for key in pref.requires if (consent := snapshot.get(key)) is not None]
+        needs = t("requires", consents=", ".join(names)) if names else ""
+        items.append(StatementItem(key=pref.key, kind=pref.kind, rule=said.rule, text=said.text + needs))
+        neutral = neutral or said.neutral
     intro = t("intro" if reference else "intro_shop_engine", shop=snapshot.shop.name)
     return TransparencyStatement(locale=locale, registry_version=snapshot.version, title=t("title"),
-                                 intro=intro, signals=items, neutral=neutral_text, neutral_action=neutral)
+                                 intro=intro, signals=items, neutral=neutral[1] if neutral else t("neutral_none"),
+                                 neutral_action=neutral[0] if neutral else None)
 
 
 def statement_for(request: Request[Any, Any, Any], locale: str | None) -> TransparencyStatement:
