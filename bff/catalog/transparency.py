@@ -243,7 +243,8 @@ def transparency_statement(snapshot: RegistrySnapshot, locale: str, *, reference
     """The statement for ``snapshot`` in ``locale``; ``reference``: the ranking is prefkit's own engine (else
     a shop's engine bound by the same profile contract)."""
     t = _text(locale)
-    w = _Words(snapshot, locale, t, ReasonTexts(snapshot, ATTRIBUTE_WORDS if attributes is None else attributes))
+    reasons = ReasonTexts(snapshot, ATTRIBUTE_WORDS if attributes is None else attributes)
+    w = _Words(snapshot, locale, t, reasons)
     items = [StatementItem(key=None, kind=None, rule="popularity", text=t("popularity"))]
     neutral: tuple[NeutralAction, str] | None = None
     for pref in snapshot.preferences:
@@ -255,9 +256,9 @@ def transparency_statement(snapshot: RegistrySnapshot, locale: str, *, reference
         items.append(StatementItem(key=pref.key, kind=pref.kind, rule=said.rule, text=said.text + needs))
         neutral = neutral or said.neutral
     intro = t("intro" if reference else "intro_shop_engine", shop=snapshot.shop.name)
+    action, how = neutral if neutral is not None else (None, t("neutral_none"))
     return TransparencyStatement(locale=locale, registry_version=snapshot.version, title=t("title"),
-                                 intro=intro, signals=items, neutral=neutral[1] if neutral else t("neutral_none"),
-                                 neutral_action=neutral[0] if neutral else None)
+                                 intro=intro, signals=items, neutral=how, neutral_action=action)
 
 
 def statement_for(request: Request[Any, Any, Any], locale: str | None) -> TransparencyStatement:
