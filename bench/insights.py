@@ -100,7 +100,9 @@ def _iso(moment: datetime) -> str:
 def registry_text(with_experiment: bool, now: datetime) -> str:
     if not with_experiment:
         return REGISTRY
-    return REGISTRY + EXPERIMENT.format(start=_iso(now - timedelta(days=60)), end=_iso(now + timedelta(days=60)))
+    return REGISTRY + EXPERIMENT.format(
+        start=_iso(now - timedelta(days=60)), end=_iso(now + timedelta(days=60))
+    )
 
 
 def seed(database_url: str, subjects: int, per_subject: int, now: datetime) -> None:
@@ -115,8 +117,10 @@ def seed(database_url: str, subjects: int, per_subject: int, now: datetime) -> N
     snapshot = load_registry(registry_text(True, now), "toml")
     experiment = snapshot.document.experiments[0]
     pref = snapshot.get("personalization")
-    arm_hash = {v.key: variant_hash(pref, experiment, v, snapshot.text_hash("personalization"))
-                for v in experiment.variants}
+    arm_hash = {
+        v.key: variant_hash(pref, experiment, v, snapshot.text_hash("personalization"))
+        for v in experiment.variants
+    }
     consents = ["personalization", "analytics", "marketing"]
     database = Database(database_url)
     database.migrate()
@@ -136,31 +140,74 @@ def seed(database_url: str, subjects: int, per_subject: int, now: datetime) -> N
                 text_hash = arm_hash[arm] if key == "personalization" else snapshot.text_hash(key)
                 if seq % 5 == 0:
                     text_hash = "0" * 16  # an older wording: later decisions count as re-consents
-                fields = dict(subject=subject, seq=seq, key=key, old_value=values[key], new_value=new,
-                              method=method, registry_version=snapshot.version, text_hash=text_hash,
-                              made_under_gpc=False,
-                              created_at=base + timedelta(seconds=(index * 50 + seq * 3600) % (59 * 86400)))
+                fields = dict(
+                    subject=subject,
+                    seq=seq,
+                    key=key,
+                    old_value=values[key],
+                    new_value=new,
+                    method=method,
+                    registry_version=snapshot.version,
+                    text_hash=text_hash,
+                    made_under_gpc=False,
+                    created_at=base + timedelta(seconds=(index * 50 + seq * 3600) % (59 * 86400)),
+                )
                 digest = event_hash(prev_hash=prev, **fields)
                 event_rows.append({**fields, "prev_hash": prev, "hash": digest})
                 prev, values[key] = digest, new
             for key, value in values.items():
-                state_rows.append(dict(subject=subject, key=key, value=value, decided_at=base,
-                                       text_hash=snapshot.text_hash(key), registry_version=snapshot.version,
-                                       made_under_gpc=False, expiry_logged=False, gpc_logged=False))
+                state_rows.append(
+                    dict(
+                        subject=subject,
+                        key=key,
+                        value=value,
+                        decided_at=base,
+                        text_hash=snapshot.text_hash(key),
+                        registry_version=snapshot.version,
+                        made_under_gpc=False,
+                        expiry_logged=False,
+                        gpc_logged=False,
+                    )
+                )
             if index % 4 == 0:
-                state_rows.append(dict(subject=subject, key="price_focus", value=[0, 0.25, 0.75, 1][index % 4 + 0],
-                                       decided_at=base, text_hash=snapshot.text_hash("price_focus"),
-                                       registry_version=snapshot.version, made_under_gpc=False,
-                                       expiry_logged=False, gpc_logged=False))
+                state_rows.append(
+                    dict(
+                        subject=subject,
+                        key="price_focus",
+                        value=[0, 0.25, 0.75, 1][index % 4 + 0],
+                        decided_at=base,
+                        text_hash=snapshot.text_hash("price_focus"),
+                        registry_version=snapshot.version,
+                        made_under_gpc=False,
+                        expiry_logged=False,
+                        gpc_logged=False,
+                    )
+                )
             if index % 3 == 0:
-                state_rows.append(dict(subject=subject, key="colors", value=[["red"], ["blue", "green"]][index % 2],
-                                       decided_at=base, text_hash=snapshot.text_hash("colors"),
-                                       registry_version=snapshot.version, made_under_gpc=False,
-                                       expiry_logged=False, gpc_logged=False))
+                state_rows.append(
+                    dict(
+                        subject=subject,
+                        key="colors",
+                        value=[["red"], ["blue", "green"]][index % 2],
+                        decided_at=base,
+                        text_hash=snapshot.text_hash("colors"),
+                        registry_version=snapshot.version,
+                        made_under_gpc=False,
+                        expiry_logged=False,
+                        gpc_logged=False,
+                    )
+                )
             if index % 10 == 0:
-                conversions.append(dict(order_id=f"o{index}", subject=subject if values["analytics"] else None,
-                                        value=float(20 + index % 200), currency="EUR",
-                                        occurred_at=base + timedelta(days=index % 59), recorded_at=now))
+                conversions.append(
+                    dict(
+                        order_id=f"o{index}",
+                        subject=subject if values["analytics"] else None,
+                        value=float(20 + index % 200),
+                        currency="EUR",
+                        occurred_at=base + timedelta(days=index % 59),
+                        recorded_at=now,
+                    )
+                )
         with database.write() as connection:
             connection.execute(sa.insert(tables[0]), state_rows)
             connection.execute(sa.insert(tables[1]), event_rows)
@@ -178,8 +225,10 @@ def seed(database_url: str, subjects: int, per_subject: int, now: datetime) -> N
     with database.read() as connection:
         total = connection.execute(sa.select(sa.func.count()).select_from(tables[1])).scalar_one()
     database.dispose()
-    print(f"seeded {subjects:,} subjects, {total:,} ledger events in {time.perf_counter() - started:.0f} s",
-          flush=True)
+    print(
+        f"seeded {subjects:,} subjects, {total:,} ledger events in {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
 
 
 def bench_query(database_url: str, rounds: int, now: datetime) -> list[float]:
@@ -197,7 +246,9 @@ def bench_query(database_url: str, rounds: int, now: datetime) -> list[float]:
         started = time.perf_counter()
         with database.read() as connection:
             index.refresh(connection)  # a process's first report folds in the whole ledger once
-        print(f"  first report of a process: the index folds in the ledger in {time.perf_counter() - started:.1f} s")
+        print(
+            f"  first report of a process: the index folds in the ledger in {time.perf_counter() - started:.1f} s"
+        )
         for _ in range(rounds):
             started = time.perf_counter()
             with database.read() as connection:
@@ -206,8 +257,10 @@ def bench_query(database_url: str, rounds: int, now: datetime) -> list[float]:
             samples.append(time.perf_counter() - started)
     finally:
         database.dispose()
-    print(f"  (report: {len(report.consents)} consents, {report.suppressed_cells} suppressed cells, "
-          f"{report.engagement.deciding} deciding subjects)")
+    print(
+        f"  (report: {len(report.consents)} consents, {report.suppressed_cells} suppressed cells, "
+        f"{report.engagement.deciding} deciding subjects)"
+    )
     return samples
 
 
@@ -246,7 +299,9 @@ def bench_writes(database_url: str, writes: int, now: datetime, rounds: int = 6)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--subjects", type=int, default=100_000)
     parser.add_argument("--events-per-subject", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=20)
@@ -259,12 +314,16 @@ def main() -> None:
     if not args.no_seed:
         seed(url, args.subjects, args.events_per_subject, now)
     samples = bench_query(url, args.rounds, now)
-    print(f"insights query ({args.subjects:,} subjects, {args.subjects * args.events_per_subject:,} events): "
-          f"p50 {percentile(samples, 0.5) * 1000:.0f} ms, p99 {percentile(samples, 0.99) * 1000:.0f} ms "
-          f"({args.rounds} rounds)")
+    print(
+        f"insights query ({args.subjects:,} subjects, {args.subjects * args.events_per_subject:,} events): "
+        f"p50 {percentile(samples, 0.5) * 1000:.0f} ms, p99 {percentile(samples, 0.99) * 1000:.0f} ms "
+        f"({args.rounds} rounds)"
+    )
     plain, experiment = bench_writes(url, args.writes, now)
-    print(f"durable consent write: median {plain * 1000:.2f} ms without an experiment, {experiment * 1000:.2f} ms "
-          f"with one running on the written type: ratio {experiment / plain:.3f}")
+    print(
+        f"durable consent write: median {plain * 1000:.2f} ms without an experiment, {experiment * 1000:.2f} ms "
+        f"with one running on the written type: ratio {experiment / plain:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def history_entries(
     entries = []
     for row in rows:
         snapshot = snapshot_for_version(row.registry_version, current, sources)
-        # The arm of an experiment the shopper saw, when the event's hash names one; else the type as declared.
+        # The experiment arm the shopper saw, when the event's hash names one; else the type as declared.
         pref = (snapshot.wording_for(row.key, row.text_hash) or snapshot.get(row.key)) if snapshot else None
         title = description = None
         if snapshot is not None and pref is not None:

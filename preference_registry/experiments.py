@@ -92,11 +92,11 @@ FORBIDDEN_VARIANT_FIELDS: Mapping[str, str] = {
     "expires_after_days": "a variant may not change the expiry (when a consent lapses)",
     "purpose": "a variant may not change the purpose the shopper consents to",
     "requires": "a variant may not change the requirements of the type",
-    "reject_all": "\"Reject all\" is never varied, hidden or demoted (EDPB 03/2022: equal prominence)",
-    "accept_all": "\"Accept all\" is never varied: making it more prominent demotes \"Reject all\" "
-                  "(EDPB 03/2022: equal prominence)",
+    "reject_all": '"Reject all" is never varied, hidden or demoted (EDPB 03/2022: equal prominence)',
+    "accept_all": '"Accept all" is never varied: making it more prominent demotes "Reject all" '
+    "(EDPB 03/2022: equal prominence)",
     "withdrawal": "a variant may not change how consent is withdrawn (as easy to withdraw as to give, "
-                  "GDPR art. 7(3))",
+    "GDPR art. 7(3))",
 }
 """Variant field -> why a variant may not set it (the validator's message)."""
 
@@ -175,14 +175,23 @@ def variant_hash(pref: Any, experiment: Experiment, variant: Variant, base_hash:
     if not _overrides(variant):
         return base_hash
     shown = variant_preference(pref, variant)
-    payload = {"wording": wording(shown), "experiment": experiment.key, "variant": variant.key,
-               "default": msgspec.to_builtins(getattr(shown, "default", None))}
+    payload = {
+        "wording": wording(shown),
+        "experiment": experiment.key,
+        "variant": variant.key,
+        "default": msgspec.to_builtins(getattr(shown, "default", None)),
+    }
     return hashlib.sha256(_encoder.encode(payload)).hexdigest()[:16]
 
 
 # -- validation (run by preference_registry.validate) ---------------------------------------------------
-def check_experiments(ctx: CheckContext, experiments: Sequence[Experiment], by_key: Mapping[str, Any],
-                      check_text: Any, indices: Sequence[int] | None = None) -> Iterator[RegistryIssue]:
+def check_experiments(
+    ctx: CheckContext,
+    experiments: Sequence[Experiment],
+    by_key: Mapping[str, Any],
+    check_text: Any,
+    indices: Sequence[int] | None = None,
+) -> Iterator[RegistryIssue]:
     """Every rule of every experiment: references, time window, unique keys, one experiment per type at a
     time, and the guardrails. ``by_key`` maps a preference key to its ``(path, declaration)``;
     ``check_text(text, path)`` runs the translation rules on a text."""
@@ -193,26 +202,44 @@ def check_experiments(ctx: CheckContext, experiments: Sequence[Experiment], by_k
         path = f"experiments[{positions[position]}]"
         if experiment.key is not None:
             if experiment.key in seen:
-                yield ctx.issue(f"{path}.key", f"duplicate experiment key `{experiment.key}`, first declared at "
-                                f"{seen[experiment.key]}", expected="a key used once", got=repr(experiment.key))
+                yield ctx.issue(
+                    f"{path}.key",
+                    f"duplicate experiment key `{experiment.key}`, first declared at {seen[experiment.key]}",
+                    expected="a key used once",
+                    got=repr(experiment.key),
+                )
             seen.setdefault(experiment.key, path)
         if experiment.start is not None and experiment.end is not None and experiment.end <= experiment.start:
-            yield ctx.issue(f"{path}.end", "an experiment ends after it starts",
-                            expected=f"a time after {experiment.start.isoformat()}", got=experiment.end.isoformat())
+            yield ctx.issue(
+                f"{path}.end",
+                "an experiment ends after it starts",
+                expected=f"a time after {experiment.start.isoformat()}",
+                got=experiment.end.isoformat(),
+            )
         target = by_key.get(experiment.preference) if experiment.preference is not None else None
         if experiment.preference is not None and target is None:
-            yield ctx.issue(f"{path}.preference", f"unknown preference `{experiment.preference}`",
-                            expected="the key of a preference type in this registry",
-                            got=repr(experiment.preference))
+            yield ctx.issue(
+                f"{path}.preference",
+                f"unknown preference `{experiment.preference}`",
+                expected="the key of a preference type in this registry",
+                got=repr(experiment.preference),
+            )
         pref = target[1] if target is not None else None
         if pref is not None:
             if pref.kind == "consent" and not pref.switchable:
-                yield ctx.issue(f"{path}.preference", "notice_only processing offers no choice to experiment on",
-                                expected="a switchable consent, a slider or a filter",
-                                got=f"notice_only consent `{pref.key}`")
+                yield ctx.issue(
+                    f"{path}.preference",
+                    "notice_only processing offers no choice to experiment on",
+                    expected="a switchable consent, a slider or a filter",
+                    got=f"notice_only consent `{pref.key}`",
+                )
             if experiment.outcome == "grant" and pref.kind != "consent":
-                yield ctx.issue(f"{path}.outcome", "`grant` measures consents; this type is not one",
-                                expected="engagement | conversion", got=f"grant (on {pref.kind} `{pref.key}`)")
+                yield ctx.issue(
+                    f"{path}.outcome",
+                    "`grant` measures consents; this type is not one",
+                    expected="engagement | conversion",
+                    got=f"grant (on {pref.kind} `{pref.key}`)",
+                )
             if experiment.start is not None and experiment.end is not None:
                 windows.setdefault(pref.key, []).append((experiment, path))
         yield from _check_variants(ctx, experiment, pref, path, check_text)
@@ -220,14 +247,19 @@ def check_experiments(ctx: CheckContext, experiments: Sequence[Experiment], by_k
         for index, (later, later_path) in enumerate(entries):
             for earlier, earlier_path in entries[:index]:
                 if later.start < earlier.end and earlier.start < later.end:
-                    yield ctx.issue(f"{later_path}.start", f"overlaps {earlier_path} on the same preference "
-                                    f"`{later.preference}`: a shopper would be in two experiments at once",
-                                    expected=f"a start at or after {earlier.end.isoformat()} or an end at or "
-                                    f"before {earlier.start.isoformat()}", got=later.start.isoformat())
+                    yield ctx.issue(
+                        f"{later_path}.start",
+                        f"overlaps {earlier_path} on the same preference "
+                        f"`{later.preference}`: a shopper would be in two experiments at once",
+                        expected=f"a start at or after {earlier.end.isoformat()} or an end at or "
+                        f"before {earlier.start.isoformat()}",
+                        got=later.start.isoformat(),
+                    )
 
 
-def _check_variants(ctx: CheckContext, experiment: Experiment, pref: Any, path: str,
-                    check_text: Any) -> Iterator[RegistryIssue]:
+def _check_variants(
+    ctx: CheckContext, experiment: Experiment, pref: Any, path: str, check_text: Any
+) -> Iterator[RegistryIssue]:
     seen: dict[str, int] = {}
     for index, variant in enumerate(experiment.variants or []):
         vpath = f"{path}.variants[{index}]"
@@ -235,16 +267,22 @@ def _check_variants(ctx: CheckContext, experiment: Experiment, pref: Any, path: 
             continue  # unreadable: reported by the structural pass
         if variant.key is not None:
             if variant.key in seen:
-                yield ctx.issue(f"{vpath}.key", f"duplicate variant key `{variant.key}`, first declared at "
-                                f"{path}.variants[{seen[variant.key]}]", expected="a key used once",
-                                got=repr(variant.key))
+                yield ctx.issue(
+                    f"{vpath}.key",
+                    f"duplicate variant key `{variant.key}`, first declared at "
+                    f"{path}.variants[{seen[variant.key]}]",
+                    expected="a key used once",
+                    got=repr(variant.key),
+                )
             seen.setdefault(variant.key, index)
         for name, reason in FORBIDDEN_VARIANT_FIELDS.items():
             value = getattr(variant, name)
             if value is not UNSET:
                 own = getattr(pref, name, None) if pref is not None else None
                 if name in _BANNER_FIELDS:
-                    expected = "nothing: the banner and withdrawal are the same, equally prominent, in every variant"
+                    expected = (
+                        "nothing: the banner and withdrawal are the same, equally prominent, in every variant"
+                    )
                 elif own is None:
                     expected = "nothing (declare it on the preference type, the same for every shopper)"
                 else:
@@ -289,18 +327,28 @@ def _check_data_used(ctx: CheckContext, pref: Any, variant: Variant, vpath: str)
         theirs = shown.get(locale)
         if theirs is None and len(shown) == 1 and (locale is None or plain_locale is not None):
             theirs = next(iter(shown.values()))  # one plain list on both sides, whatever the form
-        where = vpath + ".data_used" + (f".{locale}" if locale is not None and not isinstance(
-            variant.data_used, list) else "")
+        where = (
+            vpath
+            + ".data_used"
+            + (f".{locale}" if locale is not None and not isinstance(variant.data_used, list) else "")
+        )
         if theirs is None:
-            yield ctx.issue(where, "a variant may not drop `data_used` in a locale the type declares it in",
-                            expected=f"every item of the type's list: {_show(items)}", got="nothing")
+            yield ctx.issue(
+                where,
+                "a variant may not drop `data_used` in a locale the type declares it in",
+                expected=f"every item of the type's list: {_show(items)}",
+                got="nothing",
+            )
             continue
         missing = [item for item in items if item not in theirs]
         if missing:
-            yield ctx.issue(where, "a variant may not drop or shorten an item of `data_used` (shoppers must "
-                            "never learn less about what is used)",
-                            expected=f"every item of the type's list, verbatim: {_show(items)}",
-                            got=f"missing {_show(missing)}")
+            yield ctx.issue(
+                where,
+                "a variant may not drop or shorten an item of `data_used` (shoppers must "
+                "never learn less about what is used)",
+                expected=f"every item of the type's list, verbatim: {_show(items)}",
+                got=f"missing {_show(missing)}",
+            )
 
 
 def _check_default(ctx: CheckContext, pref: Any, variant: Variant, vpath: str) -> Iterator[RegistryIssue]:
@@ -310,18 +358,32 @@ def _check_default(ctx: CheckContext, pref: Any, variant: Variant, vpath: str) -
     if pref.kind == "consent":
         mechanism = getattr(pref.mechanism, "value", pref.mechanism)
         if mechanism == "opt_in" and variant.default is not False:
-            yield ctx.issue(where, "an opt_in consent's default stays off in every variant (GDPR: no "
-                            "pre-ticked consent; EDPB 03/2022)", expected="false", got=_show(variant.default))
+            yield ctx.issue(
+                where,
+                "an opt_in consent's default stays off in every variant (GDPR: no "
+                "pre-ticked consent; EDPB 03/2022)",
+                expected="false",
+                got=_show(variant.default),
+            )
         elif variant.default != pref.default_value:
-            yield ctx.issue(where, "a consent's default follows from its mechanism and is the same in every "
-                            "variant", expected=_show(pref.default_value), got=_show(variant.default))
+            yield ctx.issue(
+                where,
+                "a consent's default follows from its mechanism and is the same in every variant",
+                expected=_show(pref.default_value),
+                got=_show(variant.default),
+            )
         return
     if pref.kind not in ("slider", "filter"):
-        yield ctx.issue(where, f"the default of a {pref.kind} is not varied by experiments",
-                        expected="nothing", got=_show(variant.default))
+        yield ctx.issue(
+            where,
+            f"the default of a {pref.kind} is not varied by experiments",
+            expected="nothing",
+            got=_show(variant.default),
+        )
         return
     try:
         kind_of(pref).validate_value(pref, variant.default)
     except ValueValidationError as exc:
-        yield ctx.issue(where, f"not a value of `{pref.key}`: {exc.message}", expected=exc.expected,
-                        got=exc.got)
+        yield ctx.issue(
+            where, f"not a value of `{pref.key}`: {exc.message}", expected=exc.expected, got=exc.got
+        )

@@ -31,15 +31,18 @@ class InsightsSettings(StrictStruct):
     """k: the smallest count an aggregate may show (at least 2: a cell of one shopper describes that shopper)."""
 
 
-def check_insights(ctx: CheckContext, settings: InsightsSettings | None, consents: Sequence[Any]
-                   ) -> Iterator[RegistryIssue]:
+def check_insights(
+    ctx: CheckContext, settings: InsightsSettings | None, consents: Sequence[Any]
+) -> Iterator[RegistryIssue]:
     """The conversion purpose must be the purpose of a switchable consent of this registry."""
     if settings is None or settings.conversion_purpose is None:
         return
     purposes = sorted({c.purpose for c in consents if c.purpose is not None and c.switchable})
     if settings.conversion_purpose not in purposes:
-        yield ctx.issue("insights.conversion_purpose",
-                        f"no switchable consent has the purpose `{settings.conversion_purpose}`: conversions "
-                        "could never be linked with the shopper's agreement",
-                        expected=" | ".join(purposes) or "the purpose of a switchable consent",
-                        got=repr(settings.conversion_purpose))
+        yield ctx.issue(
+            "insights.conversion_purpose",
+            f"no switchable consent has the purpose `{settings.conversion_purpose}`: conversions "
+            "could never be linked with the shopper's agreement",
+            expected=" | ".join(purposes) or "the purpose of a switchable consent",
+            got=repr(settings.conversion_purpose),
+        )

@@ -142,10 +142,10 @@ class RegistrySnapshot:
 
     # -- experiments ----------------------------------------------------------------------------
     def for_subject(self, subject: str, now: datetime) -> RegistrySnapshot:
-        """This version as ``subject`` sees it at ``now``: each type with a running experiment replaced by the
-        subject's arm (its texts and default) and hashed as that arm (``text_hash``), so what is shown, what is
-        recorded and what is proven are the same wording. The same object for the same arms (views are cached,
-        so per-snapshot caches keep working); ``self`` when no experiment runs."""
+        """This version as ``subject`` sees it at ``now``: each type with a running experiment replaced by
+        the subject's arm (its texts and default) and hashed as that arm (``text_hash``), so what is shown,
+        what is recorded and what is proven are the same wording. The same object for the same arms (views
+        are cached, so per-snapshot caches keep working); ``self`` when no experiment runs."""
         base = self._derived_from or self
         experiments = base.document.experiments
         if not experiments:
@@ -175,7 +175,8 @@ class RegistrySnapshot:
                                 format=self.format, source=self.source, warnings=self.warnings,
                                 text_hashes=MappingProxyType(hashes), loaded_at=self.loaded_at,
                                 _by_key=MappingProxyType({p.key: p for p in document.preferences}),
-                                _ordered=tuple(replaced.get(p.key, p) for p in self._ordered), _derived_from=self)
+                                _ordered=tuple(replaced.get(p.key, p) for p in self._ordered),
+                                _derived_from=self)
 
     def wording_for(self, key: str, text_hash: str) -> PreferenceType | None:
         """The declaration of ``key`` whose wording hashes to ``text_hash`` in this version: the type as

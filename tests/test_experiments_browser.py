@@ -33,7 +33,7 @@ locales = ["en"]
 kind = "consent"
 key = "personalization"
 purpose = "recommendations"
-title = "{TITLES['control']}"
+title = "{TITLES["control"]}"
 description = "We suggest products from what you viewed."
 
 [[experiments]]
@@ -44,7 +44,7 @@ end = {(NOW + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")}
 sample_size = 1000
 variants = [
   {{ key = "control" }},
-  {{ key = "benefit", title = "{TITLES['benefit']}", description = "Fewer pages to scroll." }},
+  {{ key = "benefit", title = "{TITLES["benefit"]}", description = "Fewer pages to scroll." }},
 ]
 """
 EXPERIMENT = load_registry(REGISTRY, "toml").document.experiments[0]
@@ -63,7 +63,9 @@ def browser(chromium_path: str) -> Iterator[Browser]:
         browser.close()
 
 
-def test_two_shoppers_in_different_arms_see_and_are_proven_their_own_wording(browser: Browser, env: Env) -> None:
+def test_two_shoppers_in_different_arms_see_and_are_proven_their_own_wording(
+    browser: Browser, env: Env
+) -> None:
     url = env.write_page("experiment.html", mount("consent-toggle", key="personalization"))
     seen: dict[str, dict[str, object]] = {}
     contexts = []
@@ -83,7 +85,8 @@ def test_two_shoppers_in_different_arms_see_and_are_proven_their_own_wording(bro
             tab_to(page, switch)
             page.keyboard.press("Space")
             page.wait_for_function(
-                "() => document.querySelector('[role=switch]').getAttribute('aria-checked') === 'true'")
+                "() => document.querySelector('[role=switch]').getAttribute('aria-checked') === 'true'"
+            )
             history = context.request.get(f"{env.bff}/api/v1/consents/history?locale=en").json()
             export = context.request.get(f"{env.bff}/api/v1/me/export?locale=en").json()
             seen[arm] = {"history": history, "export": export}
@@ -100,5 +103,7 @@ def test_two_shoppers_in_different_arms_see_and_are_proven_their_own_wording(bro
         exported = [e for e in proof["export"]["history"] if e["key"] == "personalization"][0]  # type: ignore[index]
         assert exported["wording"]["texts"]["en"]["title"] == TITLES[arm]
         assert exported["wording"]["text_hash_verified"] is True
-    assert seen["control"]["history"]["events"][0]["text_hash"] != \
-        seen["benefit"]["history"]["events"][0]["text_hash"]  # type: ignore[index]
+    assert (
+        seen["control"]["history"]["events"][0]["text_hash"]
+        != seen["benefit"]["history"]["events"][0]["text_hash"]
+    )  # type: ignore[index]

@@ -65,7 +65,9 @@ variants = [{{ key = "control" }}, {{ key = "cheaper", default = 0.75 }}]
 
 def customers_in_each_arm(experiment_key: str) -> dict[str, str]:
     """A customer id per arm (allocation is a pure function: found by trying ids in order)."""
-    experiment = next(e for e in load_registry(REGISTRY, "toml").document.experiments if e.key == experiment_key)
+    experiment = next(
+        e for e in load_registry(REGISTRY, "toml").document.experiments if e.key == experiment_key
+    )
     found: dict[str, str] = {}
     for n in range(1000):
         found.setdefault(assign(experiment, f"cust:x{n}").key, f"x{n}")
@@ -78,16 +80,18 @@ def bearer(customer: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + issue_customer_token(customer, SHOP_SECRET, 3600)}
 
 
-def test_each_shopper_decides_under_their_arm_and_their_proof_shows_that_wording(tmp_path: Path,
-                                                                                  sqlite_url: str) -> None:
+def test_each_shopper_decides_under_their_arm_and_their_proof_shows_that_wording(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     arms = customers_in_each_arm("recs_wording")
     registry = write_registry(tmp_path, REGISTRY)
     with running_app(registry, sqlite_url) as (client, service):
         exports: dict[str, Any] = {}
         histories: dict[str, Any] = {}
         for arm, customer in arms.items():
-            response = client.put("/api/v1/preferences/personalization", json={"value": True},
-                                  headers=bearer(customer))
+            response = client.put(
+                "/api/v1/preferences/personalization", json={"value": True}, headers=bearer(customer)
+            )
             assert response.status_code == 200, response.text
             assert response.json()["stale"] is False  # decided under the wording it was shown
             histories[arm] = client.get("/api/v1/consents/history", headers=bearer(customer)).json()
@@ -115,6 +119,8 @@ def test_a_varied_default_is_the_default_that_shopper_gets(tmp_path: Path, sqlit
     arms = customers_in_each_arm("price_default")
     registry = write_registry(tmp_path, REGISTRY)
     with running_app(registry, sqlite_url) as (client, _service):
-        values = {arm: client.get("/api/v1/preferences/price_focus", headers=bearer(customer)).json()["value"]
-                  for arm, customer in arms.items()}
+        values = {
+            arm: client.get("/api/v1/preferences/price_focus", headers=bearer(customer)).json()["value"]
+            for arm, customer in arms.items()
+        }
     assert values == {"control": 0.5, "cheaper": 0.75}

@@ -69,6 +69,7 @@ def as_customer(number: int) -> dict[str, str]:
 
 def seed(client: Any) -> None:
     """The known decisions (see each line); every request is a real write through the API."""
+
     def ok(response: Any) -> None:
         assert response.status_code == 200, response.text
 
@@ -85,8 +86,13 @@ def seed(client: Any) -> None:
     for n in range(30, 42):  # 12 others choose 0.5 (and decide nothing else)
         ok(client.put("/api/v1/preferences/price_focus", json={"value": 0.5}, headers=as_customer(n)))
     for n in range(12):  # red: 12; blue: 5 (under k)
-        ok(client.put("/api/v1/preferences/colors", json={"value": ["red", "blue"] if n < 5 else ["red"]},
-                      headers=as_customer(n)))
+        ok(
+            client.put(
+                "/api/v1/preferences/colors",
+                json={"value": ["red", "blue"] if n < 5 else ["red"]},
+                headers=as_customer(n),
+            )
+        )
     for n in range(50, 60):  # 10 grant analytics through the API (and choose nothing else)
         ok(client.put("/api/v1/preferences/analytics", json={"value": True}, headers=as_customer(n)))
     for n in range(10):  # 10 withdraw personalization
@@ -126,8 +132,12 @@ def test_exact_aggregates_with_small_cells_suppressed(registry_file: Path, datab
     low, high = consent["grant_rate"]["interval"]["low"], consent["grant_rate"]["interval"]["high"]
     assert (low, high) == pytest.approx(tuple(vars_of(wilson(15, 37))))
     methods = {row["method"]: row for row in consent["by_method"]}
-    assert methods["banner_accept_all"] == {"method": "banner_accept_all", "granted": 12, "refused": 0,
-                                            "withdrawn": 0}
+    assert methods["banner_accept_all"] == {
+        "method": "banner_accept_all",
+        "granted": 12,
+        "refused": 0,
+        "withdrawn": 0,
+    }
     assert methods["banner_reject_all"]["refused"] == 12
     # 3 API grants are under k; hiding them alone would let "10 withdrawn" + the total reveal them, so the
     # smallest other cell (the 10 API withdrawals) is hidden too.
@@ -147,7 +157,12 @@ def test_exact_aggregates_with_small_cells_suppressed(registry_file: Path, datab
     assert engagement["deciding"] == 49
     # beyond the banner: c0..c13, c30..c41 (slider), c24..c26, c50..c59 (API grants)
     assert engagement["beyond_banner"]["successes"] == 39
-    assert {r["days"]: r["subjects"] for r in engagement["return_days"]} == {"1": 39, "2": 0, "3-5": 0, "6+": 0}
+    assert {r["days"]: r["subjects"] for r in engagement["return_days"]} == {
+        "1": 39,
+        "2": 0,
+        "3-5": 0,
+        "6+": 0,
+    }
     assert answer["suppressed_cells"] >= 4
 
 
@@ -164,8 +179,10 @@ def test_conversions_are_attributed_only_with_the_purpose_and_unlinked_on_withdr
             response = report_conversion(client, {"subject": f"cust:c{n}", "value": 100, "order_id": f"o{n}"})
             assert response.status_code == 201, response.text
             assert response.json() == {"recorded": True, "attributed": True}
-        assert report_conversion(client, {"subject": "cust:c0", "value": 50, "order_id": "extra",
-                                          "occurred_at": "2026-01-01T10:00:00Z"}).json()["attributed"]
+        assert report_conversion(
+            client,
+            {"subject": "cust:c0", "value": 50, "order_id": "extra", "occurred_at": "2026-01-01T10:00:00Z"},
+        ).json()["attributed"]
         for n in range(12, 24):  # analytics refused (reject all): never linked to them
             response = report_conversion(client, {"subject": f"cust:c{n}", "value": 20})
             assert response.json() == {"recorded": True, "attributed": False}
@@ -181,19 +198,29 @@ def test_conversions_are_attributed_only_with_the_purpose_and_unlinked_on_withdr
         assert cohorts["active"]["conversion"]["rate"] == pytest.approx(0.5)
         assert cohorts["active"]["orders"] == 13
         assert cohorts["active"]["average_order_value"] == pytest.approx(1250 / 13)
-        assert cohorts["active"]["aov_interval"]["low"] < 1250 / 13 < cohorts["active"]["aov_interval"]["high"]
+        assert (
+            cohorts["active"]["aov_interval"]["low"] < 1250 / 13 < cohorts["active"]["aov_interval"]["high"]
+        )
         assert cohorts["none"]["shoppers"] == 13  # c24..c26 (on by default), c50..c59: no active choice
-        assert cohorts["none"]["conversion"]["successes"] == 0 and cohorts["none"]["average_order_value"] is None
+        assert (
+            cohorts["none"]["conversion"]["successes"] == 0 and cohorts["none"]["average_order_value"] is None
+        )
         levels = {c["cohort"]: c["shoppers"] for c in conversions["by_level"]}
         assert levels == {"none": 13, "some": 24, "many": 0}
         assert conversions["unattributed"]["orders"] == 12
         assert conversions["unattributed"]["average_order_value"] == pytest.approx(20)
 
         # c0 withdraws analytics: their two orders stay, but count as unattributed from now on.
-        assert client.put("/api/v1/preferences/analytics", json={"value": False},
-                          headers=as_customer(0)).status_code == 200
-        wait_for(lambda: insights(client)["insights"]["conversions"]["unattributed"]["orders"] == 14,
-                 message="c0's orders unlinked")
+        assert (
+            client.put(
+                "/api/v1/preferences/analytics", json={"value": False}, headers=as_customer(0)
+            ).status_code
+            == 200
+        )
+        wait_for(
+            lambda: insights(client)["insights"]["conversions"]["unattributed"]["orders"] == 14,
+            message="c0's orders unlinked",
+        )
         cohorts = {c["cohort"]: c for c in insights(client)["insights"]["conversions"]["by_preferences"]}
         assert cohorts["active"]["shoppers"] == 23 and cohorts["active"]["orders"] == 11
 
@@ -219,10 +246,15 @@ def test_conversion_endpoint_needs_the_api_key_and_refuses_bad_bodies_precisely(
         for path in ("/api/v1/admin/insights", "/api/v1/admin/insights.csv", "/api/v1/admin/insights/page"):
             expect_problem(client.get(path), 401)
         for bad in ("0.5", "2026-01-01T00:00:00", "yesterday"):  # a number, no offset, not a time
-            problem = expect_problem(client.get("/api/v1/admin/insights", headers=ADMIN, params={"until": bad}), 400)
+            problem = expect_problem(
+                client.get("/api/v1/admin/insights", headers=ADMIN, params={"until": bad}), 400
+            )
             assert problem["errors"][0]["path"] == "until"
-        empty = client.get("/api/v1/admin/insights", headers=ADMIN,
-                           params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"})
+        empty = client.get(
+            "/api/v1/admin/insights",
+            headers=ADMIN,
+            params={"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        )
         assert empty.status_code == 200 and empty.json()["insights"]["engagement"]["deciding"] == 0
 
 
@@ -248,8 +280,10 @@ def test_csv_and_chart_page_carry_the_same_suppressed_numbers_and_no_subject(
 
 # -- the suppression itself -------------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=3), st.integers(min_value=0, max_value=40), max_size=12),
-       st.integers(min_value=2, max_value=15))
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=3), st.integers(min_value=0, max_value=40), max_size=12),
+    st.integers(min_value=2, max_value=15),
+)
 def test_no_count_under_k_ever_leaves_not_even_by_subtraction(counts: dict[str, int], k: int) -> None:
     shown = suppress(counts, k)
     assert shown.keys() == counts.keys()
@@ -288,6 +322,7 @@ def test_erasure_unlinks_orders_and_leaves_the_index_at_once(registry_file: Path
         wait_for(lambda: "cust:c0" not in index.subjects, message="the erased subject to leave the index")
         with service.database.read() as connection:
             from bff.storage.insights import conversion_rows
+
             assert sum(1 for subject, _ in conversion_rows(connection) if subject == "cust:c0") == 0
         conversions = insights(client)["insights"]["conversions"]
         assert conversions["unattributed"]["orders"] is None  # 1 order now unattributed: under k
@@ -295,11 +330,20 @@ def test_erasure_unlinks_orders_and_leaves_the_index_at_once(registry_file: Path
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["a", "b", "c"]),
-                          st.sampled_from(["true", "false", "0.5", None]),
-                          st.sampled_from(["ui", "api", "accept_all", "reject_all", "gpc"]),
-                          st.sampled_from(["h1", "h2"]), st.integers(1, 4)), max_size=60),
-       st.integers(1, 60))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["true", "false", "0.5", None]),
+            st.sampled_from(["ui", "api", "accept_all", "reject_all", "gpc"]),
+            st.sampled_from(["h1", "h2"]),
+            st.integers(1, 4),
+        ),
+        max_size=60,
+    ),
+    st.integers(1, 60),
+)
 def test_the_index_counts_the_same_folded_at_once_or_event_by_event(events: list[tuple], cut: int) -> None:
     # The counts over subjects are kept as facts change; they must equal what one pass over the ledger gives.
     from bff.insights.index import LedgerIndex
@@ -308,7 +352,9 @@ def test_the_index_counts_the_same_folded_at_once_or_event_by_event(events: list
     rows = []
     for number, (subject, key, value, method, text_hash, day) in enumerate(events, start=1):
         seqs[subject] = seqs.get(subject, 0) + 1
-        rows.append((number, f"anon:{subject}", seqs[subject], key, None, value, method, text_hash, f"2026-01-0{day}"))
+        rows.append(
+            (number, f"anon:{subject}", seqs[subject], key, None, value, method, text_hash, f"2026-01-0{day}")
+        )
     at_once, stepwise = LedgerIndex(), LedgerIndex()
     for row in rows:
         at_once._fold(row)
@@ -320,8 +366,10 @@ def test_the_index_counts_the_same_folded_at_once_or_event_by_event(events: list
     at_once.forget(["anon:0"])
     if any(row[1] == "anon:0" for row in rows[cut:]):
         return  # anon:0 came back after its erasure in one index only: not comparable
+
     def positive(counter: Any) -> dict[Any, int]:
         return {key: count for key, count in counter.items() if count}
+
     assert positive(stepwise.profiles) == positive(at_once.profiles)
     assert positive(stepwise.last_events) == positive(at_once.last_events)
     assert positive(stepwise.visits) == positive(at_once.visits)
@@ -331,10 +379,17 @@ def test_the_index_counts_the_same_folded_at_once_or_event_by_event(events: list
 def test_reconsent_after_a_wording_change_is_counted(registry_file: Path, sqlite_url: str) -> None:
     with running_app(registry_file, sqlite_url) as (client, service):
         seed(client)
-        assert by_key(insights(client)["insights"]["consents"], "personalization")["reconsent"] == \
-            {"granted": 0, "refused": 0, "withdrawn": 0}
-        registry_file.write_text(REGISTRY.replace('title = "Personal recommendations"',
-                                                  'title = "Recommendations picked for you"'), encoding="utf-8")
+        assert by_key(insights(client)["insights"]["consents"], "personalization")["reconsent"] == {
+            "granted": 0,
+            "refused": 0,
+            "withdrawn": 0,
+        }
+        registry_file.write_text(
+            REGISTRY.replace(
+                'title = "Personal recommendations"', 'title = "Recommendations picked for you"'
+            ),
+            encoding="utf-8",
+        )
         assert service.registry.reload() is not None
         for n in range(12):  # asked again under the new wording: 12 grant (accept all), 12 refuse
             assert client.post("/api/v1/consents/accept-all", headers=as_customer(n)).status_code == 200

@@ -39,8 +39,12 @@ __all__ = [
     "rate",
 ]
 
-METHOD_LABELS: Mapping[str, str] = {"accept_all": "banner_accept_all", "reject_all": "banner_reject_all",
-                                    "ui": "center", "api": "api"}
+METHOD_LABELS: Mapping[str, str] = {
+    "accept_all": "banner_accept_all",
+    "reject_all": "banner_reject_all",
+    "ui": "center",
+    "api": "api",
+}
 """Ledger method -> how a decision was given, as the report names it."""
 OUTCOMES = ("granted", "refused", "withdrawn")
 RETURN_BUCKETS = (("1", 1, 1), ("2", 2, 2), ("3-5", 3, 5), ("6+", 6, None))
@@ -159,7 +163,9 @@ def rate(successes: int | None, trials: int | None) -> Rate:
     hidden one would reveal the hidden one)."""
     if successes is None or trials is None or trials == 0:
         return Rate(successes=successes, trials=trials, rate=None, interval=None)
-    return Rate(successes=successes, trials=trials, rate=successes / trials, interval=wilson(successes, trials))
+    return Rate(
+        successes=successes, trials=trials, rate=successes / trials, interval=wilson(successes, trials)
+    )
 
 
 class _Hider:
@@ -186,8 +192,9 @@ def _outcome(old: str | None, new: str | None) -> str:
     return "withdrawn" if old == "true" else "refused"
 
 
-def _consent(hider: _Hider, key: str, purpose: str, rows: Sequence[tuple], again: Sequence[tuple]
-             ) -> ConsentInsight:
+def _consent(
+    hider: _Hider, key: str, purpose: str, rows: Sequence[tuple], again: Sequence[tuple]
+) -> ConsentInsight:
     by_outcome: Counter[str] = Counter()
     by_method: Counter[tuple[str, str]] = Counter()
     by_day: Counter[tuple[str, str]] = Counter()
@@ -203,16 +210,24 @@ def _consent(hider: _Hider, key: str, purpose: str, rows: Sequence[tuple], again
     total = hider.total(sum(by_outcome.values()))
     # A rate only from shown counts: the grant rate needs the grants and the total.
     grant_rate = rate(outcomes["granted"], total)
-    methods = hider.group({(m, o): by_method[(m, o)] for m in sorted({m for m, _ in by_method}) for o in OUTCOMES})
+    methods = hider.group(
+        {(m, o): by_method[(m, o)] for m in sorted({m for m, _ in by_method}) for o in OUTCOMES}
+    )
     days = hider.group({(d, o): by_day[(d, o)] for d in sorted({d for d, _ in by_day}) for o in OUTCOMES})
     renewed: Counter[str] = Counter()
     for _, new, count in again:
         renewed["granted" if new == "true" else "refused"] += count
     reconsent = hider.group({"granted": renewed["granted"], "refused": renewed["refused"]})
     return ConsentInsight(
-        key=key, purpose=purpose, decisions=total, outcomes=OutcomeCounts(**outcomes), grant_rate=grant_rate,
-        by_method=[MethodRow(method=m, **{o: methods[(m, o)] for o in OUTCOMES})
-                   for m in sorted({m for m, _ in methods})],
+        key=key,
+        purpose=purpose,
+        decisions=total,
+        outcomes=OutcomeCounts(**outcomes),
+        grant_rate=grant_rate,
+        by_method=[
+            MethodRow(method=m, **{o: methods[(m, o)] for o in OUTCOMES})
+            for m in sorted({m for m, _ in methods})
+        ],
         by_day=[DayRow(day=d, **{o: days[(d, o)] for o in OUTCOMES}) for d in sorted({d for d, _ in days})],
         reconsent=OutcomeCounts(granted=reconsent["granted"], refused=reconsent["refused"], withdrawn=0),
     )
@@ -224,7 +239,7 @@ def _choice(hider: _Hider, pref: Any, rows: Sequence[tuple]) -> ChoiceInsight:
     for raw, count in rows:
         subjects += count
         value = msgspec.json.decode(raw) if raw is not None else None
-        for item in (value if isinstance(value, list) else [value]):
+        for item in value if isinstance(value, list) else [value]:
             counts[msgspec.json.encode(item).decode()] += count
     if pref.kind == "slider":
         labels = [msgspec.json.encode(stop.value).decode() for stop in getattr(pref, "stops", []) or []]
@@ -233,26 +248,39 @@ def _choice(hider: _Hider, pref: Any, rows: Sequence[tuple]) -> ChoiceInsight:
     for label in labels:
         counts.setdefault(label, 0)  # every declared option/stop appears, chosen or not
     shown = hider.group(dict(counts))
-    order = sorted(shown, key=lambda text: (text not in labels, labels.index(text) if text in labels else 0,
-                                             text))
-    return ChoiceInsight(key=pref.key, kind=pref.kind, subjects=hider.total(subjects),
-                         values=[ValueCount(value=msgspec.json.decode(text), subjects=shown[text]) for text in order])
+    order = sorted(
+        shown, key=lambda text: (text not in labels, labels.index(text) if text in labels else 0, text)
+    )
+    return ChoiceInsight(
+        key=pref.key,
+        kind=pref.kind,
+        subjects=hider.total(subjects),
+        values=[ValueCount(value=msgspec.json.decode(text), subjects=shown[text]) for text in order],
+    )
 
 
 def _engagement(hider: _Hider, rows: Sequence[tuple]) -> Engagement:
     deciding = sum(count for _, _, count in rows)
     beyond = sum(count for flag, _, count in rows if flag)
-    buckets = {label: sum(count for flag, days, count in rows if flag and days >= low
-                          and (high is None or days <= high)) for label, low, high in RETURN_BUCKETS}
+    buckets = {
+        label: sum(
+            count for flag, days, count in rows if flag and days >= low and (high is None or days <= high)
+        )
+        for label, low, high in RETURN_BUCKETS
+    }
     split = hider.group({"beyond": beyond, "banner_only": deciding - beyond})
     shown_buckets = hider.group(buckets)
     total = hider.total(deciding)
-    return Engagement(deciding=total, beyond_banner=rate(split["beyond"], total),
-                      return_days=[ReturnRow(days=label, subjects=shown_buckets[label])
-                                   for label, _, _ in RETURN_BUCKETS])
+    return Engagement(
+        deciding=total,
+        beyond_banner=rate(split["beyond"], total),
+        return_days=[ReturnRow(days=label, subjects=shown_buckets[label]) for label, _, _ in RETURN_BUCKETS],
+    )
 
 
-def _cohorts(hider: _Hider, groups: Mapping[str, tuple[int, int, int, float, float]]) -> list[ConversionCohort]:
+def _cohorts(
+    hider: _Hider, groups: Mapping[str, tuple[int, int, int, float, float]]
+) -> list[ConversionCohort]:
     """``name -> (shoppers, converters, orders, sum, squares)`` as suppressed rows."""
     shoppers = hider.group({name: g[0] for name, g in groups.items()})
     converters = hider.group({name: g[1] for name, g in groups.items()})
@@ -261,10 +289,16 @@ def _cohorts(hider: _Hider, groups: Mapping[str, tuple[int, int, int, float, flo
     for name, (_, _, n, total, squares) in groups.items():
         shown_orders = orders[name]
         aov = total / n if shown_orders else None
-        rows.append(ConversionCohort(cohort=name, shoppers=shoppers[name],
-                                     conversion=rate(converters[name], shoppers[name]), orders=shown_orders,
-                                     average_order_value=aov,
-                                     aov_interval=mean_interval(total, squares, n) if shown_orders else None))
+        rows.append(
+            ConversionCohort(
+                cohort=name,
+                shoppers=shoppers[name],
+                conversion=rate(converters[name], shoppers[name]),
+                orders=shown_orders,
+                average_order_value=aov,
+                aov_interval=mean_interval(total, squares, n) if shown_orders else None,
+            )
+        )
     return rows
 
 
@@ -283,11 +317,19 @@ def _day_window(since: datetime | None, until: datetime | None) -> Any:
     return inside
 
 
-def _conversions(hider: _Hider, snapshot: RegistrySnapshot, connection: Connection, index: LedgerIndex,
-                 since: datetime | None, until: datetime | None) -> ConversionInsight:
+def _conversions(
+    hider: _Hider,
+    snapshot: RegistrySnapshot,
+    connection: Connection,
+    index: LedgerIndex,
+    since: datetime | None,
+    until: datetime | None,
+) -> ConversionInsight:
     settings = snapshot.document.insights
     purpose = settings.conversion_purpose if settings is not None else None
-    consents = [c for c in snapshot.consents() if purpose is not None and c.purpose == purpose and c.switchable]
+    consents = [
+        c for c in snapshot.consents() if purpose is not None and c.purpose == purpose and c.switchable
+    ]
     purpose_keys = [c.key for c in consents]
     purpose_default = bool(consents) and all(c.default_value for c in consents)
     active_keys = [p.key for p in snapshot.preferences if p.kind != "consent"]
@@ -354,13 +396,26 @@ def _conversions(hider: _Hider, snapshot: RegistrySnapshot, connection: Connecti
     orders, total, squares = unattributed
     shown = hider.total(int(orders))
     return ConversionInsight(
-        purpose=purpose, by_preferences=by_preferences, by_level=by_level,
-        unattributed=Unattributed(orders=shown, average_order_value=(total / orders) if shown else None,
-                                  aov_interval=mean_interval(total, squares, int(orders)) if shown else None))
+        purpose=purpose,
+        by_preferences=by_preferences,
+        by_level=by_level,
+        unattributed=Unattributed(
+            orders=shown,
+            average_order_value=(total / orders) if shown else None,
+            aov_interval=mean_interval(total, squares, int(orders)) if shown else None,
+        ),
+    )
 
 
-def build_report(connection: Connection, snapshot: RegistrySnapshot, index: LedgerIndex, *, now: datetime,
-                 since: datetime | None = None, until: datetime | None = None) -> InsightsReport:
+def build_report(
+    connection: Connection,
+    snapshot: RegistrySnapshot,
+    index: LedgerIndex,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> InsightsReport:
     """The whole report: ``index`` is brought up to date first (the events appended since the last report),
     then everything but the conversions is read from it."""
     index.refresh(connection)
@@ -396,6 +451,15 @@ def build_report(connection: Connection, snapshot: RegistrySnapshot, index: Ledg
     choices = [_choice(hider, pref, list(values[pref.key].items())) for pref in choice_prefs]
     engagement = _engagement(hider, [(flag, days, count) for (flag, days), count in visits.items()])
     conversions = _conversions(hider, snapshot, connection, index, since, until)
-    return InsightsReport(registry_version=snapshot.version, k=k, since=since, until=until, generated_at=now,
-                          consents=consent_rows, choices=choices, engagement=engagement, conversions=conversions,
-                          suppressed_cells=hider.hidden)
+    return InsightsReport(
+        registry_version=snapshot.version,
+        k=k,
+        since=since,
+        until=until,
+        generated_at=now,
+        consents=consent_rows,
+        choices=choices,
+        engagement=engagement,
+        conversions=conversions,
+        suppressed_cells=hider.hidden,
+    )

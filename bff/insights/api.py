@@ -36,8 +36,15 @@ from .charts import insights_page
 from .index import LedgerIndex
 from .results import ExperimentResult, experiment_results
 
-__all__ = ["INDEX_STATE_KEY", "ConversionAccepted", "ConversionReport", "ConversionsController", "InsightsAnswer",
-           "InsightsController", "csv_rows"]
+__all__ = [
+    "INDEX_STATE_KEY",
+    "ConversionAccepted",
+    "ConversionReport",
+    "ConversionsController",
+    "InsightsAnswer",
+    "InsightsController",
+    "csv_rows",
+]
 
 INDEX_STATE_KEY = "prefkit_insights_index"
 """``app.state`` key of this app's :class:`~bff.insights.index.LedgerIndex`."""
@@ -76,8 +83,14 @@ class ConversionAccepted(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _Aware = Annotated[datetime, Meta(tz=True)]
-TimeQuery = Annotated[str | None, Parameter(max_length=64, schema_extra={"format": "date-time"},
-                                            description="RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00Z")]
+TimeQuery = Annotated[
+    str | None,
+    Parameter(
+        max_length=64,
+        schema_extra={"format": "date-time"},
+        description="RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00Z",
+    ),
+]
 """A time in the query. Parsed here, strictly (RFC 3339 with an offset): Litestar would also take a number of
 seconds (``?until=0.5``), which the documented format does not allow."""
 
@@ -88,9 +101,16 @@ def _time(name: str, text: str | None) -> datetime | None:
     try:
         return as_utc(msgspec.json.decode(msgspec.json.encode(text), type=_Aware))
     except msgspec.ValidationError:
-        raise ProblemError(400, "invalid-request", f"`{name}` is not an RFC 3339 time with an offset",
-                           errors=[FieldError(path=name, message="not a time", expected="e.g. 2026-12-01T00:00:00Z",
-                                              got=text[:64])]) from None
+        raise ProblemError(
+            400,
+            "invalid-request",
+            f"`{name}` is not an RFC 3339 time with an offset",
+            errors=[
+                FieldError(
+                    path=name, message="not a time", expected="e.g. 2026-12-01T00:00:00Z", got=text[:64]
+                )
+            ],
+        ) from None
 
 
 def _window(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
@@ -109,8 +129,9 @@ async def _answer(request: Request[Any, Any, Any], since: str | None, until: str
     def read() -> InsightsAnswer:
         with service.database.read() as connection:
             report = build_report(connection, snapshot, index, now=now, since=start, until=end)
-            return InsightsAnswer(insights=report,
-                                  experiments=experiment_results(connection, snapshot, index, now))
+            return InsightsAnswer(
+                insights=report, experiments=experiment_results(connection, snapshot, index, now)
+            )
 
     return await anyio.to_thread.run_sync(read)
 
@@ -146,8 +167,10 @@ def csv_rows(answer: InsightsAnswer) -> list[list[Any]]:
     add("engagement", "", "all", "beyond_banner_share", engagement.beyond_banner.rate)
     for row in engagement.return_days:
         add("engagement", "", "return_days", row.days, row.subjects)
-    for dimension, cohorts in (("preferences", report.conversions.by_preferences),
-                               ("level", report.conversions.by_level)):
+    for dimension, cohorts in (
+        ("preferences", report.conversions.by_preferences),
+        ("level", report.conversions.by_level),
+    ):
         for cohort in cohorts:
             add("conversion", cohort.cohort, dimension, "shoppers", cohort.shoppers)
             add("conversion", cohort.cohort, dimension, "converters", cohort.conversion.successes)
@@ -155,8 +178,13 @@ def csv_rows(answer: InsightsAnswer) -> list[list[Any]]:
             add("conversion", cohort.cohort, dimension, "orders", cohort.orders)
             add("conversion", cohort.cohort, dimension, "average_order_value", cohort.average_order_value)
     add("conversion", "unattributed", "all", "orders", report.conversions.unattributed.orders)
-    add("conversion", "unattributed", "all", "average_order_value",
-        report.conversions.unattributed.average_order_value)
+    add(
+        "conversion",
+        "unattributed",
+        "all",
+        "average_order_value",
+        report.conversions.unattributed.average_order_value,
+    )
     for result in answer.experiments:
         for arm in result.arms:
             add("experiment", result.key, f"variant={arm.variant}", "trials", arm.outcome.trials)
@@ -182,34 +210,55 @@ class InsightsController(Controller):
     tags = ["admin"]
 
     @get("/insights", summary="Aggregates (suppressed below k) and experiment results")
-    async def insights(self, request: Request[Any, Any, Any], since: TimeQuery = None,
-                       until: TimeQuery = None) -> InsightsAnswer:
+    async def insights(
+        self, request: Request[Any, Any, Any], since: TimeQuery = None, until: TimeQuery = None
+    ) -> InsightsAnswer:
         return await _answer(request, since, until)
 
     # The CSV and the chart page are for people (a spreadsheet, a browser), not part of the JSON API: not in the
     # OpenAPI document, like the demo pages.
-    @get("/insights.csv", summary="The insights as one CSV table", media_type="text/csv", include_in_schema=False)
-    async def insights_csv(self, request: Request[Any, Any, Any], since: TimeQuery = None,
-                           until: TimeQuery = None) -> Response[str]:
+    @get(
+        "/insights.csv",
+        summary="The insights as one CSV table",
+        media_type="text/csv",
+        include_in_schema=False,
+    )
+    async def insights_csv(
+        self, request: Request[Any, Any, Any], since: TimeQuery = None, until: TimeQuery = None
+    ) -> Response[str]:
         answer = await _answer(request, since, until)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerows([[_csv_safe(cell) for cell in row] for row in csv_rows(answer)])
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="prefkit-insights.csv"'})
+        return Response(
+            buffer.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="prefkit-insights.csv"'},
+        )
 
-    @get("/insights/page", summary="The insights as charts (SVG) with data tables", media_type="text/html",
-         include_in_schema=False)
-    async def insights_html(self, request: Request[Any, Any, Any], since: TimeQuery = None,
-                            until: TimeQuery = None) -> Response[str]:
+    @get(
+        "/insights/page",
+        summary="The insights as charts (SVG) with data tables",
+        media_type="text/html",
+        include_in_schema=False,
+    )
+    async def insights_html(
+        self, request: Request[Any, Any, Any], since: TimeQuery = None, until: TimeQuery = None
+    ) -> Response[str]:
         answer = await _answer(request, since, until)
-        return Response(insights_page(answer.insights, answer.experiments), media_type="text/html; charset=utf-8")
+        return Response(
+            insights_page(answer.insights, answer.experiments), media_type="text/html; charset=utf-8"
+        )
 
 
 def _invalid(path: str, message: str, expected: str | None, got: str | None) -> ProblemError:
-    return ProblemError(422, "validation", f"the conversion is not valid: {path}: {message}",
-                        title="Invalid conversion", errors=[FieldError(path=path, message=message,
-                                                                       expected=expected, got=got)])
+    return ProblemError(
+        422,
+        "validation",
+        f"the conversion is not valid: {path}: {message}",
+        title="Invalid conversion",
+        errors=[FieldError(path=path, message=message, expected=expected, got=got)],
+    )
 
 
 def _parse(raw: Any) -> ConversionReport:
@@ -221,9 +270,12 @@ def _parse(raw: Any) -> ConversionReport:
         path = match.group("path") if match else ""
         message = text[: match.start()] if match else text
         typed = re.match(r"Expected (?P<exp>.+?)(, got `(?P<got>[^`]+)`)?$", message)
-        raise _invalid(path or "body", message[:1].lower() + message[1:],
-                       typed.group("exp").replace("`", "") if typed else None,
-                       typed.group("got") if typed and typed.group("got") else None) from None
+        raise _invalid(
+            path or "body",
+            message[:1].lower() + message[1:],
+            typed.group("exp").replace("`", "") if typed else None,
+            typed.group("got") if typed and typed.group("got") else None,
+        ) from None
     if not math.isfinite(report.value):
         raise _invalid("value", "not a finite number", "a number from 0", repr(report.value))
     if not is_subject_id(report.subject):
@@ -237,21 +289,32 @@ class ConversionsController(Controller):
     path = "/api/v1/conversions"
     tags = ["insights"]
 
-    @post("/", summary="Report an order (linked to the shopper's cohort only with their consent)", status_code=201)
+    @post(
+        "/",
+        summary="Report an order (linked to the shopper's cohort only with their consent)",
+        status_code=201,
+    )
     async def report(self, request: Request[Any, Any, Any]) -> Response[ConversionAccepted]:
         settings = settings_of(request)
         if not settings.api_key:
-            raise ProblemError(403, "api-disabled", "server-to-server access is disabled (PREFKIT_API_KEY is not set)")
+            raise ProblemError(
+                403, "api-disabled", "server-to-server access is disabled (PREFKIT_API_KEY is not set)"
+            )
         if not check_key(request, "X-API-Key", settings.api_key):
-            raise ProblemError(401, "api-key", "reporting a conversion needs a valid X-API-Key",
-                               title="API key required")
+            raise ProblemError(
+                401, "api-key", "reporting a conversion needs a valid X-API-Key", title="API key required"
+            )
         conversion = _parse(await request.json())
         service = service_of(request)
         now = service.clock()
         occurred = as_utc(conversion.occurred_at) if conversion.occurred_at else now
         if occurred > now + _FUTURE_SLACK:
-            raise _invalid("occurred_at", "an order cannot be placed in the future",
-                           f"a time before {(now + _FUTURE_SLACK).isoformat()}", occurred.isoformat())
+            raise _invalid(
+                "occurred_at",
+                "an order cannot be placed in the future",
+                f"a time before {(now + _FUTURE_SLACK).isoformat()}",
+                occurred.isoformat(),
+            )
         snapshot = service.registry.current
         settings_of_registry = snapshot.document.insights
         purpose = settings_of_registry.conversion_purpose if settings_of_registry is not None else None
@@ -262,10 +325,18 @@ class ConversionsController(Controller):
             attributed = bool(keys) and all(effective[key].value is True for key in keys)
 
         def work(connection: Any) -> bool:
-            return insert_conversion(connection, order_id=conversion.order_id,
-                                     subject=conversion.subject if attributed else None, value=conversion.value,
-                                     currency=conversion.currency, occurred_at=occurred, recorded_at=now)
+            return insert_conversion(
+                connection,
+                order_id=conversion.order_id,
+                subject=conversion.subject if attributed else None,
+                value=conversion.value,
+                currency=conversion.currency,
+                occurred_at=occurred,
+                recorded_at=now,
+            )
 
         recorded = await service.database.run_write_async([conversion.subject], work)
-        return Response(ConversionAccepted(recorded=recorded, attributed=attributed and recorded),
-                        status_code=201 if recorded else 200)
+        return Response(
+            ConversionAccepted(recorded=recorded, attributed=attributed and recorded),
+            status_code=201 if recorded else 200,
+        )

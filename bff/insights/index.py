@@ -103,7 +103,7 @@ class LedgerIndex:
         that key's last event; ``None``: every key's)."""
         if facts.last:
             self.profiles[facts.signature] += delta
-        for name in (facts.last if key is None else (key,)):
+        for name in facts.last if key is None else (key,):
             last = facts.last.get(name)
             if last is not None:
                 self.last_events[(name, last[1], last[0], last[3], last[2])] += delta

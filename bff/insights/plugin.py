@@ -38,7 +38,9 @@ class InsightsPlugin(PrefkitPlugin):
         async def on_change(event: Event) -> None:
             if isinstance(event, ChangeEvent) and event.method == "erasure":
                 # The erased subjects leave the index at once (their earlier counts stay: they name nobody).
-                index.forget([event.subject, *event.linked_subjects], await service.database.offload.call(read_max_id))
+                index.forget(
+                    [event.subject, *event.linked_subjects], await service.database.offload.call(read_max_id)
+                )
                 return
             # A withdrawal (or an expiry / GPC override) of the conversion purpose ends the link of the
             # shopper's orders: they stay counted, as unattributed. (Erasure unlinks in its own transaction.)

@@ -64,8 +64,13 @@ def _status(experiment: Experiment, now: datetime) -> str:
     return "running" if now < experiment.end else "ended"
 
 
-def _counts(connection: Connection, index: LedgerIndex, experiment: Experiment, hashes: dict[str, str],
-            until: datetime) -> dict[str, tuple[int, int]]:
+def _counts(
+    connection: Connection,
+    index: LedgerIndex,
+    experiment: Experiment,
+    hashes: dict[str, str],
+    until: datetime,
+) -> dict[str, tuple[int, int]]:
     """``arm -> (successes, trials)``, at day granularity (the index counts per day)."""
     low, high = experiment.start.date().isoformat(), (until - timedelta(microseconds=1)).date().isoformat()
 
@@ -86,8 +91,15 @@ def _counts(connection: Connection, index: LedgerIndex, experiment: Experiment, 
             if value == "true":
                 successes[arm] += count
     else:
-        converters = ({subject for subject, _ in conversion_rows(connection, experiment.start, until)
-                       if subject is not None} if experiment.outcome == "conversion" else set())
+        converters = (
+            {
+                subject
+                for subject, _ in conversion_rows(connection, experiment.start, until)
+                if subject is not None
+            }
+            if experiment.outcome == "conversion"
+            else set()
+        )
         for subject, facts in list(index.subjects.items()):
             if not any(inside(day) for day in facts.decided_days):
                 continue  # prefkit knows of a shopper once they decided something: the exposed population
@@ -101,8 +113,9 @@ def _counts(connection: Connection, index: LedgerIndex, experiment: Experiment, 
     return {v.key: (successes[v.key], trials[v.key]) for v in experiment.variants}
 
 
-def experiment_results(connection: Connection, snapshot: RegistrySnapshot, index: LedgerIndex,
-                       now: datetime) -> list[ExperimentResult]:
+def experiment_results(
+    connection: Connection, snapshot: RegistrySnapshot, index: LedgerIndex, now: datetime
+) -> list[ExperimentResult]:
     """Results of every experiment of ``snapshot`` so far from ``index`` (refreshed by the report first;
     subjects stay inside this function)."""
     k = min_cell(snapshot)
@@ -112,8 +125,11 @@ def experiment_results(connection: Connection, snapshot: RegistrySnapshot, index
         base = snapshot.text_hash(experiment.preference)
         hashes = {v.key: variant_hash(pref, experiment, v, base) for v in experiment.variants}
         until = min(now, experiment.end)
-        counts = _counts(connection, index, experiment, hashes, until) if now >= experiment.start else \
-            {v.key: (0, 0) for v in experiment.variants}
+        counts = (
+            _counts(connection, index, experiment, hashes, until)
+            if now >= experiment.start
+            else {v.key: (0, 0) for v in experiment.variants}
+        )
         trials = suppress({arm: n for arm, (_, n) in counts.items()}, k)
         successes = suppress({arm: s for arm, (s, _) in counts.items()}, k)
         reached = all(n >= experiment.sample_size for _, n in counts.values())
@@ -125,19 +141,42 @@ def experiment_results(connection: Connection, snapshot: RegistrySnapshot, index
             if variant.key != first and None not in (s, n, successes[first], trials[first]):
                 p = two_proportion_p(s, n, successes[first], trials[first])
                 p_values.append(p)
-            arms.append(ArmResult(variant=variant.key, weight=variant.weight, text_hash=hashes[variant.key],
-                                  outcome=rate(s, n), p_value=p))
+            arms.append(
+                ArmResult(
+                    variant=variant.key,
+                    weight=variant.weight,
+                    text_hash=hashes[variant.key],
+                    outcome=rate(s, n),
+                    p_value=p,
+                )
+            )
         if not reached:
-            verdict = (f"planned sample size not reached ({experiment.sample_size} subjects per arm): no verdict "
-                       "yet; do not stop or decide on interim results")
+            verdict = (
+                f"planned sample size not reached ({experiment.sample_size} subjects per arm): no verdict "
+                "yet; do not stop or decide on interim results"
+            )
         elif p_values and min(p_values) < 0.05 / len(p_values):  # Bonferroni: several arms, one 5 % budget
-            verdict = ("planned sample size reached: at least one arm differs from the first at the 5 % level "
-                       "(Bonferroni-corrected)")
+            verdict = (
+                "planned sample size reached: at least one arm differs from the first at the 5 % level "
+                "(Bonferroni-corrected)"
+            )
         else:
-            verdict = ("planned sample size reached: no arm differs from the first at the 5 % level "
-                       "(Bonferroni-corrected)")
-        results.append(ExperimentResult(key=experiment.key, preference=experiment.preference,
-                                        outcome=experiment.outcome, start=experiment.start, end=experiment.end,
-                                        status=_status(experiment, now), sample_size=experiment.sample_size,
-                                        sample_size_reached=reached, verdict=verdict, arms=arms))
+            verdict = (
+                "planned sample size reached: no arm differs from the first at the 5 % level "
+                "(Bonferroni-corrected)"
+            )
+        results.append(
+            ExperimentResult(
+                key=experiment.key,
+                preference=experiment.preference,
+                outcome=experiment.outcome,
+                start=experiment.start,
+                end=experiment.end,
+                status=_status(experiment, now),
+                sample_size=experiment.sample_size,
+                sample_size_reached=reached,
+                verdict=verdict,
+                arms=arms,
+            )
+        )
     return results

@@ -48,16 +48,31 @@ class Conversion(SQLModel, table=True):
 _table = Conversion.__table__  # type: ignore[attr-defined]
 
 
-def insert_conversion(connection: Connection, *, order_id: str | None, subject: str | None, value: float,
-                      currency: str | None, occurred_at: datetime, recorded_at: datetime) -> bool:
+def insert_conversion(
+    connection: Connection,
+    *,
+    order_id: str | None,
+    subject: str | None,
+    value: float,
+    currency: str | None,
+    occurred_at: datetime,
+    recorded_at: datetime,
+) -> bool:
     """Store one conversion; ``False`` (nothing written) when ``order_id`` was reported before."""
     if order_id is not None:
         seen = connection.execute(sa.select(_table.c.id).where(_table.c.order_id == order_id)).first()
         if seen is not None:
             return False
-    connection.execute(_table.insert().values(order_id=order_id, subject=subject, value=value,
-                                              currency=currency, occurred_at=as_utc(occurred_at),
-                                              recorded_at=as_utc(recorded_at)))
+    connection.execute(
+        _table.insert().values(
+            order_id=order_id,
+            subject=subject,
+            value=value,
+            currency=currency,
+            occurred_at=as_utc(occurred_at),
+            recorded_at=as_utc(recorded_at),
+        )
+    )
     return True
 
 

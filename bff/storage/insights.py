@@ -42,7 +42,9 @@ def _json_text(connection: Connection, column: str) -> str:
     return f"CAST({column} AS TEXT)"
 
 
-def _window(since: datetime | None, until: datetime | None, column: str = "created_at") -> tuple[str, dict[str, Any]]:
+def _window(
+    since: datetime | None, until: datetime | None, column: str = "created_at"
+) -> tuple[str, dict[str, Any]]:
     clauses, params = [], {}
     if since is not None:
         clauses.append(f"{column} >= :since")
@@ -53,7 +55,9 @@ def _window(since: datetime | None, until: datetime | None, column: str = "creat
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
-def _rows(connection: Connection, sql: str, params: dict[str, Any], expanding: Sequence[str] = ()) -> list[tuple]:
+def _rows(
+    connection: Connection, sql: str, params: dict[str, Any], expanding: Sequence[str] = ()
+) -> list[tuple]:
     statement = sa.text(sql)
     if expanding:
         statement = statement.bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
@@ -65,14 +69,17 @@ def ledger_after(connection: Connection, after_id: int, limit: int) -> list[tupl
     with ``id > after_id``, in insertion order, at most ``limit`` (a primary-key range: the increments of
     :class:`bff.insights.index.LedgerIndex` cost what was appended, not what is stored)."""
     day = _day(connection, "created_at")
-    sql = (f"SELECT id, subject, seq, key, {_json_text(connection, 'old_value')}, "
-           f"{_json_text(connection, 'new_value')}, method, text_hash, {day} FROM consent_event "
-           "WHERE id > :after ORDER BY id LIMIT :limit")
+    sql = (
+        f"SELECT id, subject, seq, key, {_json_text(connection, 'old_value')}, "
+        f"{_json_text(connection, 'new_value')}, method, text_hash, {day} FROM consent_event "
+        "WHERE id > :after ORDER BY id LIMIT :limit"
+    )
     return _rows(connection, sql, {"after": after_id, "limit": limit})
 
 
-def conversion_rows(connection: Connection, since: datetime | None = None, until: datetime | None = None
-                    ) -> list[tuple[str | None, float]]:
+def conversion_rows(
+    connection: Connection, since: datetime | None = None, until: datetime | None = None
+) -> list[tuple[str | None, float]]:
     """``(subject or None, value)`` of the reported orders in the window (stays inside the server)."""
     where, params = _window(since, until, "occurred_at")
     return _rows(connection, f"SELECT subject, value FROM conversion WHERE 1 = 1{where}", params)
