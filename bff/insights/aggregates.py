@@ -27,13 +27,20 @@ from .stats import Interval, Rate, mean_interval, wilson
 from .suppression import suppress, total_or_none
 
 __all__ = [
+    "ChoiceInsight",
     "ConsentInsight",
     "ConversionCohort",
     "ConversionInsight",
+    "DayRow",
     "Engagement",
     "InsightsReport",
     "METHOD_LABELS",
+    "MethodRow",
     "OUTCOMES",
+    "OutcomeCounts",
+    "ReturnRow",
+    "Unattributed",
+    "ValueCount",
     "build_report",
     "min_cell",
     "rate",

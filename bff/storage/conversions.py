@@ -84,7 +84,3 @@ def unlink_subjects(connection: Connection, subjects: Iterable[str]) -> int:
     result = connection.execute(_table.update().where(_table.c.subject.in_(names)).values(subject=None))
     return int(result.rowcount or 0)
 
-
-def conversion_table() -> Any:
-    """The table (for the aggregate queries of :mod:`bff.storage.insights`)."""
-    return _table
