@@ -36,6 +36,7 @@ __all__ = [
     "RegistryController",
     "allow_header_hook",
     "gpc_well_known",
+    "require_admin",
     "root_page",
 ]
 
@@ -100,6 +101,17 @@ class AdminStatus(msgspec.Struct, frozen=True, kw_only=True):
     """Which version every process of the deployment serves (``None`` without ``bff.cluster``)."""
 
 
+def require_admin(request: Request[Any, Any, Any]) -> None:
+    """Refuse ``request`` unless its ``X-Admin-Key`` is ``PREFKIT_ADMIN_KEY`` (compared in constant time,
+    failures throttled per client): 403 when administration is disabled, 401 otherwise. Every admin route of
+    the kit and of its plugins (webhooks, insights) calls this one check."""
+    expected = settings_of(request).admin_key
+    if not expected:
+        raise ProblemError(403, "admin-disabled", "administration is disabled (PREFKIT_ADMIN_KEY is not set)")
+    if not check_key(request, "X-Admin-Key", expected):
+        raise ProblemError(401, "admin-key", "a valid X-Admin-Key header is required", title="Admin key required")
+
+
 class AdminController(Controller):
     """Needs ``X-Admin-Key`` = ``PREFKIT_ADMIN_KEY``."""
 
@@ -108,15 +120,7 @@ class AdminController(Controller):
 
     @staticmethod
     def _authorize(request: Request[Any, Any, Any]) -> None:
-        expected = settings_of(request).admin_key
-        if not expected:
-            raise ProblemError(
-                403, "admin-disabled", "administration is disabled (PREFKIT_ADMIN_KEY is not set)"
-            )
-        if not check_key(request, "X-Admin-Key", expected):
-            raise ProblemError(
-                401, "admin-key", "a valid X-Admin-Key header is required", title="Admin key required"
-            )
+        require_admin(request)
 
     @get("/registry", summary="Active registry version, history, last rejected attempt")
     async def status(self, request: Request[Any, Any, Any]) -> AdminStatus:

@@ -27,7 +27,7 @@ from msgspec import Meta
 
 from ..api.context import check_key, service_of, settings_of
 from ..api.problems import FieldError, ProblemError
-from ..api.system import AdminController
+from ..api.system import require_admin
 from ..identity import is_subject_id
 from ..storage.conversions import insert_conversion
 from ..storage.times import as_utc
@@ -119,7 +119,7 @@ def _window(since: str | None, until: str | None) -> tuple[datetime | None, date
 
 
 async def _answer(request: Request[Any, Any, Any], since: str | None, until: str | None) -> InsightsAnswer:
-    AdminController._authorize(request)
+    require_admin(request)
     start, end = _window(since, until)
     service = service_of(request)
     snapshot = service.registry.current

@@ -19,7 +19,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
 from ..api.problems import ProblemError
-from ..api.system import AdminController
+from ..api.system import require_admin
 from ..storage.outbox import failing_deliveries, replay, subscriber_lag
 from ..storage.times import as_utc
 from .config import WebhookConfig
@@ -90,7 +90,7 @@ class WebhooksAdminController(Controller):
 
     @get("/", summary="Webhook subscribers with their queue and lag")
     async def subscribers(self, request: Request[Any, Any, Any]) -> list[SubscriberStatus]:
-        AdminController._authorize(request)
+        require_admin(request)
         config = _config(request)
         service = request.app.state.prefkit
 
@@ -128,7 +128,7 @@ class WebhooksAdminController(Controller):
         subscriber: FromQuery[str | None] = None,
         limit: FromQuery[Annotated[int, Meta(ge=1, le=1000)]] = 100,
     ) -> list[FailingDelivery]:
-        AdminController._authorize(request)
+        require_admin(request)
         if subscriber is not None and _config(request).subscriber(subscriber) is None:
             raise ProblemError(404, "not-found", f"no webhook subscriber {subscriber[:64]!r}")
         service = request.app.state.prefkit
@@ -160,7 +160,7 @@ class WebhooksAdminController(Controller):
     async def replay(
         self, request: Request[Any, Any, Any], name: FromPath[str], data: JSONBody[ReplayRequest]
     ) -> dict[str, int]:
-        AdminController._authorize(request)
+        require_admin(request)
         if _config(request).subscriber(name) is None:
             raise ProblemError(404, "not-found", f"no webhook subscriber {name[:64]!r}")
         if data.from_id is None and data.to_id is None and data.since is None and data.until is None:
