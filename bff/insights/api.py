@@ -3,7 +3,8 @@
 * ``GET /api/v1/admin/insights?since=&until=`` (``X-Admin-Key``): the report and the experiment results, JSON;
 * ``GET /api/v1/admin/insights.csv`` (``X-Admin-Key``): the same numbers as one flat CSV table;
 * ``GET /api/v1/admin/insights/page`` (``X-Admin-Key``): the charts (server-side SVG, each with a title, a
-  text alternative and a data table beside it);
+  text alternative and a data table beside it); the studio's ``/studio/insights`` and ``/studio/insights.csv``
+  show the same with a studio session (:func:`read_answer`, :func:`csv_response`);
 * ``POST /api/v1/conversions`` (``X-API-Key``, the shop's backend): ``{"subject", "value", "occurred_at",
   "order_id", "currency"}``; linked to the shopper only when they allow the registry's conversion purpose.
 
@@ -43,7 +44,9 @@ __all__ = [
     "ConversionsController",
     "InsightsAnswer",
     "InsightsController",
+    "csv_response",
     "csv_rows",
+    "read_answer",
 ]
 
 INDEX_STATE_KEY = "prefkit_insights_index"
@@ -120,6 +123,14 @@ def _window(since: str | None, until: str | None) -> tuple[datetime | None, date
 
 async def _answer(request: Request[Any, Any, Any], since: str | None, until: str | None) -> InsightsAnswer:
     require_admin(request)
+    return await read_answer(request, since, until)
+
+
+async def read_answer(
+    request: Request[Any, Any, Any], since: str | None, until: str | None
+) -> InsightsAnswer:
+    """The report and the experiment results for ``since``/``until`` (RFC 3339 texts from the query). Checks
+    no credential: the caller has (the admin key here, a studio session in the studio)."""
     start, end = _window(since, until)
     service = service_of(request)
     snapshot = service.registry.current
@@ -203,6 +214,18 @@ def _csv_safe(value: Any) -> Any:
     return value
 
 
+def csv_response(answer: InsightsAnswer, headers: dict[str, str] | None = None) -> Response[str]:
+    """The answer as a CSV download (the admin route's and the studio's)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows([[_csv_safe(cell) for cell in row] for row in csv_rows(answer)])
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="prefkit-insights.csv"', **(headers or {})},
+    )
+
+
 class InsightsController(Controller):
     """Needs ``X-Admin-Key`` = ``PREFKIT_ADMIN_KEY``."""
 
@@ -226,15 +249,7 @@ class InsightsController(Controller):
     async def insights_csv(
         self, request: Request[Any, Any, Any], since: TimeQuery = None, until: TimeQuery = None
     ) -> Response[str]:
-        answer = await _answer(request, since, until)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerows([[_csv_safe(cell) for cell in row] for row in csv_rows(answer)])
-        return Response(
-            buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="prefkit-insights.csv"'},
-        )
+        return csv_response(await _answer(request, since, until))
 
     @get(
         "/insights/page",
