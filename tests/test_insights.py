@@ -278,6 +278,41 @@ def test_csv_and_chart_page_carry_the_same_suppressed_numbers_and_no_subject(
     assert "fewer than 10 (suppressed)" in page.text
 
 
+def test_the_studio_insights_page_and_csv_show_the_same_suppressed_numbers_to_a_session(
+    registry_file: Path, sqlite_url: str
+) -> None:
+    from test_studio import ORIGIN, Studio
+
+    with running_app(registry_file, sqlite_url) as (client, service):
+        seed(client)
+        admin_page = client.get("/api/v1/admin/insights/page", headers=ADMIN).text
+        admin_csv = client.get("/api/v1/admin/insights.csv", headers=ADMIN).text
+        client.cookies.clear()
+        client.headers["origin"] = ORIGIN
+        assert Studio(client, service, registry_file).login().status_code == 303
+        page = client.get("/studio/insights")
+        polish = client.get("/studio/insights?lang=pl")
+        exported = client.get("/studio/insights.csv")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "style-src 'self';" in page.headers["content-security-policy"]
+    assert "<style" not in page.text and " style=" not in page.text  # the studio's CSP: no inline style
+    assert 'href="/studio/insights" aria-current="page"' in page.text  # in the studio's navigation
+    # The same renderer as the admin page: every chart of it, with its text alternative and data table.
+    figures = re.findall(r"<figure.*?</figure>", admin_page, re.S)
+    assert len(figures) > 5 and all(figure in page.text for figure in figures)
+    assert '<th scope="row">banner_accept_all: granted</th><td>12</td>' in page.text  # visible
+    assert '<th scope="row">api: granted</th><td>fewer than 10 (suppressed)</td>' in page.text  # suppressed
+    assert "40.5 %" in page.text  # personalization: 15 of 37 granted
+    assert 'href="/studio/insights.csv"' in page.text
+    assert polish.status_code == 200 and '<html lang="pl">' in polish.text
+    assert '<th scope="row">api: zgoda</th><td>mniej niż 10 (ukryte)</td>' in polish.text
+    assert 'role="img"' in polish.text and "Decyzje" in polish.text
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert exported.text == admin_csv
+    for answer in (page.text, polish.text, exported.text):
+        assert not SUBJECT_ID.search(answer)
+
+
 # -- the suppression itself -------------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None)
 @given(

@@ -112,6 +112,7 @@ def test_every_studio_route_is_refused_without_a_session(studio: Studio) -> None
     routes = _studio_routes(studio.client)
     guarded = [r for r in routes if r not in PUBLIC]
     assert len(guarded) >= 12, routes  # the walk really covers the studio (pages, API, actions)
+    assert {("GET", "/studio/insights"), ("GET", "/studio/insights.csv")} <= set(guarded), routes
     for method, path in guarded:
         _refused(studio.client, method, path)
     # ... with a forged or tampered cookie ...

@@ -234,3 +234,30 @@ def test_merchant_markup_is_inert_in_the_studio_the_preview_and_the_shop(server:
     expect(shopper.get_by_role("switch", name=hostile)).to_be_visible()
     assert shopper.evaluate("window.__pwned") is None and merchant.evaluate("window.__pwned") is None
     assert dialogs == []
+
+
+def test_the_insights_page_shows_accessible_charts_and_downloads_the_csv_with_the_session(
+        server: Server, browser: Browser) -> None:
+    _seed_consents(server.url, SEEDED)
+    page = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True).new_page()
+    studio = StudioPage(page, server.url)
+    studio.login(ADMIN_KEY)
+    page.get_by_role("navigation", name="Studio navigation").get_by_role("link", name="Insights").click()
+    expect(page.get_by_role("heading", level=1, name="Insights")).to_be_visible()
+    # Each chart is an image named by its title and text alternative, with its data table beside it.
+    chart = page.get_by_role("img", name=re.compile("Decisions on “newsletter” by how they were given"))
+    expect(chart).to_be_visible()
+    figure = page.locator("figure", has=chart)
+    expect(figure.get_by_role("table")).to_be_visible()
+    expect(figure.get_by_role("row", name=re.compile("api: granted"))).to_contain_text("fewer than 10")
+    assert _axe(page) == []
+    link = page.get_by_role("link", name="Download every number as CSV")
+    with page.expect_download() as download:
+        link.click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert exported.startswith("table,key,dimension,cell,value") and "newsletter" in exported
+    assert "anon:" not in exported
+    page.goto(studio.url("/insights?lang=pl"))
+    expect(page.get_by_role("img", name=re.compile("Decyzje dotyczące „newsletter”"))).to_be_visible()
+    expect(page.get_by_role("link", name="Pobierz wszystkie liczby jako CSV")).to_be_visible()
+    assert _axe(page) == []

@@ -12,7 +12,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 import msgspec
@@ -21,12 +21,15 @@ from litestar import MediaType, Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect
+from markupsafe import Markup
 
 from preference_registry import KINDS, RegistryLoadError, RegistrySnapshot, load_registry
 from preference_registry.loader import detect_format
 
 from ..api.context import service_of, settings_of
 from ..api.problems import FieldError, ProblemError
+from ..insights.api import INDEX_STATE_KEY, TimeQuery, csv_response, read_answer
+from ..insights.charts import CHART_CSS, insights_body
 from ..limits import client_address
 from ..storage.registry_versions import registry_sources
 from ..storage.studio import decisions_by_wording, set_version_source
@@ -42,6 +45,7 @@ __all__ = ["STUDIO_PREFIX", "create_studio_router"]
 STUDIO_PREFIX = "/studio"
 _HERE = Path(__file__).parent
 _STATIC = {name: (_HERE / "static" / name).read_bytes() for name in ("studio.js", "studio.css")}
+_STATIC["studio.css"] += b"\n/* The insights' charts (bff/insights/charts.py) */\n" + CHART_CSS.encode()
 _MEDIA = {".js": "text/javascript", ".css": "text/css"}
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -416,9 +420,34 @@ def create_studio_router(sessions: StudioSessions, keys: dict[str, str] | None) 
         draft.base_version = new_version
         return Redirect(f"{STUDIO_PREFIX}/history?published={new_version}", status_code=303, headers=_NO_STORE)
 
+    # -- insights: the admin report's charts and CSV, with a studio session instead of the admin key -----
+    @get("/insights", include_in_schema=False)
+    async def insights(request: Request[Any, Any, Any], since: TimeQuery = None,
+                       until: TimeQuery = None) -> Response[Any]:
+        session = session_of(request)
+        if session is None:
+            return to_login(request)
+        locale = locale_of(request, session)
+        body = None
+        if INDEX_STATE_KEY in request.app.state:  # the app may run without the InsightsPlugin
+            answer = await read_answer(request, since, until)
+            body = Markup(insights_body(answer.insights, answer.experiments, locale))  # the renderer escapes
+        window = {name: value for name, value in (("since", since), ("until", until)) if value}
+        return page("insights.html", request, session, 200 if body is not None else 404, charts=body,
+                    csv_href=f"{STUDIO_PREFIX}/insights.csv" + (f"?{urlencode(window)}" if window else ""))
+
+    @get("/insights.csv", include_in_schema=False)
+    async def insights_csv(request: Request[Any, Any, Any], since: TimeQuery = None,
+                           until: TimeQuery = None) -> Response[Any]:
+        if session_of(request) is None:
+            return to_login(request)
+        if INDEX_STATE_KEY not in request.app.state:
+            raise NotFoundException("insights are not enabled in this app")
+        return csv_response(await read_answer(request, since, until), headers=_NO_STORE)
+
     return Router(path=STUDIO_PREFIX, route_handlers=[
         login_form, login, static, logout, editor, raw, draft_state, edit_field, edit_raw, action, preview,
-        impact, publish, history, rollback,
+        impact, publish, history, rollback, insights, insights_csv,
     ])
 
 
