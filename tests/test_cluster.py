@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from _bff_app import REGISTRY_TOML, WRITE, wait_for
+from _browser import CHROMIUM_ARGS
 from _live_server import ADMIN_KEY, LiveServer, server_env
 from playwright.sync_api import expect, sync_playwright
-from test_components_browser import CHROMIUM_ARGS, StaticHost, mount, wait_loaded
+from test_components_browser import StaticHost, mount, wait_loaded
 
 from bff.cluster import HEARTBEAT_S
 

@@ -21,20 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from bff.app import create_app
-from bff.reactpy_bridge import server_ws_max_size
 from e2e.waiting import wait_until
 
 try:
-    from _bff_app import WRITE, make_settings
-    from _browser import CHROMIUM_ARGS
+    from _bff_app import WRITE, ThreadedServer, make_settings
+    from _browser import launch_gpc_chromium, launched_chromium
 except ImportError:  # tests/ not on sys.path (e.g. --import-mode=importlib)
-    from tests._bff_app import WRITE, make_settings
-    from tests._browser import CHROMIUM_ARGS
+    from tests._bff_app import WRITE, ThreadedServer, make_settings
+    from tests._browser import launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -123,29 +121,15 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, registry_name: str, origina
     host = StaticHost(tmp_path_factory.mktemp("shop"))
 
     settings = make_settings(registry, f"sqlite:///{database}", allowed_origins=(host.origin,))
-    app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    # The frame limit `prefkit serve` runs with, so the tests exercise what ships.
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=server_ws_max_size())
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, "the BFF to start")
-    yield Env(bff=base, host=host, registry=registry, original_registry=original)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ThreadedServer(create_app(settings)) as server:
+        yield Env(bff=server.url, host=host, registry=registry, original_registry=original)
     host.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    with launched_chromium(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -702,9 +686,7 @@ def test_gpc_prop_switches_flagged_consents_off_and_says_why(env: Env, browser: 
 def test_browser_gpc_reaches_the_widgets(env: Env, browser: Browser, chromium_path: str) -> None:
     state = _granted_earlier_without_gpc(env, browser)
     # Chromium's own GPC: Sec-GPC: 1 on page requests, navigator.globalPrivacyControl === true.
-    gpc_browser = browser.browser_type.launch(
-        executable_path=chromium_path, args=[*CHROMIUM_ARGS, "--enable-features=GlobalPrivacyControlForce"]
-    )
+    gpc_browser = launch_gpc_chromium(browser, chromium_path)
     try:
         context = gpc_browser.new_context(storage_state=state)
         page = open_page(
@@ -767,26 +749,15 @@ class RestartableBff:
         self.port = probe.getsockname()[1]
         probe.close()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
+        self.server: ThreadedServer | None = None
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        config = uvicorn.Config(
-            create_app(self.settings), log_level="warning", lifespan="on", ws_max_size=server_ws_max_size()
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        wait_until(lambda: self.server is not None and self.server.started, "the BFF to start")
+        self.server = ThreadedServer(create_app(self.settings), port=self.port).start()
 
     def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(timeout=15)
-            self.server = self.thread = None
+        if self.server is not None:
+            self.server.stop(timeout=15)
+            self.server = None
 
     def rename_table(self, old: str, new: str) -> None:
         """A real storage fault: the table every read needs is gone (a botched migration), then back."""

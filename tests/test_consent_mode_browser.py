@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,54 +18,22 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bff.app import create_app
-from bff.reactpy_bridge import server_ws_max_size
 from bff.service import PreferenceService
 from bff.storage import Database
-from e2e.browser import GPC_ARGS
 from e2e.waiting import wait_until
 from preference_registry import RegistryService
 
 try:
-    from _bff_app import WRITE, Clock, make_settings
-    from _browser import CHROMIUM_ARGS
+    from _bff_app import CONSENT_MODE_REGISTRY as REGISTRY
+    from _bff_app import WRITE, Clock, ThreadedServer, make_settings
+    from _browser import launch_gpc_chromium, launched_chromium
 except ImportError:  # tests/ not on sys.path
-    from tests._bff_app import WRITE, Clock, make_settings
-    from tests._browser import CHROMIUM_ARGS
-
-REGISTRY = """
-[shop]
-name = "Consent Mode shop"
-default_locale = "en"
-locales = ["en"]
-
-[[preferences]]
-key = "necessary"
-kind = "consent"
-purpose = "necessary"
-mechanism = "notice_only"
-title = "Necessary"
-consent_mode = { grants = ["security_storage", "functionality_storage"] }
-
-[[preferences]]
-key = "analytics"
-kind = "consent"
-purpose = "analytics"
-title = "Analytics"
-expires_after_days = 30
-consent_mode = { grants = ["analytics_storage"], wait_for_update = 500 }
-
-[[preferences]]
-key = "ads"
-kind = "consent"
-purpose = "marketing"
-gpc = true
-title = "Ads"
-consent_mode = { grants = ["ad_storage", "ad_user_data", "ad_personalization"] }
-"""
+    from tests._bff_app import CONSENT_MODE_REGISTRY as REGISTRY
+    from tests._bff_app import WRITE, Clock, ThreadedServer, make_settings
+    from tests._browser import launch_gpc_chromium, launched_chromium
 
 NONCE = "r4nd0mN0nce"
 CSP = f"script-src 'nonce-{NONCE}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
@@ -228,27 +195,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     clock = Clock()
     settings = make_settings(registry, database_url, allowed_origins=(host.origin,))
     service = PreferenceService(RegistryService.from_file(registry), Database(database_url), clock=clock)
-    app = create_app(settings, service=service)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
-                                           ws_max_size=server_ws_max_size()))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, "the BFF to start")
-    yield Env(bff=f"http://127.0.0.1:{sock.getsockname()[1]}", host=host, clock=clock, registry=registry)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with ThreadedServer(create_app(settings, service=service)) as server:
+        yield Env(bff=server.url, host=host, clock=clock, registry=registry)
     host.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    with launched_chromium(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -406,7 +361,7 @@ def test_a_gpc_browser_gets_denied_for_gpc_consents_without_ever_granted(env: En
     earlier.request.post(f"{env.bff}/api/v1/consents/accept-all", headers=WRITE)
     state = earlier.storage_state()
     earlier.close()
-    gpc_browser = browser.browser_type.launch(executable_path=chromium_path, args=[*CHROMIUM_ARGS, *GPC_ARGS])
+    gpc_browser = launch_gpc_chromium(browser, chromium_path)
     try:
         context = new_context(gpc_browser, storage_state=state)
         page = open_shop(context, env.page("gpc.html", TOGGLES), widgets=2)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect  # noqa: E402
 
-from _browser import CHROMIUM_ARGS  # noqa: E402
+from _browser import launched_chromium  # noqa: E402
 from e2e.server import PrefkitServer, SelfStartedServerConfig, default_registry_path, start_prefkit_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
@@ -37,12 +37,8 @@ def prefkit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefkit
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
     expect.set_options(timeout=10_000)  # live updates cross two websockets and the database
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with launched_chromium(chromium_path) as instance:
+        yield instance
 
 
 @pytest.fixture
@@ -82,6 +78,22 @@ def api(page: Page, base_url: str, method: str, path: str, body: Any = None) -> 
     response = page.request.fetch(f"{base_url}{path}", method=method, data=body, headers=WRITE)
     assert response.ok, response.text()
     return response.json()
+
+
+def start_shopper(page: Page, base_url: str, choices: dict[str, Any]) -> None:
+    """A new shopper on the demo who rejected every consent, then made ``choices`` through the API."""
+    page.goto(f"{base_url}/demo/?locale=en")
+    api(page, base_url, "POST", "/api/v1/consents/reject-all")
+    api(page, base_url, "PATCH", "/api/v1/preferences", choices)
+
+
+def open_ordered_listing(page: Page, base_url: str) -> list[str]:
+    """Recommendations on at level 2, the live listing open and ordered by those choices: its product ids."""
+    start_shopper(page, base_url, {"recommendations": True, "personalization_level": 2})
+    open_listing(page, base_url)
+    expect(page.locator("[data-part=live-listing] [data-part=listing-status]")).to_contain_text(
+        "Ordered by your choices")
+    return live_ids(page)
 
 
 def wait_for_order_change(page: Page, before: list[str]) -> list[str]:
@@ -154,13 +166,7 @@ def test_recommendations_and_eco_filter_show_only_eco_products_each_explained(
 def test_moving_the_price_sustainability_slider_by_keyboard_changes_the_order(
         page: Page, prefkit_server: Any) -> None:
     base = prefkit_server.base_url
-    page.goto(f"{base}/demo/?locale=en")
-    api(page, base, "POST", "/api/v1/consents/reject-all")
-    api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "personalization_level": 2})
-    open_listing(page, base)
-    expect(page.locator("[data-part=live-listing] [data-part=listing-status]")).to_contain_text(
-        "Ordered by your choices")
-    balanced = live_ids(page)
+    balanced = open_ordered_listing(page, base)
 
     slider = page.get_by_role("slider", name=re.compile("Price or sustainability"))
     slider.focus()
@@ -220,9 +226,7 @@ def test_a_polish_browser_gets_polish_without_asking(browser: Browser, prefkit_s
 
 def test_product_page_and_your_data_page(page: Page, prefkit_server: Any) -> None:
     base = prefkit_server.base_url
-    page.goto(f"{base}/demo/?locale=en")
-    api(page, base, "POST", "/api/v1/consents/reject-all")
-    api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "eco_only": ["eco"]})
+    start_shopper(page, base, {"recommendations": True, "eco_only": ["eco"]})
     open_listing(page, base)
     first = page.locator(LIVE_PRODUCTS).first
     name = (first.locator("h2").text_content() or "").strip()
@@ -249,9 +253,7 @@ def test_demo_pages_pass_axe(page: Page, prefkit_server: Any, path: str) -> None
     from axe_playwright_python.sync_playwright import Axe
 
     base = prefkit_server.base_url
-    page.goto(f"{base}/demo/?locale=en")
-    api(page, base, "POST", "/api/v1/consents/reject-all")
-    api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "eco_only": ["eco"]})
+    start_shopper(page, base, {"recommendations": True, "eco_only": ["eco"]})
     product = api(page, base, "GET", "/api/v1/catalog?per_page=1")["items"][0]["id"]
     page.goto(base + path.format(product=product))
     # Every widget session has rendered: no mount point is empty and none is still loading.
@@ -266,13 +268,7 @@ def test_reordering_priorities_by_keyboard_reorders_the_listing_live(page: Page,
     """Issue 18: the side panel's priorities control, operated by keyboard only, changes the live listing's
     order at once, and "why am I seeing this" says which place the shopper gave the criterion."""
     base = prefkit_server.base_url
-    page.goto(f"{base}/demo/?locale=en")
-    api(page, base, "POST", "/api/v1/consents/reject-all")
-    api(page, base, "PATCH", "/api/v1/preferences", {"recommendations": True, "personalization_level": 2})
-    open_listing(page, base)
-    expect(page.locator("[data-part=live-listing] [data-part=listing-status]")).to_contain_text(
-        "Ordered by your choices")
-    before = live_ids(page)
+    before = open_ordered_listing(page, base)
     panel = page.locator("[data-part=choices]")
 
     add_rating = panel.get_by_role("button", name="Add Shopper rating")

@@ -19,40 +19,11 @@ from litestar.exceptions import WebSocketDisconnect
 from bff.jinja_helpers import fetch_consents, install_prefkit
 
 try:
+    from _bff_app import CONSENT_MODE_REGISTRY as REGISTRY
     from _bff_app import API_KEY, WRITE, Clock, running_app, wait_for, write_registry
 except ImportError:  # tests/ not on sys.path
+    from tests._bff_app import CONSENT_MODE_REGISTRY as REGISTRY
     from tests._bff_app import API_KEY, WRITE, Clock, running_app, wait_for, write_registry
-
-REGISTRY = """
-[shop]
-name = "Consent Mode shop"
-default_locale = "en"
-locales = ["en"]
-
-[[preferences]]
-key = "necessary"
-kind = "consent"
-purpose = "necessary"
-mechanism = "notice_only"
-title = "Necessary"
-consent_mode = { grants = ["security_storage", "functionality_storage"] }
-
-[[preferences]]
-key = "analytics"
-kind = "consent"
-purpose = "analytics"
-title = "Analytics"
-expires_after_days = 30
-consent_mode = { grants = ["analytics_storage"], wait_for_update = 500 }
-
-[[preferences]]
-key = "ads"
-kind = "consent"
-purpose = "marketing"
-gpc = true
-title = "Ads"
-consent_mode = { grants = ["ad_storage", "ad_user_data", "ad_personalization"] }
-"""
 
 NO_MAPPING = re.sub(r"consent_mode = .*\n", "", REGISTRY)
 ORIGIN = "http://shop.test"

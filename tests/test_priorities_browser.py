@@ -12,31 +12,13 @@ from playwright.sync_api import BrowserContext, Page, expect
 from e2e.waiting import wait_until
 
 try:
-    from test_components_browser import (  # noqa: F401 - browser/context are fixtures used here
-        THEMES,
-        Env,
-        _axe_violations,
-        _serve,
-        api_preferences,
-        browser,
-        context,
-        mount,
-        open_page,
-        tab_to,
-    )
+    import test_components_browser as shared
 except ImportError:  # tests/ not on sys.path (e.g. --import-mode=importlib)
-    from tests.test_components_browser import (  # noqa: F401
-        THEMES,
-        Env,
-        _axe_violations,
-        _serve,
-        api_preferences,
-        browser,
-        context,
-        mount,
-        open_page,
-        tab_to,
-    )
+    from tests import test_components_browser as shared
+
+# The components' browser tests' server, page helpers and fixtures (pytest finds a fixture by its name here).
+browser = shared.browser
+context = shared.context
 
 pytestmark = pytest.mark.browser
 
@@ -85,8 +67,8 @@ optional = true
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    yield from _serve(tmp_path_factory, "priorities.toml", REGISTRY)
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[shared.Env]:
+    yield from shared._serve(tmp_path_factory, "priorities.toml", REGISTRY)
 
 
 def _order(page: Page) -> list[str]:
@@ -111,15 +93,15 @@ def _expect(page: Page, order: list[str], said: str, focus: tuple[str, str]) -> 
 
 
 def test_every_move_by_keyboard_is_announced_and_keeps_focus_on_the_item(
-    env: Env, context: BrowserContext
+    env: shared.Env, context: BrowserContext
 ) -> None:
-    page = open_page(context, env.write_page("priorities-en.html",
-                                             mount("priorities", key="what_matters", locale="en")))
+    url = env.write_page("priorities-en.html", shared.mount("priorities", key="what_matters", locale="en"))
+    page = shared.open_page(context, url)
     listing = page.get_by_role("list", name="What matters to me")
     expect(listing.get_by_role("listitem")).to_have_count(4)
     price_up = page.get_by_role("button", name="Move Price up")
     expect(price_up).to_have_attribute("aria-disabled", "true")  # first already: focusable, inactive
-    tab_to(page, price_up)
+    shared.tab_to(page, price_up)
 
     page.keyboard.press("Alt+ArrowDown")
     _expect(page, ["eco", "price", "rating", "delivery"], "Price moved to position 2 of 4",
@@ -144,7 +126,7 @@ def test_every_move_by_keyboard_is_announced_and_keeps_focus_on_the_item(
             ("price", "move-up"))
 
     # Leave an optional criterion out, then add it back: focus follows it to the other list and back.
-    tab_to(page, page.get_by_role("button", name="Leave out Sustainability"), backwards=True)
+    shared.tab_to(page, page.get_by_role("button", name="Leave out Sustainability"), backwards=True)
     page.keyboard.press("Enter")
     left_out = page.get_by_role("list", name="Not in your order")
     expect(left_out.get_by_role("listitem")).to_have_count(1)
@@ -154,20 +136,20 @@ def test_every_move_by_keyboard_is_announced_and_keeps_focus_on_the_item(
     _expect(page, ["rating", "delivery", "price", "eco"], "Sustainability added at position 4 of 4",
             ("eco", "move-up"))
 
-    stored = api_preferences(context, env)["what_matters"]
+    stored = shared.api_preferences(context, env)["what_matters"]
     assert (stored["value"], stored["source"]) == (["rating", "delivery", "price", "eco"], "explicit")
 
 
 @pytest.mark.parametrize("locale", ["pl", "en"])
-@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("theme", shared.THEMES)
 def test_axe_reports_no_violations_standalone_and_in_the_center(
-    env: Env, context: BrowserContext, theme: str, locale: str
+    env: shared.Env, context: BrowserContext, theme: str, locale: str
 ) -> None:
-    page = open_page(context, env.write_page(
+    page = shared.open_page(context, env.write_page(
         f"priorities-axe-{theme}-{locale}.html",
-        mount("priorities", key="what_matters", locale=locale, theme=theme),
-        mount("preference-center", locale=locale, theme=theme), lang=locale), widgets=2)
-    assert _axe_violations(page) == []
+        shared.mount("priorities", key="what_matters", locale=locale, theme=theme),
+        shared.mount("preference-center", locale=locale, theme=theme), lang=locale), widgets=2)
+    assert shared._axe_violations(page) == []
     standalone = page.locator("[data-prefkit-widget=priorities]")
     leave_out = "Pomiń: Ekologia" if locale == "pl" else "Leave out Sustainability"
     standalone.get_by_role("button", name=leave_out).focus()
@@ -176,7 +158,7 @@ def test_axe_reports_no_violations_standalone_and_in_the_center(
     expect(standalone.locator("[data-part=announcement][aria-live=polite]")).to_have_text(said)
     # The center follows the standalone control live, and both stay clean with a left-out criterion.
     expect(page.locator("[data-part=center] [data-part=left-out-list] [data-criterion]")).to_have_count(1)
-    assert _axe_violations(page) == []
+    assert shared._axe_violations(page) == []
 
 
 DISCOVERY = """
@@ -193,7 +175,7 @@ title = { pl = "Odkrywaj coś nowego", en = "Discover something new" }
 
 
 def test_the_transparency_page_follows_a_registry_edit_without_a_restart(
-    env: Env, context: BrowserContext
+    env: shared.Env, context: BrowserContext
 ) -> None:
     page = context.new_page()
     url = f"{env.bff}/demo/transparency?locale=en"
@@ -203,7 +185,7 @@ def test_the_transparency_page_follows_a_registry_edit_without_a_restart(
     expect(statement).to_contain_text("“What matters to me”: you put “Price”, “Sustainability”, “Rating”, "
                                       "“Delivery” in order; the first counts most.")
     expect(statement).not_to_contain_text("Discover something new")
-    assert _axe_violations(page) == []
+    assert shared._axe_violations(page) == []
     try:
         staged = env.registry.with_suffix(".tmp")
         staged.write_text(env.original_registry + DISCOVERY, encoding="utf-8")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -17,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from litestar import Litestar, MediaType, get
 from litestar.exceptions import NotFoundException
 from reactpy import component, html, use_location, use_state
@@ -30,12 +28,13 @@ from bff.reactpy_bridge import (
     create_reactpy_router,
     server_ws_max_size,
 )
-from e2e.waiting import wait_until
 
 try:
-    from _browser import CHROMIUM_ARGS
+    from _bff_app import ThreadedServer
+    from _browser import launched_chromium
 except ImportError:  # tests/ not on sys.path (e.g. --import-mode=importlib)
-    from tests._browser import CHROMIUM_ARGS
+    from tests._bff_app import ThreadedServer
+    from tests._browser import launched_chromium
 
 PREFIX = "/_prefkit"
 MAX_MESSAGE_BYTES = 64 * 1024  # the default; a click event is ~8 KB, a keydown ~5.5 KB
@@ -132,14 +131,6 @@ async def same_origin_page() -> str:
 # --- servers ---------------------------------------------------------------------------------------------
 
 
-def _bound_socket() -> socket.socket:
-    # Binding port 0 ourselves and handing the socket over avoids the pick-a-free-port race.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 class _HostPageServer:
     """A plain static file server: the "shop", on its own origin."""
 
@@ -184,16 +175,9 @@ def bff(host_pages: tuple[_HostPageServer, _HostPageServer]) -> Iterator[str]:
     app = Litestar(
         route_handlers=[create_reactpy_router(config), same_origin_page], middleware=[_identity_middleware]
     )
-    sock = _bound_socket()
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     # The frame limit `prefkit serve` runs with for this message limit, so the tests exercise what ships.
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", ws_max_size=server_ws_max_size(MAX_MESSAGE_BYTES)
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, "uvicorn to start")
+    server = ThreadedServer(app, ws_max_size=server_ws_max_size(MAX_MESSAGE_BYTES)).start()
+    base = server.url
 
     shop_page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>shop</title>
@@ -206,8 +190,7 @@ def bff(host_pages: tuple[_HostPageServer, _HostPageServer]) -> Iterator[str]:
 </body></html>"""
     (shop.directory / "shop.html").write_text(shop_page)  # type: ignore[attr-defined]
     yield base
-    server.should_exit = True
-    thread.join(timeout=10)
+    server.stop()
 
 
 def _ws_url(base: str, widget: str, query: str = "") -> str:
@@ -356,13 +339,8 @@ def test_config_is_validated() -> None:
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
-    # chromium_path (tests/conftest.py) skips locally but fails in CI when Chromium is missing.
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    with launched_chromium(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture()

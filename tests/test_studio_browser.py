@@ -7,28 +7,23 @@ disk with the merchant's comments, a shopper's preference center open in another
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bff.app import create_app
-from bff.reactpy_bridge import server_ws_max_size
 from e2e.pages.studio import StudioPage
-from e2e.waiting import wait_until
 
 try:
-    from _bff_app import ADMIN_KEY, REGISTRY_TOML, WRITE, make_settings
-    from _browser import CHROMIUM_ARGS
+    from _bff_app import ADMIN_KEY, REGISTRY_TOML, WRITE, ThreadedServer, make_settings
+    from _browser import launched_chromium
 except ImportError:  # tests/ not on sys.path
-    from tests._bff_app import ADMIN_KEY, REGISTRY_TOML, WRITE, make_settings
-    from tests._browser import CHROMIUM_ARGS
+    from tests._bff_app import ADMIN_KEY, REGISTRY_TOML, WRITE, ThreadedServer, make_settings
+    from tests._browser import launched_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -50,27 +45,14 @@ def server(tmp_path: Path) -> Iterator[Server]:
     registry = tmp_path / "registry.toml"
     registry.write_text(f"{COMMENT}\n{REGISTRY_TOML}", encoding="utf-8")
     settings = make_settings(registry, f"sqlite:///{tmp_path / 'prefkit.db'}")
-    app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_max_size=server_ws_max_size())
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    wait_until(lambda: uv.started, "the BFF to start")
-    yield Server(base, registry)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with ThreadedServer(create_app(settings)) as uv:
+        yield Server(uv.url, registry)
 
 
 @pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+    with launched_chromium(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 def _new_page(browser: Browser) -> Page:
