@@ -3,28 +3,26 @@ every validation error class with its message, consent helpers, history, profile
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from _bff_app import API_KEY, SWITCHABLE_CONSENTS, WRITE, Clock, running_app, write_registry
+from _bff_app import (  # noqa: F401 - app, clock: fixtures
+    API_KEY,
+    REGISTRY_KEYS,
+    SWITCHABLE_CONSENTS,
+    WRITE,
+    Clock,
+    app,
+    clock,
+    running_app,
+    write_registry,
+)
 from litestar.testing import TestClient
 
 from bff.service import PreferenceService
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[tuple[TestClient, PreferenceService]]:
-    with running_app(write_registry(tmp_path), database_url, clock=clock) as running:
-        yield running
 
 
 @pytest.fixture
@@ -56,16 +54,7 @@ def test_first_visit_gets_defaults_and_a_cookie(client: TestClient) -> None:
     body = response.json()
     assert body["subject_kind"] == "anonymous" and body["gpc"] is False
     values = body["preferences"]
-    assert list(values) == [
-        "newsletter",
-        "recommendations",
-        "service_quality",
-        "essential",
-        "level",
-        "balance",
-        "colors",
-        "size",
-    ]
+    assert list(values) == REGISTRY_KEYS
     assert values["newsletter"] == {
         "key": "newsletter",
         "kind": "consent",

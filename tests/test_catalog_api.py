@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from _bff_app import WRITE, running_app
+from _bff_app import catalog, choose, running_app
 from bff.catalog import sample_catalog
 from bff.catalog.data import fold_text
 
@@ -20,17 +20,6 @@ DEMO_REGISTRY = Path(__file__).resolve().parents[1] / "examples" / "demo-shop.to
 def client(sqlite_url: str) -> Iterator[TestClient]:
     with running_app(DEMO_REGISTRY, sqlite_url) as (test_client, _service):
         yield test_client
-
-
-def catalog(client: TestClient, **params: Any) -> dict[str, Any]:
-    response = client.get("/api/v1/catalog", params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def choose(client: TestClient, **values: Any) -> None:
-    response = client.patch("/api/v1/preferences", json=values, headers=WRITE)
-    assert response.status_code == 200, response.text
 
 
 def test_first_visit_gets_the_neutral_popularity_order(client: TestClient) -> None:

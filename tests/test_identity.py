@@ -4,11 +4,10 @@ choices on first sight, and the subject of a websocket connection."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _bff_app import SECRET, SHOP_SECRET, WRITE, Clock, running_app, write_registry
+from _bff_app import SECRET, SHOP_SECRET, WRITE, Clock, app, clock  # noqa: F401 - app, clock: fixtures
 from litestar import Litestar, WebSocket, websocket
 from litestar.middleware import DefineMiddleware
 from litestar.testing import TestClient
@@ -22,17 +21,6 @@ from bff.identity import (
     verify_customer_token,
 )
 from bff.service import PreferenceService
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[tuple[TestClient, PreferenceService]]:
-    with running_app(write_registry(tmp_path), database_url, clock=clock) as running:
-        yield running
 
 
 def test_customer_token_round_trip_and_refusals() -> None:

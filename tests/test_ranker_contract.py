@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from _bff_app import WRITE, make_settings
+from _bff_app import catalog, choose, make_settings
 from bff.app import create_app, default_plugins
 from bff.catalog import (
     Catalog,
@@ -60,17 +60,6 @@ def shop(tmp_path: Path, sqlite_url: str) -> Iterator[TestClient]:
     settings = make_settings(DEMO_REGISTRY, sqlite_url)
     with TestClient(EXAMPLE["create_shop_app"](settings, ITEMS)) as client:
         yield client
-
-
-def catalog(client: TestClient, **params: Any) -> dict[str, Any]:
-    response = client.get("/api/v1/catalog", params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def choose(client: TestClient, **values: Any) -> None:
-    response = client.patch("/api/v1/preferences", json=values, headers=WRITE)
-    assert response.status_code == 200, response.text
 
 
 def test_the_documented_engine_decides_the_order_and_its_reasons_read_in_both_locales(shop: TestClient) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from _bff_app import API_KEY, REGISTRY_TOML, SHOP_SECRET, WRITE, running_app, write_registry
+from _bff_app import API_KEY, REGISTRY_KEYS, REGISTRY_TOML, SHOP_SECRET, WRITE, running_app, write_registry
 
 from bff.identity import SUBJECT_COOKIE, issue_customer_token
 from bff.rights import anonymous_counters, counter_name
@@ -100,16 +100,7 @@ def test_export_contains_stored_effective_history_with_wording_per_version_and_r
         {"subject": subject, "kind": "anonymous", "relation": "self", "linked_at": None}
     ]
     preferences = {p["key"]: p for p in document["preferences"]}
-    assert set(preferences) == {
-        "newsletter",
-        "recommendations",
-        "service_quality",
-        "essential",
-        "level",
-        "balance",
-        "colors",
-        "size",
-    }
+    assert set(preferences) == set(REGISTRY_KEYS)
     assert preferences["newsletter"]["effective_value"] is False
     assert preferences["newsletter"]["source"] == "explicit"
     assert preferences["newsletter"]["stored"]["value"] is False

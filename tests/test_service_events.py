@@ -16,13 +16,15 @@ from typing import Any
 import msgspec
 import pytest
 import sqlalchemy as sa
-from _bff_app import (
+from _bff_app import (  # noqa: F401 - app, clock: fixtures
     REGISTRY_TOML,
     SECRET,
     SHOP_SECRET,
     SWITCHABLE_CONSENTS,
     WRITE,
     Clock,
+    app,
+    clock,
     running_app,
     write_registry,
 )
@@ -54,17 +56,6 @@ class Recorder:
     def take(self) -> list[Event]:
         taken, self.events[:] = list(self.events), []
         return taken
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def app(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[tuple[TestClient, PreferenceService]]:
-    with running_app(write_registry(tmp_path), database_url, clock=clock) as running:
-        yield running
 
 
 @pytest.fixture
