@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: percentiles, a free loopback port, waiting for a started server.
+"""What the benchmark scripts share: percentiles, a free loopback port, the server they start (its command,
+waiting for it, stopping it).
 
 Imported as ``bench._support`` (the scripts put the repository, not ``bench/``, on ``sys.path``: a script's
 own folder first on the path would let ``bench/http.py`` shadow the standard library's ``http``).
@@ -6,11 +7,24 @@ own folder first on the path would let ``bench/http.py`` shadow the standard lib
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Sequence
 
-__all__ = ["free_port", "percentile", "wait_ready"]
+__all__ = [
+    "BENCH_SECRET",
+    "free_port",
+    "percentile",
+    "stop_server",
+    "uvicorn_factory_command",
+    "wait_ready",
+]
+
+BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
+"""``PREFKIT_SECRET`` of the benches' servers (the cookies the load sends are signed with it)."""
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -43,3 +57,41 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 60) -> Non
             pass
         time.sleep(0.1)  # polling interval; readiness decides
     raise SystemExit("server not ready in time")
+
+
+def uvicorn_factory_command(
+    factory: str, port: int, *, workers: int = 1, options: Sequence[str] = ()
+) -> list[str]:
+    """The command serving the app factory ``factory`` (``module:function``) on 127.0.0.1:``port`` the way
+    ``prefkit serve`` runs the BFF: no access log, and its websocket frame limit (the documented 64 KiB
+    message plus headroom; uvicorn applies it to what clients send). ``options``: more uvicorn options."""
+    from bff.reactpy_bridge import server_ws_max_size
+
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *options,
+        "--ws-max-size",
+        str(server_ws_max_size()),
+    ]
+
+
+def stop_server(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGINT (uvicorn's graceful shutdown), then SIGKILL if it has not exited within ``timeout`` seconds."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -39,7 +39,6 @@ import asyncio
 import json
 import random
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -52,10 +51,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench._support import free_port, percentile, wait_ready  # noqa: E402
-from bff.reactpy_bridge import apply_layout_update, server_ws_max_size, walk_model  # noqa: E402
+from bench._support import (  # noqa: E402
+    BENCH_SECRET,
+    free_port,
+    percentile,
+    stop_server,
+    uvicorn_factory_command,
+    wait_ready,
+)
+from bff.reactpy_bridge import apply_layout_update, walk_model  # noqa: E402
 
-BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 BASELINE_WIDGET = "bench-counter"
 CENTER_WIDGET = "preference-center"
 TOGGLE_KEY = "marketing_email"
@@ -248,29 +253,11 @@ def run_one(widget: str, n: int, toggles: int, seed: int, ws_compression: bool =
         "PYTHONPATH": str(REPO),
     }
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
+        uvicorn_factory_command(
             "bench.components:bench_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--ws-per-message-deflate",
-            "true" if ws_compression else "false",
-            # prefkit serve's frame limit (the documented 64 KiB message plus headroom). The 1 MiB this
-            # bench passed before prefkit serve set any was never needed: uvicorn applies the limit to what
-            # clients send, and this bench sends events of ~100 bytes.
-            "--ws-max-size",
-            str(server_ws_max_size()),
-        ],
+            port,
+            options=("--ws-per-message-deflate", "true" if ws_compression else "false"),
+        ),
         cwd=REPO,
         env=env,
     )
@@ -278,11 +265,7 @@ def run_one(widget: str, n: int, toggles: int, seed: int, ws_compression: bool =
         wait_ready(port, server)
         return asyncio.run(measure(port, server.pid, widget, n, toggles, random.Random(seed)))
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

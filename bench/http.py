@@ -39,7 +39,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -51,12 +50,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench._support import free_port, wait_ready  # noqa: E402
+from bench._support import (  # noqa: E402
+    BENCH_SECRET,
+    free_port,
+    stop_server,
+    uvicorn_factory_command,
+    wait_ready,
+)
 from bench._wrk import WrkResult, ensure_wrk, run_wrk  # noqa: E402
 from bff.identity import SUBJECT_COOKIE  # noqa: E402
-from bff.reactpy_bridge import server_ws_max_size  # noqa: E402
 
-BENCH_SECRET = "bench-cookie-secret-0123456789abcdefghijkl"
 ORIGIN_PORT_PLACEHOLDER = "{port}"
 
 
@@ -300,24 +303,7 @@ def main() -> None:
         "PYTHONPATH": str(REPO),
     }
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.http:bench_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--ws-max-size",  # as prefkit serve runs (HTTP only here, but the same server)
-            str(server_ws_max_size()),
-        ],
+        uvicorn_factory_command("bench.http:bench_app", port, workers=args.workers),  # HTTP only here
         cwd=REPO,
         env=env,
     )
@@ -361,11 +347,7 @@ def main() -> None:
                 )
                 print(f"seeded/empty read latency relative to hello-world, {label}: {relative:.2f}x")
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server, timeout=20)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -27,7 +27,6 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -36,7 +35,7 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._support import free_port, percentile, wait_ready  # noqa: E402
+from bench._support import free_port, percentile, stop_server, wait_ready  # noqa: E402
 from bff.reactpy_bridge import apply_layout_update, server_ws_max_size  # noqa: E402
 
 ADMIN_KEY = "bench-studio-admin-key-0123456789abcdef"
@@ -139,11 +138,7 @@ def main() -> None:
         result = asyncio.run(measure(f"http://127.0.0.1:{port}", port, args.keystrokes, args.types // 2,
                                      not args.no_preview, args.preview))
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"registry: {args.types} types; {args.keystrokes} keystrokes ({server_ws_max_size()} B frame limit)")
     print(f"editor page: {result['editor_kb']:.0f} KB in {result['editor_ms']:.0f} ms")
