@@ -312,9 +312,10 @@ def print_table(cells: list[Cell], args: argparse.Namespace) -> None:
           f"thread(s), {args.duration:g} s per cell in {args.rounds} interleaved rounds, "
           f"{os.cpu_count()} CPUs) ==")
     print("CPU columns: cores used during the measured runs (server = all its processes; per worker; "
-          "pg = PostgreSQL backends; rest = the machine minus these, i.e. other work)")
+          "pg = PostgreSQL backends; rest = the machine minus these, i.e. other work; idle = cores unused); "
+          "req/core = req/s per server core")
     print(f"{'database':<11}{'scenario':<25}{'workers':>7}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}"
-          f"{'server':>8}{'per worker':>12}{'pg':>6}{'wrk':>6}{'rest':>6}")
+          f"{'server':>8}{'per worker':>12}{'pg':>6}{'wrk':>6}{'rest':>6}{'idle':>6}{'req/core':>9}")
     for cell in cells:
         r, cpu = cell.result, cell.cpu
         own = cpu.server + cpu.database + cpu.wrk
@@ -322,7 +323,9 @@ def print_table(cells: list[Cell], args: argparse.Namespace) -> None:
         pg = f"{cpu.cores(cpu.database):.2f}" if cell.server.postgres_pid else "-"
         print(f"{cell.server.database:<11}{cell.scenario:<25}{cell.server.workers:>7}{r.rps:>9.0f}"
               f"{r.pct(0.5):>8.2f}{r.pct(0.99):>8.2f}{r.errors:>7}{cpu.cores(cpu.server):>8.2f} {split:>11}"
-              f"{pg:>6}{cpu.cores(cpu.wrk):>6.2f}{max(0.0, cpu.cores(cpu.machine - own)):>6.2f}")
+              f"{pg:>6}{cpu.cores(cpu.wrk):>6.2f}{max(0.0, cpu.cores(cpu.machine - own)):>6.2f}"
+              f"{max(0.0, (os.cpu_count() or 1) - cpu.cores(cpu.machine)):>6.2f}"
+              f"{r.rps / cpu.cores(cpu.server) if cpu.server else float('nan'):>9.0f}")
     print("\n2 workers / 1 worker (req/s):")
     by_key = {(c.server.database, c.scenario, c.server.workers): c for c in cells}
     for (database, scenario, workers), cell in by_key.items():
