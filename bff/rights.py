@@ -70,23 +70,8 @@ from .storage.registry_versions import registry_sources
 from .storage.subjects import Erased, anonymous_counters, counter_name, erase_subjects, stored_rows
 from .wording import snapshot_for_version, texts_in_locale
 
-__all__ = [
-    "EXPORT_FORMAT",
-    "RECEIPT_FORMAT",
-    "ChainReport",
-    "ConsentReceipt",
-    "Controller",
-    "ErasureReceipt",
-    "ExportedEvent",
-    "ExportedPreference",
-    "LinkedIdentity",
-    "StoredChoice",
-    "SubjectExport",
-    "SubjectRights",
-    "Wording",
-    "anonymous_counters",
-    "counter_name",
-]
+# The documents this returns are bff.rights_documents' own public names; import them from there.
+__all__ = ["SubjectRights", "anonymous_counters", "counter_name"]
 
 _KEPT = (
     "nothing that names or links to you: only anonymous totals (how many erasures happened and, per "

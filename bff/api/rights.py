@@ -16,7 +16,8 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get
 from litestar.params import FromQuery
 
-from ..rights import ErasureReceipt, SubjectExport, SubjectRights
+from ..rights import SubjectRights
+from ..rights_documents import ErasureReceipt, SubjectExport
 from .context import gpc_of, identity_helper_of, identity_of, request_locale, service_of
 
 __all__ = ["ME_PATH", "RightsController", "cleared_cookie"]
