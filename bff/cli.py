@@ -35,6 +35,15 @@ def _settings(**overrides: object):  # noqa: ANN202 - Settings, imported lazily 
         raise click.ClickException(str(exc)) from None
 
 
+_DATABASE_URL = click.option(
+    "--database-url",
+    envvar="PREFKIT_DATABASE_URL",
+    default="sqlite:///./prefkit.db",
+    show_default=True,
+    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
+)
+"""The database option of the maintenance commands (``serve`` has its own: settings decide its default)."""
+
 _WS_COMPRESSION = click.option(
     "--ws-compression/--no-ws-compression",
     default=False,
@@ -284,13 +293,7 @@ def demo(host: str, port: int, database_url: str, registry: str | None, ws_compr
 
 
 @main.command()
-@click.option(
-    "--database-url",
-    envvar="PREFKIT_DATABASE_URL",
-    default="sqlite:///./prefkit.db",
-    show_default=True,
-    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
-)
+@_DATABASE_URL
 def migrate(database_url: str) -> None:
     """Apply pending database migrations."""
     from .storage import Database
@@ -304,13 +307,7 @@ def migrate(database_url: str) -> None:
 
 
 @main.command("verify-ledger")
-@click.option(
-    "--database-url",
-    envvar="PREFKIT_DATABASE_URL",
-    default="sqlite:///./prefkit.db",
-    show_default=True,
-    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
-)
+@_DATABASE_URL
 @click.option("--subject", default=None, help="Only this subject (default: every subject).")
 def verify_ledger(database_url: str, subject: str | None) -> None:
     """Verify the consent ledger's hash chains; exit 1 and name the first broken link of each bad chain."""
@@ -349,13 +346,7 @@ def _webhook_config(path: str):  # noqa: ANN202 - WebhookConfig, imported lazily
 
 
 @main.command()
-@click.option(
-    "--database-url",
-    envvar="PREFKIT_DATABASE_URL",
-    default="sqlite:///./prefkit.db",
-    show_default=True,
-    help="SQLAlchemy URL (env PREFKIT_DATABASE_URL).",
-)
+@_DATABASE_URL
 @click.option(
     "--webhooks",
     "webhooks_file",
