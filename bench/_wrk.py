@@ -28,6 +28,24 @@ local method, path = %(method)s, %(path)s
 local cookies, bodies = %(cookies)s, %(bodies)s
 local base = %(headers)s
 local counter = 0
+local threads, next_index = %(threads)d, 0
+
+-- Each thread takes every threads-th cookie: with per-thread counters over shared cookies, two threads would
+-- send one subject the same value in turn and a PUT would repeat it instead of changing it.
+setup = function(thread)
+  thread:set("thread_index", next_index)
+  next_index = next_index + 1
+end
+
+init = function(args)
+  if threads > 1 and #cookies >= threads then
+    local own = {}
+    for i, cookie in ipairs(cookies) do
+      if (i - 1) %% threads == thread_index then own[#own + 1] = cookie end
+    end
+    cookies = own
+  end
+end
 
 request = function()
   counter = counter + 1
@@ -125,6 +143,7 @@ def run_wrk(
         "bodies": _lua([body.decode("ascii") for body in bodies or []]),
         "headers": _lua(dict(headers or {})),
         "mark": _MARK,
+        "threads": threads,
     }
     with tempfile.TemporaryDirectory(prefix="prefkit-wrk-") as tmp:
         script_path = Path(tmp) / "load.lua"
