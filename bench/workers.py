@@ -326,7 +326,8 @@ def print_table(cells: list[Cell], args: argparse.Namespace) -> None:
               f"{pg:>6}{cpu.cores(cpu.wrk):>6.2f}{max(0.0, cpu.cores(cpu.machine - own)):>6.2f}"
               f"{max(0.0, (os.cpu_count() or 1) - cpu.cores(cpu.machine)):>6.2f}"
               f"{r.rps / cpu.cores(cpu.server) if cpu.server else float('nan'):>9.0f}")
-    busy = max(max(0.0, c.cpu.cores(c.cpu.machine - c.cpu.server - c.cpu.database - c.cpu.wrk)) for c in cells)
+    busy = max(max(0.0, c.cpu.cores(c.cpu.machine - c.cpu.server - c.cpu.database - c.cpu.wrk))
+               for c in cells)
     if busy > 0.25:
         # Other work took cores the 2 workers would have used: the ratio then understates them, and req/core
         # (each deployment's throughput per core it got) is the fairer comparison.
