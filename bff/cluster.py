@@ -43,7 +43,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -142,6 +142,11 @@ class _Cluster:
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._refused: set[str] = set()  # stored versions this process could not load: not retried
+        # The version this process serves and when it activated it. A stored activation older than that is
+        # not adopted: a file edit is activated here before it is stored, and the heartbeat must not see the
+        # previous stored version as "newer" in that window and roll the edit back.
+        self._local: tuple[str, datetime] = (registry.current.version, datetime.now(UTC))
+        self._unsubscribe_registry: Callable[[], None] = lambda: None
 
     # -- status -------------------------------------------------------------------------------------
     def status(self) -> DeploymentStatus:
@@ -275,11 +280,20 @@ class _Cluster:
         """(Worker thread.) Activate the newest activated stored version if this process serves another;
         ``version``: only if that is the newest (an older announcement lost the race to a newer one)."""
         newest = self._newest_stored()
-        if newest is None or newest[0] == self.registry.current.version:
+        current = self.registry.current.version
+        if newest is None or newest[0] == current:
             return False
         if version is not None and newest[0] != version:
             return False
+        local_version, local_since = self._local
+        if local_version != current or newest[1] <= local_since:
+            # An activation here is still being noted, or the stored one is older than ours: ours wins (it is
+            # stored and announced right after activating).
+            return False
         return self._activate_stored(newest[0], newest[2], newest[3])
+
+    def _note_activation(self, snapshot: RegistrySnapshot) -> None:
+        self._local = (snapshot.version, datetime.now(UTC))
 
     def start_with_newest(self) -> None:
         """(At create_app.) Start with the newest activation instead of the file when it is newer than the
@@ -297,6 +311,7 @@ class _Cluster:
                         newest[0], path)
             with contextlib.suppress(Exception):  # unloadable stored document: the file it is
                 self._activate_stored(newest[0], newest[2], newest[3])
+            self._note_activation(self.registry.current)
 
     # -- running ------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -304,6 +319,9 @@ class _Cluster:
         self._loop = asyncio.get_running_loop()
         self._outgoing = asyncio.Queue()
         self._unsubscribe = self.service.events.subscribe(self._on_local, loop=self._loop)
+        if self._local[0] != self.registry.current.version:
+            self._note_activation(self.registry.current)
+        self._unsubscribe_registry = self.registry.subscribe(self._note_activation)
         if self.sqlite:
             self._tasks.append(asyncio.create_task(self._sqlite_sender()))
             self._poller = threading.Thread(target=self._sqlite_poll, name="prefkit-cluster-poll", daemon=True)
@@ -316,6 +334,7 @@ class _Cluster:
     async def close(self) -> None:
         """Say goodbye and stop (lifespan end)."""
         self._unsubscribe()
+        self._unsubscribe_registry()
         self._announce(_encode(_Notice(t="bye", o=self.origin)).decode())
         queue = self._outgoing
         if queue is not None:

@@ -201,3 +201,39 @@ def test_the_write_limit_is_per_process_as_documented(database_url: str, registr
             ]
         assert statuses == [200, 200, 200, 429], (server.url, statuses)
     servers.close()
+
+
+def test_a_file_edit_is_never_rolled_back_by_a_heartbeat_that_runs_before_it_is_stored(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A file edit is activated in this process first and stored right after; a heartbeat (``adopt``) that
+    runs in that window sees the previous version as the newest stored one. It must keep the edit: a race the
+    suite once lost on PostgreSQL (the edit was undone by the process's own heartbeat)."""
+    from litestar.testing import TestClient
+
+    from _bff_app import make_settings, write_registry
+    from bff.app import create_app
+    from bff.service import PreferenceService
+    from bff.storage import Database
+    from preference_registry import RegistryService
+
+    path = write_registry(tmp_path)
+    registry = RegistryService.from_file(path)
+    adopted: list[bool] = []
+    holder: dict[str, object] = {}
+    # Subscribed before the app's own listener (which stores the version): called in that very window.
+    registry.subscribe(lambda snapshot: adopted.append(holder["cluster"].adopt()) if "cluster" in holder else None)
+    database = Database(sqlite_url)
+    app = create_app(make_settings(path, sqlite_url), service=PreferenceService(registry, database), watch=False)
+    try:
+        with TestClient(app):
+            holder["cluster"] = app.state["prefkit_cluster"]
+            path.write_text(REGISTRY_TOML.replace("Newsletter EN", "Weekly newsletter"), encoding="utf-8")
+            edited = registry.reload()
+            assert edited is not None
+            assert adopted == [False]
+            assert registry.current.version == edited.version
+            assert holder["cluster"].adopt() is False  # stored now: nothing newer to adopt
+            assert registry.current.version == edited.version
+    finally:
+        database.dispose()
