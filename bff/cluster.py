@@ -175,12 +175,21 @@ class _Cluster:
                 queue.get_nowait()  # the oldest goes: a live widget needs the newest most
         queue.put_nowait(payload)
 
+    def _has_peers(self) -> bool:
+        now = time.monotonic()
+        return any(now - peer.seen <= PEER_TIMEOUT_S for peer in list(self.peers.values()))
+
     def _hello(self) -> str:
         return _encode(_Notice(t="hello", o=self.origin, v=self.registry.current.version)).decode()
 
     def _on_local(self, event: Any) -> None:
         # type() is: a ForwardedChange came from another process and is not announced again.
         if type(event) is ChangeEvent:
+            if not self._has_peers():
+                # Alone on the database (the common single-process shop): nobody to tell, and a notice per
+                # change would cost every durable write another write. A process that starts says hello at
+                # once, so changes are announced from the moment its hello is seen (<= one poll / NOTIFY).
+                return
             self._announce(_change_payloads(self.origin, event, None if self.sqlite else _NOTIFY_LIMIT))
         elif type(event) is RegistryActivated:
             self._announce(_encode(_Notice(t="registry", o=self.origin, v=event.version)).decode())

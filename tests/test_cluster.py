@@ -237,3 +237,18 @@ def test_a_file_edit_is_never_rolled_back_by_a_heartbeat_that_runs_before_it_is_
             assert registry.current.version == edited.version
     finally:
         database.dispose()
+
+
+def test_a_process_alone_on_its_database_writes_no_change_notices(tmp_path: Path, sqlite_url: str) -> None:
+    """A single-process shop pays nothing for cross-process updates: its durable writes add no notice rows
+    (only its own hello/registry beats, which carry no subject)."""
+    import sqlalchemy as sa
+
+    from _bff_app import running_app, write_registry
+
+    with running_app(write_registry(tmp_path), sqlite_url) as (client, service):
+        for value in (True, False, True):
+            assert client.put("/api/v1/preferences/newsletter", json={"value": value}, headers=WRITE).is_success
+        with service.database.read() as connection:
+            payloads = connection.execute(sa.text("SELECT payload FROM cluster_notice")).scalars().all()
+    assert not [p for p in payloads if '"change"' in p or '"ref"' in p], payloads
