@@ -380,6 +380,9 @@ def test_an_expired_consent_sends_denied_on_the_next_page(env: Env, context: Bro
     page = open_shop(context, env.page("expiry.html", TOGGLES), widgets=2)
     switch(page, "Analytics").click()
     expect_signals(page, analytics_storage="granted")
+    # The grant loads the gated Google tag; wait for its fetch so that it cannot be counted for the next page.
+    wait_until(lambda: any(path.startswith("/gtag/") for path in env.host.requests),
+               "the granted page to fetch the Google tag")
     page.close()
     env.clock.now += timedelta(days=31)
     try:
