@@ -75,7 +75,14 @@ def bench_app():  # noqa: ANN201 - Litestar
     def hello() -> str:
         return "hello, world"
 
-    app = create_app(Settings.from_env(), migrate=False, watch=False)
+    settings = Settings.from_env()
+    plugins = None
+    if os.environ.get("PREFKIT_BENCH_PLUGINS") == "core":  # --plugins core: the four plugins of issue 12 only
+        from bff.app import default_plugins
+
+        plugins = [p for p in default_plugins(settings)
+                   if type(p).__name__ in {"DemoPlugin", "CatalogPlugin", "RightsPlugin", "WidgetsPlugin"}]
+    app = create_app(settings, plugins=plugins, migrate=False, watch=False)
     app.register(hello)
     return app
 
