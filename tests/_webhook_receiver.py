@@ -2,7 +2,7 @@
 with the ``standardwebhooks`` library, as a subscriber would, and records what it accepted.
 
 ``mode`` says how it answers: ``ok`` (204), ``fail`` (500), ``hang`` (never answers until released or the
-client gives up). ``stop()`` / ``start()`` take it down and back up on the same port (a receiver outage).
+client gives up), ``redirect`` (a verified request gets ``307`` to ``redirect_to``). ``stop()`` / ``start()`` take it down and back up on the same port (a receiver outage).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class Receiver:
         self.secret = secret
         self.port = port
         self.mode = "ok"
+        self.redirect_to = ""
+        """Where ``redirect`` mode sends the client (``Location``)."""
         self.delay = 0.0
         """Seconds to take before answering (a slow receiver: deliveries stay in flight)."""
         self.received: list[dict[str, Any]] = []
@@ -72,6 +74,12 @@ class Receiver:
                     with receiver._lock:
                         receiver.rejected.append(str(exc))
                     self.send_response(400)
+                    self.end_headers()
+                    return
+                if mode == "redirect":
+                    self.send_response(307)
+                    self.send_header("location", receiver.redirect_to)
+                    self.send_header("content-length", "0")
                     self.end_headers()
                     return
                 if mode == "fail":

@@ -255,6 +255,35 @@ def test_500_and_hangs_are_retried_with_backoff_for_24_hours_then_dead(sqlite_ur
             assert (status["name"], status["dead"], status["pending"]) == ("crm", 1, 0)
 
 
+def test_a_redirect_is_a_failed_attempt_and_the_other_host_gets_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    """A subscriber's URL answering 307 to another host: the signed event is not followed there (it would
+    hand the event and its signature to whoever the redirect names); the attempt fails and is retried."""
+    clock = Clock(datetime.now(UTC))
+    with Receiver(make_secret()) as receiver, Receiver(make_secret()) as elsewhere:
+        receiver.mode = "redirect"
+        receiver.redirect_to = elsewhere.url
+        config = webhook_config(receiver.url, receiver.secret, dispatch="in_bff = false",
+                                subscriber='events = ["preference.*"]')
+        with webhook_app(tmp_path, sqlite_url, config, clock=clock) as (client, _service):
+            assert client.put("/api/v1/preferences/size", json={"value": "m"}, headers=WRITE).status_code == 200
+
+            async def deliver() -> None:
+                database = Database(sqlite_url)
+                dispatcher = Dispatcher(database, config, clock=clock)
+                try:
+                    assert await dispatcher.run_once() == 1
+                finally:
+                    await dispatcher.close()
+                    database.dispose()
+
+            asyncio.run(deliver())
+            assert receiver.attempts == 1 and receiver.rejected == []
+            assert elsewhere.attempts == 0 and elsewhere.received == []
+            [row] = _rows(sqlite_url)
+            assert (row.status, row.last_status) == ("pending", 307)
+            assert row.last_error == "redirect not followed (answer the event at its URL)"
+
+
 def test_replay_resends_exactly_the_asked_range(sqlite_url: str, tmp_path: Path) -> None:
     with Receiver(make_secret()) as receiver:
         config = webhook_config(receiver.url, receiver.secret)

