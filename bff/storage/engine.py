@@ -100,6 +100,15 @@ class Database:
                                            hide_parameters=True,
                                            connect_args=timeout)
             self.write_engine = self.engine
+        # Point reads (one SELECT: atomic without a transaction) on PostgreSQL: autocommit connections with no
+        # pre-ping and no reset on return. Through the main pool a read was four round trips (ping, BEGIN,
+        # SELECT, ROLLBACK), and PostgreSQL's backends spent as much CPU on them as the BFF did (bench/
+        # workers.py). A dead connection is noticed by the SELECT itself and the read retried once
+        # (:meth:`fetch_all`).
+        self._point_engine: Engine | None = None if self.sqlite else sa.create_engine(
+            self.url, pool_size=4, max_overflow=12, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+            hide_parameters=True, connect_args=timeout,
+        )
         # SQLite has one writer at a time anyway. Queueing this process's writers on a lock, rather than
         # letting them all poll SQLite's busy handler (which sleeps up to 100 ms between tries), keeps
         # write latency flat under concurrency. Other processes are still serialized by BEGIN IMMEDIATE.
@@ -137,17 +146,28 @@ class Database:
         statement = self._fetch_sql.get(sql)
         if statement is None:
             statement = self._fetch_sql[sql] = sql if self.sqlite else sql.replace("?", "%s")
-        dbapi_error = self.engine.dialect.loaded_dbapi.Error
-        try:
-            connection = self.engine.raw_connection()
-        except dbapi_error as exc:  # cannot connect: raise like SQLAlchemy's own paths (-> 503)
-            raise sa.exc.DBAPIError.instance(
-                statement, params, exc, dbapi_error, hide_parameters=True
-            ) from exc
-        try:
-            return driver_execute(connection, dbapi_error, statement, params, fetch=True)
-        finally:
-            connection.close()  # back to the pool, which rolls back whatever the driver began
+        engine = self._point_engine or self.engine
+        dbapi_error = engine.dialect.loaded_dbapi.Error
+        # PostgreSQL: a connection that died while pooled (a server restart, an idle timeout) fails its first
+        # statement; after such a disconnect the pool's other connections are suspect too, so the pool is
+        # replaced and the read (idempotent) tried once more on a fresh connection.
+        for last_try in (engine is self.engine, True):
+            try:
+                connection = engine.raw_connection()
+            except dbapi_error as exc:  # cannot connect: raise like SQLAlchemy's own paths (-> 503)
+                raise sa.exc.DBAPIError.instance(
+                    statement, params, exc, dbapi_error, hide_parameters=True
+                ) from exc
+            try:
+                return driver_execute(connection, dbapi_error, statement, params, fetch=True)
+            except sa.exc.DBAPIError as exc:
+                if last_try or not engine.dialect.is_disconnect(exc.orig, connection.dbapi_connection, None):
+                    raise
+                connection.invalidate()
+                engine.dispose(close=False)
+            finally:
+                connection.close()  # back to the pool (SQLite's pool rolls back whatever the driver began)
+        raise AssertionError("unreachable")  # the last try returns or raises
 
     async def fetch_point(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """:meth:`fetch_all` for a short indexed read, from async code (see the module doc)."""
@@ -252,3 +272,5 @@ class Database:
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
+        if self._point_engine is not None:
+            self._point_engine.dispose()
