@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
-from .hot import driver_execute, hot_sql
+from .hot import driver_execute, hot_sql, hot_sql_for
 from .times import as_utc
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "failing_deliveries",
     "finish_deliveries",
     "forget_subjects",
+    "has_due",
     "prune",
     "replay",
     "stage",
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 PENDING = "pending"
+_IS_PENDING = sa.literal_column("'pending'")
+"""``status = 'pending'`` spelled so SQLite's planner can use the partial indexes (a bound value would not)."""
 DELIVERED = "delivered"
 DEAD = "dead"
 
@@ -78,9 +81,14 @@ class WebhookDelivery(SQLModel, table=True):
     """The delivery of one outbox row to one subscriber."""
 
     __tablename__ = "webhook_delivery"
+    # Pending deliveries only (migration 0007): the indexes stay as small as the backlog, so staging touches
+    # a page of each, not one per subject. Queries through them spell ``status = 'pending'`` as a literal,
+    # which is what lets SQLite's planner use a partial index (a bound parameter would not).
     __table_args__ = (
-        sa.Index("ix_webhook_delivery_queue", "subscriber", "ordering_key", "status", "outbox_id"),
-        sa.Index("ix_webhook_delivery_heads", "status", "is_head", "outbox_id"),
+        sa.Index("ix_webhook_delivery_queue", "subscriber", "ordering_key", "outbox_id",
+                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
+        sa.Index("ix_webhook_delivery_heads", "is_head", "outbox_id",
+                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
     )
 
     subscriber: str = Field(primary_key=True, max_length=64)
@@ -174,7 +182,7 @@ class SubscriberLag(msgspec.Struct, frozen=True, kw_only=True):
     last_delivered_at: datetime | None
 
 
-_INSERT_OUTBOX = "INSERT INTO webhook_outbox (uid, type, subject, payload, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id"
+_INSERT_OUTBOX = "INSERT INTO webhook_outbox (uid, type, subject, payload, created_at) VALUES (?, ?, ?, ?, ?)"
 _INSERT_DELIVERY = (
     "INSERT INTO webhook_delivery (subscriber, outbox_id, ordering_key, status, is_head, attempts, "
     "next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', NOT EXISTS (SELECT 1 FROM webhook_delivery "
@@ -184,7 +192,7 @@ _QUEUE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 """PostgreSQL: the lock of an ordering key — the subject's write lock (``Database.write``), so staging a
 subject's delivery and promoting its next head (:func:`finish_deliveries`) never interleave."""
 _STAGE_SQL = {True: (_INSERT_OUTBOX, _INSERT_DELIVERY),
-              False: (_INSERT_OUTBOX.replace("?", "%s"), _INSERT_DELIVERY.replace("?", "%s"))}
+              False: (_INSERT_OUTBOX.replace("?", "%s") + " RETURNING id", _INSERT_DELIVERY.replace("?", "%s"))}
 
 
 _LEASE = "UPDATE webhook_delivery SET lease_owner = ?, lease_until = ? WHERE subscriber = ? AND outbox_id = ?"
@@ -214,26 +222,35 @@ def _driver_run(connection: Connection, statement: str, params: list[tuple[Any, 
 def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
     """Insert the outbox and delivery rows of ``records`` in the caller's transaction.
 
-    Plain SQL on the driver's cursor, like the ledger's own statements (:mod:`bff.storage.hot`): it runs in
+    Plain SQL on one driver cursor, like the ledger's own statements (:mod:`bff.storage.hot`): it runs in
     every recording transaction, and SQLAlchemy Core's per-statement Python cost would halve SQLite's write
-    throughput (measured with bench/webhooks.py)."""
+    throughput (measured with bench/webhooks.py). SQLite hands the new row's id back as ``lastrowid``
+    (no ``RETURNING`` result to fetch)."""
     hot = hot_sql(connection)
     insert_outbox, insert_delivery = _STAGE_SQL[hot.sqlite]
     driver = connection.connection.driver_connection
     error = connection.dialect.loaded_dbapi.Error
-    for record in records:
-        if not record.subscribers:
-            continue
-        created = hot.time(record.created_at)
-        ordering = record.subject or "registry"
-        if not hot.sqlite and record.subject is None:  # a subject's lock is held by its writer already
-            driver_execute(driver, error, _QUEUE_LOCK, (ordering,))
-        [(outbox_id,)] = driver_execute(
-            driver, error, insert_outbox,
-            (record.uid, record.type, record.subject, record.payload.decode(), created), fetch=True,
-        )
-        for name in record.subscribers:
-            driver_execute(driver, error, insert_delivery, (name, outbox_id, ordering, name, ordering, created, created))
+    try:
+        cursor = driver.cursor()
+        try:
+            for record in records:
+                if not record.subscribers:
+                    continue
+                created = hot.time(record.created_at)
+                ordering = record.subject or "registry"
+                if not hot.sqlite and record.subject is None:  # a subject's lock is held by its writer already
+                    cursor.execute(_QUEUE_LOCK, (ordering,))
+                cursor.execute(insert_outbox, (record.uid, record.type, record.subject, record.payload.decode(), created))
+                outbox_id = cursor.lastrowid if hot.sqlite else cursor.fetchone()[0]
+                deliveries = [(name, outbox_id, ordering, name, ordering, created, created) for name in record.subscribers]
+                if len(deliveries) == 1:
+                    cursor.execute(insert_delivery, deliveries[0])
+                else:
+                    cursor.executemany(insert_delivery, deliveries)
+        finally:
+            cursor.close()
+    except error as exc:
+        raise sa.exc.DBAPIError.instance(insert_outbox, (), exc, error, hide_parameters=True) from exc
 
 
 def forget_subjects(connection: Connection, subjects: Iterable[str]) -> int:
@@ -245,6 +262,20 @@ def forget_subjects(connection: Connection, subjects: Iterable[str]) -> int:
     ids = sa.select(_outbox.c.id).where(_outbox.c.subject.in_(subjects))
     connection.execute(sa.delete(_delivery).where(_delivery.c.outbox_id.in_(ids)))
     return connection.execute(sa.delete(_outbox).where(_outbox.c.subject.in_(subjects))).rowcount
+
+
+_HAS_DUE = (
+    "SELECT 1 FROM webhook_delivery WHERE status = 'pending' AND is_head = ? AND next_attempt_at <= ? "
+    "AND (lease_until IS NULL OR lease_until < ?) LIMIT 1"
+)
+
+
+async def has_due(database: Any, now: datetime) -> bool:
+    """Whether any delivery is due (a read: the idle dispatcher's poll, which must not take SQLite's write
+    lock from the shoppers' writers ten times a second). ``database``: a :class:`bff.storage.Database`."""
+    hot = hot_sql_for(database.sqlite)
+    moment = hot.time(now)
+    return bool(await database.fetch_point(_HAS_DUE, (hot.flag(True), moment, moment)))
 
 
 def claim_due(
@@ -265,7 +296,7 @@ def claim_due(
     query = (
         sa.select(d.c.subscriber, d.c.outbox_id)
         .where(
-            d.c.status == PENDING,
+            d.c.status == _IS_PENDING,
             d.c.is_head.is_(True),
             d.c.subscriber.in_(list(subscribers)),
             d.c.next_attempt_at <= now,
@@ -377,14 +408,14 @@ def replay(
     q = _delivery.alias("q")
     heads = (
         sa.select(sa.func.min(q.c.outbox_id))
-        .where(q.c.subscriber == subscriber, q.c.status == PENDING)
+        .where(q.c.subscriber == subscriber, q.c.status == _IS_PENDING)
         .group_by(q.c.ordering_key)
         .scalar_subquery()
     )
     connection.execute(sa.update(_delivery).where(_delivery.c.subscriber == subscriber).values(is_head=False))
     connection.execute(
         sa.update(_delivery)
-        .where(_delivery.c.subscriber == subscriber, _delivery.c.status == PENDING,
+        .where(_delivery.c.subscriber == subscriber, _delivery.c.status == _IS_PENDING,
                _delivery.c.outbox_id.in_(heads))
         .values(is_head=True)
     )

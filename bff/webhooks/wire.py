@@ -25,7 +25,7 @@ computed by the ``standardwebhooks`` package.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from math import floor
 from typing import Any
@@ -53,21 +53,23 @@ def event_type(event: Event) -> str:
 
 
 def _change_data(event: ChangeEvent) -> dict[str, Any]:
-    changes = [msgspec.structs.asdict(change) for change in event.changes]
     return {
         "subject": event.subject,
         "method": event.method,
         "registry_version": event.registry_version,
         "at": canonical_time(event.at),
-        "changes": changes,
-        "withdrawn": _withdrawn(changes),
-        "linked_subjects": list(event.linked_subjects),
+        # KeyChange Structs encode as objects of their fields, in order: no dict per change (this runs in the
+        # shopper's write transaction).
+        "changes": event.changes,
+        "withdrawn": _withdrawn((c.key, c.old_value, c.new_value) for c in event.changes),
+        "linked_subjects": event.linked_subjects,
     }
 
 
-def _withdrawn(changes: Sequence[dict[str, Any]]) -> list[str]:
-    # Only consents hold booleans: granted -> refused is a withdrawal whatever the method.
-    return [c["key"] for c in changes if c["old_value"] is True and c["new_value"] is False]
+def _withdrawn(changes: Iterable[tuple[str, Any, Any]]) -> list[str]:
+    """The keys of ``(key, old, new)`` changes that are withdrawals. Only consents hold booleans: granted ->
+    refused is a withdrawal whatever the method."""
+    return [key for key, old, new in changes if old is True and new is False]
 
 
 def _data(event: Event) -> dict[str, Any]:
@@ -132,7 +134,7 @@ def render_body(subscriber: Subscriber, kind: str, sequence: int, created_at: da
         data = msgspec.json.decode(payload)
         wanted = set(subscriber.keys)
         data["changes"] = [c for c in data["changes"] if c["key"] in wanted]
-        data["withdrawn"] = _withdrawn(data["changes"])
+        data["withdrawn"] = _withdrawn((c["key"], c["old_value"], c["new_value"]) for c in data["changes"])
         payload = _encode(data).decode()
     head = _encode({"type": kind, "timestamp": canonical_time(created_at), "sequence": sequence})
     return head[:-1] + b',"data":' + payload.encode() + b"}"
