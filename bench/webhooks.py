@@ -10,7 +10,10 @@ What it does, in one run:
 1. Starts a receiver process on 127.0.0.1 (an asyncio HTTP server answering 204, recording for each event the
    time from its ``data.at`` — taken when the write began, just before its transaction — to its arrival) and
    two ``prefkit serve`` processes on fresh databases: one without webhooks, one with one subscriber (the
-   receiver; the BFF's own dispatcher delivering, woken by each commit).
+   receiver), delivered as a shop gets it by default: by the dispatcher process ``serve`` runs beside its
+   worker. ``--in-worker`` delivers from the worker's event loop instead (``process = false``, woken by each
+   commit), ``--dispatch-process`` from a separately started ``prefkit dispatch``, ``--outbox-only`` not at
+   all (the cost of staging the outbox rows alone).
 2. Throughput: ``PUT /api/v1/preferences/marketing_email`` (alternating true/false: every request a real,
    durable write) driven by wrk (bench/_wrk.py) with ``--concurrency`` connections over as many subjects,
    in interleaved rounds on the two servers. The figure is req/s with one subscriber vs none (target: the
@@ -101,6 +104,16 @@ def _lags(out: Path, skip: int = 0) -> list[float]:
     return [float(line.split()[0]) for line in lines if line.split()[1].startswith("preference.")]
 
 
+def _drain(out: Path, quiet: float = 0.5) -> float:
+    """Wait until the receiver has had nothing new for ``quiet`` seconds; returns how long that took."""
+    started = time.monotonic()
+    while True:
+        before = _lines(out)
+        time.sleep(quiet)  # sampling interval of a progress check, not synchronization of a result
+        if _lines(out) == before:
+            return time.monotonic() - started - quiet
+
+
 def _lines(out: Path) -> int:
     return len(out.read_text(encoding="utf-8").splitlines()) if out.exists() else 0
 
@@ -180,7 +193,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="steady writes/s for the lag (default 100)")
     parser.add_argument("--lag-seconds", type=float, default=10.0, help="seconds of steady writes (default 10)")
     parser.add_argument("--dispatch-process", action="store_true",
-                        help="deliver from a `prefkit dispatch` process (in_bff = false) instead of the BFF")
+                        help="deliver from a separately started `prefkit dispatch` (in_bff = false)")
+    parser.add_argument("--in-worker", action="store_true",
+                        help="deliver from the worker's event loop (process = false) instead of serve's "
+                        "dispatcher process")
     parser.add_argument("--outbox-only", action="store_true",
                         help="the subscribed server stages outbox rows but does not deliver (in_bff = false): "
                         "the cost of the outbox writes alone")
@@ -199,7 +215,8 @@ def main() -> None:
     webhooks.write_text(
         f'[[subscribers]]\nname = "bench"\nurl = "http://127.0.0.1:{receiver_port}/hooks"\n'
         'secret_env = "PREFKIT_BENCH_WEBHOOK_SECRET"\nevents = ["preference.*"]\n'
-        + ("[dispatch]\nin_bff = false\n" if args.outbox_only or args.dispatch_process else ""),
+        + ("[dispatch]\nin_bff = false\n" if args.outbox_only or args.dispatch_process else "")
+        + ("[dispatch]\nprocess = false\n" if args.in_worker else ""),
         encoding="utf-8",
     )
     processes: list[subprocess.Popen] = []
@@ -223,7 +240,9 @@ def main() -> None:
                 [sys.executable, "-m", "bff.cli", "dispatch", "--database-url", hooked_url, "--webhooks",
                  str(webhooks)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         backend = plain_url.split(":", 1)[0]
-        where = "a prefkit dispatch process" if args.dispatch_process else "the BFF's own dispatcher"
+        where = ("a separately started prefkit dispatch" if args.dispatch_process
+                 else "the worker's event loop (process = false)" if args.in_worker
+                 else "serve's dispatcher process (the default)")
         print(f"delivery: {'none (outbox rows only)' if args.outbox_only else where}")
         print(f"servers: prefkit serve x2 (1 uvicorn worker each), database {backend}, "
               f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
@@ -231,14 +250,23 @@ def main() -> None:
         cookies = {name: _cookies(args.concurrency, tag) for name, tag in (("none", "a"), ("one subscriber", "b"))}
         bodies = [b'{"value": true}', b'{"value": false}']
         rounds: dict[str, list[WrkResult]] = {name: [] for name in servers}
+        delivered_under_load = 0
+        drains: list[float] = []
         for _ in range(args.rounds):
             for name, port in ports.items():
                 load = dict(method="PUT", headers={"X-Prefkit-CSRF": "1"}, cookies=cookies[name], bodies=bodies,
                             connections=args.concurrency)
                 if args.warmup > 0:
                     run_wrk(f"http://127.0.0.1:{port}{PUT_PATH}", seconds=args.warmup, **load)
+                if not args.outbox_only:
+                    # Every round starts with nothing left to deliver: a backlog drained during the next
+                    # round would take its CPU from that round's server (whichever it is).
+                    drains.append(_drain(events))
+                before = _lines(events)
                 rounds[name].append(run_wrk(f"http://127.0.0.1:{port}{PUT_PATH}",
                                             seconds=args.duration / args.rounds, **load))
+                if name == "one subscriber":
+                    delivered_under_load += _lines(events) - before
         print(f"\n== durable writes (wrk: {args.concurrency} connections/subjects, {args.duration:g} s per server "
               f"in {args.rounds} interleaved rounds) ==")
         print(f"{'webhook subscribers':<22}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
@@ -256,16 +284,15 @@ def main() -> None:
               + (" [outbox rows only, no delivery]" if args.outbox_only else ""))
         if args.outbox_only:
             return
+        loaded_seconds = sum(r.seconds for r in rounds["one subscriber"])
+        print(f"delivered while the subscribed server was saturated: {delivered_under_load / loaded_seconds:,.0f} "
+              f"events/s for {rps['one subscriber']:,.0f} writes/s; the rest after each round "
+              f"(longest drain before a round: {max(drains, default=0):.1f} s)")
 
-        # Let the backlog of the saturated rounds drain before measuring the lag under a steady load.
-        drained_from = time.monotonic()
-        while True:
-            before = _lines(events)
-            time.sleep(1.0)  # sampling interval of a progress check, not synchronization of a result
-            if _lines(events) == before:
-                break
-        print(f"backlog of the throughput rounds delivered: {_lines(events):,} events "
-              f"(drained {time.monotonic() - drained_from:.1f} s after the load)")
+        # Nothing left from the saturated rounds before measuring the lag under a steady load.
+        drained = _drain(events)
+        print(f"backlog of the throughput rounds delivered: {_lines(events):,} events (drained {drained:.1f} s "
+              "after the load)")
 
         skip = _lines(events)
         sent = _steady_writes(ports["one subscriber"], _cookies(args.concurrency, "c"), args.rate, args.lag_seconds)

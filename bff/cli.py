@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import os
 import secrets
@@ -132,6 +134,9 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False, w
     except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback
         raise click.ClickException(f"cannot migrate {settings.database_url}: {exc}") from None  # type: ignore[attr-defined]
     click.echo(f"database {database.url.render_as_string()} at schema revision {revision}")
+    dispatcher_process = _dispatcher_process(settings)
+    if dispatcher_process is not None:
+        settings = dataclasses.replace(settings, webhook_dispatcher_in_app=False)  # type: ignore[type-var]
     # One process: the app is built here, so a broken registry stops the command with its errors. Several:
     # uvicorn's supervisor starts each worker from an import string (bff.cli:worker_app), after this check.
     app = _create_app(settings, database)
@@ -143,6 +148,8 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False, w
                 os.environ[name] = str(value)
         os.environ["PREFKIT_DEMO"] = "1" if settings.demo else "0"  # type: ignore[attr-defined]
         os.environ["PREFKIT_WORKERS"] = str(workers)
+        if dispatcher_process is not None:
+            os.environ["PREFKIT_WEBHOOK_DISPATCHER_IN_APP"] = "0"
         metrics_dir = _metrics_directory()
     click.echo(
         f"prefkit listening on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/preferences, "
@@ -165,19 +172,46 @@ def _run(settings: object, host: str, port: int, ws_compression: bool = False, w
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     logging.getLogger("uvicorn.error").addFilter(_WebSocketLogFilter())  # after Config set logging up
-    if workers > 1:
-        from uvicorn.supervisors import Multiprocess
+    if dispatcher_process is not None:
+        dispatcher_process.start()
+        click.echo("webhook dispatcher: a process of its own (dispatch.process = true)")
+    try:
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
 
-        try:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
-        finally:
-            if metrics_dir is not None:
-                shutil.rmtree(metrics_dir, ignore_errors=True)
-        return
-    server = uvicorn.Server(config)
-    server.run()
+            try:
+                Multiprocess(config, sockets=[config.bind_socket()]).run()
+            finally:
+                if metrics_dir is not None:
+                    shutil.rmtree(metrics_dir, ignore_errors=True)
+            return
+        server = uvicorn.Server(config)
+        server.run()
+    finally:
+        # Last: the workers have finished their in-flight writes, whose events it may still be sending.
+        if dispatcher_process is not None:
+            dispatcher_process.stop()
     if not server.started:  # e.g. the port is taken; uvicorn.run exits with 3 then too
         sys.exit(3)
+
+
+def _dispatcher_process(settings: object):  # noqa: ANN202 - imported lazily
+    """The ``prefkit dispatch`` child ``serve`` runs (not started yet), or ``None``: no subscribers, or the
+    file says the BFF does not deliver (``in_bff = false``) or delivers from its workers (``process =
+    false``). A broken file stops the command."""
+    webhooks_file = getattr(settings, "webhooks_file", None)
+    if not webhooks_file or not getattr(settings, "webhook_dispatcher_in_app", True):
+        return None
+    from .webhooks import WebhookConfigError, load_webhooks
+    from .webhooks.process import DispatcherProcess
+
+    try:
+        config = load_webhooks(webhooks_file)
+    except WebhookConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not (config.subscribers and config.policy.in_bff and config.policy.process):
+        return None
+    return DispatcherProcess(str(settings.database_url), webhooks_file)  # type: ignore[attr-defined]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -355,7 +389,9 @@ def _webhook_config(path: str):  # noqa: ANN202 - WebhookConfig, imported lazily
     type=click.Path(dir_okay=False),
     help="Webhook subscribers file (env PREFKIT_WEBHOOKS; docs/bff.md, Webhooks).",
 )
-def dispatch(database_url: str, webhooks_file: str) -> None:
+@click.option("--parent-pid", type=int, default=None, hidden=True,
+              help="Stop when this process is gone (set by `prefkit serve` for the dispatcher it runs).")
+def dispatch(database_url: str, webhooks_file: str, parent_pid: int | None) -> None:
     """Deliver the webhook outbox, next to the BFF's own dispatcher or instead of it (in_bff = false).
 
     Any number may run against one PostgreSQL database (row leases: no event is sent twice while they run).
@@ -365,7 +401,6 @@ def dispatch(database_url: str, webhooks_file: str) -> None:
 
     config = _webhook_config(webhooks_file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per delivery is noise
     database = Database(database_url)
     try:
         revision = database.migrate()
@@ -374,7 +409,7 @@ def dispatch(database_url: str, webhooks_file: str) -> None:
     click.echo(f"database {database.url.render_as_string()} at schema revision {revision}")
     click.echo(f"delivering to: {', '.join(s.name for s in config.subscribers)}")
     try:
-        run_dispatcher(database, config)
+        run_dispatcher(database, config, parent_pid=parent_pid)
     finally:
         database.dispose()
 

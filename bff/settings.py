@@ -108,6 +108,10 @@ class Settings:
     webhooks_file: str | None = None
     """``PREFKIT_WEBHOOKS``: TOML file of webhook subscribers and delivery policy (docs/bff.md, "Webhooks");
     unset: no outbox, no webhooks. Each subscriber's signing secret comes from the variable it names."""
+    webhook_dispatcher_in_app: bool = True
+    """``PREFKIT_WEBHOOK_DISPATCHER_IN_APP``: the app runs a webhook dispatcher in its own event loop (when the
+    file's ``dispatch.in_bff`` says the BFF delivers). ``prefkit serve`` turns it off in its workers when it
+    runs the dispatcher as a process of its own beside them (``dispatch.process``, the default)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Free-form settings for other parts of the kit (demo, catalog); not read from the environment."""
 
@@ -154,6 +158,10 @@ class Settings:
             )
         if "PREFKIT_WEBHOOKS" in env:
             values["webhooks_file"] = env["PREFKIT_WEBHOOKS"] or None
+        if env.get("PREFKIT_WEBHOOK_DISPATCHER_IN_APP"):
+            values["webhook_dispatcher_in_app"] = _bool(
+                "PREFKIT_WEBHOOK_DISPATCHER_IN_APP", env["PREFKIT_WEBHOOK_DISPATCHER_IN_APP"]
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("allowed_origins"), str):
             values["allowed_origins"] = _origins(values["allowed_origins"])

@@ -1,10 +1,14 @@
-"""Webhooks under crashes, against real processes: ``prefkit serve`` (delivering itself) SIGKILLed during a
-burst of writes with deliveries in flight, and separately a ``prefkit dispatch`` process SIGKILLed; after
-restarts every acknowledged write's event reaches the receiver at least once, in ledger order per subject,
-on SQLite and PostgreSQL. And two dispatchers on one PostgreSQL database never send an event twice."""
+"""Webhooks under crashes, against real processes: ``prefkit serve`` (delivering itself, from its dispatcher
+process or from its worker's event loop) SIGKILLed during a burst of writes with deliveries in flight, and
+separately a ``prefkit dispatch`` process SIGKILLed; after restarts every acknowledged write's event
+reaches the receiver at least once, in ledger order per subject, on SQLite and PostgreSQL. ``serve``
+restarts its dispatcher process when it dies, and the dispatcher stops by itself when ``serve`` is
+SIGKILLed. And two dispatchers on one PostgreSQL database never send an event twice."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from _bff_app import wait_for
 from _live_server import LiveServer, server_env
 from _webhook_receiver import Receiver, make_secret
 
@@ -42,7 +47,7 @@ title = "Balance"
 """
 
 
-def _webhooks_file(tmp_path: Path, url: str, *, in_bff: bool) -> Path:
+def _webhooks_file(tmp_path: Path, url: str, *, in_bff: bool, process: bool = True) -> Path:
     path = tmp_path / "webhooks.toml"
     path.write_text(
         f"""
@@ -52,6 +57,7 @@ lease_seconds = 3
 first_retry_seconds = 0.2
 max_retry_interval_seconds = 1
 in_bff = {"true" if in_bff else "false"}
+process = {"true" if process else "false"}
 
 [[subscribers]]
 name = "crm"
@@ -162,12 +168,13 @@ def _all_delivered(ledger_of: Any) -> Any:
     return condition
 
 
-def test_sigkill_of_the_server_during_a_burst_loses_no_event(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("process", [True, False], ids=["dispatcher process", "dispatcher in the worker"])
+def test_sigkill_of_the_server_during_a_burst_loses_no_event(database_url: str, tmp_path: Path, process: bool) -> None:
     registry = tmp_path / "registry.toml"
     registry.write_text(REGISTRY, encoding="utf-8")
     with Receiver(make_secret()) as receiver:
         receiver.delay = 0.005
-        webhooks = _webhooks_file(tmp_path, receiver.url, in_bff=True)
+        webhooks = _webhooks_file(tmp_path, receiver.url, in_bff=True, process=process)
         env = {"PREFKIT_WEBHOOKS": str(webhooks), SECRET_ENV: receiver.secret}
         writers = _Writers(4)
         kills_with_deliveries_pending = 0
@@ -188,6 +195,59 @@ def test_sigkill_of_the_server_during_a_burst_loses_no_event(database_url: str, 
         with LiveServer(registry, database_url, log_path=tmp_path / "server.log", **env):
             _wait_all_delivered(receiver, database_url, 60)
         _check_delivered(receiver, _ledger(database_url), writers.acknowledged)
+
+
+def _dispatch_children(pid: int) -> list[int]:
+    """Live (not zombie) ``prefkit dispatch`` processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state != "Z" and b"dispatch" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_serve_restarts_its_dispatcher_process_which_stops_when_serve_is_killed(sqlite_url: str, tmp_path: Path) -> None:
+    registry = tmp_path / "registry.toml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    with Receiver(make_secret()) as receiver:
+        webhooks = _webhooks_file(tmp_path, receiver.url, in_bff=True)
+        env = {"PREFKIT_WEBHOOKS": str(webhooks), SECRET_ENV: receiver.secret}
+        server = LiveServer(registry, sqlite_url, log_path=tmp_path / "server.log", **env).start()
+        try:
+            assert server.process is not None
+            [first] = wait_for(lambda: _dispatch_children(server.process.pid), message="serve's dispatcher process")
+            with httpx.Client(base_url=server.url, headers=WRITE, timeout=10) as client:
+                assert client.put("/api/v1/preferences/balance", json={"value": 1}).status_code == 200
+                receiver.wait_for(lambda r: len(r.unique()) == 1, message="the first change")
+
+                os.kill(first, signal.SIGKILL)
+                [second] = wait_for(lambda: [p for p in _dispatch_children(server.process.pid) if p != first],
+                                    timeout=20, message="a restarted dispatcher process")
+                assert client.put("/api/v1/preferences/balance", json={"value": 2}).status_code == 200
+                receiver.wait_for(lambda r: len(r.unique()) == 2, message="a change after the restart")
+            assert "webhook dispatcher process exited" in (tmp_path / "server.log").read_text()
+
+            server.kill()  # SIGKILL: serve cannot stop its dispatcher, which must notice by itself
+            wait_for(lambda: not _alive(second), timeout=10, message="the orphaned dispatcher to stop")
+        finally:
+            server.kill()
+    events = sorted(receiver.unique().values(), key=lambda e: e["sequence"])  # a kill may cause a re-send
+    assert [e["data"]["changes"][0]["new_value"] for e in events] == [1, 2]
 
 
 class _Dispatcher:

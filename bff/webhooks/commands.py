@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import uuid
 from datetime import UTC, datetime
@@ -23,14 +24,32 @@ SAMPLE_TYPE = "webhook.test"
 """Type of the sample event ``prefkit webhooks test`` sends (receivers should accept and ignore it)."""
 
 
-def run_dispatcher(database: Database, config: WebhookConfig) -> None:
-    """Deliver until SIGTERM or SIGINT; sends in flight are finished and recorded first."""
+PARENT_CHECK_SECONDS = 1.0
+"""How often a dispatcher started by ``prefkit serve`` checks that ``serve`` still runs."""
+
+
+def run_dispatcher(database: Database, config: WebhookConfig, *, parent_pid: int | None = None) -> None:
+    """Deliver until SIGTERM or SIGINT, or (``parent_pid``) until that process is gone: ``prefkit serve``
+    killed with SIGKILL cannot stop its dispatcher, which then stops by itself. Sends in flight are finished
+    and recorded first."""
+
+    async def watch_parent(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if os.getppid() != parent_pid:  # re-parented: serve is gone
+                logger.warning("prefkit serve (pid %s) is gone: the webhook dispatcher stops", parent_pid)
+                stop.set()
+                return
+            try:
+                await asyncio.wait_for(stop.wait(), PARENT_CHECK_SECONDS)
+            except TimeoutError:
+                pass
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        watcher = asyncio.create_task(watch_parent(stop)) if parent_pid is not None else None
         dispatcher = Dispatcher(database, config)
         logger.info("webhook dispatcher %s delivering to %s", dispatcher.owner,
                     ", ".join(s.name for s in config.subscribers))
@@ -38,6 +57,8 @@ def run_dispatcher(database: Database, config: WebhookConfig) -> None:
             await dispatcher.run(stop)
         finally:
             await dispatcher.close()
+            if watcher is not None:
+                watcher.cancel()
 
     asyncio.run(main())
 

@@ -83,16 +83,23 @@ class DispatchPolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Longest wait between two attempts."""
     retention_hours: Annotated[float, Meta(ge=0, le=24 * 365)] = 168.0
     """Delivered and dead deliveries (and their outbox rows) are pruned this long after they finished."""
-    batch_size: Annotated[int, Meta(ge=1, le=1000)] = 64
+    batch_size: Annotated[int, Meta(ge=1, le=1000)] = 256
     """Deliveries one dispatcher has in flight at most (and its connections to all subscribers). With a
     claim at most every 20 ms while busy, this bounds one dispatcher's rate: 64 is about 3,000 deliveries/s,
     above what one BFF process writes (bench/webhooks.py)."""
-    poll_interval_seconds: Annotated[float, Meta(gt=0, le=60)] = 0.5
-    """How often an idle dispatcher looks for due deliveries (the BFF's own is also woken by each commit)."""
+    poll_interval_seconds: Annotated[float, Meta(gt=0, le=60)] = 0.1
+    """How often an idle dispatcher looks for due deliveries (one indexed read, no write; a dispatcher in the
+    BFF's event loop is also woken by each commit). The delivery lag of a dispatcher process is this plus
+    the POST."""
     use_env_proxy: bool = False
     """Send through ``HTTP(S)_PROXY`` from the environment (off: straight to the subscriber)."""
     in_bff: bool = True
-    """The BFF runs a dispatcher (woken by each commit); ``false`` when only ``prefkit dispatch`` delivers."""
+    """The BFF runs a dispatcher; ``false`` when only separately started ``prefkit dispatch`` processes deliver."""
+    process: bool = True
+    """``prefkit serve`` runs the BFF's dispatcher as a child process of its own, one for all its workers
+    (its CPU then comes from another core than the shoppers' requests: bench/webhooks.py); ``false``: each
+    worker runs one in its event loop, woken by each commit. An app built with ``create_app`` outside
+    ``prefkit serve`` always runs it in its event loop."""
 
     lease_seconds: Annotated[float, Meta(gt=0, le=3600)] | None = None
     """How long a claimed delivery stays with its dispatcher (default: 3 x the timeout + 30 s). Longer than

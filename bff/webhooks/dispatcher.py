@@ -31,7 +31,17 @@ import aiohttp
 from sqlalchemy.engine import Connection
 
 from ..storage import Database
-from ..storage.outbox import DEAD, DELIVERED, PENDING, DeliveryRow, DeliveryState, claim_due, finish_deliveries, prune
+from ..storage.outbox import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    DeliveryRow,
+    DeliveryState,
+    claim_due,
+    finish_deliveries,
+    has_due,
+    prune,
+)
 from .config import DispatchPolicy, WebhookConfig
 from .wire import render_body, sign_headers
 
@@ -44,7 +54,7 @@ alive; a receiver streaming more gets its connection closed instead of our memor
 logger = logging.getLogger("prefkit.webhooks")
 
 PRUNE_EVERY = timedelta(minutes=10)
-CLAIM_INTERVAL = 0.02
+CLAIM_INTERVAL = 0.1
 """Seconds between two claims of a busy dispatcher (a few ms of lag buys batching of a commit burst)."""
 
 
@@ -191,7 +201,10 @@ class Dispatcher:
             try:
                 await self._maybe_prune()
                 free = policy.batch_size - len(in_flight)
-                rows = await self._finish_and_claim(finished, free)
+                if not finished and (free <= 0 or not await has_due(self.database, self.clock())):
+                    rows = []  # nothing to record, nothing to claim: no write transaction
+                else:
+                    rows = await self._finish_and_claim(finished, free)
             except Exception as exc:  # noqa: BLE001 - the database is away: try again later, stay alive
                 logger.warning("webhook dispatcher cannot claim deliveries: %s", type(exc).__name__)
                 done[:0] = finished  # recorded next time (or, if this process dies, the leases run out)

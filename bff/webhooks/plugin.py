@@ -42,15 +42,18 @@ class WebhooksPlugin(PrefkitPlugin):
     """Signed webhooks to ``config``'s subscribers (added by :func:`bff.app.default_plugins` when
     ``PREFKIT_WEBHOOKS`` names a file)."""
 
-    def __init__(self, config: WebhookConfig) -> None:
+    def __init__(self, config: WebhookConfig, *, run_dispatcher: bool = True) -> None:
         self.config = config
+        self.run_dispatcher = run_dispatcher
+        """Run a dispatcher in the app's event loop (when ``dispatch.in_bff``); ``False`` when another
+        process delivers (``prefkit serve``'s own dispatcher process)."""
 
     def on_prefkit_init(self, setup: PluginSetup) -> None:
         service = setup.service
         service.outbox = OutboxStager(self.config)
         setup.set_state(WEBHOOKS_STATE_KEY, self.config)
         setup.add_route_handlers(WebhooksAdminController)
-        if not self.config.policy.in_bff or not self.config.subscribers:
+        if not (self.run_dispatcher and self.config.policy.in_bff and self.config.subscribers):
             return
         dispatcher = Dispatcher(service.database, self.config, clock=service.clock)
         setup.set_state(DISPATCHER_STATE_KEY, dispatcher)
@@ -82,4 +85,6 @@ def webhooks_plugins(settings: Settings) -> list[PrefkitPlugin]:
     if not settings.webhooks_file:
         return []
     config = load_webhooks(settings.webhooks_file)
-    return [WebhooksPlugin(config)] if config.subscribers else []
+    if not config.subscribers:
+        return []
+    return [WebhooksPlugin(config, run_dispatcher=settings.webhook_dispatcher_in_app)]
