@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,7 +198,9 @@ async def measure(port: int, pid: int, widget: str, n: int, toggles: int, rng: r
     from bff.identity import Identity
 
     identity = Identity(secret=BENCH_SECRET)
-    cookies = [identity.sign_subject(f"anon:{widget[:6]}{n:06d}{index:020x}") for index in range(n + 1)]
+    # anon: + 32 hex digits, or the server would refuse the cookie and make every session a new subject.
+    tag = zlib.crc32(widget.encode())
+    cookies = [identity.sign_subject(f"anon:{tag:08x}{n:06x}{index:018x}") for index in range(n + 1)]
 
     warm = await open_session(port, widget, cookies[-1])
     await warm.click()

@@ -287,7 +287,7 @@ def bench_writes(database_url: str, writes: int, now: datetime, rounds: int = 6)
         for index in range(writes * rounds):
             order = ("plain", "experiment") if index % 2 == 0 else ("experiment", "plain")
             for label in order:
-                subject = f"anon:{run_id}{label[0]}{index:023x}"
+                subject = f"anon:{run_id}{'a' if label == 'plain' else 'b'}{index:023x}"
                 started = time.perf_counter()
                 await services[label].set_values(subject, {"personalization": True}, method="api")
                 samples[label].append(time.perf_counter() - started)

@@ -15,7 +15,8 @@ What it does, in one run:
    commit), ``--dispatch-process`` from a separately started ``prefkit dispatch``, ``--outbox-only`` not at
    all (the cost of staging the outbox rows alone).
 2. Throughput: ``PUT /api/v1/preferences/marketing_email`` (alternating true/false: every request a real,
-   durable write) driven by wrk (bench/_wrk.py) with ``--concurrency`` connections over as many subjects,
+   durable write) driven by wrk (bench/_wrk.py) with ``--concurrency`` connections rotating over
+   ``--subjects`` shoppers (each change is one outbox event; a subject's events go out one after the other),
    in interleaved rounds on the two servers. The figure is req/s with one subscriber vs none (target: the
    outbox costs writes at most 15%).
 3. Lag: a steady ``--rate`` writes/s for ``--lag-seconds`` on the subscribed server (a paced Python client,
@@ -141,7 +142,8 @@ def _cookies(count: int, tag: str) -> list[str]:
     from bff.identity import Identity
 
     identity = Identity(secret=BENCH_SECRET)
-    return [f"{SUBJECT_COOKIE}={identity.sign_subject(f'anon:{tag}{index:030x}')}" for index in range(count)]
+    # anon: + 32 hex digits (``tag`` is one hex digit): a cookie the server accepts, not a new subject per request.
+    return [f"{SUBJECT_COOKIE}={identity.sign_subject(f'anon:{tag}{index:031x}')}" for index in range(count)]
 
 
 def _steady_writes(port: int, cookies: list[str], rate: float, seconds: float) -> int:
@@ -189,7 +191,10 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds of writes per server")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each round")
-    parser.add_argument("--concurrency", type=int, default=32, help="wrk connections = subjects (default 32)")
+    parser.add_argument("--concurrency", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--subjects", type=int, default=4096,
+                        help="shoppers the requests rotate over (default 4096; a shopper does not change a consent "
+                        "dozens of times a second, and a subject's deliveries are sequential)")
     parser.add_argument("--rate", type=float, default=100.0, help="steady writes/s for the lag (default 100)")
     parser.add_argument("--lag-seconds", type=float, default=10.0, help="seconds of steady writes (default 10)")
     parser.add_argument("--dispatch-process", action="store_true",
@@ -247,7 +252,7 @@ def main() -> None:
         print(f"servers: prefkit serve x2 (1 uvicorn worker each), database {backend}, "
               f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
 
-        cookies = {name: _cookies(args.concurrency, tag) for name, tag in (("none", "a"), ("one subscriber", "b"))}
+        cookies = {name: _cookies(args.subjects, tag) for name, tag in (("none", "a"), ("one subscriber", "b"))}
         bodies = [b'{"value": true}', b'{"value": false}']
         rounds: dict[str, list[WrkResult]] = {name: [] for name in servers}
         delivered_under_load = 0
@@ -267,7 +272,8 @@ def main() -> None:
                                             seconds=args.duration / args.rounds, **load))
                 if name == "one subscriber":
                     delivered_under_load += _lines(events) - before
-        print(f"\n== durable writes (wrk: {args.concurrency} connections/subjects, {args.duration:g} s per server "
+        print(f"\n== durable writes (wrk: {args.concurrency} connections over {args.subjects:,} subjects, "
+              f"{args.duration:g} s per server "
               f"in {args.rounds} interleaved rounds) ==")
         print(f"{'webhook subscribers':<22}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         rps = {}
@@ -295,7 +301,7 @@ def main() -> None:
               "after the load)")
 
         skip = _lines(events)
-        sent = _steady_writes(ports["one subscriber"], _cookies(args.concurrency, "c"), args.rate, args.lag_seconds)
+        sent = _steady_writes(ports["one subscriber"], _cookies(args.subjects, "c"), args.rate, args.lag_seconds)
         deadline = time.monotonic() + 30
         while _lines(events) - skip < sent and time.monotonic() < deadline:
             time.sleep(0.1)  # polling for the receiver's count, bounded

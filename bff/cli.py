@@ -401,7 +401,9 @@ def dispatch(database_url: str, webhooks_file: str, parent_pid: int | None) -> N
 
     config = _webhook_config(webhooks_file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    database = Database(database_url)
+    # Its leases and outcomes need not wait for the disk: one lost to a power cut means a re-send
+    # (receivers deduplicate by webhook-id); on SQLite that shortens its turns as the one writer.
+    database = Database(database_url, durable_commits=False)
     try:
         revision = database.migrate()
     except Exception as exc:  # noqa: BLE001 - show the cause, not a traceback

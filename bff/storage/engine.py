@@ -61,7 +61,7 @@ def is_sqlite(url: str | sa.URL) -> bool:
     return sa.make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_engine(url: sa.URL, *, begin: str) -> Engine:
+def _sqlite_engine(url: sa.URL, *, begin: str, synchronous: str = "FULL") -> Engine:
     engine = sa.create_engine(
         url,
         hide_parameters=True,  # error messages (and so logs) never carry bound values: subject ids
@@ -77,7 +77,7 @@ def _sqlite_engine(url: sa.URL, *, begin: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit acknowledged to the client survives a power cut (NORMAL could lose it in WAL).
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -138,12 +138,18 @@ def _sqlite_file(url: sa.URL) -> str | None:
 class Database:
     """Connections to the prefkit database; thread-safe, meant to be used from worker threads."""
 
-    def __init__(self, url: str | sa.URL) -> None:
+    def __init__(self, url: str | sa.URL, *, durable_commits: bool = True) -> None:
+        """``durable_commits=False`` (SQLite): a commit returns before the disk has it (``synchronous=NORMAL``
+        in WAL mode: a power cut may lose this process's last commits, never corrupt the file, and the next
+        durable commit of any process on the file makes them durable too). For a process whose records may
+        be lost that way: the webhook dispatcher's leases and outcomes (a lost one means an event is sent
+        again, which at-least-once delivery allows), not the shoppers' decisions."""
         self.url = sa.make_url(url)
         self.sqlite = is_sqlite(self.url)
         if self.sqlite:
-            self.engine = _sqlite_engine(self.url, begin="BEGIN")
-            self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE")
+            synchronous = "FULL" if durable_commits else "NORMAL"
+            self.engine = _sqlite_engine(self.url, begin="BEGIN", synchronous=synchronous)
+            self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", synchronous=synchronous)
         else:
             # A server that accepts connections but never answers must not hang requests (or `migrate`) forever.
             timeout = {} if "connect_timeout" in self.url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}

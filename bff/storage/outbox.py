@@ -278,6 +278,25 @@ async def has_due(database: Any, now: datetime) -> bool:
     return bool(await database.fetch_point(_HAS_DUE, (hot.flag(True), moment, moment)))
 
 
+_CLAIM_WHERE = (
+    "status = 'pending' AND is_head = {flag} AND subscriber IN ({names}) AND next_attempt_at <= {p} "
+    "AND (lease_until IS NULL OR lease_until < {p}) ORDER BY outbox_id LIMIT {p}"
+)
+_CLAIM_SQLITE = (
+    "UPDATE webhook_delivery SET lease_owner = ?, lease_until = ? WHERE rowid IN (SELECT rowid FROM "
+    "webhook_delivery WHERE " + _CLAIM_WHERE.format(flag="1", names="{names}", p="?") + ") "
+    "RETURNING subscriber, outbox_id, ordering_key, attempts, created_at"
+)
+_CLAIM_POSTGRES = (
+    # Rows another dispatcher is claiming right now are skipped, not waited for; it leases them.
+    "UPDATE webhook_delivery AS d SET lease_owner = %s, lease_until = %s FROM (SELECT subscriber, outbox_id "
+    "FROM webhook_delivery WHERE " + _CLAIM_WHERE.format(flag="TRUE", names="{names}", p="%s")
+    + " FOR UPDATE SKIP LOCKED) AS c WHERE d.subscriber = c.subscriber AND d.outbox_id = c.outbox_id "
+    "RETURNING d.subscriber, d.outbox_id, d.ordering_key, d.attempts, d.created_at"
+)
+_OUTBOX_ROWS = "SELECT id, uid, type, payload FROM webhook_outbox WHERE id IN ({ids})"
+
+
 def claim_due(
     connection: Connection,
     *,
@@ -289,59 +308,38 @@ def claim_due(
 ) -> list[DeliveryRow]:
     """Lease up to ``limit`` due deliveries to ``owner``: each the head of its subject's queue for its
     subscriber, not leased by a live dispatcher. Call in a write transaction of its own (the lease is what
-    other dispatchers see once it commits)."""
-    if not subscribers:
-        return []
-    d = _delivery.alias("d")
-    query = (
-        sa.select(d.c.subscriber, d.c.outbox_id)
-        .where(
-            d.c.status == _IS_PENDING,
-            d.c.is_head.is_(True),
-            d.c.subscriber.in_(list(subscribers)),
-            d.c.next_attempt_at <= now,
-            sa.or_(d.c.lease_until.is_(None), d.c.lease_until < now),
-        )
-        .order_by(d.c.outbox_id)
-        .limit(limit)
-    )
-    if connection.dialect.name == "postgresql":
-        # Rows another dispatcher is claiming right now are skipped, not waited for; it leases them.
-        query = query.with_for_update(of=d, skip_locked=True)
-    keys = [(row.subscriber, row.outbox_id) for row in connection.execute(query)]
-    if not keys:
+    other dispatchers see once it commits).
+
+    Plain SQL, one ``UPDATE ... RETURNING`` and one ``SELECT`` of the events: it runs in the database's one
+    writer turn on SQLite, beside the shoppers' writes, and through SQLAlchemy Core it cost about three
+    times as much per delivery (18 µs; measured on 256-row claims)."""
+    if not subscribers or limit <= 0:
         return []
     hot = hot_sql(connection)
-    until = hot.time(lease_until)
-    _driver_run(connection, _LEASE_SQL[hot.sqlite], [(owner, until, subscriber, outbox_id) for subscriber, outbox_id in keys])
-    rows = connection.execute(
-        sa.select(
-            _delivery.c.subscriber,
-            _delivery.c.outbox_id,
-            _delivery.c.ordering_key,
-            _delivery.c.attempts,
-            _delivery.c.created_at,
-            _outbox.c.uid,
-            _outbox.c.type,
-            _outbox.c.payload,
-        )
-        .join(_outbox, _outbox.c.id == _delivery.c.outbox_id)
-        .where(sa.tuple_(_delivery.c.subscriber, _delivery.c.outbox_id).in_(keys))
-        .order_by(_delivery.c.outbox_id)
-    ).all()
-    return [
-        DeliveryRow(
-            subscriber=row.subscriber,
-            outbox_id=row.outbox_id,
-            ordering_key=row.ordering_key,
-            uid=row.uid,
-            type=row.type,
-            payload=row.payload,
-            attempts=row.attempts,
-            created_at=as_utc(row.created_at),
-        )
-        for row in rows
-    ]
+    mark = "?" if hot.sqlite else "%s"
+    names = ", ".join([mark] * len(subscribers))
+    moment = hot.time(now)
+    claim = (_CLAIM_SQLITE if hot.sqlite else _CLAIM_POSTGRES).replace("{names}", names)
+    driver = connection.connection.driver_connection
+    error = connection.dialect.loaded_dbapi.Error
+    leased = driver_execute(driver, error, claim, (owner, hot.time(lease_until), *subscribers, moment, moment, limit),
+                            fetch=True)
+    if not leased:
+        return []
+    ids = sorted({row[1] for row in leased})
+    events = {
+        row[0]: row[1:]
+        for row in driver_execute(driver, error, _OUTBOX_ROWS.format(ids=", ".join([mark] * len(ids))), tuple(ids),
+                                  fetch=True)
+    }
+    rows = []
+    for subscriber, outbox_id, ordering_key, attempts, created_at in sorted(leased, key=lambda row: row[1]):
+        uid, kind, payload = events[outbox_id]
+        if isinstance(created_at, str):  # SQLite hands timestamps back as SQLAlchemy stored them
+            created_at = datetime.fromisoformat(created_at)
+        rows.append(DeliveryRow(subscriber=subscriber, outbox_id=outbox_id, ordering_key=ordering_key, uid=uid,
+                                type=kind, payload=payload, attempts=attempts, created_at=as_utc(created_at)))
+    return rows
 
 
 def finish_deliveries(connection: Connection, owner: str, states: Sequence[DeliveryState]) -> int:
