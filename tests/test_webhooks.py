@@ -284,10 +284,10 @@ def test_a_redirect_is_a_failed_attempt_and_the_other_host_gets_nothing(sqlite_u
             assert row.last_error == "redirect not followed (answer the event at its URL)"
 
 
-def test_replay_resends_exactly_the_asked_range(sqlite_url: str, tmp_path: Path) -> None:
+def test_replay_resends_exactly_the_asked_range(database_url: str, tmp_path: Path) -> None:
     with Receiver(make_secret()) as receiver:
         config = webhook_config(receiver.url, receiver.secret)
-        with webhook_app(tmp_path, sqlite_url, config) as (client, _service):
+        with webhook_app(tmp_path, database_url, config) as (client, _service):
             for value in ["m", "s", "m", "s", "m"]:
                 assert client.put("/api/v1/preferences/size", json={"value": value}, headers=WRITE).status_code == 200
             receiver.wait_for(lambda r: len(r.events("preference.")) == 5, message="five changes")

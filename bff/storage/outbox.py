@@ -387,6 +387,12 @@ def replay(
 ) -> int:
     """Make the subscriber's deliveries in the range (outbox ids ``from_id``..``to_id`` and/or recorded
     ``since``..``until``, inclusive) pending again, due now. Returns how many."""
+    if connection.dialect.name == "postgresql":
+        # Replay recomputes every queue head of the subscriber. A write staging a delivery meanwhile (it
+        # decides its row's is_head from the pending rows it sees) or a dispatcher promoting a head could
+        # leave a queue with two heads, and a subject's later event would go out beside an earlier one. The
+        # table lock makes them wait for this (rare, short) transaction; reads go on. SQLite: the one writer.
+        connection.exec_driver_sql("LOCK TABLE webhook_delivery IN EXCLUSIVE MODE")
     conditions = [_delivery.c.subscriber == subscriber]
     if from_id is not None:
         conditions.append(_delivery.c.outbox_id >= from_id)
