@@ -138,12 +138,15 @@ def _stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def _cookies(count: int, tag: str) -> list[str]:
+def _cookies(count: int, tag: str, run: int = 0) -> list[str]:
+    """Signed cookies of ``count`` subjects of their own per ``tag`` (one hex digit) and ``run``: each wrk run
+    starts on fresh subjects, whose first write (``true`` over the default ``false``) and every later
+    alternation is a real change, however few turns a slow run gets through."""
     from bff.identity import Identity
 
     identity = Identity(secret=BENCH_SECRET)
-    # anon: + 32 hex digits (``tag`` is one hex digit): a cookie the server accepts, not a new subject per request.
-    return [f"{SUBJECT_COOKIE}={identity.sign_subject(f'anon:{tag}{index:031x}')}" for index in range(count)]
+    # anon: + 32 hex digits: a cookie the server accepts, not a new subject per request.
+    return [f"{SUBJECT_COOKIE}={identity.sign_subject(f'anon:{tag}{run:03x}{index:028x}')}" for index in range(count)]
 
 
 def _steady_writes(port: int, cookies: list[str], rate: float, seconds: float) -> int:
@@ -252,26 +255,33 @@ def main() -> None:
         print(f"servers: prefkit serve x2 (1 uvicorn worker each), database {backend}, "
               f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
 
-        cookies = {name: _cookies(args.subjects, tag) for name, tag in (("none", "a"), ("one subscriber", "b"))}
+        tags = {"none": "a", "one subscriber": "b"}
         bodies = [b'{"value": true}', b'{"value": false}']
         rounds: dict[str, list[WrkResult]] = {name: [] for name in servers}
         delivered_under_load = 0
+        subscribed_writes = 0
         drains: list[float] = []
+        runs = iter(range(1, 4096))
         for _ in range(args.rounds):
             for name, port in ports.items():
-                load = dict(method="PUT", headers={"X-Prefkit-CSRF": "1"}, cookies=cookies[name], bodies=bodies,
-                            connections=args.concurrency)
+                def load() -> dict:
+                    return dict(method="PUT", headers={"X-Prefkit-CSRF": "1"},
+                                cookies=_cookies(args.subjects, tags[name], next(runs)), bodies=bodies,
+                                connections=args.concurrency)
                 if args.warmup > 0:
-                    run_wrk(f"http://127.0.0.1:{port}{PUT_PATH}", seconds=args.warmup, **load)
+                    warm = run_wrk(f"http://127.0.0.1:{port}{PUT_PATH}", seconds=args.warmup, **load())
+                    if name == "one subscriber":
+                        subscribed_writes += warm.requests - warm.errors
                 if not args.outbox_only:
                     # Every round starts with nothing left to deliver: a backlog drained during the next
                     # round would take its CPU from that round's server (whichever it is).
                     drains.append(_drain(events))
                 before = _lines(events)
                 rounds[name].append(run_wrk(f"http://127.0.0.1:{port}{PUT_PATH}",
-                                            seconds=args.duration / args.rounds, **load))
+                                            seconds=args.duration / args.rounds, **load()))
                 if name == "one subscriber":
                     delivered_under_load += _lines(events) - before
+                    subscribed_writes += rounds[name][-1].requests - rounds[name][-1].errors
         print(f"\n== durable writes (wrk: {args.concurrency} connections over {args.subjects:,} subjects, "
               f"{args.duration:g} s per server "
               f"in {args.rounds} interleaved rounds) ==")
@@ -298,10 +308,12 @@ def main() -> None:
         # Nothing left from the saturated rounds before measuring the lag under a steady load.
         drained = _drain(events)
         print(f"backlog of the throughput rounds delivered: {_lines(events):,} events (drained {drained:.1f} s "
-              "after the load)")
+              f"after the load) for {subscribed_writes:,} acknowledged writes"
+              + (" (each a real change: ok)" if _lines(events) >= subscribed_writes else
+                 " (FEWER: some writes were no changes, or events are missing)"))
 
         skip = _lines(events)
-        sent = _steady_writes(ports["one subscriber"], _cookies(args.subjects, "c"), args.rate, args.lag_seconds)
+        sent = _steady_writes(ports["one subscriber"], _cookies(args.subjects, "c", 0), args.rate, args.lag_seconds)
         deadline = time.monotonic() + 30
         while _lines(events) - skip < sent and time.monotonic() < deadline:
             time.sleep(0.1)  # polling for the receiver's count, bounded
