@@ -191,6 +191,11 @@ _INSERT_DELIVERY = (
 _QUEUE_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 """PostgreSQL: the lock of an ordering key — the subject's write lock (``Database.write``), so staging a
 subject's delivery and promoting its next head (:func:`finish_deliveries`) never interleave."""
+_QUEUE_LOCKS = (
+    "SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM "
+    "(SELECT k FROM unnest(%s::text[]) AS k ORDER BY k COLLATE \"C\") AS ordered"
+)
+"""PostgreSQL: :data:`_QUEUE_LOCK` for many keys, taken one after the other in sorted order."""
 _STAGE_SQL = {True: (_INSERT_OUTBOX, _INSERT_DELIVERY),
               False: (_INSERT_OUTBOX.replace("?", "%s") + " RETURNING id", _INSERT_DELIVERY.replace("?", "%s"))}
 
@@ -364,9 +369,11 @@ def finish_deliveries(connection: Connection, owner: str, states: Sequence[Deliv
         for state in states
     ]
     finished = sorted({(s.subscriber, s.ordering_key) for s in states if s.status != PENDING})
-    if not hot.sqlite:
-        for key in sorted({ordering for _, ordering in finished}):  # sorted, like the writers: no deadlock
-            _driver_run(connection, _QUEUE_LOCK, [(key,)])
+    if not hot.sqlite and finished:
+        # Every queue's lock in one statement, in the writers' order (code point order: COLLATE "C"), so no
+        # deadlock; one round trip per queue made finishing a 512-row claim on a busy server take ~0.5 s.
+        keys = sorted({ordering for _, ordering in finished})
+        _driver_run(connection, _QUEUE_LOCKS, [(keys,)])
     _driver_run(connection, _FINISH_SQL[hot.sqlite], params)
     if finished:
         # The queue's next pending delivery becomes its head (if the finished one kept its pending state
