@@ -486,8 +486,10 @@ channel?.addEventListener("message", (event) => applyState(event.data, true));
 let reconnectDelay = 1000;
 function listen() {
   const socket = new NativeWebSocket(CHANGES_URL);
-  socket.addEventListener("open", () => { reconnectDelay = 1000; });
   socket.addEventListener("message", (event) => {
+    // Reset on the first message (the whole state), not on "open": a server over its socket limit accepts
+    // and then closes with 1013, and resetting on open made such a page retry every second for ever.
+    reconnectDelay = 1000;
     try {
       applyState(JSON.parse(event.data));
     } catch (error) {
