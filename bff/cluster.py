@@ -7,8 +7,9 @@ Each process subscribes to its own :class:`~bff.events.EventBus` and announces w
   (``msgspec`` JSON) when it fits PostgreSQL's 8,000-byte limit, else a reference (subject, method, ledger
   sequence range) from which the receiver reloads the changes from the ledger. Every process ``LISTEN`` s on a
   dedicated connection and reconnects after a failure with a bounded back-off (0.2 s doubling up to 5 s).
-  Latency: one round trip (milliseconds). Changes committed while a listener was disconnected are not
-  replayed: widgets show them on their next reload; registry activations are caught up (below).
+  Latency: one round trip (milliseconds). Notifications sent while a listener was disconnected are lost,
+  so on reconnecting every subject watched in the process (open widgets, page change sockets) is told to
+  re-read its state once, and registry activations are caught up (below).
 * **SQLite** (several processes on one file, one machine): the notice is a row of ``cluster_notice``,
   written through the group-commit writer (so it shares the transaction of other writes under load), and
   every process polls ``PRAGMA data_version`` every :data:`SQLITE_POLL_S` (a read of a counter in shared
@@ -220,6 +221,16 @@ class _Cluster:
             self._spawn(asyncio.to_thread(self.adopt, notice.v))
         elif notice.t == "bye":
             self.peers.pop(notice.o, None)
+
+    def _resync_watched(self) -> None:
+        """After a gap in listening (PostgreSQL notifications sent meanwhile are lost, not queued): every
+        subject watched in this process (an open widget, a page's change socket) gets one change event with
+        no changes, on which its listeners re-read the subject's state. SQLite notices are rows: none is lost."""
+        version = self.service.registry.current.version
+        now = self.service.clock()
+        for subject in self.service.events.watched_subjects():
+            self.service.events.publish(ForwardedChange(subject=subject, method="api", changes=(),
+                                                        registry_version=version, at=now, linked_subjects=()))
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.ensure_future(work)
@@ -479,6 +490,7 @@ class _Cluster:
                     if failing:
                         logger.info("listening to the other processes again")
                         self._spawn(asyncio.to_thread(self.adopt))  # what was activated meanwhile
+                        self._resync_watched()  # what changed meanwhile
                     delay, failing = 0.2, False
                     async for notify in connection.notifies():
                         self._received(notify.payload)

@@ -206,6 +206,10 @@ class EventBus:
             return len(self._everything) + sum(len(s) for s in self._by_subject.values())
         return len(self._everything) + len(self._by_subject.get(subject, ()))
 
+    def watched_subjects(self) -> list[str]:
+        """The subjects with subscriptions of their own (open widgets, page change sockets)."""
+        return [subject for subject, subscriptions in list(self._by_subject.items()) if subscriptions]
+
     def publish(self, event: Event) -> None:
         """Deliver ``event`` to its subscribers. Call only after the change is committed. Never raises
         because of a subscriber."""

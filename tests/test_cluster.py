@@ -1,7 +1,8 @@
 """Several real ``prefkit serve`` processes on one database act as one (bff/cluster.py): a widget on process B
 shows a change made through process A (Chromium), an admin upload and a registry file edit reach every
 process and the admin view says so, concurrent writes of one subject through two processes lose nothing and
-keep one valid chain. Two processes on one SQLite file, two or three on one PostgreSQL."""
+keep one valid chain. Two processes on one SQLite file, two or three on one PostgreSQL. A change whose
+notification a process never heard reaches its open sockets once its listener reconnects."""
 
 from __future__ import annotations
 
@@ -252,3 +253,45 @@ def test_a_process_alone_on_its_database_writes_no_change_notices(tmp_path: Path
         with service.database.read() as connection:
             payloads = connection.execute(sa.text("SELECT payload FROM cluster_notice")).scalars().all()
     assert not [p for p in payloads if '"change"' in p or '"ref"' in p], payloads
+
+
+def test_a_change_missed_while_not_listening_reaches_open_sockets_after_the_reconnect(
+    fresh_postgres_url: str, registry: Path, tmp_path: Path
+) -> None:
+    """A change another process committed whose notification this one never got (sent while its listener was
+    disconnected; here: committed by a service that announces nothing) is pushed to the open change socket
+    once the listener is cut and reconnects."""
+    import asyncio
+    import json
+
+    import psycopg
+    from websockets.sync.client import connect
+
+    from bff.service import PreferenceService
+    from bff.storage import Database
+    from preference_registry import RegistryService
+
+    with LiveServer(registry, fresh_postgres_url, log_path=tmp_path / "serve.log") as server:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.get("/_prefkit/session").status_code in (200, 204)
+            subject = client.get("/api/v1/me/export").json()["subject"]
+            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        socket_url = server.url.replace("http://", "ws://") + "/_prefkit/changes"
+        with connect(socket_url, additional_headers={"Cookie": cookie}, open_timeout=10) as socket:
+            first = json.loads(socket.recv(timeout=10))
+            assert first["source"] == "initial" and first["values"]["newsletter"]["value"] is False
+
+            database = Database(fresh_postgres_url)
+            try:
+                silent = PreferenceService(RegistryService.from_file(registry), database)
+                asyncio.run(silent.set_values(subject, {"newsletter": True}, method="api"))
+            finally:
+                database.dispose()
+            conninfo = fresh_postgres_url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(conninfo, autocommit=True) as admin:
+                cut = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND query LIKE 'LISTEN%'").fetchone()
+            assert cut is not None and cut[0] >= 1  # the server's listener was cut
+            pushed = json.loads(socket.recv(timeout=20))  # after the reconnect (0.2 s back-off)
+            assert pushed["values"]["newsletter"]["value"] is True
+        assert "listening to the other processes again" in (tmp_path / "serve.log").read_text()
