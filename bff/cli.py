@@ -211,7 +211,9 @@ def _dispatcher_process(settings: object):  # noqa: ANN202 - imported lazily
         raise click.ClickException(str(exc)) from None
     if not (config.subscribers and config.policy.in_bff and config.policy.process):
         return None
-    return DispatcherProcess(str(settings.database_url), webhooks_file)  # type: ignore[attr-defined]
+    database_url = str(settings.database_url)  # type: ignore[attr-defined]
+    return DispatcherProcess([sys.executable, "-m", "bff.cli", "dispatch", "--database-url", database_url,
+                              "--webhooks", webhooks_file])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -30,11 +29,9 @@ STOP_SECONDS = 30.0
 class DispatcherProcess:
     """Runs, restarts and stops one ``prefkit dispatch`` child (see the module doc)."""
 
-    def __init__(self, database_url: str, webhooks_file: str, *, env: dict[str, str] | None = None) -> None:
-        self.command = [
-            sys.executable, "-m", "bff.cli", "dispatch", "--database-url", database_url,
-            "--webhooks", webhooks_file, "--parent-pid", str(os.getpid()),
-        ]
+    def __init__(self, command: list[str], *, env: dict[str, str] | None = None) -> None:
+        self.command = [*command, "--parent-pid", str(os.getpid())]
+        """The ``prefkit dispatch`` command line (the CLI builds it), told to stop when this process is gone."""
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
