@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from .models import decode_sqlite_json
 from .times import as_utc
 
-__all__ = ["HotSql", "StateRow", "driver_execute", "hot_sql", "hot_sql_for"]
+__all__ = ["HotSql", "StateRow", "driver_execute", "execute_on", "hot_sql", "hot_sql_for"]
 
 _encode = msgspec.json.encode
 
@@ -82,8 +82,9 @@ def driver_execute(
         raise sa.exc.DBAPIError.instance(statement, params, exc, error, hide_parameters=True) from exc
 
 
-def _run(connection: Connection, statement: str, params: Any, *, fetch: bool = False,
-         many: bool = False) -> list[tuple[Any, ...]]:
+def execute_on(connection: Connection, statement: str, params: Any, *, fetch: bool = False,
+               many: bool = False) -> list[tuple[Any, ...]]:
+    """:func:`driver_execute` on the DBAPI connection under a SQLAlchemy ``connection`` (its transaction)."""
     return driver_execute(connection.connection.driver_connection, connection.dialect.loaded_dbapi.Error,
                           statement, params, fetch=fetch, many=many)
 
@@ -136,7 +137,7 @@ class HotSql:
 
     # -- statements on a connection in a write transaction ------------------------------------------
     def load_state(self, connection: Connection, subject: str) -> list[StateRow]:
-        return self.state_rows(_run(connection, self.select_state, (subject,), fetch=True))
+        return self.state_rows(execute_on(connection, self.select_state, (subject,), fetch=True))
 
     def save_state(
         self,
@@ -163,15 +164,15 @@ class HotSql:
             self.flag(gpc_logged),
         )
         if exists:
-            _run(connection, self.update_state, (*encoded, subject, key))
+            execute_on(connection, self.update_state, (*encoded, subject, key))
         else:
-            _run(connection, self.insert_state, (subject, key, *encoded))
+            execute_on(connection, self.insert_state, (subject, key, *encoded))
 
     def delete(self, connection: Connection, subject: str, key: str) -> None:
-        _run(connection, self.delete_state, (subject, key))
+        execute_on(connection, self.delete_state, (subject, key))
 
     def chain_head(self, connection: Connection, subject: str) -> tuple[int, str] | None:
-        rows = _run(connection, self.chain_head_sql, (subject,), fetch=True)
+        rows = execute_on(connection, self.chain_head_sql, (subject,), fetch=True)
         return (rows[0][0], rows[0][1]) if rows else None
 
     def insert_events(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -193,9 +194,9 @@ class HotSql:
             for r in rows
         ]
         if len(params) == 1:
-            _run(connection, self.insert_event, params[0])
+            execute_on(connection, self.insert_event, params[0])
         else:
-            _run(connection, self.insert_event, params, many=True)
+            execute_on(connection, self.insert_event, params, many=True)
 
 
 _by_dialect = {True: HotSql(True), False: HotSql(False)}

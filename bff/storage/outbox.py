@@ -20,15 +20,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
-from .hot import driver_execute, hot_sql, hot_sql_for
+from .hot import execute_on, hot_sql, hot_sql_for
 from .times import as_utc
+
+if TYPE_CHECKING:
+    from .engine import Database
 
 __all__ = [
     "DeliveryRow",
@@ -200,8 +203,6 @@ _STAGE_SQL = {True: (_INSERT_OUTBOX, _INSERT_DELIVERY),
               False: (_INSERT_OUTBOX.replace("?", "%s") + " RETURNING id", _INSERT_DELIVERY.replace("?", "%s"))}
 
 
-_LEASE = "UPDATE webhook_delivery SET lease_owner = ?, lease_until = ? WHERE subscriber = ? AND outbox_id = ?"
-_LEASE_SQL = {True: _LEASE, False: _LEASE.replace("?", "%s")}
 _FINISH = (
     "UPDATE webhook_delivery SET status = ?, attempts = attempts + 1, last_attempt_at = ?, next_attempt_at = ?, "
     "last_status = ?, last_error = ?, delivered_at = COALESCE(?, delivered_at), lease_owner = NULL, "
@@ -216,12 +217,10 @@ _PROMOTE_SQL = {True: _PROMOTE, False: _PROMOTE.replace("?", "%s")}
 
 
 def _driver_run(connection: Connection, statement: str, params: list[tuple[Any, ...]]) -> None:
-    driver = connection.connection.driver_connection
-    error = connection.dialect.loaded_dbapi.Error
     if len(params) == 1:
-        driver_execute(driver, error, statement, params[0])
+        execute_on(connection, statement, params[0])
     else:
-        driver_execute(driver, error, statement, params, many=True)
+        execute_on(connection, statement, params, many=True)
 
 
 def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
@@ -235,6 +234,7 @@ def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
     insert_outbox, insert_delivery = _STAGE_SQL[hot.sqlite]
     driver = connection.connection.driver_connection
     error = connection.dialect.loaded_dbapi.Error
+    statement = insert_outbox  # the one a failure names
     try:
         cursor = driver.cursor()
         try:
@@ -244,10 +244,12 @@ def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
                 created = hot.time(record.created_at)
                 ordering = record.subject or "registry"
                 if not hot.sqlite and record.subject is None:  # a subject's lock is held by its writer already
-                    cursor.execute(_QUEUE_LOCK, (ordering,))
-                cursor.execute(insert_outbox, (record.uid, record.type, record.subject, record.payload.decode(), created))
+                    cursor.execute(statement := _QUEUE_LOCK, (ordering,))
+                cursor.execute(statement := insert_outbox,
+                               (record.uid, record.type, record.subject, record.payload.decode(), created))
                 outbox_id = cursor.lastrowid if hot.sqlite else cursor.fetchone()[0]
                 deliveries = [(name, outbox_id, ordering, name, ordering, created, created) for name in record.subscribers]
+                statement = insert_delivery
                 if len(deliveries) == 1:
                     cursor.execute(insert_delivery, deliveries[0])
                 else:
@@ -255,7 +257,7 @@ def stage(connection: Connection, records: Sequence[OutboxRecord]) -> None:
         finally:
             cursor.close()
     except error as exc:
-        raise sa.exc.DBAPIError.instance(insert_outbox, (), exc, error, hide_parameters=True) from exc
+        raise sa.exc.DBAPIError.instance(statement, (), exc, error, hide_parameters=True) from exc
 
 
 def forget_subjects(connection: Connection, subjects: Iterable[str]) -> int:
@@ -275,9 +277,9 @@ _HAS_DUE = (
 )
 
 
-async def has_due(database: Any, now: datetime) -> bool:
+async def has_due(database: Database, now: datetime) -> bool:
     """Whether any delivery is due (a read: the idle dispatcher's poll, which must not take SQLite's write
-    lock from the shoppers' writers ten times a second). ``database``: a :class:`bff.storage.Database`."""
+    lock from the shoppers' writers ten times a second)."""
     hot = hot_sql_for(database.sqlite)
     moment = hot.time(now)
     return bool(await database.fetch_point(_HAS_DUE, (hot.flag(True), moment, moment)))
@@ -325,17 +327,15 @@ def claim_due(
     names = ", ".join([mark] * len(subscribers))
     moment = hot.time(now)
     claim = (_CLAIM_SQLITE if hot.sqlite else _CLAIM_POSTGRES).replace("{names}", names)
-    driver = connection.connection.driver_connection
-    error = connection.dialect.loaded_dbapi.Error
-    leased = driver_execute(driver, error, claim, (owner, hot.time(lease_until), *subscribers, moment, moment, limit),
-                            fetch=True)
+    leased = execute_on(connection, claim, (owner, hot.time(lease_until), *subscribers, moment, moment, limit),
+                        fetch=True)
     if not leased:
         return []
     ids = sorted({row[1] for row in leased})
     events = {
         row[0]: row[1:]
-        for row in driver_execute(driver, error, _OUTBOX_ROWS.format(ids=", ".join([mark] * len(ids))), tuple(ids),
-                                  fetch=True)
+        for row in execute_on(connection, _OUTBOX_ROWS.format(ids=", ".join([mark] * len(ids))), tuple(ids),
+                              fetch=True)
     }
     rows = []
     for subscriber, outbox_id, ordering_key, attempts, created_at in sorted(leased, key=lambda row: row[1]):
